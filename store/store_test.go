@@ -1,0 +1,239 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/lambhq/lamb/store"
+)
+
+type doc struct {
+	Name string
+	N    int
+}
+
+func stores(t *testing.T) map[string]store.Store {
+	t.Helper()
+	b, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return map[string]store.Store{"memory": store.NewMemory(), "bolt": b}
+}
+
+func TestDocuments(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			err := s.View(ctx, func(tx store.Tx) error {
+				var d doc
+				return tx.Get("fn", "a", &d)
+			})
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("get absent: %v, want ErrNotFound", err)
+			}
+			if err := s.Update(ctx, func(tx store.Tx) error {
+				for _, k := range []string{"acct/r/b", "acct/r/a", "acct/s/c", "other/r/z"} {
+					if err := tx.Put("fn", k, doc{Name: k}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// A failed transaction leaves nothing behind.
+			boom := errors.New("boom")
+			if err := s.Update(ctx, func(tx store.Tx) error {
+				if err := tx.Put("fn", "acct/r/0", doc{}); err != nil {
+					return err
+				}
+				if err := tx.Delete("fn", "acct/r/a"); err != nil {
+					return err
+				}
+				return boom
+			}); !errors.Is(err, boom) {
+				t.Fatalf("update error = %v, want boom", err)
+			}
+			tests := []struct {
+				prefix, start string
+				want          []string
+			}{
+				{"acct/r/", "", []string{"acct/r/a", "acct/r/b"}},
+				{"acct/r/", "acct/r/b", []string{"acct/r/b"}},
+				{"acct/", "", []string{"acct/r/a", "acct/r/b", "acct/s/c"}},
+				{"", "acct/s", []string{"acct/s/c", "other/r/z"}},
+				{"none/", "", nil},
+			}
+			for _, tc := range tests {
+				var got []string
+				err := s.View(ctx, func(tx store.Tx) error {
+					return tx.Scan("fn", tc.prefix, tc.start, func(k string, raw []byte) error {
+						got = append(got, k)
+						return nil
+					})
+				})
+				if err != nil || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+					t.Errorf("scan(%q,%q) = %v, %v; want %v", tc.prefix, tc.start, got, err, tc.want)
+				}
+			}
+			// Reads inside an update see its own writes; ErrStop ends a scan quietly.
+			if err := s.Update(ctx, func(tx store.Tx) error {
+				if err := tx.Delete("fn", "acct/r/a"); err != nil {
+					return err
+				}
+				var seen []string
+				if err := tx.Scan("fn", "acct/", "", func(k string, _ []byte) error {
+					seen = append(seen, k)
+					return store.ErrStop
+				}); err != nil {
+					return err
+				}
+				if fmt.Sprint(seen) != "[acct/r/b]" {
+					return fmt.Errorf("scan in tx saw %v", seen)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.View(ctx, func(tx store.Tx) error { return tx.Put("fn", "x", doc{}) }); err == nil {
+				t.Error("put in a view succeeded")
+			}
+		})
+	}
+}
+
+func TestBlobs(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			data := []byte("PK\x03\x04 some zip")
+			h1, err := s.PutBlob(ctx, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h2, err := s.PutBlob(ctx, data)
+			if err != nil || h1 != h2 || len(h1) != 64 {
+				t.Fatalf("put twice: %q %q %v", h1, h2, err)
+			}
+			rc, size, err := s.OpenBlob(ctx, h1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(rc)
+			rc.Close()
+			if !bytes.Equal(got, data) || size != int64(len(data)) {
+				t.Fatalf("blob = %q (%d)", got, size)
+			}
+			for _, bad := range []string{"00", "../../etc/passwd", h1[:63] + "0"} {
+				if _, _, err := s.OpenBlob(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("open %q: %v, want ErrNotFound", bad, err)
+				}
+			}
+		})
+	}
+}
+
+// Concurrent read-modify-write transactions must not lose updates.
+func TestConcurrentUpdates(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for range 25 {
+						err := s.Update(ctx, func(tx store.Tx) error {
+							var d doc
+							if err := tx.Get("c", "k", &d); err != nil && !errors.Is(err, store.ErrNotFound) {
+								return err
+							}
+							d.N++
+							return tx.Put("c", "k", d)
+						})
+						if err != nil {
+							t.Error(err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			var d doc
+			if err := s.View(ctx, func(tx store.Tx) error { return tx.Get("c", "k", &d) }); err != nil || d.N != 200 {
+				t.Fatalf("counter = %d, %v; want 200", d.N, err)
+			}
+		})
+	}
+}
+
+// A write acknowledged by Update survives kill -9 of the process that made it.
+func TestDurableAcrossKill(t *testing.T) {
+	if dir := os.Getenv("LAMB_STORE_CHILD"); dir != "" {
+		s, err := store.Open(context.Background(), dir)
+		if err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(1)
+		}
+		for i := 0; ; i++ {
+			if err := s.Update(context.Background(), func(tx store.Tx) error {
+				return tx.Put("fn", "k", doc{N: i})
+			}); err != nil {
+				fmt.Println("ERR", err)
+				os.Exit(1)
+			}
+			fmt.Println(i) // acknowledged
+		}
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDurableAcrossKill$")
+	cmd.Env = append(os.Environ(), "LAMB_STORE_CHILD="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Read acknowledgements until 50 are in, then kill -9 mid-stream.
+	buf := make([]byte, 0, 4096)
+	tmp := make([]byte, 512)
+	last := -1
+	for last < 50 {
+		n, err := out.Read(tmp)
+		if err != nil {
+			t.Fatalf("child: %v (%s)", err, buf)
+		}
+		buf = append(buf, tmp[:n]...)
+		lines := bytes.Split(buf, []byte("\n"))
+		for _, l := range lines[:len(lines)-1] {
+			if v, err := strconv.Atoi(string(l)); err == nil {
+				last = v
+			}
+		}
+		buf = lines[len(lines)-1]
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	s, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var d doc
+	if err := s.View(context.Background(), func(tx store.Tx) error { return tx.Get("fn", "k", &d) }); err != nil {
+		t.Fatal(err)
+	}
+	if d.N < last {
+		t.Fatalf("after kill -9: stored %d, but %d was acknowledged", d.N, last)
+	}
+}
