@@ -1,0 +1,410 @@
+// lamb's Lambda runtime client for Node.js (stdlib only, Node >= 18).
+//
+// It speaks the Lambda Runtime API the way AWS's aws-lambda-ric does: loads
+// the handler named by _HANDLER from LAMBDA_TASK_ROOT (CommonJS or ESM), then
+// loops on /runtime/invocation/next, calls the handler (async, callback or
+// streaming via awslambda.streamifyResponse) and posts the result back.
+
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import util from "node:util";
+import { Writable } from "node:stream";
+import { pathToFileURL } from "node:url";
+
+const API = "/2018-06-01/runtime";
+const apiAddr = process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001";
+// host:port, where host may be a bracketed IPv6 address.
+const apiHost = apiAddr.slice(0, apiAddr.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
+const apiPort = apiAddr.slice(apiAddr.lastIndexOf(":") + 1);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+const HIGH_WATER_MARK = Symbol.for("aws.lambda.runtime.handler.streaming.highWaterMark");
+const PRELUDE_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response";
+const DELIMITER_LEN = 8;
+const ERROR_TYPE = "Lambda-Runtime-Function-Error-Type";
+const ERROR_BODY = "Lambda-Runtime-Function-Error-Body";
+
+// ------------------------------------------------------------------ logging
+
+let currentRequestId;
+
+function patchConsole() {
+  const levels = { log: "INFO", info: "INFO", warn: "WARN", error: "ERROR", debug: "DEBUG", trace: "TRACE" };
+  for (const [method, level] of Object.entries(levels)) {
+    console[method] = (...args) => {
+      let msg = util.format(...args);
+      if (method === "trace") msg += "\n" + new Error().stack.split("\n").slice(2).join("\n");
+      // One line per record, as AWS does: embedded newlines become \r.
+      const line = `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${msg.replace(/\n/g, "\r")}\n`;
+      process.stdout.write(line);
+    };
+  }
+}
+
+// ------------------------------------------------------------------- errors
+
+class RuntimeError extends Error {
+  constructor(name, message) {
+    super(message);
+    this.name = name;
+    // The stack's first line was formatted with the name "Error"; AWS shows
+    // e.g. "Runtime.HandlerNotFound: ..." there.
+    const frames = typeof this.stack === "string" ? this.stack.split("\n").slice(1) : [];
+    this.stack = [`${name}: ${message}`, ...frames].join("\n");
+  }
+}
+
+function toErrorJSON(err) {
+  if (err instanceof Error) {
+    return {
+      errorType: err.name || "Error",
+      errorMessage: err.message,
+      trace: typeof err.stack === "string" ? err.stack.split("\n") : [],
+    };
+  }
+  // aws-lambda-ric reports non-Error throws by their JS type.
+  let message;
+  try {
+    message = typeof err === "string" ? err : JSON.stringify(err);
+  } catch {
+    message = String(err);
+  }
+  return { errorType: typeof err, errorMessage: message ?? String(err), trace: [] };
+}
+
+// logError prints an uncaught error the way aws-lambda-ric does:
+// "<time>\t<request id>\tERROR\tInvoke Error \t{...}".
+function logError(err, label) {
+  const e = toErrorJSON(err);
+  const json = JSON.stringify({ errorType: e.errorType, errorMessage: e.errorMessage, stack: e.trace });
+  process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\tERROR\t${label} \t${json}\n`);
+}
+
+// ------------------------------------------------------------------ http
+
+function request(method, urlPath, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: apiHost, port: apiPort, method, path: urlPath, headers, agent }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ res, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (body !== undefined) req.end(body);
+    else req.end();
+  });
+}
+
+function postError(urlPath, err) {
+  const e = toErrorJSON(err);
+  return request("POST", urlPath, { "Content-Type": "application/json", [ERROR_TYPE]: e.errorType }, JSON.stringify(e));
+}
+
+// ---------------------------------------------------------------- handler
+
+function findModuleFile(root, moduleName) {
+  const base = path.resolve(root, moduleName);
+  for (const ext of [".mjs", ".cjs", ".js"]) {
+    if (fs.existsSync(base + ext)) return base + ext;
+  }
+  return undefined;
+}
+
+async function loadHandler(root, handlerString) {
+  const slash = handlerString.lastIndexOf("/");
+  const dir = handlerString.slice(0, slash + 1);
+  const rest = handlerString.slice(slash + 1);
+  const dot = rest.indexOf(".");
+  if (dot <= 0 || dot === rest.length - 1) {
+    throw new RuntimeError("Runtime.MalformedHandlerName", "Bad handler");
+  }
+  const moduleName = dir + rest.slice(0, dot);
+  const fnPath = rest.slice(dot + 1).split(".");
+
+  const file = findModuleFile(root, moduleName);
+  let mod;
+  try {
+    if (file === undefined) {
+      throw Object.assign(new Error(`Cannot find module '${moduleName}'`), { code: "MODULE_NOT_FOUND" });
+    }
+    // import() loads CommonJS too (module.exports becomes default plus the
+    // names cjs-module-lexer detects) and follows package.json "type".
+    mod = await import(pathToFileURL(file).href);
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw new RuntimeError("Runtime.UserCodeSyntaxError", `${e.name}: ${e.message}`);
+    }
+    if (e && (e.code === "MODULE_NOT_FOUND" || e.code === "ERR_MODULE_NOT_FOUND")) {
+      // AWS's message comes from require() inside its own runtime.
+      throw new RuntimeError("Runtime.ImportModuleError", `Error: ${e.message}\nRequire stack:\n- /var/runtime/index.mjs`);
+    }
+    throw e;
+  }
+  const lookup = (obj) => fnPath.reduce((o, k) => (o == null ? undefined : o[k]), obj);
+  let fn = lookup(mod);
+  if (fn === undefined && mod.default !== undefined) fn = lookup(mod.default);
+  if (fn === undefined) {
+    throw new RuntimeError("Runtime.HandlerNotFound", `${handlerString} is undefined or not exported`);
+  }
+  if (typeof fn !== "function") {
+    throw new RuntimeError("Runtime.HandlerNotFound", `${handlerString} is not a function`);
+  }
+  return fn;
+}
+
+// ---------------------------------------------------------------- context
+
+function makeContext(headers) {
+  const deadline = Number(headers["lambda-runtime-deadline-ms"] || 0);
+  const parse = (h) => {
+    try {
+      return h ? JSON.parse(h) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers["lambda-runtime-invoked-function-arn"],
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: headers["lambda-runtime-aws-request-id"],
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    identity: parse(headers["lambda-runtime-cognito-identity"]),
+    clientContext: parse(headers["lambda-runtime-client-context"]),
+    getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
+  };
+}
+
+// --------------------------------------------------------------- streaming
+
+// ResponseStream posts the response as the handler writes it: the request
+// starts at the first write (so setContentType and HttpResponseStream.from can
+// still change the headers) and each write is sent as its own chunk.
+class ResponseStream extends Writable {
+  constructor(requestId, highWaterMark) {
+    super({ highWaterMark });
+    this.requestId = requestId;
+    this.contentType = "application/octet-stream";
+    this._onBeforeFirstWrite = undefined;
+    this.req = undefined;
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+  }
+
+  setContentType(type) {
+    if (this.req) throw new Error("Cannot set content type, the response has already started");
+    this.contentType = type;
+  }
+
+  start() {
+    if (this.req) return;
+    this.req = http.request(
+      {
+        host: apiHost,
+        port: apiPort,
+        method: "POST",
+        path: `${API}/invocation/${this.requestId}/response`,
+        agent,
+        headers: {
+          "Content-Type": this.contentType,
+          "Lambda-Runtime-Function-Response-Mode": "streaming",
+          "Transfer-Encoding": "chunked",
+          Trailer: `${ERROR_TYPE}, ${ERROR_BODY}`,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => this.resolveDone());
+      },
+    );
+    this.req.on("error", (e) => this.rejectDone(e));
+    this.req.flushHeaders();
+    if (this._onBeforeFirstWrite) {
+      const hook = this._onBeforeFirstWrite;
+      this._onBeforeFirstWrite = undefined;
+      hook((chunk) => this.req.write(chunk));
+    }
+  }
+
+  _write(chunk, encoding, callback) {
+    this.start();
+    this.req.write(chunk, encoding, callback);
+  }
+
+  _final(callback) {
+    this.start();
+    this.req.end(callback);
+  }
+
+  // fail ends the response with the error trailers.
+  fail(err) {
+    this.start();
+    const e = toErrorJSON(err);
+    if (!this.req.writableEnded) {
+      this.req.addTrailers({ [ERROR_TYPE]: e.errorType, [ERROR_BODY]: Buffer.from(JSON.stringify(e)).toString("base64") });
+      this.req.end();
+    }
+  }
+}
+
+class HttpResponseStream {
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType(PRELUDE_CONTENT_TYPE);
+    const metadata = JSON.stringify(prelude);
+    underlyingStream._onBeforeFirstWrite = (write) => {
+      write(metadata);
+      write(new Uint8Array(DELIMITER_LEN));
+    };
+    return underlyingStream;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler, options) {
+    handler[STREAMING] = "response";
+    if (options && Number.isInteger(options.highWaterMark)) handler[HIGH_WATER_MARK] = options.highWaterMark;
+    return handler;
+  },
+  HttpResponseStream,
+};
+
+// -------------------------------------------------------------------- invoke
+
+// runBuffered calls an async or callback-style handler and settles with its
+// result, following aws-lambda-ric: a returned promise settles at once; a
+// callback (or context.succeed/fail/done) settles once the event loop is empty
+// unless context.callbackWaitsForEmptyEventLoop was set to false; a
+// synchronous handler that never calls back returns null once the loop drains.
+function runBuffered(handler, event, context) {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let onEmpty;
+    const settle = (fn, v) => {
+      if (settled) return;
+      settled = true;
+      if (onEmpty) process.removeListener("beforeExit", onEmpty);
+      fn(v);
+    };
+    const whenEmpty = (fn) => {
+      if (onEmpty) process.removeListener("beforeExit", onEmpty);
+      onEmpty = fn;
+      process.once("beforeExit", onEmpty);
+    };
+    const finish = (fn, v) => (context.callbackWaitsForEmptyEventLoop ? whenEmpty(() => settle(fn, v)) : settle(fn, v));
+    const callback = (err, result) => (err !== undefined && err !== null ? finish(reject, err) : finish(resolve, result));
+    context.done = callback;
+    context.succeed = (result) => finish(resolve, result);
+    context.fail = (err) => finish(reject, err ?? new Error("handled"));
+    let ret;
+    try {
+      ret = handler(event, context, callback);
+    } catch (e) {
+      settle(reject, e);
+      return;
+    }
+    if (ret && typeof ret.then === "function") {
+      ret.then((v) => settle(resolve, v), (e) => settle(reject, e));
+    } else if (!settled && !onEmpty) {
+      whenEmpty(() => settle(resolve, null));
+    }
+  });
+}
+
+async function invokeStreaming(handler, event, context, requestId) {
+  const stream = new ResponseStream(requestId, handler[HIGH_WATER_MARK]);
+  try {
+    await handler(event, stream, context);
+    if (!stream.writableEnded) {
+      await new Promise((resolve, reject) => stream.end((e) => (e ? reject(e) : resolve())));
+    }
+  } catch (e) {
+    logError(e, "Invoke Error");
+    stream.fail(e);
+  }
+  await stream.done;
+}
+
+async function invokeOnce(handler) {
+  const { res, body } = await request("GET", `${API}/invocation/next`);
+  if (res.statusCode !== 200) throw new Error(`invocation/next returned ${res.statusCode}: ${body}`);
+  const requestId = res.headers["lambda-runtime-aws-request-id"];
+  currentRequestId = requestId;
+  if (res.headers["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = res.headers["lambda-runtime-trace-id"];
+  else delete process.env._X_AMZN_TRACE_ID;
+  inFlight = requestId;
+  const context = makeContext(res.headers);
+  let event;
+  try {
+    event = JSON.parse(body.toString("utf8"));
+  } catch (e) {
+    await postError(`${API}/invocation/${requestId}/error`, new RuntimeError("Runtime.UnmarshalError", e.message));
+    return;
+  }
+
+  if (handler[STREAMING] === "response") {
+    await invokeStreaming(handler, event, context, requestId);
+    return;
+  }
+
+  let result;
+  try {
+    result = await runBuffered(handler, event, context);
+  } catch (e) {
+    logError(e, "Invoke Error");
+    await postError(`${API}/invocation/${requestId}/error`, e);
+    return;
+  }
+  let payload;
+  try {
+    payload = JSON.stringify(result === undefined ? null : result);
+  } catch (e) {
+    await postError(`${API}/invocation/${requestId}/error`, new RuntimeError("Runtime.MarshalError", `Unable to stringify response body: ${e.message}`));
+    return;
+  }
+  await request("POST", `${API}/invocation/${requestId}/response`, { "Content-Type": "application/json" }, payload);
+}
+
+// inFlight is the request whose result is not posted yet. An uncaught error
+// fails it and ends the process (the sandbox is reset), as aws-lambda-ric does.
+let inFlight;
+
+function onFatal(label) {
+  return (e) => {
+    logError(e, label);
+    const done = () => process.exit(129);
+    if (inFlight === undefined) return done();
+    postError(`${API}/invocation/${inFlight}/error`, e).then(done, done);
+  };
+}
+
+async function main() {
+  process.on("uncaughtException", onFatal("Uncaught Exception"));
+  process.on("unhandledRejection", onFatal("Unhandled Promise Rejection"));
+  patchConsole();
+  const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  let handler;
+  try {
+    handler = await loadHandler(root, process.env._HANDLER || "");
+  } catch (e) {
+    logError(e, "Uncaught Exception");
+    await postError(`${API}/init/error`, e);
+    process.exit(1);
+  }
+  for (;;) {
+    await invokeOnce(handler);
+    inFlight = undefined;
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`lamb bootstrap: ${e && e.stack ? e.stack : e}\n`);
+  process.exit(1);
+});
