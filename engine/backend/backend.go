@@ -127,6 +127,10 @@ type Invocation struct {
 	TraceID            string // value for Lambda-Runtime-Trace-Id
 	ClientContext      string // JSON, as the runtime should receive it (not base64)
 	CognitoIdentity    string // JSON
+	// StreamResponse asks for the answer as a stream whatever response mode the
+	// runtime declares (InvokeWithResponseStream, RESPONSE_STREAM function URLs), as
+	// AWS does: runtimes such as aws-lambda-go never send the response-mode header.
+	StreamResponse bool
 }
 
 // Response is the runtime's answer to one invocation.

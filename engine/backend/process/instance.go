@@ -1,0 +1,513 @@
+package process
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/runtimeapi"
+	"github.com/lambhq/lamb/runtimes"
+)
+
+// Memory headroom over MemorySize for the address-space limit: an
+// interpreter's own mappings (libraries, thread stacks, malloc arenas) count
+// towards RLIMIT_AS but not towards the RSS AWS limits.
+const asHeadroomMB = 256
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// instance is one runtime process and its Runtime API server.
+type instance struct {
+	b    *Backend
+	id   string
+	spec *backend.Spec
+	dir  string
+
+	cmd      *exec.Cmd
+	pid      int
+	srv      *runtimeapi.Server
+	hs       *http.Server
+	out      *output
+	initDur  time.Duration
+	oomGuard bool // python under RLIMIT_AS: a MemoryError means out of memory
+
+	serveDone  chan struct{}
+	exited     context.Context // cancelled as soon as the process exited
+	markExited context.CancelFunc
+	done       chan struct{} // closed after the exit was recorded and resources freed
+	exitErr    *backend.ExitError
+	stopping   atomic.Bool
+	oomSeen    atomic.Bool
+}
+
+// state is what Reap needs to find an instance left by a dead server.
+type state struct {
+	Version   int    `json:"version"`
+	PID       int    `json:"pid"`
+	StartTime uint64 `json:"startTime"` // /proc/<pid>/stat starttime, against pid reuse
+	OwnerPID  int    `json:"ownerPid"`  // the server process
+	ServerID  string `json:"serverId"`
+	PoolKey   string `json:"poolKey"`
+}
+
+// Launch implements backend.Backend.
+func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Instance, error) {
+	if !idRE.MatchString(spec.InstanceID) {
+		return nil, fmt.Errorf("process backend: bad instance id %q", spec.InstanceID)
+	}
+	if spec.PackageType == "Image" {
+		return nil, fmt.Errorf("%w: container images", ErrUnsupported)
+	}
+	rt, ok := runtimes.Lookup(spec.Runtime)
+	if !ok {
+		return nil, fmt.Errorf("%w: runtime %q", ErrUnsupported, spec.Runtime)
+	}
+	codeDir, err := b.code.get(ctx, spec.Code)
+	if err != nil {
+		return nil, fmt.Errorf("process backend: code: %w", err)
+	}
+	layerDirs := make([]string, 0, len(spec.Layers))
+	for _, l := range spec.Layers {
+		d, err := b.layers.get(ctx, l)
+		if err != nil {
+			return nil, fmt.Errorf("process backend: layer: %w", err)
+		}
+		layerDirs = append(layerDirs, d)
+	}
+	argv, err := b.command(rt.Family, spec, codeDir, layerDirs)
+	if err != nil {
+		return nil, err
+	}
+
+	in := &instance{b: b, id: spec.InstanceID, spec: spec, dir: filepath.Join(b.instDir, spec.InstanceID),
+		serveDone: make(chan struct{}), done: make(chan struct{})}
+	in.exited, in.markExited = context.WithCancel(context.Background())
+	tmpDir := filepath.Join(in.dir, "tmp")
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return nil, fmt.Errorf("process backend: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(in.dir) }
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cleanup()
+		return nil, fmt.Errorf("process backend: runtime API listener: %w", err)
+	}
+	in.srv = runtimeapi.NewServer(runtimeapi.Options{Logger: b.log})
+	in.hs = &http.Server{Handler: in.srv.Handler(), ReadHeaderTimeout: time.Minute}
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		ln.Close()
+		cleanup()
+		return nil, fmt.Errorf("process backend: %w", err)
+	}
+	env := b.environ(spec, codeDir, layerDirs, tmpDir, ln.Addr().String())
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env = codeDir, env
+	cmd.Stdout, cmd.Stderr = pw, pw
+	// Own process group, so that Stop kills whatever the runtime started too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		pr.Close()
+		ln.Close()
+		cleanup()
+		return nil, fmt.Errorf("process backend: start %s: %w", argv[0], err)
+	}
+	pw.Close()
+	in.cmd, in.pid = cmd, cmd.Process.Pid
+	in.applyMemoryLimit(rt.Family)
+	in.writeState()
+	in.out = newOutput(pr, spec.Log)
+
+	go in.serve(ln)
+	go in.out.run()
+	go in.run()
+	if err := b.track(in); err != nil {
+		_ = in.Stop(context.Background())
+		return nil, err
+	}
+
+	select {
+	case <-in.srv.Ready():
+		in.initDur = time.Since(start)
+		return in, nil
+	case ie := <-in.srv.InitErr():
+		_ = in.Stop(context.Background())
+		return nil, &backend.InitError{FunctionError: backend.FunctionError{Type: ie.Type, Body: ie.Body}, Log: in.out.lastOutput()}
+	case <-in.done:
+		// Runtimes usually post their init error and exit at once: prefer the error.
+		select {
+		case ie := <-in.srv.InitErr():
+			return nil, &backend.InitError{FunctionError: backend.FunctionError{Type: ie.Type, Body: ie.Body}, Log: in.out.lastOutput()}
+		default:
+		}
+		return nil, in.exitErr
+	case <-ctx.Done():
+		_ = in.Stop(context.Background())
+		return nil, fmt.Errorf("process backend: waiting for runtime init: %w", ctx.Err())
+	}
+}
+
+// command picks the argv for the runtime family.
+func (b *Backend) command(family string, spec *backend.Spec, codeDir string, layerDirs []string) ([]string, error) {
+	interp := runtimes.Interpreters{}
+	var err error
+	switch family {
+	case runtimes.FamilyPython:
+		if interp.Python, err = lookPath(b.cfg.PythonBin); err != nil {
+			return nil, err
+		}
+	case runtimes.FamilyNodejs:
+		if interp.Node, err = lookPath(b.cfg.NodeBin); err != nil {
+			return nil, err
+		}
+	}
+	bootstrapPath := ""
+	if name, _, ok := runtimes.Bootstrap(family); ok {
+		bootstrapPath = filepath.Join(b.runtimeDir, name)
+	}
+	argv, err := runtimes.Command(family, interp, bootstrapPath, codeDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+	}
+	if family == runtimes.FamilyProvided {
+		// AWS looks for /var/task/bootstrap, then /opt/bootstrap (layers).
+		candidates := []string{argv[0]}
+		for i := len(layerDirs) - 1; i >= 0; i-- {
+			candidates = append(candidates, filepath.Join(layerDirs[i], "bootstrap"))
+		}
+		found := ""
+		for _, c := range candidates {
+			if fi, err := os.Stat(c); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+				found = c
+				break
+			}
+		}
+		if found == "" {
+			msg := "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"
+			body, _ := json.Marshal(map[string]string{"errorType": "Runtime.InvalidEntrypoint", "errorMessage": msg})
+			return nil, &backend.InitError{FunctionError: backend.FunctionError{Type: "Runtime.InvalidEntrypoint", Body: body}}
+		}
+		argv[0] = found
+	}
+	if family == runtimes.FamilyNodejs && spec.MemoryMB > 0 {
+		// V8 reserves far more address space than it uses, so node gets a heap
+		// limit instead of RLIMIT_AS.
+		argv = append([]string{argv[0], "--max-old-space-size=" + strconv.Itoa(spec.MemoryMB)}, argv[1:]...)
+	}
+	return argv, nil
+}
+
+// environ builds the runtime's environment: the engine's composition plus
+// what only the backend knows. The host's own environment is not inherited
+// (its credentials must not leak into functions), except PATH.
+func (b *Backend) environ(spec *backend.Spec, codeDir string, layerDirs []string, tmpDir, apiAddr string) []string {
+	env := make(map[string]string, len(spec.Env)+12)
+	for k, v := range spec.Env {
+		env[k] = v
+	}
+	var pyPath, nodePath, binPath, libPath []string
+	// Later layers win, so they come first on search paths.
+	for i := len(layerDirs) - 1; i >= 0; i-- {
+		d := layerDirs[i]
+		sp, _ := filepath.Glob(filepath.Join(d, "python", "lib", "python3*", "site-packages"))
+		pyPath = append(pyPath, sp...)
+		pyPath = append(pyPath, filepath.Join(d, "python"))
+		nm, _ := filepath.Glob(filepath.Join(d, "nodejs", "node*", "node_modules"))
+		nodePath = append(nodePath, nm...)
+		nodePath = append(nodePath, filepath.Join(d, "nodejs", "node_modules"))
+		binPath = append(binPath, filepath.Join(d, "bin"))
+		libPath = append(libPath, filepath.Join(d, "lib"))
+	}
+	prepend := func(key string, dirs []string) {
+		if len(dirs) == 0 {
+			return
+		}
+		v := strings.Join(dirs, ":")
+		if own := env[key]; own != "" {
+			v = own + ":" + v
+		}
+		env[key] = v
+	}
+	prepend("PYTHONPATH", pyPath)
+	prepend("NODE_PATH", nodePath)
+	hostPath := os.Getenv("PATH")
+	if hostPath == "" {
+		hostPath = "/usr/local/bin:/usr/bin:/bin"
+	}
+	env["PATH"] = strings.Join(append([]string{hostPath}, binPath...), ":")
+	prepend("LD_LIBRARY_PATH", append([]string{codeDir, filepath.Join(codeDir, "lib")}, libPath...))
+	env["LAMBDA_TASK_ROOT"] = codeDir
+	env["LAMBDA_RUNTIME_DIR"] = b.runtimeDir
+	env["AWS_LAMBDA_RUNTIME_API"] = apiAddr
+	env["TMPDIR"] = tmpDir
+	env["PYTHONUNBUFFERED"] = "1"
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// applyMemoryLimit sets RLIMIT_AS on python runtimes. It runs right after
+// start, before the runtime's init can allocate much. provided runtimes get
+// none: Go's runtime (aws-lambda-go bootstraps) reserves address space far
+// beyond its use and dies at random ("fatal error: out of memory") under
+// RLIMIT_AS, which is worse than no limit.
+func (in *instance) applyMemoryLimit(family string) {
+	if in.spec.MemoryMB <= 0 || family != runtimes.FamilyPython {
+		return
+	}
+	limit := uint64(in.spec.MemoryMB+asHeadroomMB) << 20
+	rl := unix.Rlimit{Cur: limit, Max: limit}
+	if err := unix.Prlimit(in.pid, unix.RLIMIT_AS, &rl, nil); err != nil {
+		in.b.log.Warn("process backend: memory limit not applied", "instance", in.id, "err", err)
+		return
+	}
+	in.oomGuard = family == runtimes.FamilyPython
+}
+
+func (in *instance) writeState() {
+	st := state{Version: 1, PID: in.pid, StartTime: procStartTime(in.pid), OwnerPID: os.Getpid(),
+		ServerID: in.spec.ServerID, PoolKey: in.spec.PoolKey}
+	b, _ := json.Marshal(st)
+	if err := writeFileAtomic(filepath.Join(in.dir, "state.json"), b, 0o644); err != nil {
+		in.b.log.Warn("process backend: write instance state", "instance", in.id, "err", err)
+	}
+}
+
+// serve runs the instance's Runtime API until run closes the server.
+func (in *instance) serve(ln net.Listener) {
+	defer close(in.serveDone)
+	if err := in.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		in.b.log.Warn("process backend: runtime API server", "instance", in.id, "err", err)
+	}
+}
+
+// run is the instance's owner goroutine: it waits for the process to exit,
+// records how, frees every resource and closes done.
+func (in *instance) run() {
+	werr := in.cmd.Wait()
+	// Whatever the runtime left behind in its group goes too; then the output
+	// pipe reaches EOF.
+	_ = unix.Kill(-in.pid, unix.SIGKILL)
+	<-in.out.done
+	xe := &backend.ExitError{Code: -1, Log: in.out.lastOutput()}
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
+			if ws.Signaled() {
+				xe.Signal = ws.Signal().String()
+			} else {
+				xe.Code = ws.ExitStatus()
+			}
+		}
+	} else if werr == nil {
+		xe.Code = 0
+	}
+	xe.OOM = in.oomSeen.Load() || bytes.Contains(xe.Log, []byte("JavaScript heap out of memory"))
+	if xe.OOM && xe.Signal == "" {
+		xe.Signal = "killed"
+		xe.Code = -1
+	}
+	in.exitErr = xe
+	in.markExited()
+
+	_ = in.srv.Close()
+	_ = in.hs.Close()
+	<-in.serveDone
+	if err := os.RemoveAll(in.dir); err != nil {
+		in.b.log.Warn("process backend: remove instance dir", "instance", in.id, "err", err)
+	}
+	in.b.forget(in)
+	close(in.done)
+}
+
+// ID implements backend.Instance.
+func (in *instance) ID() string { return in.id }
+
+// InitDuration implements backend.Instance.
+func (in *instance) InitDuration() time.Duration { return in.initDur }
+
+// Done implements backend.Instance.
+func (in *instance) Done() <-chan struct{} { return in.done }
+
+// Stop implements backend.Instance: it kills the process group and waits until
+// everything is freed.
+func (in *instance) Stop(ctx context.Context) error {
+	in.stopping.Store(true)
+	if in.exited.Err() == nil {
+		if err := unix.Kill(-in.pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("stop instance %s: %w", in.id, err)
+		}
+	}
+	select {
+	case <-in.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop instance %s: %w", in.id, ctx.Err())
+	}
+}
+
+// Invoke implements backend.Instance.
+func (in *instance) Invoke(ctx context.Context, inv *backend.Invocation) (*backend.Response, error) {
+	if in.exited.Err() != nil {
+		return nil, fmt.Errorf("instance %s exited: %w", in.id, backend.ErrNotDelivered)
+	}
+	// The runtime may die without answering: its exit ends the wait.
+	ictx, cancel := context.WithCancel(ctx)
+	unwatch := context.AfterFunc(in.exited, cancel)
+	release := func() { unwatch(); cancel() }
+	in.out.begin()
+	resp, err := in.srv.Invoke(ictx, &runtimeapi.Invocation{
+		RequestID: inv.RequestID, Payload: inv.Payload, Deadline: inv.Deadline,
+		InvokedFunctionARN: inv.InvokedFunctionARN, TraceID: inv.TraceID,
+		ClientContext: inv.ClientContext, CognitoIdentity: inv.CognitoIdentity,
+		StreamResponse: inv.StreamResponse,
+	})
+	if err != nil {
+		release()
+		if errors.Is(err, runtimeapi.ErrNotDelivered) {
+			return nil, fmt.Errorf("%w: %w", backend.ErrNotDelivered, err)
+		}
+		if ctx.Err() == nil && in.exited.Err() != nil {
+			<-in.done
+			return nil, in.exitErr
+		}
+		return nil, fmt.Errorf("invoke instance %s: %w", in.id, err)
+	}
+	if resp.ErrorType != "" && !resp.Streaming {
+		data, rerr := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if rerr != nil {
+			release()
+			return nil, fmt.Errorf("invoke instance %s: read error response: %w", in.id, rerr)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(data))
+		if in.oomGuard && isMemoryError(resp.ErrorType, data) {
+			// Under RLIMIT_AS python raises MemoryError where AWS's cgroup kills.
+			release()
+			in.oomSeen.Store(true)
+			_ = in.Stop(context.Background())
+			return nil, in.exitErr
+		}
+	}
+	var logOnce sync.Once
+	var log []byte
+	r := &backend.Response{
+		ErrorType: resp.ErrorType, Streaming: resp.Streaming, ContentType: resp.ContentType,
+		Trailer: func() *backend.FunctionError {
+			if typ, body := resp.Trailer(); typ != "" {
+				return &backend.FunctionError{Type: typ, Body: body}
+			}
+			return nil
+		},
+		Log: func() []byte {
+			logOnce.Do(func() { log = in.out.take() })
+			return log
+		},
+		MaxMemoryUsedMB: in.maxMemoryUsedMB,
+	}
+	r.Body = &body{rc: resp.Body, in: in, ctx: ctx, release: release}
+	return r, nil
+}
+
+func isMemoryError(errType string, body []byte) bool {
+	if errType == "MemoryError" {
+		return true
+	}
+	var doc struct {
+		ErrorType string `json:"errorType"`
+	}
+	return json.Unmarshal(body, &doc) == nil && doc.ErrorType == "MemoryError"
+}
+
+// body turns a read failure caused by the runtime exiting into its ExitError.
+type body struct {
+	rc      io.ReadCloser
+	in      *instance
+	ctx     context.Context
+	release func()
+	once    sync.Once
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == nil {
+		return n, nil
+	}
+	b.once.Do(b.release)
+	if !errors.Is(err, io.EOF) && b.ctx.Err() == nil && b.in.exited.Err() != nil {
+		<-b.in.done
+		return n, b.in.exitErr
+	}
+	return n, err
+}
+
+func (b *body) Close() error {
+	err := b.rc.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// maxMemoryUsedMB reads the runtime process's peak resident set (VmHWM).
+func (in *instance) maxMemoryUsedMB() int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", in.pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err != nil {
+				return 0
+			}
+			return (kb + 1023) / 1024
+		}
+	}
+	return 0
+}
+
+// procStartTime returns a process's start time in clock ticks since boot (0
+// when unknown), which tells a live process from a later one reusing its pid.
+func procStartTime(pid int) uint64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may contain spaces and parentheses: fields start after the last ')'.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return 0
+	}
+	v, _ := strconv.ParseUint(fields[19], 10, 64) // field 22 overall
+	return v
+}

@@ -1,0 +1,161 @@
+package process
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/engine/backend/backendtest"
+)
+
+func newTestBackend(t *testing.T) *Backend {
+	t.Helper()
+	b, err := New(Config{WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestConformance(t *testing.T) {
+	_, pyErr := exec.LookPath("python3")
+	_, nodeErr := exec.LookPath("node")
+	if pyErr != nil || nodeErr != nil {
+		t.Logf("python3: %v, node: %v (those cases are skipped)", pyErr, nodeErr)
+	}
+	backendtest.Run(t, func(t *testing.T) backend.Backend { return newTestBackend(t) },
+		backendtest.Options{Python: pyErr == nil, Node: nodeErr == nil})
+}
+
+func TestPythonOutOfMemory(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	b := newTestBackend(t)
+	defer b.Close(context.Background())
+	code := backendtest.ZipArtifact(t, map[string]string{"app.py": "def handler(event, context):\n    b = bytearray(1024 * 1024 * 1024)\n    return len(b)\n"})
+	spec := &backend.Spec{InstanceID: "oom", Runtime: "python3.12", PackageType: "Zip", Handler: "app.handler",
+		MemoryMB: 128, Code: code, Env: map[string]string{"_HANDLER": "app.handler"}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in, err := b.Launch(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = in.Invoke(ctx, &backend.Invocation{RequestID: "r", Payload: []byte("{}"), Deadline: time.Now().Add(time.Minute)})
+	var xe *backend.ExitError
+	if !errors.As(err, &xe) || !xe.OOM {
+		t.Fatalf("err = %v, want an out-of-memory *ExitError", err)
+	}
+	<-in.Done()
+}
+
+func TestReapKillsLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	b, err := New(Config{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A process group left by a "dead server": its owner pid is a finished process.
+	orphan := exec.Command("sleep", "300")
+	orphan.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := orphan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- orphan.Wait() }()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	writeState(t, filepath.Join(dir, "instances", "orphan"), state{Version: 1, PID: orphan.Process.Pid,
+		StartTime: procStartTime(orphan.Process.Pid), OwnerPID: dead.Process.Pid, ServerID: "old"})
+	// An instance of a live server (this test process's parent stands in) is left alone.
+	writeState(t, filepath.Join(dir, "instances", "other"), state{Version: 1, PID: 1 << 22, OwnerPID: os.Getppid()})
+
+	if err := b.Reap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("orphan process still running after Reap")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "instances", "orphan")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("orphan dir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "instances", "other")); err != nil {
+		t.Errorf("live server's instance dir removed: %v", err)
+	}
+}
+
+func writeState(t *testing.T, dir string, st state) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(st)
+	if err := os.WriteFile(filepath.Join(dir, "state.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExtractRefusesUnsafePaths(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		ok    bool
+	}{
+		{"normal", map[string]string{"a.py": "x", "pkg/b.py": "y"}, true},
+		{"parent", map[string]string{"../evil": "x"}, false},
+		{"nested parent", map[string]string{"a/../../evil": "x"}, false},
+		{"absolute", map[string]string{"/abs": "x"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "out")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			a := backendtest.ZipArtifact(t, tt.files)
+			err := fetchAndExtract(context.Background(), a, dir)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok %v", err, tt.ok)
+			}
+			if _, err := os.Stat(filepath.Join(root, "evil")); err == nil {
+				t.Fatal("wrote outside the target directory")
+			}
+		})
+	}
+}
+
+func TestNodeOutOfMemory(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not installed")
+	}
+	b := newTestBackend(t)
+	defer b.Close(context.Background())
+	code := backendtest.ZipArtifact(t, map[string]string{"index.mjs": "export const handler = async () => { const a = []; for (;;) a.push(new Array(1e6).fill(1)); };\n"})
+	spec := &backend.Spec{InstanceID: "node-oom", Runtime: "nodejs22.x", PackageType: "Zip", Handler: "index.handler",
+		MemoryMB: 128, Code: code, Env: map[string]string{"_HANDLER": "index.handler"}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in, err := b.Launch(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = in.Invoke(ctx, &backend.Invocation{RequestID: "r", Payload: []byte("{}"), Deadline: time.Now().Add(time.Minute)})
+	var xe *backend.ExitError
+	if !errors.As(err, &xe) || !xe.OOM {
+		t.Fatalf("err = %v, want an out-of-memory *ExitError", err)
+	}
+}

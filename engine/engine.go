@@ -1,0 +1,542 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/runtimes"
+)
+
+// Backend is where instances run; see package backend.
+type Backend = backend.Backend
+
+// ErrThrottled means the invocation was refused because the function's
+// concurrency limit was reached (AWS: TooManyRequestsException, 429).
+var ErrThrottled = errors.New("engine: rate exceeded: concurrency limit reached")
+
+// ErrClosed is returned by calls on an engine after Close.
+var ErrClosed = errors.New("engine: closed")
+
+// maxRetries bounds how often an undelivered invocation is retried on a fresh
+// instance.
+const maxRetries = 4
+
+// Option configures an Engine.
+type Option func(*options)
+
+type options struct {
+	maxInstances int
+	idleTTL      time.Duration
+	logger       *slog.Logger
+	serverID     string
+	logSink      func(fn *Function, line []byte)
+}
+
+// WithMaxInstances limits the instances of one function pool when the function
+// has no reserved concurrency (default 10).
+func WithMaxInstances(n int) Option { return func(o *options) { o.maxInstances = n } }
+
+// WithIdleTTL sets how long an idle instance is kept (default 10 minutes); used
+// by RunCleanup when it is given no TTL.
+func WithIdleTTL(d time.Duration) Option { return func(o *options) { o.idleTTL = d } }
+
+// WithLogger sets the engine's logger.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithServerID labels instances with the owning server's ID, so a later
+// server's Reap can find the ones this server left behind.
+func WithServerID(id string) Option { return func(o *options) { o.serverID = id } }
+
+// WithLogSink receives every log line of every instance, including the
+// engine's START/END/REPORT lines. Calls may be concurrent (from different
+// instances); line is only valid during the call.
+func WithLogSink(sink func(fn *Function, line []byte)) Option {
+	return func(o *options) { o.logSink = sink }
+}
+
+// Engine schedules invocations on pooled instances. It is safe for concurrent use.
+type Engine struct {
+	b    Backend
+	opts options
+
+	// closing is cancelled by Close; launches in flight watch it.
+	closing     context.Context
+	cancelClose context.CancelFunc
+	bg          sync.WaitGroup // background instance stops
+
+	mu      sync.Mutex
+	closed  bool
+	pools   map[string]*pool
+	changed chan struct{} // closed and replaced whenever a slot or instance frees up
+}
+
+// InstanceInfo describes one instance for listings (`lamb ps`).
+type InstanceInfo struct {
+	ID           string
+	FunctionName string
+	FunctionARN  string
+	Version      string
+	Backend      string
+	State        string // "starting", "idle" or "busy"
+	Started      time.Time
+	LastUsed     time.Time
+}
+
+type pool struct {
+	key, arn, name, version string
+	limit                   int
+	throttle                bool // at the limit: throttle (reserved concurrency) instead of waiting
+	insts                   map[*instance]struct{}
+	idle                    []*instance // most recently used last
+	retired                 bool        // the function changed: drain and stop
+}
+
+const (
+	stateStarting = "starting"
+	stateIdle     = "idle"
+	stateBusy     = "busy"
+)
+
+type instance struct {
+	id       string
+	pool     *pool
+	b        backend.Instance // nil while starting
+	state    string
+	started  time.Time
+	lastUsed time.Time
+	used     bool // served an invocation already (for Init Duration on the first)
+	doomed   bool // stop instead of returning it to the pool
+	log      lineLog
+}
+
+// New returns an engine running instances on b. It starts no goroutines.
+func New(b Backend, opts ...Option) *Engine {
+	o := options{maxInstances: 10, idleTTL: 10 * time.Minute}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if o.maxInstances <= 0 {
+		o.maxInstances = 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{
+		b: b, opts: o, closing: ctx, cancelClose: cancel,
+		pools: map[string]*pool{}, changed: make(chan struct{}),
+	}
+}
+
+// Reap removes instances left behind by an earlier server that died; call it
+// once at start-up.
+func (e *Engine) Reap(ctx context.Context) error {
+	if err := e.b.Reap(ctx); err != nil {
+		return fmt.Errorf("reap %s backend: %w", e.b.Name(), err)
+	}
+	return nil
+}
+
+// Capabilities reports what the backend enforces.
+func (e *Engine) Capabilities() backend.Capabilities { return e.b.Capabilities() }
+
+// Prepull makes fn's image available on the backend (a no-op for backends that
+// run no images), reporting progress.
+func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backend.Progress)) error {
+	image := e.imageFor(fn)
+	if image == "" {
+		return nil
+	}
+	if progress == nil {
+		progress = func(backend.Progress) {}
+	}
+	if err := e.b.Prepull(ctx, image, progress); err != nil {
+		return fmt.Errorf("prepull %s: %w", image, err)
+	}
+	return nil
+}
+
+// imageFor is the image an instance of fn runs: the function's own image, or
+// for a Zip function on a backend that runs images, its runtime's AWS base
+// image (unless the caller set Image to override it).
+func (e *Engine) imageFor(fn *Function) string {
+	if fn.Image != "" || fn.packageType() != "Zip" || !e.b.Capabilities().Images {
+		return fn.Image
+	}
+	if rt, ok := runtimes.Lookup(fn.Runtime); ok {
+		return rt.Image
+	}
+	return ""
+}
+
+// broadcastLocked wakes every invocation waiting for a free instance.
+func (e *Engine) broadcastLocked() {
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// poolLocked returns the pool for fn, creating it, and retires pools of the
+// same function version with another configuration. It returns idle
+// instances of retired pools for the caller to stop.
+func (e *Engine) poolLocked(fn *Function, key string) (*pool, []*instance) {
+	var stop []*instance
+	p := e.pools[key]
+	if p == nil {
+		p = &pool{key: key, arn: fn.ARN, name: fn.Name, version: fn.version(), insts: map[*instance]struct{}{}}
+		e.pools[key] = p
+		for _, old := range e.pools {
+			if old != p && !old.retired && old.arn == p.arn && old.version == p.version {
+				stop = append(stop, e.retireLocked(old)...)
+			}
+		}
+	}
+	p.limit, p.throttle = e.opts.maxInstances, false
+	if fn.ReservedConcurrency != nil {
+		p.limit, p.throttle = *fn.ReservedConcurrency, true
+	}
+	return p, stop
+}
+
+// retireLocked marks p as draining: its idle instances are removed and
+// returned for stopping; busy ones stop when released.
+func (e *Engine) retireLocked(p *pool) []*instance {
+	p.retired = true
+	idle := p.idle
+	p.idle = nil
+	for _, in := range idle {
+		e.removeLocked(in)
+	}
+	for in := range p.insts {
+		in.doomed = true
+	}
+	e.dropIfEmptyLocked(p)
+	return idle
+}
+
+func (e *Engine) removeLocked(in *instance) {
+	p := in.pool
+	if _, ok := p.insts[in]; !ok {
+		return
+	}
+	delete(p.insts, in)
+	for i, x := range p.idle {
+		if x == in {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			break
+		}
+	}
+	e.dropIfEmptyLocked(p)
+	e.broadcastLocked()
+}
+
+func (e *Engine) dropIfEmptyLocked(p *pool) {
+	if p.retired && len(p.insts) == 0 && e.pools[p.key] == p {
+		delete(e.pools, p.key)
+	}
+}
+
+// stopAsync stops instances in the background; Close waits for them.
+func (e *Engine) stopAsync(insts ...*instance) {
+	for _, in := range insts {
+		if in.b == nil {
+			continue
+		}
+		e.bg.Add(1)
+		go func(bi backend.Instance) {
+			defer e.bg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := bi.Stop(ctx); err != nil {
+				e.opts.logger.Warn("stop instance", "instance", bi.ID(), "err", err)
+			}
+		}(in.b)
+	}
+}
+
+// acquire returns a busy instance for fn: a warm one, or a freshly launched
+// one. Launch failures (*backend.InitError, *backend.ExitError, others) are
+// returned as they are.
+func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (*instance, error) {
+	if fn.ReservedConcurrency != nil && *fn.ReservedConcurrency <= 0 {
+		return nil, ErrThrottled
+	}
+	for {
+		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			return nil, ErrClosed
+		}
+		p, stale := e.poolLocked(fn, key)
+		if n := len(p.idle); n > 0 {
+			in := p.idle[n-1]
+			p.idle = p.idle[:n-1]
+			if isDone(in.b) {
+				// Died while idle: evict and look again.
+				e.removeLocked(in)
+				e.mu.Unlock()
+				e.stopAsync(append(stale, in)...)
+				continue
+			}
+			in.state, in.lastUsed = stateBusy, time.Now()
+			e.mu.Unlock()
+			e.stopAsync(stale...)
+			return in, nil
+		}
+		if len(p.insts) < p.limit {
+			now := time.Now()
+			in := &instance{id: "lamb-" + randomHex(8), pool: p, state: stateStarting, started: now, lastUsed: now}
+			p.insts[in] = struct{}{}
+			e.mu.Unlock()
+			e.stopAsync(stale...)
+			return in, e.launch(ctx, fn, key, in)
+		}
+		if p.throttle {
+			e.mu.Unlock()
+			e.stopAsync(stale...)
+			return nil, ErrThrottled
+		}
+		wait := e.changed
+		e.mu.Unlock()
+		e.stopAsync(stale...)
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func isDone(bi backend.Instance) bool {
+	select {
+	case <-bi.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// initTimeout bounds a launch: AWS gives init 10 s of its own, then retries init
+// within the function's timeout.
+const initTimeout = 10 * time.Second
+
+func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *instance) error {
+	spec := &backend.Spec{
+		InstanceID: in.id, PoolKey: key, ServerID: e.opts.serverID,
+		FunctionName: fn.Name, FunctionARN: fn.ARN, Version: fn.version(),
+		PackageType: fn.packageType(), Runtime: fn.Runtime, Handler: fn.Handler, Image: e.imageFor(fn),
+		Architecture: fn.architecture(), MemoryMB: fn.memoryMB(), EphemeralStorageMB: fn.EphemeralStorageMB,
+		Timeout: fn.timeout(), Env: composeEnv(fn, time.Now()), Code: fn.Code, Layers: fn.Layers,
+	}
+	if spec.EphemeralStorageMB <= 0 {
+		spec.EphemeralStorageMB = defaultStorageMB
+	}
+	sink, fnCopy := e.opts.logSink, *fn
+	spec.Log = func(line []byte) {
+		in.appendLog(line)
+		if sink != nil {
+			sink(&fnCopy, line)
+		}
+	}
+	lctx, cancel := context.WithTimeout(ctx, initTimeout+fn.timeout())
+	defer cancel()
+	stop := context.AfterFunc(e.closing, cancel)
+	defer stop()
+
+	bi, err := e.b.Launch(lctx, spec)
+	e.mu.Lock()
+	if err != nil {
+		e.removeLocked(in)
+		e.mu.Unlock()
+		if e.closing.Err() != nil {
+			return ErrClosed
+		}
+		if lctx.Err() != nil && ctx.Err() == nil && !isFunctionError(err) {
+			return &launchTimeout{err: err}
+		}
+		return err
+	}
+	in.b = bi
+	_, tracked := in.pool.insts[in]
+	if e.closed || in.doomed || !tracked {
+		// Closed or evicted while launching.
+		e.removeLocked(in)
+		e.mu.Unlock()
+		e.stopAsync(in)
+		if e.closing.Err() != nil {
+			return ErrClosed
+		}
+		return fmt.Errorf("instance evicted while starting: %w", backend.ErrNotDelivered)
+	}
+	in.state = stateBusy
+	e.mu.Unlock()
+	return nil
+}
+
+func isFunctionError(err error) bool {
+	var ie *backend.InitError
+	var xe *backend.ExitError
+	return errors.As(err, &ie) || errors.As(err, &xe)
+}
+
+// launchTimeout is a launch that ran out of time (init exceeded its limit).
+type launchTimeout struct{ err error }
+
+func (e *launchTimeout) Error() string { return "init timed out: " + e.err.Error() }
+func (e *launchTimeout) Unwrap() error { return e.err }
+
+// release returns a busy instance to its pool, or stops it when it is no
+// longer usable (healthy false, its pool retired, the engine closed).
+func (e *Engine) release(in *instance, healthy bool) {
+	e.mu.Lock()
+	_, tracked := in.pool.insts[in]
+	if !healthy || !tracked || in.doomed || in.pool.retired || e.closed || isDone(in.b) {
+		e.removeLocked(in)
+		e.mu.Unlock()
+		e.stopAsync(in)
+		return
+	}
+	in.state, in.lastUsed, in.used = stateIdle, time.Now(), true
+	in.pool.idle = append(in.pool.idle, in)
+	e.broadcastLocked()
+	e.mu.Unlock()
+}
+
+// Stop stops all instances of all versions of fn (matched by ARN), busy ones
+// included: their invocations fail.
+func (e *Engine) Stop(ctx context.Context, fn *Function) error {
+	_, err := e.Evict(ctx, fn)
+	return err
+}
+
+// Evict is Stop, reporting whether any instance existed.
+func (e *Engine) Evict(ctx context.Context, fn *Function) (bool, error) {
+	e.mu.Lock()
+	var victims []*instance
+	for _, p := range e.pools {
+		if p.arn != fn.ARN {
+			continue
+		}
+		p.retired = true
+		for in := range p.insts {
+			in.doomed = true
+			victims = append(victims, in)
+		}
+		p.idle = nil
+		for _, in := range victims {
+			if in.pool == p && in.state != stateBusy {
+				e.removeLocked(in)
+			}
+		}
+		e.dropIfEmptyLocked(p)
+	}
+	e.mu.Unlock()
+	return len(victims) > 0, e.stopAll(ctx, victims)
+}
+
+// stopAll stops instances synchronously; busy ones are released by their
+// invocation afterwards, which then sees them doomed.
+func (e *Engine) stopAll(ctx context.Context, insts []*instance) error {
+	var errs []error
+	for _, in := range insts {
+		if in.b == nil {
+			continue // still launching: doomed, stopped when the launch returns
+		}
+		if err := in.b.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", in.id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops every instance and the backend, and waits for background work.
+// Invocations in flight fail; later calls return ErrClosed.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.cancelClose()
+	var all []*instance
+	for _, p := range e.pools {
+		p.retired = true
+		for in := range p.insts {
+			in.doomed = true
+			all = append(all, in)
+		}
+	}
+	e.broadcastLocked()
+	e.mu.Unlock()
+	err := e.stopAll(ctx, all)
+	e.bg.Wait()
+	if cerr := e.b.Close(ctx); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close backend: %w", cerr))
+	}
+	return err
+}
+
+// Instances lists the engine's instances, oldest first.
+func (e *Engine) Instances() []InstanceInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []InstanceInfo
+	for _, p := range e.pools {
+		for in := range p.insts {
+			out = append(out, InstanceInfo{
+				ID: in.id, FunctionName: p.name, FunctionARN: p.arn, Version: p.version,
+				Backend: e.b.Name(), State: in.state, Started: in.started, LastUsed: in.lastUsed,
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Started.Equal(out[j].Started) {
+			return out[i].Started.Before(out[j].Started)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// RunCleanup stops instances idle for longer than ttl (the engine's idle TTL
+// when ttl <= 0) until ctx ends. It returns ctx's error.
+func (e *Engine) RunCleanup(ctx context.Context, ttl time.Duration) error {
+	if ttl <= 0 {
+		ttl = e.opts.idleTTL
+	}
+	every := min(max(ttl/4, 5*time.Millisecond), 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			e.stopIdle(time.Now().Add(-ttl))
+		}
+	}
+}
+
+// stopIdle stops idle instances last used before cutoff.
+func (e *Engine) stopIdle(cutoff time.Time) {
+	e.mu.Lock()
+	var old []*instance
+	for _, p := range e.pools {
+		for _, in := range p.idle {
+			if in.lastUsed.Before(cutoff) {
+				old = append(old, in)
+			}
+		}
+	}
+	for _, in := range old {
+		e.removeLocked(in)
+	}
+	e.mu.Unlock()
+	e.stopAsync(old...)
+}

@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lambhq/lamb/engine/backend"
+)
+
+// Function describes what to run. The API layer fills it from its records; the
+// engine only reads it and never keeps the pointer beyond a call (except to pass
+// it to the log sink).
+type Function struct {
+	AccountID, Region string
+	Name, ARN         string // ARN unqualified
+	Version           string // "$LATEST", "1", ...
+
+	PackageType  string // "Zip" (default) or "Image"
+	Runtime      string // "python3.12", "nodejs20.x", "provided.al2023", ...
+	Handler      string
+	Image        string
+	Architecture string // "x86_64" (default) or "arm64"
+
+	MemoryMB           int           // default 128
+	EphemeralStorageMB int           // default 512
+	Timeout            time.Duration // default 3s
+
+	Env    map[string]string // the function's own variables
+	Code   backend.Artifact
+	Layers []backend.Artifact
+
+	CodeSHA256 string
+	// ReservedConcurrency: nil = none; 0 = throttle everything; n = at most n
+	// concurrent invocations, more are throttled.
+	ReservedConcurrency *int
+
+	LogGroup        string // default "/aws/lambda/<Name>"
+	LogStreamPrefix string // replaces the "YYYY/MM/DD/" date prefix of log stream names when set
+}
+
+// Request is one invocation as the caller addressed it.
+type Request struct {
+	RequestID       string // chosen by the caller; appears in logs and inside the function
+	Payload         []byte
+	InvokedARN      string // qualified or not; defaults to the function's ARN
+	ClientContext   string // JSON, not base64
+	CognitoIdentity string // JSON
+	TraceID         string
+}
+
+// Result is the outcome of one invocation.
+type Result struct {
+	Payload []byte
+	// FunctionError is "" or "Unhandled" (AWS's X-Amz-Function-Error).
+	FunctionError string
+	// Log is this invocation's complete log, START to REPORT, in AWS's format.
+	Log             []byte
+	ExecutedVersion string
+	// Duration is the invocation's duration (init excluded); InitDuration is
+	// set on a cold start.
+	Duration, InitDuration time.Duration
+}
+
+const (
+	defaultMemoryMB  = 128
+	defaultTimeout   = 3 * time.Second
+	defaultStorageMB = 512
+)
+
+func (fn *Function) timeout() time.Duration {
+	if fn.Timeout <= 0 {
+		return defaultTimeout
+	}
+	return fn.Timeout
+}
+
+func (fn *Function) memoryMB() int {
+	if fn.MemoryMB <= 0 {
+		return defaultMemoryMB
+	}
+	return fn.MemoryMB
+}
+
+func (fn *Function) version() string {
+	if fn.Version == "" {
+		return "$LATEST"
+	}
+	return fn.Version
+}
+
+func (fn *Function) packageType() string {
+	if fn.PackageType == "" {
+		return "Zip"
+	}
+	return fn.PackageType
+}
+
+func (fn *Function) architecture() string {
+	if fn.Architecture == "" {
+		return "x86_64"
+	}
+	return fn.Architecture
+}
+
+func (fn *Function) logGroup() string {
+	if fn.LogGroup == "" {
+		return "/aws/lambda/" + fn.Name
+	}
+	return fn.LogGroup
+}
+
+// poolKey identifies interchangeable instances: the ARN, the version and a hash
+// of everything that shapes the sandbox.
+func poolKey(fn *Function) string {
+	h := sha256.New()
+	// JSON of a fixed struct gives an unambiguous encoding; map keys are sorted.
+	layers := make([]string, len(fn.Layers))
+	for i, l := range fn.Layers {
+		layers[i] = l.SHA256
+	}
+	codeSHA := fn.CodeSHA256
+	if codeSHA == "" {
+		codeSHA = fn.Code.SHA256
+	}
+	b, _ := json.Marshal(struct {
+		Code, PackageType, Runtime, Handler, Image, Arch string
+		Memory, Storage                                  int
+		Timeout                                          time.Duration
+		Env                                              map[string]string
+		Layers                                           []string
+	}{codeSHA, fn.packageType(), fn.Runtime, fn.Handler, fn.Image, fn.architecture(),
+		fn.memoryMB(), fn.EphemeralStorageMB, fn.timeout(), fn.Env, layers})
+	h.Write(b)
+	return fn.ARN + ":" + fn.version() + "#" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// reservedEnv lists the variables AWS sets itself; a function's own variables
+// never override them (AWS refuses them at CreateFunction).
+var reservedEnv = map[string]bool{
+	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true,
+	"AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true,
+	"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true,
+	"AWS_LAMBDA_RUNTIME_API": true, "LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+}
+
+// IsReservedEnv reports whether AWS reserves the environment variable name (the
+// API refuses such names in a function's configuration).
+func IsReservedEnv(name string) bool { return reservedEnv[name] }
+
+// logStreamName forms a stream name as AWS does: "2026/11/27/[$LATEST]<32 hex>".
+func logStreamName(fn *Function, now time.Time) string {
+	prefix := fn.LogStreamPrefix
+	if prefix == "" {
+		prefix = now.UTC().Format("2006/01/02/")
+	}
+	return prefix + "[" + fn.version() + "]" + randomHex(16)
+}
+
+// composeEnv builds the complete environment AWS gives a runtime.
+func composeEnv(fn *Function, now time.Time) map[string]string {
+	env := make(map[string]string, len(fn.Env)+20)
+	for k, v := range fn.Env {
+		if !reservedEnv[k] {
+			env[k] = v
+		}
+	}
+	region := fn.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	env["AWS_LAMBDA_FUNCTION_NAME"] = fn.Name
+	env["AWS_LAMBDA_FUNCTION_VERSION"] = fn.version()
+	env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(fn.memoryMB())
+	env["AWS_LAMBDA_LOG_GROUP_NAME"] = fn.logGroup()
+	env["AWS_LAMBDA_LOG_STREAM_NAME"] = logStreamName(fn, now)
+	env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
+	env["AWS_REGION"] = region
+	env["AWS_DEFAULT_REGION"] = region
+	if fn.Handler != "" {
+		env["_HANDLER"] = fn.Handler
+	}
+	// AWS sets AWS_EXECUTION_ENV for managed runtimes only, not for OS-only
+	// (provided.*) runtimes or container images.
+	if fn.packageType() == "Zip" && fn.Runtime != "" && !strings.HasPrefix(fn.Runtime, "provided") {
+		env["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + fn.Runtime
+	}
+	// Execution-role style temporary credentials: they look real to SDKs and
+	// are accepted by lamb's own API, which does not verify signatures' secrets.
+	env["AWS_ACCESS_KEY_ID"] = "ASIA" + strings.ToUpper(randomHex(8))
+	env["AWS_SECRET_ACCESS_KEY"] = randomHex(20)
+	env["AWS_SESSION_TOKEN"] = "IQoJb3JpZ2luX2VjE" + randomHex(64)
+	env["TZ"] = ":UTC"
+	env["LANG"] = "en_US.UTF-8"
+	return env
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
+}
+
+// errorDoc renders AWS's error document for failures the platform reports
+// (timeouts, crashed runtimes).
+func errorDoc(errType, requestID, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}{errType, fmt.Sprintf("RequestId: %s Error: %s", requestID, msg)})
+	return b
+}

@@ -1,0 +1,450 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/lambhq/lamb/engine/backend"
+)
+
+// maxLogBytes bounds the log kept per invocation (AWS keeps more in CloudWatch,
+// but the API only ever returns the last 4 KB).
+const maxLogBytes = 64 << 10
+
+// Invoke runs one invocation and returns its result once the function finished.
+// The error is non-nil only for failures of lamb itself, ErrThrottled,
+// ErrClosed or ctx ending; the function's own failures are in the Result.
+func (e *Engine) Invoke(ctx context.Context, fn *Function, req *Request) (*Result, error) {
+	s, err := e.invoke(ctx, fn, req, false)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	payload, err := io.ReadAll(s)
+	if err != nil {
+		return nil, err
+	}
+	res := s.Result()
+	if res.FunctionError == "" {
+		res.Payload = payload
+	}
+	return res, nil
+}
+
+// Stream is an invocation whose response is read as the function writes it.
+// Read returns the response's chunks and io.EOF at its end, also when the
+// function failed (a timeout, a crash, an error trailer): Result then tells.
+// Read returns another error only when ctx ended or lamb failed. The instance
+// stays reserved until Read returned io.EOF or Close was called; closing a
+// stream before its end resets (stops) the instance, since the function is
+// still running. Read and Close may be called from different goroutines.
+type Stream struct {
+	// ContentType is the content type the runtime declared for its response.
+	ContentType string
+
+	e      *Engine
+	fn     *Function
+	req    *Request
+	parent context.Context
+	ictx   context.Context
+	cancel context.CancelFunc
+	in     *instance
+	cold   bool
+	start  time.Time
+	resp   *backend.Response
+
+	mu   sync.Mutex
+	done bool
+	res  *Result
+}
+
+// Read reads the next bytes of the response.
+func (s *Stream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return 0, io.EOF
+	}
+	body := s.resp.Body
+	s.mu.Unlock()
+	n, err := body.Read(p)
+	switch {
+	case err == nil:
+		return n, nil
+	case errors.Is(err, io.EOF):
+		s.finishOK()
+		return n, io.EOF
+	default:
+		return n, s.finishErr(err)
+	}
+}
+
+// Close releases the stream. Closing before io.EOF aborts the invocation.
+func (s *Stream) Close() error {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	_ = s.resp.Body.Close()
+	s.finish(outcome{reset: true, log: s.instanceLog()})
+	return nil
+}
+
+// Result is the invocation's outcome: FunctionError and its payload (a
+// successful stream's payload is what Read returned, so Payload is nil), the
+// log and durations. It is nil until Read returned io.EOF or Close was called.
+func (s *Stream) Result() *Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.res
+}
+
+// outcome is how an invocation ended.
+type outcome struct {
+	payload  []byte
+	fnErr    bool   // FunctionError "Unhandled"
+	log      []byte // the runtime's output during the invocation
+	extraLog string // platform lines appended after the runtime's output
+	reset    bool   // stop the instance instead of reusing it
+	stopped  bool   // the instance was already stopped
+}
+
+func (s *Stream) finishOK() {
+	o := outcome{log: s.responseLog()}
+	if s.resp.Trailer != nil {
+		if fe := s.resp.Trailer(); fe != nil {
+			o.fnErr, o.payload = true, fe.Body
+		}
+	}
+	s.finish(o)
+}
+
+// finishErr classifies a failure while the response was being read.
+func (s *Stream) finishErr(err error) error {
+	var xe *backend.ExitError
+	switch {
+	case s.parent.Err() != nil:
+		s.finish(outcome{reset: true, log: s.instanceLog()})
+		return s.parent.Err()
+	case s.ictx.Err() != nil:
+		s.finish(s.timeoutOutcome())
+		return io.EOF
+	case errors.As(err, &xe):
+		s.finish(s.exitOutcome(xe))
+		return io.EOF
+	default:
+		s.finish(outcome{reset: true, log: s.instanceLog()})
+		return fmt.Errorf("read response of %s: %w", s.fn.Name, err)
+	}
+}
+
+func (s *Stream) timeoutOutcome() outcome {
+	// Stop first so every line the runtime wrote has been delivered.
+	s.stopInstance()
+	msg := fmt.Sprintf("Task timed out after %.2f seconds", s.fn.timeout().Seconds())
+	return outcome{
+		payload: errorDoc("Sandbox.Timedout", s.req.RequestID, msg), fnErr: true,
+		log:      s.instanceLog(),
+		extraLog: fmt.Sprintf("%s %s %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), s.req.RequestID, msg),
+		reset:    true, stopped: true,
+	}
+}
+
+func (s *Stream) exitOutcome(xe *backend.ExitError) outcome {
+	errType := "Runtime.ExitError"
+	if xe.OOM {
+		errType = "Runtime.OutOfMemory"
+	}
+	msg := fmt.Sprintf("Runtime exited with error: exit status %d", xe.Code)
+	switch {
+	case xe.OOM:
+		// AWS's cgroup kills an instance over its memory; backends that detect
+		// OOM otherwise (a heap limit, MemoryError) still report it as AWS does.
+		msg = "Runtime exited with error: signal: killed"
+	case xe.Signal != "":
+		msg = "Runtime exited with error: signal: " + xe.Signal
+	}
+	log := xe.Log
+	if len(log) == 0 && s.in != nil {
+		s.stopInstance()
+		log = s.instanceLog()
+	}
+	return outcome{
+		payload: errorDoc(errType, s.req.RequestID, msg), fnErr: true, log: log,
+		extraLog: fmt.Sprintf("RequestId: %s Error: %s\n%s\n", s.req.RequestID, msg, errType),
+		reset:    true,
+	}
+}
+
+func (s *Stream) stopInstance() {
+	if s.in == nil || s.in.b == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.in.b.Stop(ctx); err != nil {
+		s.e.opts.logger.Warn("stop instance", "instance", s.in.id, "err", err)
+	}
+}
+
+// responseLog is the runtime's output for this invocation: the backend's
+// per-invocation log when it has one, else what the engine collected.
+func (s *Stream) responseLog() []byte {
+	if s.resp != nil && s.resp.Log != nil {
+		return s.resp.Log()
+	}
+	return s.instanceLog()
+}
+
+func (s *Stream) instanceLog() []byte {
+	if s.in == nil {
+		return nil
+	}
+	return s.in.takeLog()
+}
+
+// finish builds the Result once and returns the instance.
+func (s *Stream) finish(o outcome) {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return
+	}
+	s.done = true
+	s.mu.Unlock()
+
+	dur := time.Since(s.start)
+	memUsed := 0
+	if s.resp != nil && s.resp.MaxMemoryUsedMB != nil {
+		memUsed = s.resp.MaxMemoryUsedMB()
+	}
+	var initDur time.Duration
+	if s.cold && s.in != nil && s.in.b != nil {
+		initDur = s.in.b.InitDuration()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.in != nil {
+		if o.reset && !o.stopped {
+			s.stopInstance()
+		}
+		s.e.release(s.in, !o.reset)
+	}
+	res := &Result{
+		Payload: o.payload, ExecutedVersion: s.fn.version(),
+		Duration: dur, InitDuration: initDur,
+	}
+	if o.fnErr {
+		res.FunctionError = "Unhandled"
+	}
+	res.Log = s.e.formatLog(s.fn, s.req.RequestID, o.log, o.extraLog, dur, initDur, memUsed)
+	s.mu.Lock()
+	s.res = res
+	s.mu.Unlock()
+}
+
+// formatLog writes the invocation's log as AWS does and feeds the END and
+// REPORT lines to the log sink (START was fed when the invocation began).
+func (e *Engine) formatLog(fn *Function, id string, runtimeLog []byte, extra string, dur, initDur time.Duration, memUsed int) []byte {
+	var b bytes.Buffer
+	b.WriteString(startLine(fn, id))
+	b.Write(runtimeLog)
+	if len(runtimeLog) > 0 && runtimeLog[len(runtimeLog)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	b.WriteString(extra)
+	end := fmt.Sprintf("END RequestId: %s\n", id)
+	report := reportLine(fn, id, dur, initDur, memUsed)
+	b.WriteString(end)
+	b.WriteString(report)
+	for _, l := range bytes.SplitAfter([]byte(extra), []byte("\n")) {
+		if len(l) > 0 {
+			e.emit(fn, bytes.TrimSuffix(l, []byte("\n")))
+		}
+	}
+	e.emit(fn, []byte(end[:len(end)-1]))
+	e.emit(fn, []byte(report[:len(report)-1]))
+	return b.Bytes()
+}
+
+func startLine(fn *Function, id string) string {
+	return fmt.Sprintf("START RequestId: %s Version: %s\n", id, fn.version())
+}
+
+// reportLine is AWS's REPORT line. Billed Duration rounds up to the
+// millisecond and, as AWS bills the init phase since August 2025, includes
+// the init duration on a cold start.
+func reportLine(fn *Function, id string, dur, initDur time.Duration, memUsed int) string {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	billed := int64(math.Ceil(ms(dur + initDur)))
+	if billed < 1 {
+		billed = 1
+	}
+	s := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		id, ms(dur), billed, fn.memoryMB(), memUsed)
+	if initDur > 0 {
+		s += fmt.Sprintf("Init Duration: %.2f ms\t", ms(initDur))
+	}
+	return s + "\n"
+}
+
+func (e *Engine) emitStart(fn *Function, id string) {
+	e.emit(fn, bytes.TrimSuffix([]byte(startLine(fn, id)), []byte("\n")))
+}
+
+func (e *Engine) emit(fn *Function, line []byte) {
+	if e.opts.logSink != nil {
+		e.opts.logSink(fn, line)
+	}
+}
+
+// InvokeStream starts one invocation and returns once the function began its
+// answer. ctx must stay alive while the stream is read. Errors are as Invoke's.
+func (e *Engine) InvokeStream(ctx context.Context, fn *Function, req *Request) (*Stream, error) {
+	return e.invoke(ctx, fn, req, true)
+}
+
+func (e *Engine) invoke(ctx context.Context, fn *Function, req *Request, stream bool) (*Stream, error) {
+	key := poolKey(fn)
+	invoked := req.InvokedARN
+	if invoked == "" {
+		invoked = fn.ARN
+	}
+	started := false
+	var lastErr error
+	for attempt := 0; attempt <= maxRetries; attempt++ {
+		in, err := e.acquire(ctx, fn, key)
+		if err != nil {
+			var s *Stream
+			if s, err = e.launchFailure(ctx, fn, req, err); err == nil {
+				return s, nil
+			}
+			if errors.Is(err, backend.ErrNotDelivered) && ctx.Err() == nil {
+				lastErr = err
+				continue
+			}
+			return nil, err
+		}
+		if !started {
+			started = true
+			e.emitStart(fn, req.RequestID)
+		}
+		in.beginLog()
+		start := time.Now()
+		deadline := start.Add(fn.timeout())
+		ictx, cancel := context.WithDeadline(ctx, deadline)
+		s := &Stream{e: e, fn: fn, req: req, parent: ctx, ictx: ictx, cancel: cancel, in: in, cold: !in.used, start: start}
+		var resp *backend.Response
+		if isDone(in.b) {
+			err = fmt.Errorf("instance %s exited: %w", in.id, backend.ErrNotDelivered)
+		} else {
+			resp, err = in.b.Invoke(ictx, &backend.Invocation{
+				RequestID: req.RequestID, Payload: req.Payload, Deadline: deadline,
+				InvokedFunctionARN: invoked, TraceID: req.TraceID,
+				ClientContext: req.ClientContext, CognitoIdentity: req.CognitoIdentity,
+				StreamResponse: stream,
+			})
+		}
+		if err != nil {
+			if errors.Is(err, backend.ErrNotDelivered) && ctx.Err() == nil && ictx.Err() == nil {
+				cancel()
+				e.release(in, false)
+				lastErr = err
+				continue
+			}
+			s.resp = &backend.Response{Body: io.NopCloser(bytes.NewReader(nil))}
+			if ferr := s.finishErr(err); !errors.Is(ferr, io.EOF) {
+				return nil, ferr
+			}
+			return s, nil
+		}
+		s.resp, s.ContentType = resp, resp.ContentType
+		if resp.ErrorType != "" {
+			body, rerr := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if rerr != nil {
+				if ferr := s.finishErr(rerr); !errors.Is(ferr, io.EOF) {
+					return nil, ferr
+				}
+				return s, nil
+			}
+			s.finish(outcome{payload: body, fnErr: true, log: s.responseLog()})
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("invoke %s: gave up after %d retries: %w", fn.Name, maxRetries, lastErr)
+}
+
+// launchFailure turns a failed acquire into a finished Stream when the
+// function is to blame (init error, crash, init timeout); other errors are
+// returned.
+func (e *Engine) launchFailure(ctx context.Context, fn *Function, req *Request, err error) (*Stream, error) {
+	var (
+		ie *backend.InitError
+		xe *backend.ExitError
+		lt *launchTimeout
+	)
+	s := &Stream{e: e, fn: fn, req: req, parent: ctx, ictx: ctx, start: time.Now(),
+		resp: &backend.Response{Body: io.NopCloser(bytes.NewReader(nil))}}
+	switch {
+	case errors.As(err, &ie):
+		e.emitStart(fn, req.RequestID)
+		s.finish(outcome{payload: ie.Body, fnErr: true, log: ie.Log})
+	case errors.As(err, &xe):
+		e.emitStart(fn, req.RequestID)
+		s.finish(s.exitOutcome(xe))
+	case errors.As(err, &lt):
+		e.emitStart(fn, req.RequestID)
+		o := s.timeoutOutcome()
+		o.log = nil
+		s.finish(o)
+	default:
+		return nil, err
+	}
+	return s, nil
+}
+
+// Per-instance log capture: the engine keeps what the runtime wrote during the
+// current invocation, for failures where the backend cannot hand a log over
+// (timeouts, crashes).
+
+type lineLog struct {
+	mu  sync.Mutex
+	buf []byte
+	on  bool
+}
+
+func (in *instance) beginLog() {
+	in.log.mu.Lock()
+	in.log.buf, in.log.on = in.log.buf[:0], true
+	in.log.mu.Unlock()
+}
+
+func (in *instance) appendLog(line []byte) {
+	in.log.mu.Lock()
+	defer in.log.mu.Unlock()
+	if !in.log.on {
+		return
+	}
+	in.log.buf = append(in.log.buf, line...)
+	in.log.buf = append(in.log.buf, '\n')
+	if over := len(in.log.buf) - maxLogBytes; over > 0 {
+		in.log.buf = append(in.log.buf[:0], in.log.buf[over:]...)
+	}
+}
+
+func (in *instance) takeLog() []byte {
+	in.log.mu.Lock()
+	defer in.log.mu.Unlock()
+	in.log.on = false
+	return bytes.Clone(in.log.buf)
+}
