@@ -1,0 +1,43 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/lambhq/lamb/store"
+)
+
+// deleteFunction serves DeleteFunction. The model gives no success code; AWS
+// answers 204, so lamb does too.
+func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := resolveFunction(c)
+	if err != nil {
+		return err
+	}
+	if ref.Qualifier == "$LATEST" {
+		return errInvalidParameter("$LATEST version cannot be deleted without deleting the function.")
+	}
+	if err := latestOnly(ref, c.Scope); err != nil {
+		return err
+	}
+	var deleted *functionRecord
+	err = s.store.Update(r.Context(), func(tx store.Tx) error {
+		f, err := loadFunction(tx, c.Scope, ref.Name)
+		if err != nil {
+			return err
+		}
+		deleted = f
+		return tx.Delete(bucketFunctions, functionKey(c.Scope, ref.Name))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return errFunctionNotFound(ref.notFoundArn(c.Scope))
+	}
+	if err != nil {
+		return err
+	}
+	// A deleted function's warm instances go with it.
+	s.evict(r.Context(), deleted)
+	// Code blobs stay: another function or layer may share them.
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

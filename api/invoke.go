@@ -1,0 +1,256 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/lambhq/lamb/engine"
+	"github.com/lambhq/lamb/engine/backend"
+)
+
+// Invoker is what the API needs of an execution engine (*engine.Engine).
+type Invoker interface {
+	Invoke(ctx context.Context, fn *engine.Function, req *engine.Request) (*engine.Result, error)
+	Prepull(ctx context.Context, fn *engine.Function, progress func(backend.Progress)) error
+	Evict(ctx context.Context, fn *engine.Function) (bool, error)
+	Instances() []engine.InstanceInfo
+}
+
+// AWS's payload limits for Invoke.
+const (
+	maxSyncPayload  = 6 * 1024 * 1024 // RequestResponse (6 MB)
+	maxAsyncPayload = 1024 * 1024     // Event: AWS raised it from 256 KB to 1 MB in 2025
+	maxTailBytes    = 4096            // X-Amz-Log-Result: the last 4 KB of the log
+)
+
+// invoke serves Invoke: RequestResponse, Event and DryRun.
+func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
+	if s.cfg.Engine == nil {
+		return newError("ServiceException", "lamb: this server runs no engine")
+	}
+	invType := r.Header.Get("X-Amz-Invocation-Type")
+	if invType == "" {
+		invType = "RequestResponse"
+	}
+	logType := r.Header.Get("X-Amz-Log-Type")
+	var v validationError
+	switch invType {
+	case "RequestResponse", "Event", "DryRun":
+	default:
+		v.add(invType, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+	}
+	switch logType {
+	case "", "None", "Tail":
+	default:
+		v.add(logType, "logType", "Member must satisfy enum value set: [None, Tail]")
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+
+	fn, err := s.lookupFunction(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	limit := int64(maxSyncPayload)
+	if invType == "Event" {
+		limit = maxAsyncPayload
+	}
+	payload, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return newError("InvalidRequestContentException", "Could not read request body: %v", err)
+	}
+	if int64(len(payload)) > limit {
+		return newError("RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
+	}
+	if len(bytes.TrimSpace(payload)) == 0 {
+		payload = []byte("{}") // AWS hands an absent payload to the function as an empty object
+	} else if !json.Valid(payload) {
+		return newError("InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
+	}
+	clientContext := ""
+	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
+		raw, err := base64.StdEncoding.DecodeString(cc)
+		if err != nil || !json.Valid(raw) {
+			return newError("InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.")
+		}
+		clientContext = string(raw)
+	}
+	if fn.State == "Failed" {
+		return newError("ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Failed")
+	}
+
+	info := fn.info()
+	efn, err := s.engineFunction(info)
+	if err != nil {
+		return err
+	}
+	requestID := newRequestID()
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	req := &engine.Request{
+		RequestID:     requestID,
+		Payload:       payload,
+		InvokedARN:    invokedARN(info.FunctionArn, c),
+		ClientContext: clientContext,
+		TraceID:       traceID(),
+	}
+
+	switch invType {
+	case "DryRun":
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	case "Event":
+		s.enqueueAsync(efn, req)
+		w.WriteHeader(http.StatusAccepted)
+		return nil
+	}
+
+	res, err := s.cfg.Engine.Invoke(r.Context(), efn, req)
+	if err != nil {
+		return s.invokeError(r.Context(), err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amz-Executed-Version", res.ExecutedVersion)
+	if res.FunctionError != "" {
+		h.Set("X-Amz-Function-Error", res.FunctionError)
+	}
+	if logType == "Tail" {
+		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(logTail(res.Log)))
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(res.Payload)
+	return nil
+}
+
+// invokeError maps the engine's errors to AWS's.
+func (s *Server) invokeError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, engine.ErrThrottled):
+		return &awsError{Code: "TooManyRequestsException", Status: http.StatusTooManyRequests,
+			Message: "Rate Exceeded.", Reason: "ReservedFunctionConcurrentInvocationLimitExceeded"}
+	case errors.Is(err, engine.ErrClosed):
+		return newError("ServiceException", "lamb is shutting down")
+	case ctx.Err() != nil:
+		return fmt.Errorf("invoke: client went away: %w", err)
+	}
+	s.log.ErrorContext(ctx, "invoke failed", "error", err)
+	return &awsError{Code: "ServiceException", Status: http.StatusInternalServerError, Message: "lamb: " + err.Error()}
+}
+
+// logTail is the last 4 KB of a log, cut at a line start when one is near.
+func logTail(log []byte) []byte {
+	if len(log) <= maxTailBytes {
+		return log
+	}
+	return log[len(log)-maxTailBytes:]
+}
+
+// invokedARN is the ARN the caller addressed: qualified when a qualifier was used.
+func invokedARN(arn string, c *call) string {
+	ref, err := resolveFunction(c)
+	if err == nil && ref.Qualifier != "" {
+		return arn + ":" + ref.Qualifier
+	}
+	return arn
+}
+
+// engineFunction turns a function's configuration into what the engine runs.
+func (s *Server) engineFunction(info FunctionInfo) (*engine.Function, error) {
+	fn := &engine.Function{
+		AccountID:          info.AccountID,
+		Region:             info.Region,
+		Name:               info.Name,
+		ARN:                info.FunctionArn,
+		Version:            info.Version,
+		PackageType:        info.PackageType,
+		Runtime:            info.Runtime,
+		Handler:            info.Handler,
+		Image:              info.ImageURI,
+		MemoryMB:           int(info.MemorySize),
+		EphemeralStorageMB: int(info.EphemeralSize),
+		Timeout:            time.Duration(info.Timeout) * time.Second,
+		Env:                info.Environment,
+		CodeSHA256:         info.CodeSHA256,
+		LogGroup:           info.LogGroup,
+	}
+	if len(info.Architectures) > 0 {
+		fn.Architecture = info.Architectures[0]
+	}
+	if info.ReservedConcurrency != nil {
+		n := int(*info.ReservedConcurrency)
+		fn.ReservedConcurrency = &n
+	}
+	if info.CodeSHA256 != "" {
+		fn.Code = s.artifact(info.CodeSHA256, 0)
+	}
+	for _, l := range info.Layers {
+		fn.Layers = append(fn.Layers, s.artifact(l.CodeSHA256, l.CodeSize))
+	}
+	return fn, nil
+}
+
+// artifact gives the engine a zip from the store's blobs.
+func (s *Server) artifact(sha string, size int64) backend.Artifact {
+	return backend.Artifact{
+		SHA256: sha,
+		Size:   size,
+		Open: func(ctx context.Context) (io.ReadCloser, error) {
+			rc, _, err := s.store.OpenBlob(ctx, sha)
+			return rc, err
+		},
+	}
+}
+
+// newRequestID returns a random UUID, as AWS's request ids are.
+func newRequestID() string { return newRevisionID() }
+
+// traceID forms an X-Ray trace header as Lambda passes it to the runtime.
+func traceID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	var p [8]byte
+	_, _ = rand.Read(p[:])
+	return fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), b, p)
+}
+
+// prepare readies a function's new configuration: Config.Prepare if set, else
+// the engine's pre-pull (a no-op on backends that run no images).
+func (s *Server) prepare(ctx context.Context, info FunctionInfo) error {
+	if s.cfg.Prepare != nil {
+		return s.cfg.Prepare(ctx, info)
+	}
+	if s.cfg.Engine == nil {
+		return nil
+	}
+	fn, err := s.engineFunction(info)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Engine.Prepull(ctx, fn, func(p backend.Progress) {
+		s.log.Info("pulling image", "function", info.FunctionArn, "image", p.Image, "status", p.Status,
+			"current", p.Current, "total", p.Total)
+	})
+}
+
+// evict stops the warm instances of a function that changed or went away.
+func (s *Server) evict(ctx context.Context, f *functionRecord) {
+	if s.cfg.Engine == nil || f == nil {
+		return
+	}
+	fn, err := s.engineFunction(f.info())
+	if err == nil {
+		_, err = s.cfg.Engine.Evict(ctx, fn)
+	}
+	if err != nil {
+		s.log.Warn("evicting instances", "function", f.arn(), "error", err)
+	}
+}

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/lambhq/lamb/store"
+)
+
+var blobNamePattern = regexp.MustCompile(`^[0-9a-f]{64}\.zip$`)
+
+// serveLamb serves lamb's own endpoints:
+//
+//	GET /_lamb/health            {"status":"ok","version":...,"backend":...}
+//	GET /_lamb/code/<sha256>.zip a function's or layer's zip (Code.Location, Content.Location)
+//	GET /_lamb/instances         warm instances (lamb ps)
+//	POST /_lamb/functions/{name}/evict  stop a function's instances
+//	GET /_lamb/functions/{name}/logs    recent log lines; ?follow=true streams new ones
+//
+// Zips are addressed by content hash, which the client only learns from an
+// API answer about a function or layer it can see.
+func (s *Server) serveLamb(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(r.URL.Path, "/_lamb/")
+	if rest, ok := strings.CutPrefix(p, "functions/"); ok {
+		s.serveFunctionOp(w, r, rest)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	switch {
+	case p == "instances":
+		s.serveInstances(w, r)
+	case p == "health":
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.cfg.Version, "backend": s.cfg.BackendName})
+	case strings.HasPrefix(p, "code/") && blobNamePattern.MatchString(strings.TrimPrefix(p, "code/")):
+		s.serveBlob(w, r, strings.TrimSuffix(strings.TrimPrefix(p, "code/"), ".zip"))
+	default:
+		writeError(w, errNotFound("No lamb endpoint at %s", r.URL.Path))
+	}
+}
+
+func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, sha string) {
+	rc, size, err := s.store.OpenBlob(r.Context(), sha)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, errNotFound("The code you requested does not exist."))
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "open blob", "sha256", sha, "error", err)
+		writeError(w, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := io.Copy(w, rc); err != nil {
+		s.log.DebugContext(r.Context(), "send blob", "sha256", sha, "error", err)
+	}
+}

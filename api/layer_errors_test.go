@@ -1,0 +1,97 @@
+package api
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// Snapshot labels covered (TestLambdaLayer::test_layer_exceptions): all but
+// list_layers_exc_compatibleruntime_invalid, whose enum list AWS prints in
+// Java hash-set order (lamb prints the model's enum sorted; code and the rest
+// of the message match). Also TestLambdaLayer::test_layer_compatibilities[*].
+func TestLayerExceptionsMatchSnapshot(t *testing.T) {
+	const testID = "TestLambdaLayer::test_layer_exceptions"
+	snap := loadSnapshot(t, testID)
+	ctx := context.Background()
+	h := newHarness(t, Config{})
+	layer, empty := "exc-layer", "empty-layer"
+	n := newNormaliser("layer:"+layer, "layer:<resource:1>", "layer:"+empty, "layer:<resource:2>")
+	layerArn := "arn:aws:lambda:us-east-1:111111111111:layer:" + layer
+	zip := zipOf(t, map[string]string{"python/x.py": "X = 1\n"})
+	publish := func(name string, rts []types.Runtime, archs []types.Architecture) func() error {
+		return func() error {
+			_, err := h.client.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String(name), CompatibleRuntimes: rts, CompatibleArchitectures: archs, Content: &types.LayerVersionContentInput{ZipFile: zip}})
+			return err
+		}
+	}
+	getVersion := func(name string, v int64) func() error {
+		return func() error {
+			_, err := h.client.GetLayerVersion(ctx, &lambda.GetLayerVersionInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v)})
+			return err
+		}
+	}
+	byArn := func(arn string) func() error {
+		return func() error {
+			_, err := h.client.GetLayerVersionByArn(ctx, &lambda.GetLayerVersionByArnInput{Arn: aws.String(arn)})
+			return err
+		}
+	}
+	del := func(name string, v int64) func() error {
+		return func() error {
+			_, err := h.client.DeleteLayerVersion(ctx, &lambda.DeleteLayerVersionInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v)})
+			return err
+		}
+	}
+	steps := []struct {
+		label string
+		do    func() error
+	}{
+		{"publish_result", publish(layer, []types.Runtime{types.RuntimePython312}, []types.Architecture{types.ArchitectureX8664})},
+		{"list_layers_exc_compatiblearchitecture_invalid", func() error {
+			_, err := h.client.ListLayers(ctx, &lambda.ListLayersInput{CompatibleArchitecture: "archdoesnotexist"})
+			return err
+		}},
+		{"list_nonexistent_layer", func() error {
+			_, err := h.client.ListLayerVersions(ctx, &lambda.ListLayerVersionsInput{LayerName: aws.String("doesnotexist")})
+			return err
+		}},
+		{"get_layer_version_exc_layer_doesnotexist", getVersion("doesnotexist", 1)},
+		{"get_layer_version_exc_layer_version_doesnotexist_negative", getVersion(layer, -1)},
+		{"get_layer_version_exc_layer_version_doesnotexist_zero", getVersion(layer, 0)},
+		{"get_layer_version_exc_layer_version_doesnotexist_2", getVersion(layer, 2)},
+		{"get_layer_version_by_arn_exc_invalidarn", byArn(layerArn)},
+		{"get_layer_version_by_arn_exc_nonexistentversion", byArn(layerArn + ":2")},
+		{"delete_nonexistent_response", del("doesnotexist", 1)},
+		{"delete_nonexistent_version_response", del(layer, 2)},
+		{"delete_layer_response", del(layer, 1)},
+		{"delete_layer_again_response", del(layer, 1)},
+		{"delete_layer_version_exc_layerversion_invalid_version", del(layer, -1)},
+		{"publish_empty_result", publish(empty, nil, nil)},
+		{"publish_layer_version_exc_invalid_runtime_arch", publish(layer, []types.Runtime{"invalidruntime"}, []types.Architecture{"invalidarch"})},
+		{"publish_layer_version_exc_partially_invalid_values", publish(layer, []types.Runtime{"invalidruntime", "invalidruntime2", "nodejs20.x"}, []types.Architecture{"invalidarch", "x86_64"})},
+	}
+	for _, st := range steps {
+		_ = st.do()
+		got := n.normalise(h.rec.lastResponse().boto3View(t), "<layer-location>")
+		assertMatches(t, st.label, got, expected(t, snap, st.label))
+	}
+
+	for _, id := range []string{"runtimes0", "runtimes1", "runtimes2"} {
+		testID := "TestLambdaLayer::test_layer_compatibilities[" + id + "]"
+		want := expected(t, loadSnapshot(t, testID), "publish_result")
+		var rts []types.Runtime
+		for _, r := range want["CompatibleRuntimes"].([]any) {
+			rts = append(rts, types.Runtime(r.(string)))
+		}
+		name := "compat-" + id
+		if err := publish(name, rts, []types.Architecture{"arm64", "x86_64"})(); err != nil {
+			t.Fatalf("%s: %v", testID, err)
+		}
+		got := newNormaliser("layer:"+name, "layer:<resource:1>").normalise(h.rec.lastResponse().boto3View(t), "<layer-location>")
+		assertMatches(t, testID, got, want)
+	}
+}

@@ -1,0 +1,332 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lambhq/lamb/runtimes"
+	"github.com/lambhq/lamb/store"
+)
+
+type publishLayerVersionInput struct {
+	Description             string        `json:"Description"`
+	Content                 *functionCode `json:"Content"`
+	CompatibleRuntimes      []string      `json:"CompatibleRuntimes"`
+	LicenseInfo             string        `json:"LicenseInfo"`
+	CompatibleArchitectures []string      `json:"CompatibleArchitectures"`
+}
+
+// publishLayerVersion serves PublishLayerVersion. Version numbers are never
+// reused, even after a version is deleted (as on AWS).
+func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *call) error {
+	sc, name, err := parseLayerName(c.Labels["LayerName"], c.Scope)
+	if err != nil {
+		return err
+	}
+	var in publishLayerVersionInput
+	if err := decodeBody(r, c, &in); err != nil {
+		return err
+	}
+	var v validationError
+	if in.Content == nil {
+		v.problems = append(v.problems, "Value null at 'content' failed to satisfy constraint: Member must not be null")
+	}
+	if slices.ContainsFunc(in.CompatibleRuntimes, func(id string) bool { _, ok := runtimes.Lookup(id); return !ok }) {
+		v.add("["+strings.Join(in.CompatibleRuntimes, ", ")+"]", "compatibleRuntimes", "Member must satisfy enum value set: ["+strings.Join(awsSupportedRuntimes, ", ")+"]")
+	}
+	if slices.ContainsFunc(in.CompatibleArchitectures, func(a string) bool { return a != "x86_64" && a != "arm64" }) {
+		v.add("["+strings.Join(in.CompatibleArchitectures, ", ")+"]", "compatibleArchitectures", "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]")
+	}
+	if len(in.Description) > 256 {
+		v.add(in.Description, "description", "Member must have length less than or equal to 256")
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	if sc != c.Scope {
+		return errInvalidParameter("Layers can only be published in the caller's account and region (%s, %s).", c.Scope.Account, c.Scope.Region)
+	}
+	if in.Content.S3Bucket != nil || in.Content.S3Key != nil {
+		return errS3Unsupported()
+	}
+	if len(in.Content.ZipFile) == 0 {
+		return errInvalidParameter("Please provide a source for layer content.")
+	}
+	z, err := checkZip(in.Content.ZipFile, 0)
+	if err != nil {
+		return err
+	}
+	if z, err = s.putZip(r.Context(), in.Content.ZipFile, z); err != nil {
+		return err
+	}
+	l := &layerVersionRecord{
+		Account: sc.Account, Region: sc.Region, Name: name,
+		Description: in.Description, LicenseInfo: in.LicenseInfo,
+		CompatibleRuntimes: in.CompatibleRuntimes, CompatibleArchitectures: in.CompatibleArchitectures,
+		CodeSHA256Hex: z.SHA256Hex, CodeSHA256: z.SHA256, CodeSize: z.Size, UnzippedSize: z.UnzippedSize,
+		CreatedDate: time.Now(),
+	}
+	counterKey := sc.Account + "/" + sc.Region + "/" + name
+	err = s.store.Update(r.Context(), func(tx store.Tx) error {
+		var last int64
+		if err := tx.Get(bucketLayerCounters, counterKey, &last); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		l.Version = last + 1
+		if err := tx.Put(bucketLayerCounters, counterKey, l.Version); err != nil {
+			return err
+		}
+		return tx.Put(bucketLayerVersions, layerVersionKey(sc, name, l.Version), l)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), l.response(codeURL(r, l.CodeSHA256Hex)))
+	return nil
+}
+
+// layerVersionLabel reads {LayerName} and {VersionNumber}.
+func layerVersionLabel(c *call) (scope, string, int64, error) {
+	sc, name, err := parseLayerName(c.Labels["LayerName"], c.Scope)
+	if err != nil {
+		return scope{}, "", 0, err
+	}
+	n, err := strconv.ParseInt(c.Labels["VersionNumber"], 10, 64)
+	if err != nil {
+		return scope{}, "", 0, newError("InvalidRequestContentException", "Could not parse VersionNumber: %s is not a number", c.Labels["VersionNumber"])
+	}
+	if n < 1 {
+		return scope{}, "", 0, errInvalidParameter("Layer Version Cannot be less than 1")
+	}
+	return sc, name, n, nil
+}
+
+func (s *Server) answerLayerVersion(w http.ResponseWriter, r *http.Request, c *call, sc scope, name string, version int64) error {
+	var l *layerVersionRecord
+	err := s.store.View(r.Context(), func(tx store.Tx) error {
+		var err error
+		l, err = loadLayerVersion(tx, sc, name, version)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return errLayerNotFound()
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), l.response(codeURL(r, l.CodeSHA256Hex)))
+	return nil
+}
+
+// getLayerVersion serves GetLayerVersion.
+func (s *Server) getLayerVersion(w http.ResponseWriter, r *http.Request, c *call) error {
+	sc, name, version, err := layerVersionLabel(c)
+	if err != nil {
+		return err
+	}
+	return s.answerLayerVersion(w, r, c, sc, name, version)
+}
+
+// getLayerVersionByArn serves GetLayerVersionByArn (GET /layers?find=LayerVersion&Arn=...).
+func (s *Server) getLayerVersionByArn(w http.ResponseWriter, r *http.Request, c *call) error {
+	arn := c.Query.Get("Arn")
+	p, ok := parseLayerVersionArn(arn)
+	if !ok {
+		var v validationError
+		v.add(arn, "arn", "Member must satisfy regular expression pattern: "+layerVersionArnPatternText)
+		return v.err()
+	}
+	if p.Version < 1 {
+		return errInvalidParameter("Layer Version Cannot be less than 1")
+	}
+	return s.answerLayerVersion(w, r, c, scope{Account: p.Account, Region: p.Region}, p.Name, p.Version)
+}
+
+// deleteLayerVersion serves DeleteLayerVersion; deleting what does not exist
+// succeeds, as on AWS.
+func (s *Server) deleteLayerVersion(w http.ResponseWriter, r *http.Request, c *call) error {
+	sc, name, version, err := layerVersionLabel(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Update(r.Context(), func(tx store.Tx) error {
+		return tx.Delete(bucketLayerVersions, layerVersionKey(sc, name, version))
+	}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// layerFilter is ListLayers' and ListLayerVersions' CompatibleRuntime and
+// CompatibleArchitecture.
+type layerFilter struct{ runtime, arch string }
+
+func parseLayerFilter(c *call, v *validationError) layerFilter {
+	f := layerFilter{runtime: c.Query.Get("CompatibleRuntime"), arch: c.Query.Get("CompatibleArchitecture")}
+	if f.runtime != "" && !slices.Contains(modelRuntimes, f.runtime) {
+		v.add(f.runtime, "compatibleRuntime", "Member must satisfy enum value set: ["+strings.Join(modelRuntimes, ", ")+"]")
+	}
+	if f.arch != "" && f.arch != "x86_64" && f.arch != "arm64" {
+		v.add(f.arch, "compatibleArchitecture", "Member must satisfy enum value set: [x86_64, arm64]")
+	}
+	return f
+}
+
+func (f layerFilter) match(l *layerVersionRecord) bool {
+	if f.runtime != "" && !slices.Contains(l.CompatibleRuntimes, f.runtime) {
+		return false
+	}
+	if f.arch != "" && !slices.Contains(l.CompatibleArchitectures, f.arch) {
+		return false
+	}
+	return true
+}
+
+// scanLayerVersions returns the versions of one layer (or of all layers when
+// name is ""), in key order: by layer name, then oldest first.
+func scanLayerVersions(tx store.Tx, sc scope, name string) ([]*layerVersionRecord, error) {
+	prefix := sc.Account + "/" + sc.Region + "/"
+	if name != "" {
+		prefix = layerPrefix(sc, name)
+	}
+	var out []*layerVersionRecord
+	err := tx.Scan(bucketLayerVersions, prefix, "", func(_ string, raw []byte) error {
+		var l layerVersionRecord
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return err
+		}
+		out = append(out, &l)
+		return nil
+	})
+	return out, err
+}
+
+type listLayerVersionsOutput struct {
+	LayerVersions []layerVersionResponse `json:"LayerVersions"`
+	NextMarker    string                 `json:"NextMarker,omitempty"`
+}
+
+// listLayerVersions serves ListLayerVersions, newest first.
+func (s *Server) listLayerVersions(w http.ResponseWriter, r *http.Request, c *call) error {
+	sc, name, err := parseLayerName(c.Labels["LayerName"], c.Scope)
+	if err != nil {
+		return err
+	}
+	var v validationError
+	filter := parseLayerFilter(c, &v)
+	maxItems, err := parseMaxItems(c, &v, 50)
+	if err != nil {
+		return err
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	var versions []*layerVersionRecord
+	if err := s.store.View(r.Context(), func(tx store.Tx) error {
+		versions, err = scanLayerVersions(tx, sc, name)
+		return err
+	}); err != nil {
+		return err
+	}
+	slices.Reverse(versions)
+	var items []layerVersionResponse
+	for _, l := range versions {
+		if filter.match(l) {
+			items = append(items, l.listItem())
+		}
+	}
+	page, next, err := paginate(items, c.Query.Get("Marker"), maxItems, func(x layerVersionResponse) string { return strconv.FormatInt(x.Version, 10) })
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), listLayerVersionsOutput{LayerVersions: page, NextMarker: next})
+	return nil
+}
+
+type layersListItem struct {
+	LayerName             string               `json:"LayerName"`
+	LayerArn              string               `json:"LayerArn"`
+	LatestMatchingVersion layerVersionResponse `json:"LatestMatchingVersion"`
+}
+
+type listLayersOutput struct {
+	Layers     []layersListItem `json:"Layers"`
+	NextMarker string           `json:"NextMarker,omitempty"`
+}
+
+// listLayers serves ListLayers: each layer with its newest version that
+// matches the filters.
+func (s *Server) listLayers(w http.ResponseWriter, r *http.Request, c *call) error {
+	var v validationError
+	filter := parseLayerFilter(c, &v)
+	maxItems, err := parseMaxItems(c, &v, 50)
+	if err != nil {
+		return err
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	var versions []*layerVersionRecord
+	if err := s.store.View(r.Context(), func(tx store.Tx) error {
+		versions, err = scanLayerVersions(tx, c.Scope, "")
+		return err
+	}); err != nil {
+		return err
+	}
+	var items []layersListItem
+	for _, l := range versions {
+		if !filter.match(l) {
+			continue
+		}
+		// Versions come oldest first per layer: a later matching one replaces this.
+		if len(items) > 0 && items[len(items)-1].LayerName == l.Name {
+			items[len(items)-1].LatestMatchingVersion = l.listItem()
+			continue
+		}
+		items = append(items, layersListItem{LayerName: l.Name, LayerArn: l.layerArn(), LatestMatchingVersion: l.listItem()})
+	}
+	page, next, err := paginate(items, c.Query.Get("Marker"), maxItems, func(x layersListItem) string { return x.LayerName })
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), listLayersOutput{Layers: page, NextMarker: next})
+	return nil
+}
+
+// paginate cuts items at an opaque marker (base64 of the first item's key).
+func paginate[T any](items []T, marker string, maxItems int, key func(T) string) ([]T, string, error) {
+	if maxItems == 0 {
+		maxItems = 50
+	}
+	start := 0
+	if marker != "" {
+		k, err := base64.RawURLEncoding.DecodeString(marker)
+		if err != nil {
+			return nil, "", errInvalidParameter("Invalid marker: %s", marker)
+		}
+		start = len(items)
+		for i, it := range items {
+			if key(it) == string(k) {
+				start = i
+				break
+			}
+		}
+	}
+	items = items[start:]
+	next := ""
+	if len(items) > maxItems {
+		next = base64.RawURLEncoding.EncodeToString([]byte(key(items[maxItems])))
+		items = items[:maxItems]
+	}
+	if items == nil {
+		items = []T{}
+	}
+	return items, next, nil
+}

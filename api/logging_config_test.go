@@ -1,0 +1,72 @@
+package api
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// Snapshot labels covered: create_response, get_function_response,
+// function_config, updated_config and received_config of
+// TestLoggingConfig::test_function_advanced_logging_configuration and
+// test_function_partial_advanced_logging_configuration_update[partial_config0..3].
+func TestLoggingConfigMatchesSnapshot(t *testing.T) {
+	tests := []struct {
+		testID string
+		create *types.LoggingConfig
+		update *types.LoggingConfig
+	}{
+		{"TestLoggingConfig::test_function_advanced_logging_configuration",
+			&types.LoggingConfig{LogFormat: types.LogFormatJson},
+			&types.LoggingConfig{LogGroup: aws.String("cool_lambda")}},
+		{"TestLoggingConfig::test_function_partial_advanced_logging_configuration_update[partial_config0]", nil,
+			&types.LoggingConfig{LogFormat: types.LogFormatJson}},
+		{"TestLoggingConfig::test_function_partial_advanced_logging_configuration_update[partial_config1]", nil,
+			&types.LoggingConfig{LogFormat: types.LogFormatJson, ApplicationLogLevel: types.ApplicationLogLevelDebug}},
+		{"TestLoggingConfig::test_function_partial_advanced_logging_configuration_update[partial_config2]", nil,
+			&types.LoggingConfig{LogFormat: types.LogFormatJson, SystemLogLevel: types.SystemLogLevelDebug}},
+		{"TestLoggingConfig::test_function_partial_advanced_logging_configuration_update[partial_config3]", nil,
+			&types.LoggingConfig{LogGroup: aws.String("cool_lambda")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.testID, func(t *testing.T) {
+			snap := loadSnapshot(t, tc.testID)
+			h := newHarness(t, Config{})
+			ctx := context.Background()
+			fn := "logfn"
+			n := newNormaliser(fn, "<function-name:1>", "role/lambda-test-role", "role/<resource:1>",
+				"runtime:"+runtimeHash("python3.12"), "runtime:<resource:2>")
+			check := func(label, location string) {
+				t.Helper()
+				assertMatches(t, label, n.normalise(h.rec.lastResponse().boto3View(t), location), expected(t, snap, label))
+			}
+			in := createInput(t, fn)
+			in.MemorySize, in.Timeout, in.LoggingConfig = aws.Int32(256), aws.Int32(5), tc.create
+			if _, err := h.client.CreateFunction(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			check("create_response", "")
+			waitActive(t, h.client, fn)
+			if _, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn)}); err != nil {
+				t.Fatal(err)
+			}
+			check("get_function_response", "<location>")
+			if _, err := h.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)}); err != nil {
+				t.Fatal(err)
+			}
+			check("function_config", "")
+			if _, err := h.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(fn), LoggingConfig: tc.update}); err != nil {
+				t.Fatal(err)
+			}
+			check("updated_config", "")
+			waitUpdated(t, h.client, fn)
+			if _, err := h.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)}); err != nil {
+				t.Fatal(err)
+			}
+			check("received_config", "")
+		})
+	}
+}

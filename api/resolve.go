@@ -1,0 +1,104 @@
+package api
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// functionNamePatternText is the pattern AWS prints in its ValidationException
+// for a bad function name.
+const functionNamePatternText = `(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`
+
+// functionNamePattern is the same pattern with named groups for the parts.
+var functionNamePattern = regexp.MustCompile(`^(?:arn:(?:aws[a-zA-Z-]*)?:lambda:)?` +
+	`(?:(?P<region>(?:eusc-)?[a-z]{2}(?:(?:-gov)|(?:-iso(?:[a-z]?)))?-[a-z]+-\d{1}):)?` +
+	`(?:(?P<account>\d{12}):)?(?:function:)?(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$`)
+
+// functionRef is a parsed FunctionName: a bare name plus what the caller said
+// about account, region and qualifier.
+type functionRef struct {
+	Raw       string
+	Name      string
+	Account   string // from an ARN or partial ARN; "" if not given
+	Region    string // from an ARN; "" if not given
+	Qualifier string // from name:qualifier or the Qualifier query; "" if none
+}
+
+// notFoundArn is the ARN AWS prints in "Function not found": qualified when a
+// qualifier was given.
+func (f functionRef) notFoundArn(sc scope) string {
+	a := functionArn(sc, f.Name)
+	if f.Account != "" && f.Account != sc.Account {
+		a = functionArn(scope{Account: f.Account, Region: sc.Region}, f.Name)
+	}
+	if f.Qualifier != "" {
+		a += ":" + f.Qualifier
+	}
+	return a
+}
+
+// parseFunctionName validates raw (a name, ARN, partial ARN or name:qualifier)
+// as AWS does and checks it addresses sc. maxLen is the model's length limit
+// for the member (140 for FunctionName, 64 for CreateFunction's name).
+func parseFunctionName(raw string, sc scope, maxLen int) (functionRef, error) {
+	var v validationError
+	if len(raw) > maxLen {
+		v.add(raw, "functionName", fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
+		return functionRef{}, v.err()
+	}
+	m := functionNamePattern.FindStringSubmatch(raw)
+	if m == nil {
+		v.add(raw, "functionName", "Member must satisfy regular expression pattern: "+functionNamePatternText)
+		return functionRef{}, v.err()
+	}
+	ref := functionRef{Raw: raw}
+	for i, group := range functionNamePattern.SubexpNames() {
+		switch group {
+		case "region":
+			ref.Region = m[i]
+		case "account":
+			ref.Account = m[i]
+		case "name":
+			ref.Name = m[i]
+		case "qualifier":
+			ref.Qualifier = m[i]
+		}
+	}
+	if len(ref.Name) > 64 {
+		// AWS answers this one as InvalidParameterValueException, not ValidationException.
+		return functionRef{}, errInvalidParameter("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64", raw)
+	}
+	if ref.Region != "" && ref.Region != sc.Region {
+		return functionRef{}, errNotFound("Functions from '%s' are not reachable in this region ('%s')", ref.Region, sc.Region)
+	}
+	return ref, nil
+}
+
+// resolveFunction parses the {FunctionName} label and the Qualifier query of c.
+// A qualifier in the name and a different one in the query conflict, as on AWS.
+func resolveFunction(c *call) (functionRef, error) {
+	ref, err := parseFunctionName(c.Labels["FunctionName"], c.Scope, 140)
+	if err != nil {
+		return functionRef{}, err
+	}
+	if q := c.Query.Get("Qualifier"); q != "" {
+		if ref.Qualifier != "" && ref.Qualifier != q {
+			return functionRef{}, errInvalidParameter("The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		ref.Qualifier = q
+	}
+	if ref.Account != "" && ref.Account != c.Scope.Account {
+		// Another account's function: AWS answers 403 without a message.
+		return functionRef{}, newError("AccessDeniedException", "")
+	}
+	return ref, nil
+}
+
+// latestOnly fails for qualifiers other than $LATEST: lamb has no published
+// versions or aliases yet, so any other qualifier names nothing.
+func latestOnly(ref functionRef, sc scope) error {
+	if ref.Qualifier == "" || ref.Qualifier == "$LATEST" {
+		return nil
+	}
+	return errFunctionNotFound(ref.notFoundArn(sc))
+}

@@ -1,0 +1,244 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// handlerFunc serves one operation. It returns an error instead of writing one
+// (the router renders it with writeError), so it must return before writing
+// anything when it fails. Handlers that stream (Invoke) write the response
+// themselves and return nil.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// call is what the router learned about a request before the handler runs.
+type call struct {
+	Op     *operation
+	Scope  scope             // account and region from the SigV4 credential scope
+	Labels map[string]string // URI labels, already URL-decoded ("FunctionName" -> "arn:aws:lambda:...")
+	Query  url.Values
+}
+
+// handlers is the table of contents of the API: one line per operation with
+// real behaviour. Every other operation of the model answers notImplemented.
+// To add an operation, write its handler in a file of its own (e.g. invoke.go
+// with func (s *Server) invoke(w, r, c) error) and add one line here.
+func (s *Server) handlers() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		// Functions ($LATEST only until versions exist).
+		"CreateFunction":              s.createFunction,
+		"GetFunction":                 s.getFunction,
+		"GetFunctionConfiguration":    s.getFunctionConfiguration,
+		"ListFunctions":               s.listFunctions,
+		"UpdateFunctionCode":          s.updateFunctionCode,
+		"UpdateFunctionConfiguration": s.updateFunctionConfiguration,
+		"DeleteFunction":              s.deleteFunction,
+
+		// Invocations.
+		"Invoke": s.invoke,
+
+		// Tags and reserved concurrency (functions only).
+		"TagResource":               s.tagResource,
+		"UntagResource":             s.untagResource,
+		"ListTags":                  s.listTags,
+		"PutFunctionConcurrency":    s.putFunctionConcurrency,
+		"GetFunctionConcurrency":    s.getFunctionConcurrency,
+		"DeleteFunctionConcurrency": s.deleteFunctionConcurrency,
+
+		// Layers.
+		"PublishLayerVersion":  s.publishLayerVersion,
+		"GetLayerVersion":      s.getLayerVersion,
+		"GetLayerVersionByArn": s.getLayerVersionByArn,
+		"ListLayers":           s.listLayers,
+		"ListLayerVersions":    s.listLayerVersions,
+		"DeleteLayerVersion":   s.deleteLayerVersion,
+	}
+}
+
+// route is an operation's URI template, split for matching.
+type route struct {
+	op       *operation
+	segments []segment
+	query    map[string]string // literal query pairs the URI requires (?find=LayerVersion)
+	handler  handlerFunc
+}
+
+type segment struct {
+	literal string
+	label   string // set for {Label} and {Label+}
+	greedy  bool   // {Label+}: matches the rest of the path
+}
+
+func compileRoutes(ops []operation, handlers map[string]handlerFunc) []*route {
+	routes := make([]*route, 0, len(ops))
+	for i := range ops {
+		op := &ops[i]
+		path, rawQuery, _ := strings.Cut(op.URI, "?")
+		rt := &route{op: op, query: map[string]string{}, handler: handlers[op.Name]}
+		for _, p := range splitPath(path) {
+			if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+				name := p[1 : len(p)-1]
+				greedy := strings.HasSuffix(name, "+")
+				rt.segments = append(rt.segments, segment{label: strings.TrimSuffix(name, "+"), greedy: greedy})
+				continue
+			}
+			rt.segments = append(rt.segments, segment{literal: p})
+		}
+		if rawQuery != "" {
+			q, _ := url.ParseQuery(rawQuery)
+			for k := range q {
+				rt.query[k] = q.Get(k)
+			}
+		}
+		if rt.handler == nil {
+			rt.handler = notImplemented
+		}
+		routes = append(routes, rt)
+	}
+	// Routes that require literal query pairs are tried first: they are more
+	// specific than a route with the same path (GetLayerVersionByArn vs ListLayers).
+	sort.SliceStable(routes, func(i, j int) bool { return len(routes[i].query) > len(routes[j].query) })
+	return routes
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// match reports whether the escaped path segments fit the route, returning the
+// decoded labels.
+func (rt *route) match(parts []string, q url.Values) (map[string]string, bool) {
+	labels := map[string]string{}
+	i := 0
+	for _, seg := range rt.segments {
+		if i >= len(parts) {
+			return nil, false
+		}
+		switch {
+		case seg.greedy:
+			v, err := url.PathUnescape(strings.Join(parts[i:], "/"))
+			if err != nil {
+				return nil, false
+			}
+			labels[seg.label] = v
+			i = len(parts)
+			continue
+		case seg.label != "":
+			v, err := url.PathUnescape(parts[i])
+			if err != nil || v == "" {
+				return nil, false
+			}
+			labels[seg.label] = v
+		default:
+			if parts[i] != seg.literal {
+				return nil, false
+			}
+		}
+		i++
+	}
+	if i != len(parts) {
+		return nil, false
+	}
+	for k, v := range rt.query {
+		if q.Get(k) != v {
+			return nil, false
+		}
+	}
+	return labels, true
+}
+
+// dispatch finds the operation for r and runs its handler.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	parts := splitPath(r.URL.EscapedPath())
+	q := r.URL.Query()
+	var (
+		found      *route
+		labels     map[string]string
+		pathExists bool
+	)
+	for _, rt := range s.routes {
+		l, ok := rt.match(parts, q)
+		if !ok {
+			continue
+		}
+		pathExists = true
+		if rt.op.Method == r.Method {
+			found, labels = rt, l
+			break
+		}
+	}
+	if found == nil {
+		if pathExists {
+			writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
+			return
+		}
+		writeError(w, newError("UnknownOperationException", "No operation of the Lambda API matches %s %s", r.Method, r.URL.Path))
+		return
+	}
+	c := &call{Op: found.op, Scope: s.requestScope(r), Labels: labels, Query: q}
+	// A request body is never allowed to be larger than AWS's own limit for a
+	// request, so a huge upload cannot exhaust memory.
+	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+	if err := found.handler(w, r, c); err != nil {
+		var ae *awsError
+		if !errors.As(err, &ae) {
+			s.log.ErrorContext(r.Context(), "operation failed", slog.String("operation", found.op.Name), slog.Any("error", err))
+		}
+		writeError(w, err)
+	}
+}
+
+// notImplemented answers every operation of the model lamb does not serve yet.
+// 501 is not retried by the AWS SDKs (unlike 500), and ServiceException is in
+// every operation's error list, so clients surface the message as is.
+func notImplemented(w http.ResponseWriter, r *http.Request, c *call) error {
+	return &awsError{
+		Code:    "ServiceException",
+		Status:  http.StatusNotImplemented,
+		Message: fmt.Sprintf("lamb does not implement the %s operation yet", c.Op.Name),
+	}
+}
+
+// maxRequestBytes is AWS's limit on a CreateFunction/UpdateFunctionCode request.
+const maxRequestBytes = 70167211
+
+// decodeBody reads r's JSON body into v. An empty body decodes as {}.
+func decodeBody(r *http.Request, c *call, v any) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return newError("RequestEntityTooLargeException", "Request must be smaller than %d bytes for the %s operation", maxRequestBytes, c.Op.Name)
+		}
+		return fmt.Errorf("read request body: %w", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return newError("InvalidRequestContentException", "Could not parse request body into json: %s", jsonErrorText(err))
+	}
+	return nil
+}
+
+// jsonErrorText describes a JSON decoding error without Go type names.
+func jsonErrorText(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("Could not parse payload into json: field %q has the wrong type (%s)", te.Field, te.Value)
+	}
+	return "Could not parse payload into json: " + err.Error()
+}

@@ -1,0 +1,169 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lambhq/lamb/store"
+)
+
+// Config configures a Server.
+type Config struct {
+	Store       store.Store
+	Logger      *slog.Logger // nil: slog.Default()
+	AccountID   string       // account for unsigned requests; default "000000000000"
+	Region      string       // region for unsigned requests; default "us-east-1"
+	Version     string       // lamb's version, reported by /_lamb/health
+	BackendName string       // reported by /_lamb/health
+
+	// Prepare runs in the background after CreateFunction, UpdateFunctionCode
+	// and UpdateFunctionConfiguration (e.g. to pre-pull an image). nil means
+	// nothing to do. When it returns nil the function becomes State Active /
+	// LastUpdateStatus Successful; an error makes it Failed with the error's
+	// message as the reason. Its context ends when the Server is closed.
+	Prepare func(ctx context.Context, fn FunctionInfo) error
+
+	// Engine runs invocations (Invoke, Event invocations, /_lamb/instances).
+	// nil answers Invoke with a ServiceException. When Prepare is nil, the
+	// engine's Prepull prepares functions.
+	Engine Invoker
+	// Logbook receives nothing from the API itself; /_lamb/functions/{name}/logs
+	// reads it. Feed it from the engine's log sink.
+	Logbook *Logbook
+	// AsyncRetryDelay is the wait before the first retry of a failed Event
+	// invocation (the second waits twice as long). Default: one minute, as AWS.
+	AsyncRetryDelay time.Duration
+}
+
+// FunctionInfo is what an engine needs to know of a function's $LATEST
+// configuration. CodeSHA256 and each layer's CodeSHA256 are hex keys of the
+// zips in the store's blobs (store.OpenBlob); both are empty for Image functions.
+type FunctionInfo struct {
+	AccountID     string
+	Region        string
+	Name          string
+	FunctionArn   string // unqualified
+	Version       string // "$LATEST"
+	RevisionID    string
+	PackageType   string // "Zip" or "Image"
+	Runtime       string // empty for Image functions
+	Handler       string
+	ImageURI      string // Image functions only
+	CodeSHA256    string // hex sha256 of the zip, the store's blob key
+	Architectures []string
+	MemorySize    int32
+	Timeout       int32 // seconds
+	EphemeralSize int32 // MB of /tmp
+	Environment   map[string]string
+	Layers        []LayerInfo // in the order the function lists them
+	Role          string
+	LogFormat     string
+	LogGroup      string
+	// ReservedConcurrency is nil when the function has none.
+	ReservedConcurrency *int32
+}
+
+// LayerInfo is one layer version a function uses.
+type LayerInfo struct {
+	Arn        string // layer version ARN
+	CodeSHA256 string // hex sha256 of the layer zip, the store's blob key
+	CodeSize   int64
+}
+
+// Server serves the Lambda control-plane API and lamb's /_lamb endpoints.
+// It is safe for concurrent use. Construct it with New; stop it with Close.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	store  store.Store
+	routes []*route
+
+	// Background work (Prepare) is owned by the Server: started under mu,
+	// tracked by wg, cancelled by Close.
+	mu       sync.Mutex
+	closed   bool
+	inflight map[string]int64 // function key -> highest generation Prepare was started for
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	// Event invocations wait here for the async workers (async.go).
+	asyncOnce sync.Once
+	asyncQ    chan *asyncEvent
+}
+
+// New returns a Server. It starts no goroutines until a function is created.
+func New(cfg Config) *Server {
+	if cfg.AccountID == "" {
+		cfg.AccountID = "000000000000"
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, log: log, store: cfg.Store, ctx: ctx, cancel: cancel, inflight: map[string]int64{}}
+	s.routes = compileRoutes(operations, s.handlers())
+	return s
+}
+
+// ServeHTTP serves one request: lamb's own endpoints under /_lamb/, the Lambda
+// API everywhere else.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		// A handler bug must not take the server down or leave the client hanging.
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "panic serving request", slog.Any("panic", v), slog.String("path", r.URL.Path))
+			writeError(w, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	// Clients log and report this id; every answer carries one, as on AWS.
+	w.Header().Set("X-Amzn-RequestId", newRevisionID())
+	if strings.HasPrefix(r.URL.Path, "/_lamb/") {
+		s.serveLamb(w, r)
+		return
+	}
+	s.dispatch(w, r)
+}
+
+// Close stops background work (Prepare calls in flight see their context
+// cancelled) and waits for it to end, or for ctx.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("api: close: %w", ctx.Err())
+	}
+}
+
+// goBackground runs fn on a goroutine owned by the Server, unless it is closed.
+func (s *Server) goBackground(fn func(ctx context.Context)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn(s.ctx)
+	}()
+}

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+)
+
+// TestCreateValidation covers checks without a snapshot label: the error
+// type and message each bad input gets.
+func TestCreateValidation(t *testing.T) {
+	h := newHarness(t, Config{})
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		edit     func(in *lambda.CreateFunctionInput)
+		wantCode string
+		wantMsg  string
+	}{
+		{"memory too small", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(100) }, "ValidationException", "Value '100' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128"},
+		{"memory over AWS limit", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(20000) }, "InvalidParameterValueException", "'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to 10240"},
+		{"timeout zero", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(0) }, "ValidationException", "at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		{"timeout over 900", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(901) }, "InvalidParameterValueException", "less than or equal to 900"},
+		{"handler with space", func(in *lambda.CreateFunctionInput) { in.Handler = aws.String("a b") }, "ValidationException", "at 'handler' failed to satisfy constraint"},
+		{"no handler", func(in *lambda.CreateFunctionInput) { in.Handler = nil }, "InvalidParameterValueException", "Runtime and Handler are mandatory parameters"},
+		{"ephemeral storage", func(in *lambda.CreateFunctionInput) {
+			in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(100)}
+		}, "ValidationException", "at 'ephemeralStorage.size'"},
+		{"S3 code", func(in *lambda.CreateFunctionInput) {
+			in.Code = &types.FunctionCode{S3Bucket: aws.String("b"), S3Key: aws.String("k")}
+		}, "InvalidParameterValueException", "lamb cannot fetch code from S3"},
+		{"zip slip", func(in *lambda.CreateFunctionInput) {
+			in.Code.ZipFile = zipOf(t, map[string]string{"../evil.py": "x"})
+		}, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again."},
+		{"too many tags", func(in *lambda.CreateFunctionInput) {
+			in.Tags = map[string]string{}
+			for i := range 51 {
+				in.Tags[strings.Repeat("k", i+1)] = "v"
+			}
+		}, "InvalidParameterValueException", "Number of tags exceeds resource tag limit."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := createInput(t, "v")
+			tc.edit(in)
+			_, err := h.client.CreateFunction(ctx, in)
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != tc.wantCode || !strings.Contains(ae.ErrorMessage(), tc.wantMsg) {
+				t.Fatalf("got %v, want %s containing %q", err, tc.wantCode, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestImageFunction(t *testing.T) {
+	h := newHarness(t, Config{})
+	ctx := context.Background()
+	_, err := h.client.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("img"),
+		PackageType:  types.PackageTypeImage,
+		Role:         aws.String(testRole),
+		Code:         &types.FunctionCode{ImageUri: aws.String("example.com/repo/img:1")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, h.client, "img")
+	out, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("img")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Code.RepositoryType == nil || *out.Code.RepositoryType != "ECR" || aws.ToString(out.Code.ImageUri) != "example.com/repo/img:1" || out.Configuration.PackageType != types.PackageTypeImage || out.Configuration.Runtime != "" {
+		t.Fatalf("image function: %+v %+v", out.Code, out.Configuration)
+	}
+	_, err = h.client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("img"), ZipFile: handlerZip(t, "1")})
+	var ip *types.InvalidParameterValueException
+	if !errors.As(err, &ip) || !strings.Contains(ip.ErrorMessage(), "Please provide ImageUri when updating a function with packageType Image.") {
+		t.Fatalf("zip update of image function: %v", err)
+	}
+}
