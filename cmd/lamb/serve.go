@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lambhq/lamb/api"
+	"github.com/lambhq/lamb/engine"
+	"github.com/lambhq/lamb/engine/backend/process"
+	"github.com/lambhq/lamb/store"
+)
+
+type serveOptions struct {
+	addr         string
+	dataDir      string
+	ephemeral    bool
+	backend      string
+	region       string
+	accountID    string
+	maxInstances int
+	idleTTL      time.Duration
+	python       string
+	node         string
+	logLevel     string
+	logFormat    string
+}
+
+func newServeCmd() *cobra.Command {
+	o := serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the Lambda API and run functions",
+		Long: `Serve the AWS Lambda API (and the functions' runtimes) on one port.
+
+Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_ADDR.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return serve(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:3001", "address to listen on (3001 is sam local start-lambda's port)")
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where state, code and instance files live")
+	f.BoolVar(&o.ephemeral, "ephemeral", false, "keep all state in memory (nothing survives a restart)")
+	f.StringVar(&o.backend, "backend", "auto", "where functions run: auto|process|docker|kubernetes")
+	f.StringVar(&o.region, "region", "us-east-1", "region for requests that carry none (unsigned)")
+	f.StringVar(&o.accountID, "account-id", "000000000000", "account id for requests that carry none")
+	f.IntVar(&o.maxInstances, "max-instances", 10, "instances per function when it has no reserved concurrency")
+	f.DurationVar(&o.idleTTL, "idle-ttl", 10*time.Minute, "stop instances idle for this long")
+	f.StringVar(&o.python, "python", "python3", "python interpreter for python runtimes (process backend)")
+	f.StringVar(&o.node, "node", "node", "node binary for nodejs runtimes (process backend)")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
+	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
+	return cmd
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "lamb")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "lamb")
+	}
+	return filepath.Join(os.TempDir(), "lamb")
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func serve(ctx context.Context, o serveOptions) error {
+	start := time.Now()
+	log, err := newLogger(o.logLevel, o.logFormat)
+	if err != nil {
+		return err
+	}
+
+	var st store.Store
+	stateDesc := "memory (--ephemeral)"
+	workDir := filepath.Join(o.dataDir, "run")
+	if o.ephemeral {
+		st = store.NewMemory()
+		if workDir, err = os.MkdirTemp("", "lamb-run-"); err != nil {
+			return fmt.Errorf("create work dir: %w", err)
+		}
+		defer os.RemoveAll(workDir)
+	} else {
+		b, err := store.Open(ctx, o.dataDir)
+		if err != nil {
+			return err
+		}
+		st, stateDesc = b, o.dataDir
+	}
+	defer st.Close()
+
+	be, err := newBackend(ctx, o, workDir, log)
+	if err != nil {
+		return err
+	}
+	logs := api.NewLogbook(0)
+	eng := engine.New(be,
+		engine.WithLogger(log),
+		engine.WithMaxInstances(o.maxInstances),
+		engine.WithIdleTTL(o.idleTTL),
+		engine.WithServerID(serverID()),
+		engine.WithLogSink(func(fn *engine.Function, line []byte) { logs.Add(fn.ARN, line) }),
+	)
+	// Instances left by an earlier server that died are ours to clean up.
+	if err := eng.Reap(ctx); err != nil {
+		log.Warn("reaping instances of an earlier server", "error", err)
+	}
+	srv := api.New(api.Config{
+		Store:       st,
+		Engine:      eng,
+		Logbook:     logs,
+		Logger:      log,
+		AccountID:   o.accountID,
+		Region:      o.region,
+		Version:     version,
+		BackendName: be.Name(),
+	})
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
+	log.Info("lamb is serving", "addr", "http://"+ln.Addr().String(), "backend", be.Name(),
+		"state", stateDesc, "version", version, "startup", time.Since(start).Round(time.Millisecond))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		err := eng.RunCleanup(gctx, o.idleTTL)
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("lamb is shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		// Order matters: stop taking requests, then background API work, then instances.
+		err := hs.Shutdown(sctx)
+		err = errors.Join(err, srv.Close(sctx))
+		err = errors.Join(err, eng.Close(sctx))
+		err = errors.Join(err, be.Close(sctx))
+		return err
+	})
+	return g.Wait()
+}
+
+// serverID names this server's instances so a later server can tell its own
+// from those an earlier, dead one left behind.
+func serverID() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%d", h, os.Getpid(), time.Now().UnixNano())
+}
+
+func newBackend(ctx context.Context, o serveOptions, workDir string, log *slog.Logger) (engine.Backend, error) {
+	switch o.backend {
+	case "auto", "process":
+		if o.backend == "auto" {
+			log.Info("backend auto: no container backend is built in yet; using the process backend")
+		}
+		return process.New(process.Config{
+			WorkDir:   workDir,
+			PythonBin: o.python,
+			NodeBin:   o.node,
+			Logger:    log,
+		})
+	case "docker", "kubernetes":
+		return nil, fmt.Errorf("--backend %s: not available in this version of lamb yet (use process)", o.backend)
+	}
+	return nil, fmt.Errorf("--backend %q: want auto, process, docker or kubernetes", o.backend)
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what lamb's tests need on a fresh Debian 12 machine. Idempotent: it only
+# installs what is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+apt_updated=""
+apt_install() {
+	if [ -z "$apt_updated" ]; then
+		$SUDO apt-get update -qq
+		apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+# The AWS CLI v2 (Debian's awscli package is v2; a pip-installed v1 may shadow it on PATH).
+if ! /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2'; then
+	echo "setup: installing the AWS CLI v2 (awscli)"
+	apt_install awscli
+fi
+# boto3 for the python client tests, and python3/node as function runtimes.
+if ! python3 -c 'import boto3' 2>/dev/null; then
+	echo "setup: installing boto3 (python3-boto3)"
+	apt_install python3-boto3
+fi
+command -v node >/dev/null || { echo "setup: installing nodejs"; apt_install nodejs npm; }
+command -v zip >/dev/null || apt_install zip
+
+# staticcheck, pinned, from the Go module proxy.
+STATICCHECK_VERSION=v0.8.2
+GOBIN="$(go env GOPATH)/bin"
+if ! "$GOBIN/staticcheck" -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then
+	echo "setup: installing staticcheck $STATICCHECK_VERSION"
+	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi

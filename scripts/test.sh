@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: set-up on a fresh machine, static checks, then every test with
+# the race detector. This is what the README gives and what .ci/run runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+"$(go env GOPATH)/bin/staticcheck" ./...
+go test -race -count=1 -timeout 20m ./...
