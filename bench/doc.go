@@ -1,0 +1,28 @@
+// Package bench measures lamb's invoke path against a baseline run in the same
+// process, so that the figures are ratios on one machine rather than absolute
+// numbers from different ones.
+//
+// # What is measured
+//
+//   - BenchmarkWarmInvoke: sequential warm invokes of one aws-lambda-go echo
+//     bootstrap through lamb's whole path (HTTP Invoke API → engine → process
+//     backend) and through AWS's Runtime Interface Emulator (RIE) run as a local
+//     process, interleaved call by call. Reports p50/p99 of each and the ratio
+//     lamb/RIE (goal ≤ 1.00). BenchmarkWarmInvokeLarge does the same with a
+//     256 KiB event.
+//   - BenchmarkColdStart: the first Invoke of an instance-less function on the
+//     process backend (Go and python), from the Invoke call to its response,
+//     after an evict or on a freshly created function; the RIE's first invoke
+//     of the same Go bootstrap is the baseline.
+//   - BenchmarkScaleOut: throughput of a function that works 20 ms, with four
+//     concurrent clients against one, over the same wall time (goal ≥ 3.5×).
+//
+// # Running
+//
+// The benchmarks run only with -bench; the package's tests are fast unit tests.
+// bench/run.sh builds lamb, the echo bootstrap and the RIE (pinned version,
+// from the Go module proxy), runs everything and prints a table. Run alone,
+// `go test -run '^$' -bench . ./bench/` builds what it misses itself; the
+// environment variables LAMB_BENCH_LAMB, LAMB_BENCH_RIE and LAMB_BENCH_ECHO
+// point it at prebuilt binaries instead.
+package bench

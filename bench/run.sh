@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs lamb's invoke-path benchmarks and prints a table of the figures and
+# their ratios against the baselines measured in the same run.
+#
+#   bench/run.sh                 # everything, default sample counts
+#   WARM_N=5000 LARGE_N=1000 COLD_N=30 WINDOW=5s bench/run.sh
+#   BENCH=Warm bench/run.sh      # only benchmarks matching a -bench regexp
+#
+# It builds lamb, the aws-lambda-go echo bootstrap and AWS's Runtime Interface
+# Emulator (from the Go module proxy, pinned below; no binaries are committed)
+# into a temporary directory (or $BENCH_BIN, kept for reuse), then runs
+# `go test -bench` on ./bench/ with the binaries passed in.
+set -euo pipefail
+
+# Keep in step with rieVersion in harness_test.go (a test checks it).
+RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d
+RIE_PKG=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+
+WARM_N=${WARM_N:-2000}
+LARGE_N=${LARGE_N:-500}
+COLD_N=${COLD_N:-15}
+WINDOW=${WINDOW:-2s}
+BENCH=${BENCH:-.}
+
+cd "$(dirname "$0")/.."
+if [[ -n "${BENCH_BIN:-}" ]]; then
+	bin=$BENCH_BIN
+	mkdir -p "$bin"
+else
+	bin=$(mktemp -d -t lamb-bench-bin.XXXXXX)
+fi
+out=$(mktemp -t lamb-bench-out.XXXXXX)
+trap 'rm -f "$out"; [[ -n "${BENCH_BIN:-}" ]] || rm -rf "$bin"' EXIT
+
+echo "building into $bin ..." >&2
+go build -o "$bin/lamb" ./cmd/lamb
+CGO_ENABLED=0 go build -o "$bin/echo" ./bench/testdata/echo
+[[ -x "$bin/aws-lambda-rie" ]] || GOBIN="$bin" go install "$RIE_PKG@$RIE_VERSION"
+
+export LAMB_BENCH_LAMB="$bin/lamb" LAMB_BENCH_ECHO="$bin/echo" LAMB_BENCH_RIE="$bin/aws-lambda-rie"
+
+run() { # name benchtime
+	[[ $1 =~ $BENCH ]] || return 0
+	go test -run '^$' -bench "^Benchmark$1\$" -benchtime "$2" -count 1 ./bench/ -bench.window "$WINDOW" | tee -a "$out" >&2
+}
+run "WarmInvoke" "${WARM_N}x"
+run "WarmInvokeLarge" "${LARGE_N}x"
+run "ColdStart" "${COLD_N}x"
+run "ScaleOut" "1x"
+
+# One row per measurement: lamb, the baseline measured in the same run, the
+# ratio and its goal. A benchmark that did not run leaves its rows out.
+echo
+echo "lamb invoke-path benchmarks ($(date -u +%FT%TZ), $(nproc) cores, warm n=$WARM_N, 256KiB n=$LARGE_N, cold n=$COLD_N, window=$WINDOW)"
+awk '
+/^Benchmark/ {
+	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+	for (i = 3; i < NF; i += 2) m[name "." $(i + 1)] = $i
+}
+function row(label, lamb, base, r, goal, op, limit,   verdict) {
+	if (!((lamb) in m)) return
+	verdict = ""
+	if (goal != "" && r in m) verdict = ((op == "<=" && m[r] <= limit) || (op == ">=" && m[r] >= limit)) ? "met" : "MISSED"
+	printf "%-48s %10s %10s %8s  %-8s %s\n", label, m[lamb], (base in m ? m[base] : "-"), (r in m ? sprintf("%.2f", m[r]) : "-"), goal, verdict
+}
+END {
+	printf "%-48s %10s %10s %8s  %-8s\n", "measurement", "lamb", "baseline", "ratio", "goal"
+	row("warm p50 (us), baseline RIE", "WarmInvoke.lamb_p50_us", "WarmInvoke.rie_p50_us", "WarmInvoke.ratio_p50", "<= 1.00", "<=", 1.00)
+	row("warm p99 (us), baseline RIE", "WarmInvoke.lamb_p99_us", "WarmInvoke.rie_p99_us", "WarmInvoke.ratio_p99", "<= 1.00", "<=", 1.00)
+	row("warm 256KiB p50 (us), baseline RIE", "WarmInvokeLarge.lamb_p50_us", "WarmInvokeLarge.rie_p50_us", "WarmInvokeLarge.ratio_p50", "", "", 0)
+	row("warm 256KiB p99 (us), baseline RIE", "WarmInvokeLarge.lamb_p99_us", "WarmInvokeLarge.rie_p99_us", "WarmInvokeLarge.ratio_p99", "", "", 0)
+	row("cold go p50 (ms), baseline RIE", "ColdStart/go.lamb_p50_ms", "ColdStart/go.rie_p50_ms", "ColdStart/go.ratio_p50", "", "", 0)
+	row("cold go p50 (ms), new function", "ColdStart/go.lamb_new_p50_ms", "", "", "", "", 0)
+	row("cold python p50 (ms), baseline python3 -c pass", "ColdStart/python.lamb_p50_ms", "ColdStart/python.floor_p50_ms", "ColdStart/python.ratio_p50", "", "", 0)
+	row("cold python p50 (ms), new function", "ColdStart/python.lamb_new_p50_ms", "", "", "", "", 0)
+	row("scale-out 20ms fn (invokes/s), 4 vs 1 client", "ScaleOut.c4_per_s", "ScaleOut.c1_per_s", "ScaleOut.ratio_c4_c1", ">= 3.5", ">=", 3.5)
+}' "$out"
