@@ -7,52 +7,218 @@ result (or the error) back. Import problems are reported once to
 /runtime/init/error and the process exits with status 1.
 """
 
-import decimal
-import http.client
+# Start-up time matters (every cold start pays it), so this module imports
+# only what the road to the first /invocation/next needs: no http.client
+# (it pulls in email, ssl, ...: ~20 ms), no logging unless the function
+# imports it, traceback/decimal only when an error or a Decimal shows up,
+# json while the first /next is in flight.
+
 import importlib
-import json
-import logging
 import os
 import sys
 import time
-import traceback
+
+import _socket  # socket.py adds only wrappers we do not need
 
 API_PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+
+json = None  # imported by _import_json, off the start-up path
+
+
+def _import_json():
+    global json
+    if json is None:
+        import json as _json
+
+        json = _json
 
 
 # ---------------------------------------------------------------- the client
 
 
+class ProtocolError(OSError):
+    """The Runtime API answered something that is not HTTP/1.x."""
+
+
+class Response:
+    __slots__ = ["status", "headers", "body"]
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-cased name -> value
+        self.body = body
+
+    def getheader(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+
 class RuntimeClient:
-    """A keep-alive HTTP/1.1 client for the Runtime API."""
+    """A keep-alive HTTP/1.1 client for the Runtime API, straight on a socket:
+    the API is plain HTTP on a local address, and http.client costs more to
+    import than this whole runtime does."""
 
     def __init__(self, address):
-        self.address = address
-        self.conn = None
+        host, sep, port = address.rpartition(":")
+        if not sep or not port.isdigit():
+            host, port = address, "80"
+        self.host_header = address
+        self.host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        self.port = int(port)
+        self.sock = None
+        self.buf = bytearray()  # received, not yet parsed
 
-    def _request(self, method, path, body=None, headers=None):
+    def _connect(self):
+        try:
+            host = self.host.encode("ascii")  # bytes: skips loading the idna codec
+        except UnicodeEncodeError:
+            host = self.host.encode("idna")
+        err = None
+        for family, type_, proto, _, addr in _socket.getaddrinfo(
+            host, self.port, 0, _socket.SOCK_STREAM
+        ):
+            sock = _socket.socket(family, type_, proto)
+            try:
+                sock.connect(addr)
+            except OSError as e:
+                sock.close()
+                err = e
+                continue
+            try:
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+            return sock
+        raise err if err is not None else OSError("cannot resolve %s" % self.host)
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buf = None, bytearray()
+
+    def _request(self, method, path, body=None, headers=None, while_waiting=None):
         # Retry once on a stale keep-alive connection: the server may close an
         # idle one between invocations.
+        head = "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, self.host_header)
+        if body is not None or method == "POST":
+            head += "Content-Length: %d\r\n" % len(body or b"")
+        for k, v in (headers or {}).items():
+            head += "%s: %s\r\n" % (k, v)
+        # UTF-8: an error type may be any Python identifier.
+        data = head.encode("utf-8") + b"\r\n"
+        if body:
+            data += body
         for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.address)
             try:
-                self.conn.request(method, path, body=body, headers=headers or {})
-                resp = self.conn.getresponse()
-                data = resp.read()
-                return resp, data
-            except (http.client.HTTPException, ConnectionError, OSError):
-                self.conn.close()
-                self.conn = None
+                if self.sock is None:
+                    self.sock = self._connect()
+                self.sock.sendall(data)
+                if while_waiting is not None:
+                    while_waiting()
+                    while_waiting = None
+                return self._read_response(method)
+            except OSError:
+                self.close()
                 if attempt == 1:
                     raise
 
-    def next(self):
-        resp, data = self._request("GET", API_PREFIX + "/invocation/next")
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionResetError("Runtime API closed the connection")
+        self.buf += chunk
+
+    def _read_line(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line = bytes(self.buf[:i])
+                del self.buf[: i + 2]
+                return line
+            if len(self.buf) > 65536:
+                raise ProtocolError("header line too long")
+            self._fill()
+
+    def _read_exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def _read_response(self, method):
+        while True:
+            status_line = self._read_line()
+            parts = status_line.split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+                raise ProtocolError("bad status line %r" % status_line)
+            status = int(parts[1])
+            headers = self._read_headers()
+            if status >= 200 or status == 101:
+                break  # 1xx informational responses precede the real one
+        te = headers.get("transfer-encoding", "").lower()
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            body = b""
+        elif "chunked" in te:
+            body = self._read_chunked()
+        elif "content-length" in headers:
+            try:
+                n = int(headers["content-length"])
+            except ValueError:
+                raise ProtocolError("bad Content-Length %r" % headers["content-length"])
+            body = self._read_exact(n)
+        else:
+            # No length: the body runs to the end of the connection.
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                self.buf += chunk
+            body = bytes(self.buf)
+            self.close()
+        conn = headers.get("connection", "").lower()
+        if "close" in conn or (parts[0] == b"HTTP/1.0" and "keep-alive" not in conn):
+            self.close()
+        return Response(status, headers, body)
+
+    def _read_headers(self):
+        headers = {}
+        while True:
+            line = self._read_line()
+            if not line:
+                return headers
+            name, sep, value = line.partition(b":")
+            if not sep:
+                raise ProtocolError("bad header line %r" % line)
+            name = name.strip().decode("latin-1").lower()
+            value = value.strip().decode("latin-1")
+            if name in headers:
+                headers[name] += ", " + value
+            else:
+                headers[name] = value
+            if len(headers) > 200:
+                raise ProtocolError("too many headers")
+
+    def _read_chunked(self):
+        out = []
+        while True:
+            size = self._read_line().split(b";", 1)[0].strip()
+            try:
+                n = int(size, 16)
+            except ValueError:
+                raise ProtocolError("bad chunk size %r" % size)
+            if n == 0:
+                self._read_headers()  # trailers
+                return b"".join(out)
+            out.append(self._read_exact(n))
+            if self._read_exact(2) != b"\r\n":
+                raise ProtocolError("bad chunk end")
+
+    def next(self, while_waiting=None):
+        resp = self._request("GET", API_PREFIX + "/invocation/next", while_waiting=while_waiting)
         if resp.status != 200:
-            raise RuntimeError("invocation/next returned %d: %r" % (resp.status, data))
-        return resp, data
+            raise RuntimeError("invocation/next returned %d: %r" % (resp.status, resp.body))
+        return resp, resp.body
 
     def post_response(self, request_id, body, content_type="application/json"):
         self._request(
@@ -69,6 +235,7 @@ class RuntimeClient:
         self._post_error(API_PREFIX + "/init/error", error)
 
     def _post_error(self, path, error):
+        _import_json()
         self._request(
             "POST",
             path,
@@ -105,9 +272,13 @@ def make_error(message, error_type, stack_trace, request_id=None):
 def fault_result(exc_info, request_id):
     """Builds the error body for an exception raised by user code, with the
     bootstrap's own frames removed from the traceback, as awslambdaric does."""
+    import traceback
+
     etype, value, tb = exc_info
     frames = traceback.extract_tb(tb)
-    me = os.path.abspath(__file__)
+    # Our frames carry the file name this code was compiled under (also
+    # right when it runs from a .pyc).
+    me = os.path.abspath(fault_result.__code__.co_filename)
     while frames and os.path.abspath(frames[0].filename) == me:
         frames = frames[1:]
     return make_error(str(value), etype.__name__, traceback.format_list(frames), request_id)
@@ -233,23 +404,23 @@ class LambdaContext:
 _current_request_id = ""
 
 
-class LambdaLogFormatter(logging.Formatter):
-    """[LEVEL]\t2024-01-02T03:04:05.678Z\t<request id>\t<message>"""
+def setup_logging(logging):
+    """Sends the root logger to stdout in AWS's format:
+    [LEVEL]\t2024-01-02T03:04:05.678Z\t<request id>\t<message>"""
 
-    converter = time.gmtime
+    class LambdaLogFormatter(logging.Formatter):
+        converter = time.gmtime
 
-    def __init__(self):
-        super().__init__(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
-            "%Y-%m-%dT%H:%M:%S",
-        )
+        def __init__(self):
+            super().__init__(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+                "%Y-%m-%dT%H:%M:%S",
+            )
 
-    def format(self, record):
-        record.aws_request_id = _current_request_id
-        return super().format(record)
+        def format(self, record):
+            record.aws_request_id = _current_request_id
+            return super().format(record)
 
-
-def setup_logging():
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(LambdaLogFormatter())
     root = logging.getLogger()
@@ -258,11 +429,69 @@ def setup_logging():
     root.addHandler(handler)
 
 
+class LoggingSetupHook:
+    """A sys.meta_path finder that runs setup_logging the moment the logging
+    module is first imported, before the importer gets it. The result is the
+    same as setting logging up before loading the handler, as awslambdaric
+    does (so a user's logging.basicConfig() stays a no-op, as on AWS), but
+    functions that never import logging do not pay for it."""
+
+    def __init__(self):
+        self.fired = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging" or self.fired:
+            return None
+        self.fired = True
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is not self and find is not None:
+                spec = find(name, path, target)
+                if spec is not None:
+                    break
+        loader = spec.loader if spec is not None else None
+        exec_module = getattr(loader, "exec_module", None)
+        if exec_module is None or isinstance(loader, type):
+            # Not a per-module loader instance we can wrap (CPython's never
+            # is): let the import run as usual; main() sets logging up
+            # after loading the handler.
+            return None
+
+        def exec_then_setup(module):
+            del loader.exec_module  # back to the class's method
+            self.remove()  # safe here: no finder loop is running
+            exec_module(module)
+            setup_logging(module)
+
+        loader.exec_module = exec_then_setup
+        return spec
+
+    def install(self):
+        if "logging" in sys.modules:  # e.g. imported by a sitecustomize
+            self.fired = True
+            setup_logging(sys.modules["logging"])
+        else:
+            sys.meta_path.insert(0, self)
+
+    def missed(self):
+        """Whether logging got imported without the hook setting it up."""
+        return self in sys.meta_path and self.fired
+
+    def remove(self):
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+
+
 # -------------------------------------------------------------- marshalling
 
 
 def _default(obj):
-    if isinstance(obj, decimal.Decimal):
+    # A Decimal exists only if its module was imported: no need to import it.
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(obj, decimal.Decimal):
         return float(obj) if obj != obj.to_integral_value() else int(obj)
     raise TypeError("Object of type %s is not JSON serializable" % type(obj).__name__)
 
@@ -304,8 +533,11 @@ def handle(client, request_handler, resp, body):
     arn = resp.getheader("Lambda-Runtime-Invoked-Function-Arn", "")
 
     try:
-        identity = json.loads(resp.getheader("Lambda-Runtime-Cognito-Identity") or "null")
-        client_context = json.loads(resp.getheader("Lambda-Runtime-Client-Context") or "null")
+        _import_json()
+        identity = resp.getheader("Lambda-Runtime-Cognito-Identity")
+        identity = json.loads(identity) if identity else None
+        client_context = resp.getheader("Lambda-Runtime-Client-Context")
+        client_context = json.loads(client_context) if client_context else None
         context = LambdaContext(request_id, deadline, arn, identity, client_context)
         try:
             event = json.loads(body.decode("utf-8")) if body else {}
@@ -370,7 +602,8 @@ def main():
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     if task_root not in sys.path[:1]:
         sys.path.insert(0, task_root)
-    setup_logging()
+    logging_hook = LoggingSetupHook()
+    logging_hook.install()
 
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     handler_name = os.environ.get("_HANDLER", "")
@@ -382,15 +615,20 @@ def main():
         error = fault_result(sys.exc_info(), None)
     else:
         error = None
+    if logging_hook.missed():
+        logging_hook.remove()
+        setup_logging(sys.modules["logging"])
     if error is not None:
         log_error(error)
         flush_output()
         client.post_init_error(error)
         sys.exit(1)
 
+    # json loads while the first /next is in flight.
+    resp, body = client.next(while_waiting=_import_json)
     while True:
-        resp, body = client.next()
         handle(client, request_handler, resp, body)
+        resp, body = client.next()
 
 
 if __name__ == "__main__":
