@@ -32,7 +32,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/runtimes"
@@ -62,6 +64,9 @@ type Backend struct {
 	mu     sync.Mutex
 	live   map[string]*instance
 	closed bool
+
+	pythonMu  sync.Mutex
+	pythonExe string // the interpreter behind PythonBin, once resolved
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -183,6 +188,32 @@ func (b *Backend) tracked(id string) bool {
 	defer b.mu.Unlock()
 	_, ok := b.live[id]
 	return ok
+}
+
+// python returns the interpreter to run python runtimes with. PythonBin may be
+// a wrapper such as a pyenv shim (a shell script that costs ~80 ms of CPU on
+// every start); the interpreter it leads to is asked for its own path once and
+// run directly after that, with the same site-packages.
+func (b *Backend) python() (string, error) {
+	b.pythonMu.Lock()
+	defer b.pythonMu.Unlock()
+	if b.pythonExe != "" {
+		return b.pythonExe, nil
+	}
+	bin, err := lookPath(b.cfg.PythonBin)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-c", "import sys; sys.stdout.write(sys.executable)").Output()
+	exe := strings.TrimSpace(string(out))
+	if err != nil || !filepath.IsAbs(exe) {
+		b.log.Warn("cannot resolve the python interpreter; running it as given", "python", bin, "error", err)
+		exe = bin
+	}
+	b.pythonExe = exe
+	return exe, nil
 }
 
 // lookPath resolves an interpreter once per launch (cheap; it is a stat).

@@ -176,7 +176,7 @@ func (b *Backend) command(family string, spec *backend.Spec, codeDir string, lay
 	var err error
 	switch family {
 	case runtimes.FamilyPython:
-		if interp.Python, err = lookPath(b.cfg.PythonBin); err != nil {
+		if interp.Python, err = b.python(); err != nil {
 			return nil, err
 		}
 	case runtimes.FamilyNodejs:
