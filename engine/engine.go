@@ -112,7 +112,9 @@ type instance struct {
 	lastUsed time.Time
 	used     bool // served an invocation already (for Init Duration on the first)
 	doomed   bool // stop instead of returning it to the pool
-	log      lineLog
+	// provisioned instances (provisioned.go) are kept warm: never idle-reaped.
+	provisioned bool
+	log         lineLog
 }
 
 // New returns an engine running instances on b. It starts no goroutines.
@@ -529,7 +531,7 @@ func (e *Engine) stopIdle(cutoff time.Time) {
 	var old []*instance
 	for _, p := range e.pools {
 		for _, in := range p.idle {
-			if in.lastUsed.Before(cutoff) {
+			if in.lastUsed.Before(cutoff) && !in.provisioned {
 				old = append(old, in)
 			}
 		}

@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/lambhq/lamb/engine/backend"
+)
+
+func TestProvisionPrestartsAndKeepsWarm(t *testing.T) {
+	f := newFake()
+	e := newEngine(t, f)
+	fn := testFunction()
+	fn.Version = "1"
+	ctx := context.Background()
+	if err := e.Provision(ctx, fn, 2); err != nil {
+		t.Fatal(err)
+	}
+	if f.numLaunches() != 2 || e.Provisioned(fn) != 2 {
+		t.Fatalf("after Provision(2): %d launches, %d provisioned", f.numLaunches(), e.Provisioned(fn))
+	}
+	for _, in := range e.Instances() {
+		if in.State != stateIdle || in.Version != "1" {
+			t.Errorf("instance %+v: want idle version 1", in)
+		}
+	}
+	// Provisioning again is idempotent.
+	if err := e.Provision(ctx, fn, 2); err != nil || f.numLaunches() != 2 {
+		t.Fatalf("second Provision(2): %v, %d launches", err, f.numLaunches())
+	}
+	// Invocations use the warm instances: no cold start.
+	for i := range 3 {
+		if _, err := e.Invoke(ctx, fn, &Request{RequestID: string(rune('a' + i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.numLaunches() != 2 {
+		t.Fatalf("invocations launched instances: %d launches", f.numLaunches())
+	}
+	// Idle cleanup leaves provisioned instances alone.
+	e.stopIdle(time.Now().Add(time.Hour))
+	if f.numLive() != 2 || e.Provisioned(fn) != 2 {
+		t.Fatalf("idle cleanup stopped provisioned instances: %d live", f.numLive())
+	}
+	// Scaling down stops the idle extra.
+	if err := e.Provision(ctx, fn, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "extra instance to stop", func() bool { return f.numLive() == 1 })
+	// Unprovision makes the rest ordinary: idle cleanup may stop them now.
+	if err := e.Unprovision(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "unprovisioned instance to stop", func() bool { return f.numLive() == 0 && e.Provisioned(fn) == 0 })
+}
+
+func TestProvisionReplacesDeadAndReportsFailures(t *testing.T) {
+	f := newFake()
+	e := newEngine(t, f)
+	fn := testFunction()
+	ctx := context.Background()
+	if err := e.Provision(ctx, fn, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Idle cleanup of ordinary instances still works alongside.
+	other := testFunction()
+	other.Version = "2"
+	if _, err := e.Invoke(ctx, other, &Request{RequestID: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	e.stopIdle(time.Now().Add(time.Hour))
+	waitFor(t, "ordinary idle instance to stop", func() bool { return f.numLive() == 1 })
+
+	f.launch = func(context.Context, *backend.Spec) error {
+		return &backend.InitError{FunctionError: backend.FunctionError{Type: "Runtime.Boom"}}
+	}
+	err := e.Provision(ctx, fn, 3)
+	var ie *backend.InitError
+	if !errors.As(err, &ie) {
+		t.Fatalf("Provision with failing launches: %v", err)
+	}
+	if e.Provisioned(fn) != 1 {
+		t.Fatalf("provisioned after failures = %d, want the 1 that started", e.Provisioned(fn))
+	}
+	if err := e.Provision(ctx, fn, -1); err == nil {
+		t.Fatal("negative count accepted")
+	}
+}
