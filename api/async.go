@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/lambhq/lamb/engine"
@@ -66,10 +67,14 @@ func (s *Server) asyncWorker(ctx context.Context) {
 func (s *Server) runAsync(ctx context.Context, ev *asyncEvent) {
 	res, err := s.cfg.Engine.Invoke(ctx, ev.fn, ev.req)
 	failed := err != nil || res.FunctionError != ""
-	if !failed {
+	if ctx.Err() != nil {
 		return
 	}
-	if ctx.Err() != nil {
+	// The event invoke config of the addressed version or alias
+	// (destinations.go) sets retries, maximum age and destinations.
+	pol := s.asyncPolicyFor(ctx, ev)
+	if !failed {
+		s.deliverOutcome(ctx, ev, pol.onSuccess, "Success", res, nil)
 		return
 	}
 	log := s.log.With("function", ev.fn.ARN, "request_id", ev.req.RequestID, "attempt", ev.attempt+1)
@@ -78,13 +83,15 @@ func (s *Server) runAsync(ctx context.Context, ev *asyncEvent) {
 	} else {
 		log.Info("async invocation returned a function error", "payload", string(res.Payload))
 	}
-	if ev.attempt >= defaultAsyncRetries {
+	if ev.attempt >= pol.retries {
 		log.Warn("async event dropped after its retries")
+		s.deliverOutcome(ctx, ev, pol.onFailure, "RetriesExhausted", res, err)
 		return
 	}
 	delay := s.asyncRetryDelay() * time.Duration(ev.attempt+1)
-	if time.Since(ev.received)+delay > defaultMaxEventAge {
+	if time.Since(ev.received)+delay > pol.maxAge {
 		log.Warn("async event dropped: older than its maximum age")
+		s.deliverOutcome(ctx, ev, pol.onFailure, "EventAgeExceeded", res, err)
 		return
 	}
 	ev.attempt++
@@ -108,4 +115,30 @@ func (s *Server) asyncRetryDelay() time.Duration {
 		return s.cfg.AsyncRetryDelay
 	}
 	return time.Minute
+}
+
+// invokeAsync serves the deprecated InvokeAsync operation: an Event invocation
+// whose answer is {"Status": 202}.
+func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request, c *call) error {
+	if s.cfg.Engine == nil {
+		return newError("ServiceException", "lamb: this server runs no engine")
+	}
+	fn, err := s.lookupFunction(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	payload, err := readInvokePayload(r, maxAsyncPayload)
+	if err != nil {
+		return err
+	}
+	info := fn.info()
+	efn, err := s.engineFunction(info)
+	if err != nil {
+		return err
+	}
+	requestID := newRequestID()
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	s.enqueueAsync(efn, &engine.Request{RequestID: requestID, Payload: payload, InvokedARN: info.FunctionArn, TraceID: traceID()})
+	writeJSON(w, http.StatusAccepted, map[string]int{"Status": http.StatusAccepted})
+	return nil
 }

@@ -77,7 +77,9 @@ func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 			return err
 		}
 		if accountConcurrency-reserved-int64(want) < minUnreservedConcurrency {
-			return errInvalidParameter("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreservedConcurrency)
+			e := errInvalidParameter("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreservedConcurrency)
+			e.NoType = true // as AWS answers it
+			return e
 		}
 		f.ReservedConcurrency = &want
 		return tx.Put(bucketFunctions, functionKey(c.Scope, f.Name), f)

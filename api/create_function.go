@@ -75,7 +75,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		RevisionID:    newRevisionID(),
 		LastModified:  now,
 		State:         "Pending", StateReason: "The function is being created.", StateReasonCode: "Creating",
-		Generation: 1,
+		// Unique per incarnation: a function deleted and created again under the
+		// same name must not look already prepared (Server.inflight).
+		Generation: time.Now().UnixNano(),
 	}
 	if in.PackageType != nil {
 		f.PackageType = *in.PackageType
@@ -118,9 +120,6 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		pv.add(f.PackageType, "packageType", "Member must satisfy enum value set: [Image, Zip]")
 		return pv.err()
 	}
-	if in.Publish {
-		s.log.WarnContext(r.Context(), "CreateFunction: Publish is not supported yet; only $LATEST was created", slog.String("function", f.Name))
-	}
 
 	err = s.storeFunction(r.Context(), f, zip, func(tx store.Tx) error {
 		var existing functionRecord
@@ -137,7 +136,16 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	s.startPrepare(f)
-	writeJSON(w, c.Op.successCode(), f.configuration())
+	cfg := f.configuration()
+	if in.Publish {
+		// AWS answers $LATEST's configuration with the published version's number.
+		v, err := s.publishAfterChange(r.Context(), c.Scope, f.Name)
+		if err != nil {
+			return err
+		}
+		cfg.Version = v.Version
+	}
+	writeJSON(w, c.Op.successCode(), cfg)
 	return nil
 }
 

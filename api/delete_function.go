@@ -17,8 +17,16 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, c *call)
 	if ref.Qualifier == "$LATEST" {
 		return errInvalidParameter("$LATEST version cannot be deleted without deleting the function.")
 	}
-	if err := latestOnly(ref, c.Scope); err != nil {
-		return err
+	if ref.Qualifier != "" {
+		// A version (or an alias, which AWS refuses) instead of the function.
+		if !isVersionNumber(ref.Qualifier) {
+			return errInvalidParameter("Deletion of aliases is not supported via DeleteFunction. Please use DeleteAlias.")
+		}
+		if err := s.deleteVersion(r.Context(), c.Scope, ref); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 	var deleted *functionRecord
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
@@ -27,6 +35,9 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, c *call)
 			return err
 		}
 		deleted = f
+		if err := deleteFunctionState(tx, c.Scope, ref.Name); err != nil {
+			return err
+		}
 		return tx.Delete(bucketFunctions, functionKey(c.Scope, ref.Name))
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -16,6 +16,7 @@ type awsError struct {
 	Status  int
 	Message string
 	Reason  string // e.g. TooManyRequestsException's Reason; omitted when empty
+	NoType  bool   // omit "Type": a few of AWS's answers carry none
 }
 
 func (e *awsError) Error() string { return e.Code + ": " + e.Message }
@@ -103,6 +104,9 @@ func writeError(w http.ResponseWriter, err error) {
 		body["Type"] = "User"
 		if ae.Status >= 500 {
 			body["Type"] = "Service"
+		}
+		if ae.NoType {
+			delete(body, "Type")
 		}
 	}
 	if ae.Message != "" {

@@ -68,6 +68,13 @@ type functionRecord struct {
 	// Generation counts changes that need Prepare; a Prepare result is
 	// applied only if no later change superseded it.
 	Generation int64 `json:"generation"`
+
+	// Version is "" for $LATEST and "1", "2", ... for published versions
+	// (stored in bucketVersions, versions.go).
+	Version string `json:"version,omitempty"`
+	// shownQualifier is the qualifier the caller addressed, appended to
+	// FunctionArn when rendered (":$LATEST", ":1", ":alias"); never stored.
+	shownQualifier string
 }
 
 type loggingConfig struct {
@@ -110,10 +117,8 @@ func (s *Server) lookupFunction(ctx context.Context, c *call) (*functionRecord, 
 	if err != nil {
 		return nil, err
 	}
-	if err := latestOnly(ref, c.Scope); err != nil {
-		return nil, err
-	}
-	return s.loadFunctionRef(ctx, c, ref)
+	// Versions and aliases resolve to the version's frozen record (versions.go).
+	return s.loadQualified(ctx, c.Scope, ref, nil)
 }
 
 // loadFunctionRef returns the stored $LATEST of the function ref names (see
@@ -159,7 +164,7 @@ func runtimeVersionArn(region, runtime string) string {
 // info converts a record into what the engine needs.
 func (f *functionRecord) info() FunctionInfo {
 	fi := FunctionInfo{
-		AccountID: f.Account, Region: f.Region, Name: f.Name, FunctionArn: f.arn(), Version: "$LATEST",
+		AccountID: f.Account, Region: f.Region, Name: f.Name, FunctionArn: f.arn(), Version: f.version(),
 		RevisionID: f.RevisionID, PackageType: f.PackageType, Runtime: f.Runtime, Handler: f.Handler,
 		ImageURI: f.ImageURI, CodeSHA256: f.CodeSHA256Hex, Architectures: append([]string(nil), f.Architectures...),
 		MemorySize: f.MemorySize, Timeout: f.Timeout, EphemeralSize: f.EphemeralSize,
@@ -246,7 +251,7 @@ func (f *functionRecord) configuration() functionConfiguration {
 		CodeSize:                   f.CodeSize,
 		Description:                f.Description,
 		EphemeralStorage:           ephemeralStorage{Size: f.EphemeralSize},
-		FunctionArn:                f.arn(),
+		FunctionArn:                f.arn() + f.qualifierSuffix(),
 		FunctionName:               f.Name,
 		Handler:                    f.Handler,
 		KMSKeyArn:                  f.KMSKeyArn,
@@ -266,7 +271,7 @@ func (f *functionRecord) configuration() functionConfiguration {
 		StateReasonCode:            f.StateReasonCode,
 		Timeout:                    f.Timeout,
 		TracingConfig:              tracingConfig{Mode: f.TracingMode},
-		Version:                    "$LATEST",
+		Version:                    f.version(),
 	}
 	if f.Environment != nil {
 		// AWS shows Environment once a client set it, even to {}.

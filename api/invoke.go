@@ -56,7 +56,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 
-	fn, err := s.lookupFunction(r.Context(), c)
+	fn, err := s.lookupInvokeTarget(r.Context(), c) // versions.go: aliases route by weight
 	if err != nil {
 		return err
 	}
@@ -64,17 +64,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	if invType == "Event" {
 		limit = maxAsyncPayload
 	}
-	payload, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	payload, err := readInvokePayload(r, limit)
 	if err != nil {
-		return newError("InvalidRequestContentException", "Could not read request body: %v", err)
-	}
-	if int64(len(payload)) > limit {
-		return newError("RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
-	}
-	if len(bytes.TrimSpace(payload)) == 0 {
-		payload = []byte("{}") // AWS hands an absent payload to the function as an empty object
-	} else if !json.Valid(payload) {
-		return newError("InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
+		return err
 	}
 	clientContext := ""
 	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
@@ -129,6 +121,26 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(res.Payload)
 	return nil
+}
+
+// readInvokePayload reads an invocation's payload within AWS's limit. AWS
+// hands an absent payload to the function as an empty object and refuses one
+// that is not JSON.
+func readInvokePayload(r *http.Request, limit int64) ([]byte, error) {
+	payload, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, newError("InvalidRequestContentException", "Could not read request body: %v", err)
+	}
+	if int64(len(payload)) > limit {
+		return nil, newError("RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
+	}
+	if len(bytes.TrimSpace(payload)) == 0 {
+		return []byte("{}"), nil
+	}
+	if !json.Valid(payload) {
+		return nil, newError("InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
+	}
+	return payload, nil
 }
 
 // invokeError maps the engine's errors to AWS's.

@@ -18,6 +18,8 @@ var blobNamePattern = regexp.MustCompile(`^[0-9a-f]{64}\.zip$`)
 //	GET /_lamb/health            {"status":"ok","version":...,"backend":...}
 //	GET /_lamb/code/<sha256>.zip a function's or layer's zip (Code.Location, Content.Location)
 //	GET /_lamb/instances         warm instances (lamb ps)
+//	GET /_lamb/urls              function URLs with their local addresses (lamb urls)
+//	ANY /_lamb/urls/<url-id>/... a function URL, for clients that cannot set a Host
 //	POST /_lamb/functions/{name}/evict  stop a function's instances
 //	GET /_lamb/functions/{name}/logs    recent log lines; ?follow=true streams new ones
 //
@@ -25,6 +27,10 @@ var blobNamePattern = regexp.MustCompile(`^[0-9a-f]{64}\.zip$`)
 // API answer about a function or layer it can see.
 func (s *Server) serveLamb(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/_lamb/")
+	if rest, ok := strings.CutPrefix(p, "urls/"); ok {
+		s.serveURLByPath(w, r, rest) // function_url_serve.go
+		return
+	}
 	if rest, ok := strings.CutPrefix(p, "functions/"); ok {
 		s.serveFunctionOp(w, r, rest)
 		return
@@ -34,6 +40,8 @@ func (s *Server) serveLamb(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case p == "urls":
+		s.serveURLList(w, r) // function_url_serve.go
 	case p == "instances":
 		s.serveInstances(w, r)
 	case p == "health":

@@ -76,6 +76,18 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 				cfg.FunctionArn += ":$LATEST"
 			}
 			out.Functions = append(out.Functions, cfg)
+			if fv == "ALL" {
+				// Published versions follow their $LATEST (versions.go).
+				versions, err := listVersionRecords(tx, c.Scope, f.Name)
+				if err != nil {
+					return err
+				}
+				for _, v := range versions {
+					settleVersion(v, &f)
+					v.shownQualifier = v.Version
+					out.Functions = append(out.Functions, listedConfiguration(v))
+				}
+			}
 			return nil
 		})
 	})

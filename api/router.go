@@ -42,7 +42,9 @@ func (s *Server) handlers() map[string]handlerFunc {
 		"DeleteFunction":              s.deleteFunction,
 
 		// Invocations.
-		"Invoke": s.invoke,
+		"Invoke":                   s.invoke,
+		"InvokeWithResponseStream": s.invokeWithResponseStream, // invoke_stream.go
+		"InvokeAsync":              s.invokeAsync,
 
 		// Tags and reserved concurrency (functions only).
 		"TagResource":               s.tagResource,
@@ -51,6 +53,70 @@ func (s *Server) handlers() map[string]handlerFunc {
 		"PutFunctionConcurrency":    s.putFunctionConcurrency,
 		"GetFunctionConcurrency":    s.getFunctionConcurrency,
 		"DeleteFunctionConcurrency": s.deleteFunctionConcurrency,
+
+		// Versions and aliases (versions.go, aliases.go).
+		"PublishVersion":         s.publishVersion,
+		"ListVersionsByFunction": s.listVersionsByFunction,
+		"CreateAlias":            s.createAlias,
+		"GetAlias":               s.getAlias,
+		"UpdateAlias":            s.updateAlias,
+		"DeleteAlias":            s.deleteAlias,
+		"ListAliases":            s.listAliases,
+
+		// Function URLs (function_url.go).
+		"CreateFunctionUrlConfig": s.createFunctionUrlConfig,
+		"GetFunctionUrlConfig":    s.getFunctionUrlConfig,
+		"UpdateFunctionUrlConfig": s.updateFunctionUrlConfig,
+		"DeleteFunctionUrlConfig": s.deleteFunctionUrlConfig,
+		"ListFunctionUrlConfigs":  s.listFunctionUrlConfigs,
+
+		// Resource policies (policy.go).
+		"AddPermission":                s.addPermission,
+		"GetPolicy":                    s.getPolicy,
+		"RemovePermission":             s.removePermission,
+		"AddLayerVersionPermission":    s.addLayerVersionPermission,
+		"GetLayerVersionPolicy":        s.getLayerVersionPolicy,
+		"RemoveLayerVersionPermission": s.removeLayerVersionPermission,
+
+		// Event invoke configs (event_invoke_config.go, honoured in async.go).
+		"PutFunctionEventInvokeConfig":    s.putFunctionEventInvokeConfig,
+		"UpdateFunctionEventInvokeConfig": s.updateFunctionEventInvokeConfig,
+		"GetFunctionEventInvokeConfig":    s.getFunctionEventInvokeConfig,
+		"DeleteFunctionEventInvokeConfig": s.deleteFunctionEventInvokeConfig,
+		"ListFunctionEventInvokeConfigs":  s.listFunctionEventInvokeConfigs,
+
+		// Provisioned concurrency (provisioned.go, engine.Provision).
+		"PutProvisionedConcurrencyConfig":    s.putProvisionedConcurrencyConfig,
+		"GetProvisionedConcurrencyConfig":    s.getProvisionedConcurrencyConfig,
+		"DeleteProvisionedConcurrencyConfig": s.deleteProvisionedConcurrencyConfig,
+		"ListProvisionedConcurrencyConfigs":  s.listProvisionedConcurrencyConfigs,
+
+		// State-only function settings (function_settings.go).
+		"PutFunctionRecursionConfig": s.putFunctionRecursionConfig,
+		"GetFunctionRecursionConfig": s.getFunctionRecursionConfig,
+		"PutRuntimeManagementConfig": s.putRuntimeManagementConfig,
+		"GetRuntimeManagementConfig": s.getRuntimeManagementConfig,
+
+		// Code signing configs (code_signing.go; recorded, not enforced).
+		"CreateCodeSigningConfig":          s.createCodeSigningConfig,
+		"GetCodeSigningConfig":             s.getCodeSigningConfig,
+		"UpdateCodeSigningConfig":          s.updateCodeSigningConfig,
+		"DeleteCodeSigningConfig":          s.deleteCodeSigningConfig,
+		"ListCodeSigningConfigs":           s.listCodeSigningConfigs,
+		"ListFunctionsByCodeSigningConfig": s.listFunctionsByCodeSigningConfig,
+		"PutFunctionCodeSigningConfig":     s.putFunctionCodeSigningConfig,
+		"GetFunctionCodeSigningConfig":     s.getFunctionCodeSigningConfig,
+		"DeleteFunctionCodeSigningConfig":  s.deleteFunctionCodeSigningConfig,
+
+		// Event source mappings (event_source_mapping.go; stored, never polled).
+		"CreateEventSourceMapping": s.createEventSourceMapping,
+		"GetEventSourceMapping":    s.getEventSourceMapping,
+		"UpdateEventSourceMapping": s.updateEventSourceMapping,
+		"DeleteEventSourceMapping": s.deleteEventSourceMapping,
+		"ListEventSourceMappings":  s.listEventSourceMappings,
+
+		// Account (account_settings.go).
+		"GetAccountSettings": s.getAccountSettings,
 
 		// Layers.
 		"PublishLayerVersion":  s.publishLayerVersion,

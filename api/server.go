@@ -38,6 +38,10 @@ type Config struct {
 	// AsyncRetryDelay is the wait before the first retry of a failed Event
 	// invocation (the second waits twice as long). Default: one minute, as AWS.
 	AsyncRetryDelay time.Duration
+	// DestinationsEndpoint is an AWS-compatible endpoint (e.g. LocalStack)
+	// that receives SQS, SNS and EventBridge destinations of Event
+	// invocations. Empty: such destinations are refused.
+	DestinationsEndpoint string
 }
 
 // FunctionInfo is what an engine needs to know of a function's $LATEST
@@ -130,6 +134,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	// Clients log and report this id; every answer carries one, as on AWS.
 	w.Header().Set("X-Amzn-RequestId", newRevisionID())
+	// Function URLs are addressed by host name (function_url_serve.go).
+	if s.serveURLByHost(w, r) {
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/_lamb/") {
 		s.serveLamb(w, r)
 		return

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -97,9 +96,6 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 			}
 		}
 	}
-	if in.Publish {
-		s.log.WarnContext(r.Context(), "UpdateFunctionCode: Publish is not supported yet; only $LATEST was updated", slog.String("function", ref.Name))
-	}
 	f, err := s.updateFunction(r.Context(), c, ref, in.RevisionID, in.DryRun, func(_ store.Tx, f *functionRecord) error {
 		switch f.PackageType {
 		case packageZip:
@@ -123,6 +119,13 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 	})
 	if err != nil {
 		return err
+	}
+	if in.Publish && !in.DryRun {
+		// AWS answers the new version, still being created with $LATEST.
+		if f, err = s.publishAfterChange(r.Context(), c.Scope, f.Name); err != nil {
+			return err
+		}
+		f.shownQualifier = f.Version
 	}
 	writeJSON(w, c.Op.successCode(), f.configuration())
 	return nil

@@ -1,0 +1,370 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lambhq/lamb/store"
+)
+
+// Code signing configs: stored, listed and attached to functions as AWS
+// does. lamb has no AWS Signer, so it does not verify signatures of deployed
+// code: a config with UntrustedArtifactOnDeployment=Enforce is recorded, not
+// enforced.
+const (
+	bucketCodeSigning   = "code-signing-configs" // key "<account>/<region>/<csc id>"
+	bucketFunctionCSC   = "function-csc"         // key functionKey(): the attached config's ARN
+	cscArnPatternPrefix = "code-signing-config:"
+)
+
+type codeSigningConfig struct {
+	CodeSigningConfigID  string            `json:"CodeSigningConfigId"`
+	CodeSigningConfigArn string            `json:"CodeSigningConfigArn"`
+	Description          string            `json:"Description"`
+	AllowedPublishers    allowedPublishers `json:"AllowedPublishers"`
+	CodeSigningPolicies  cscPolicies       `json:"CodeSigningPolicies"`
+	LastModified         string            `json:"LastModified"`
+}
+
+type allowedPublishers struct {
+	SigningProfileVersionArns []string `json:"SigningProfileVersionArns"`
+}
+
+type cscPolicies struct {
+	UntrustedArtifactOnDeployment string `json:"UntrustedArtifactOnDeployment"`
+}
+
+type cscInput struct {
+	Description         *string            `json:"Description"`
+	AllowedPublishers   *allowedPublishers `json:"AllowedPublishers"`
+	CodeSigningPolicies *cscPolicies       `json:"CodeSigningPolicies"`
+}
+
+func newCSCID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 17)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "csc-" + string(b)
+}
+
+func errCSCNotFound(arn string) *awsError {
+	e := errNotFound("The Lambda code signing configuration %s can not be found.", arn)
+	e.NoType = true // as AWS answers it
+	return e
+}
+
+// cscKey returns the store key of a config ARN of sc, or "" if it is not one.
+func cscKey(sc scope, arn string) string {
+	prefix := "arn:aws:lambda:" + sc.Region + ":" + sc.Account + ":" + cscArnPatternPrefix
+	id, ok := strings.CutPrefix(arn, prefix)
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return ""
+	}
+	return sc.Account + "/" + sc.Region + "/" + id
+}
+
+func loadCSC(tx store.Tx, sc scope, arn string) (*codeSigningConfig, string, error) {
+	key := cscKey(sc, arn)
+	if key == "" {
+		return nil, "", errCSCNotFound(arn)
+	}
+	var cfg codeSigningConfig
+	if err := tx.Get(bucketCodeSigning, key, &cfg); errors.Is(err, store.ErrNotFound) {
+		return nil, "", errCSCNotFound(arn)
+	} else if err != nil {
+		return nil, "", err
+	}
+	return &cfg, key, nil
+}
+
+func (in *cscInput) validate(create bool) error {
+	var v validationError
+	if create && in.AllowedPublishers == nil {
+		v.problems = append(v.problems, "Value null at 'allowedPublishers' failed to satisfy constraint: Member must not be null")
+	}
+	if p := in.CodeSigningPolicies; p != nil && p.UntrustedArtifactOnDeployment != "" &&
+		p.UntrustedArtifactOnDeployment != "Warn" && p.UntrustedArtifactOnDeployment != "Enforce" {
+		v.add(p.UntrustedArtifactOnDeployment, "codeSigningPolicies.untrustedArtifactOnDeployment", "Member must satisfy enum value set: [Enforce, Warn]")
+	}
+	return v.err()
+}
+
+func (in *cscInput) apply(cfg *codeSigningConfig) {
+	if in.Description != nil {
+		cfg.Description = *in.Description
+	}
+	if in.AllowedPublishers != nil {
+		cfg.AllowedPublishers = *in.AllowedPublishers
+	}
+	if in.CodeSigningPolicies != nil && in.CodeSigningPolicies.UntrustedArtifactOnDeployment != "" {
+		cfg.CodeSigningPolicies = *in.CodeSigningPolicies
+	}
+	cfg.LastModified = time.Now().UTC().Format("2006-01-02T15:04:05.000+0000")
+}
+
+// createCodeSigningConfig serves CreateCodeSigningConfig (201).
+func (s *Server) createCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in cscInput
+	if err := decodeBody(r, c, &in); err != nil {
+		return err
+	}
+	if err := in.validate(true); err != nil {
+		return err
+	}
+	id := newCSCID()
+	cfg := &codeSigningConfig{
+		CodeSigningConfigID:  id,
+		CodeSigningConfigArn: "arn:aws:lambda:" + c.Scope.Region + ":" + c.Scope.Account + ":" + cscArnPatternPrefix + id,
+		CodeSigningPolicies:  cscPolicies{UntrustedArtifactOnDeployment: "Warn"},
+	}
+	in.apply(cfg)
+	err := s.store.Update(r.Context(), func(tx store.Tx) error {
+		return tx.Put(bucketCodeSigning, cscKey(c.Scope, cfg.CodeSigningConfigArn), cfg)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), map[string]any{"CodeSigningConfig": cfg})
+	return nil
+}
+
+// getCodeSigningConfig serves GetCodeSigningConfig.
+func (s *Server) getCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	var cfg *codeSigningConfig
+	err := s.store.View(r.Context(), func(tx store.Tx) error {
+		var err error
+		cfg, _, err = loadCSC(tx, c.Scope, c.Labels["CodeSigningConfigArn"])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), map[string]any{"CodeSigningConfig": cfg})
+	return nil
+}
+
+// updateCodeSigningConfig serves UpdateCodeSigningConfig.
+func (s *Server) updateCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in cscInput
+	if err := decodeBody(r, c, &in); err != nil {
+		return err
+	}
+	if err := in.validate(false); err != nil {
+		return err
+	}
+	var cfg *codeSigningConfig
+	err := s.store.Update(r.Context(), func(tx store.Tx) error {
+		var (
+			key string
+			err error
+		)
+		if cfg, key, err = loadCSC(tx, c.Scope, c.Labels["CodeSigningConfigArn"]); err != nil {
+			return err
+		}
+		in.apply(cfg)
+		return tx.Put(bucketCodeSigning, key, cfg)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), map[string]any{"CodeSigningConfig": cfg})
+	return nil
+}
+
+// cscUsers lists the functions of sc using the config arn.
+func cscUsers(tx store.Tx, sc scope, arn string) ([]string, error) {
+	var out []string
+	err := tx.Scan(bucketFunctionCSC, sc.Account+"/"+sc.Region+"/", "", func(key string, raw []byte) error {
+		var a string
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return err
+		}
+		if a == arn {
+			out = append(out, functionArn(sc, key[strings.LastIndex(key, "/")+1:]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// deleteCodeSigningConfig serves DeleteCodeSigningConfig (204); a config in
+// use by a function cannot be deleted.
+func (s *Server) deleteCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	arn := c.Labels["CodeSigningConfigArn"]
+	err := s.store.Update(r.Context(), func(tx store.Tx) error {
+		_, key, err := loadCSC(tx, c.Scope, arn)
+		if err != nil {
+			return err
+		}
+		users, err := cscUsers(tx, c.Scope, arn)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return errConflict("The code signing configuration cannot be deleted because it is used by the following functions: %s", strings.Join(users, ", "))
+		}
+		return tx.Delete(bucketCodeSigning, key)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(c.Op.successCode())
+	return nil
+}
+
+// listCodeSigningConfigs serves ListCodeSigningConfigs (markers: the next id).
+func (s *Server) listCodeSigningConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
+	var v validationError
+	maxItems, err := parseMaxItems(c, &v, 10000)
+	if err != nil {
+		return err
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	if maxItems == 0 {
+		maxItems = 50
+	}
+	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
+	start := ""
+	if m := c.Query.Get("Marker"); m != "" {
+		start = prefix + m
+	}
+	out := struct {
+		CodeSigningConfigs []codeSigningConfig `json:"CodeSigningConfigs"`
+		NextMarker         string              `json:"NextMarker,omitempty"`
+	}{CodeSigningConfigs: []codeSigningConfig{}}
+	err = s.store.View(r.Context(), func(tx store.Tx) error {
+		return tx.Scan(bucketCodeSigning, prefix, start, func(_ string, raw []byte) error {
+			var cfg codeSigningConfig
+			if err := json.Unmarshal(raw, &cfg); err != nil {
+				return err
+			}
+			if len(out.CodeSigningConfigs) == maxItems {
+				out.NextMarker = cfg.CodeSigningConfigID
+				return store.ErrStop
+			}
+			out.CodeSigningConfigs = append(out.CodeSigningConfigs, cfg)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), out)
+	return nil
+}
+
+// listFunctionsByCodeSigningConfig serves ListFunctionsByCodeSigningConfig.
+func (s *Server) listFunctionsByCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	arn := c.Labels["CodeSigningConfigArn"]
+	out := struct {
+		FunctionArns []string `json:"FunctionArns"`
+	}{FunctionArns: []string{}}
+	err := s.store.View(r.Context(), func(tx store.Tx) error {
+		if _, _, err := loadCSC(tx, c.Scope, arn); err != nil {
+			return err
+		}
+		users, err := cscUsers(tx, c.Scope, arn)
+		out.FunctionArns = append(out.FunctionArns, users...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), out)
+	return nil
+}
+
+// putFunctionCodeSigningConfig serves PutFunctionCodeSigningConfig.
+func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := unqualifiedFunction(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		CodeSigningConfigArn *string `json:"CodeSigningConfigArn"`
+	}
+	if err := decodeBody(r, c, &in); err != nil {
+		return err
+	}
+	if in.CodeSigningConfigArn == nil {
+		var v validationError
+		v.problems = append(v.problems, "Value null at 'codeSigningConfigArn' failed to satisfy constraint: Member must not be null")
+		return v.err()
+	}
+	arn := *in.CodeSigningConfigArn
+	err = s.store.Update(r.Context(), func(tx store.Tx) error {
+		if _, _, err := loadCSC(tx, c.Scope, arn); err != nil {
+			return newError("CodeSigningConfigNotFoundException", "The code signing configuration cannot be found. Check that the provided configuration is not deleted: %s.", arn)
+		}
+		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
+			return errFunctionNotFound(ref.notFoundArn(c.Scope))
+		} else if err != nil {
+			return err
+		}
+		return tx.Put(bucketFunctionCSC, functionKey(c.Scope, ref.Name), arn)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
+	return nil
+}
+
+// getFunctionCodeSigningConfig serves GetFunctionCodeSigningConfig ({} without one).
+func (s *Server) getFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := unqualifiedFunction(c)
+	if err != nil {
+		return err
+	}
+	var arn string
+	err = s.store.View(r.Context(), func(tx store.Tx) error {
+		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
+			return errFunctionNotFound(ref.notFoundArn(c.Scope))
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Get(bucketFunctionCSC, functionKey(c.Scope, ref.Name), &arn); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if arn == "" {
+		writeJSON(w, c.Op.successCode(), struct{}{})
+		return nil
+	}
+	writeJSON(w, c.Op.successCode(), map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
+	return nil
+}
+
+// deleteFunctionCodeSigningConfig serves DeleteFunctionCodeSigningConfig (204).
+func (s *Server) deleteFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := unqualifiedFunction(c)
+	if err != nil {
+		return err
+	}
+	err = s.store.Update(r.Context(), func(tx store.Tx) error {
+		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
+			return errFunctionNotFound(ref.notFoundArn(c.Scope))
+		} else if err != nil {
+			return err
+		}
+		return tx.Delete(bucketFunctionCSC, functionKey(c.Scope, ref.Name))
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(c.Op.successCode())
+	return nil
+}

@@ -1,0 +1,373 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lambhq/lamb/store"
+)
+
+// Event source mappings are stored and answered as AWS does, but lamb has no
+// queues or streams to poll: a mapping never invokes its function. Create
+// logs a warning saying so, and LastProcessingResult stays "No records
+// processed" (for stream and Kafka sources, as on AWS). Use Event
+// invocations (or a tool that polls your local queue and calls Invoke) to
+// drive functions locally.
+const bucketESM = "event-source-mappings" // key "<account>/<region>/<uuid>"
+
+// esmDoc is the mapping as AWS answers it (member name -> value); _fn is the
+// function key it belongs to, kept out of answers.
+type esmDoc map[string]any
+
+func esmKey(sc scope, uuid string) string { return sc.Account + "/" + sc.Region + "/" + uuid }
+
+// esmSource classifies an event source ARN: "sqs", "stream" (Kinesis,
+// DynamoDB streams), "kafka" (self-managed or MSK), "mq" or "" (unknown).
+func esmSource(arn string, selfManaged bool) string {
+	switch {
+	case selfManaged:
+		return "kafka"
+	case strings.HasPrefix(arn, "arn:aws:sqs:"):
+		return "sqs"
+	case strings.HasPrefix(arn, "arn:aws:kinesis:"), strings.HasPrefix(arn, "arn:aws:dynamodb:") && strings.Contains(arn, "/stream/"):
+		return "stream"
+	case strings.HasPrefix(arn, "arn:aws:kafka:"):
+		return "kafka"
+	case strings.HasPrefix(arn, "arn:aws:mq:"):
+		return "mq"
+	case strings.HasPrefix(arn, "arn:aws:docdb:"), strings.HasPrefix(arn, "arn:aws:rds:"):
+		return "stream"
+	}
+	return ""
+}
+
+// esmSettable are the request members copied into the mapping as given.
+var esmSettable = []string{"BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "StartingPositionTimestamp",
+	"DestinationConfig", "MaximumRecordAgeInSeconds", "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
+	"Topics", "Queues", "SourceAccessConfigurations", "SelfManagedEventSource", "FunctionResponseTypes", "FilterCriteria",
+	"AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig", "ScalingConfig", "DocumentDBEventSourceConfig",
+	"KMSKeyArn", "MetricsConfig", "ProvisionedPollerConfig"}
+
+// createEventSourceMapping serves CreateEventSourceMapping (202).
+func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in map[string]any
+	if err := decodeBody(r, c, &in); err != nil {
+		return err
+	}
+	if in == nil {
+		in = map[string]any{}
+	}
+	source, _ := in["EventSourceArn"].(string)
+	_, selfManaged := in["SelfManagedEventSource"]
+	kind := esmSource(source, selfManaged)
+	if kind == "" {
+		return errInvalidParameter("Unrecognized event source.")
+	}
+	fnName, _ := in["FunctionName"].(string)
+	ref, err := parseFunctionName(fnName, c.Scope, 140)
+	if err != nil {
+		return err
+	}
+	pos, hasPos := in["StartingPosition"].(string)
+	if hasPos && pos != "LATEST" && pos != "TRIM_HORIZON" && pos != "AT_TIMESTAMP" {
+		var v validationError
+		v.add(pos, "startingPosition", "Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]")
+		return v.err()
+	}
+	now := time.Now()
+	uuid := newRevisionID()
+	doc := esmDoc{
+		"UUID": uuid, "LastModified": float64(now.UnixMilli()) / 1000, "State": "Creating",
+		"StateTransitionReason": "USER_INITIATED", "BatchSize": 10,
+	}
+	switch kind {
+	case "sqs":
+		if _, ok := in["DestinationConfig"]; ok {
+			return errInvalidParameter("Unsupported DestinationConfig parameter for given event source mapping type.")
+		}
+		doc["MaximumBatchingWindowInSeconds"] = 0
+		doc["FunctionResponseTypes"] = []any{}
+	case "stream":
+		if !hasPos {
+			return errInvalidParameter("1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null.")
+		}
+		if pos == "AT_TIMESTAMP" && strings.Contains(source, ":dynamodb:") {
+			return errInvalidParameter("Unsupported starting position for arn type: %s", source)
+		}
+		for k, v := range map[string]any{"BatchSize": 100, "BisectBatchOnFunctionError": false, "DestinationConfig": map[string]any{"OnFailure": map[string]any{}},
+			"MaximumBatchingWindowInSeconds": 0, "MaximumRecordAgeInSeconds": -1, "MaximumRetryAttempts": -1, "ParallelizationFactor": 1,
+			"TumblingWindowInSeconds": 0, "FunctionResponseTypes": []any{}, "LastProcessingResult": "No records processed",
+			"StartingPosition": pos, "StateTransitionReason": "User action"} {
+			doc[k] = v
+		}
+	case "kafka", "mq":
+		if _, ok := in["SourceAccessConfigurations"]; !ok && selfManaged {
+			return errInvalidParameter("Required 'sourceAccessConfigurations' parameter is missing.")
+		}
+		doc["BatchSize"] = 100
+		doc["LastProcessingResult"] = "No records processed"
+		doc["StartingPosition"] = "TRIM_HORIZON"
+		if hasPos {
+			doc["StartingPosition"] = pos
+		}
+		if kind == "kafka" {
+			doc["SelfManagedKafkaEventSourceConfig"] = map[string]any{"ConsumerGroupId": uuid}
+		}
+	}
+	if source != "" {
+		doc["EventSourceArn"] = source
+		doc["EventSourceMappingArn"] = "arn:aws:lambda:" + c.Scope.Region + ":" + c.Scope.Account + ":event-source-mapping:" + uuid
+	}
+	for _, k := range esmSettable {
+		if v, ok := in[k]; ok {
+			doc[k] = v
+		}
+	}
+	if cfg, ok := doc["SelfManagedKafkaEventSourceConfig"].(map[string]any); ok && kind == "kafka" {
+		if id, ok := cfg["ConsumerGroupId"].(string); ok && id != "" && id != uuid {
+			// AWS keeps a consumer group id the caller chose; the mapping's UUID is its own.
+			doc["UUID"] = newRevisionID()
+		}
+	}
+	if f, ok := doc["FilterCriteria"].(map[string]any); ok {
+		if fl, ok := f["Filters"].([]any); ok && len(fl) == 0 {
+			delete(doc, "FilterCriteria") // AWS drops an empty filter list
+		}
+	}
+	if enabled, ok := in["Enabled"].(bool); ok && !enabled {
+		doc["State"] = "Disabled"
+	}
+	uuid = doc["UUID"].(string)
+	err = s.store.Update(r.Context(), func(tx store.Tx) error {
+		latest, err := loadFunction(tx, c.Scope, ref.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return errInvalidParameter("Function does not exist")
+		}
+		if err != nil {
+			return err
+		}
+		target := latest.arn()
+		if ref.Qualifier != "" {
+			if _, err := resolveQualifier(tx, latest, ref.Qualifier, nil); err != nil {
+				return errInvalidParameter("Function does not exist")
+			}
+			target += ":" + ref.Qualifier
+		}
+		doc["FunctionArn"] = target
+		if kind == "kafka" && selfManaged {
+			dup, err := duplicateKafkaMapping(tx, c.Scope, doc)
+			if err != nil {
+				return err
+			}
+			if dup != nil {
+				return dup
+			}
+		}
+		return tx.Put(bucketESM, esmKey(c.Scope, uuid), doc)
+	})
+	if err != nil {
+		return err
+	}
+	s.log.WarnContext(r.Context(), "event source mapping stored, but lamb polls no event sources: it will never invoke its function",
+		"uuid", uuid, "function", doc["FunctionArn"], "source", source)
+	writeJSON(w, c.Op.successCode(), doc)
+	return nil
+}
+
+// duplicateKafkaMapping refuses a second self-managed Kafka mapping of the
+// same servers, function and topics.
+func duplicateKafkaMapping(tx store.Tx, sc scope, doc esmDoc) (*awsError, error) {
+	servers := kafkaServers(doc)
+	topics, _ := json.Marshal(doc["Topics"])
+	var dup *awsError
+	err := tx.Scan(bucketESM, sc.Account+"/"+sc.Region+"/", "", func(_ string, raw []byte) error {
+		var other esmDoc
+		if err := json.Unmarshal(raw, &other); err != nil {
+			return err
+		}
+		ot, _ := json.Marshal(other["Topics"])
+		if other["FunctionArn"] == doc["FunctionArn"] && kafkaServers(other) == servers && string(ot) == string(topics) && servers != "" {
+			var tl []string
+			_ = json.Unmarshal(topics, &tl)
+			dup = errConflict("An event source mapping with event source (\"%s\"), function (\"%s\"), topics (\"%s\") already exists. Please update or delete the existing mapping with UUID %s",
+				servers, doc["FunctionArn"], strings.Join(tl, ","), other["UUID"])
+			return store.ErrStop
+		}
+		return nil
+	})
+	return dup, err
+}
+
+func kafkaServers(doc esmDoc) string {
+	sm, _ := doc["SelfManagedEventSource"].(map[string]any)
+	eps, _ := sm["Endpoints"].(map[string]any)
+	list, _ := eps["KAFKA_BOOTSTRAP_SERVERS"].([]any)
+	var out []string
+	for _, s := range list {
+		if str, ok := s.(string); ok {
+			out = append(out, str)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+func errESMNotFound() *awsError { return errNotFound("The resource you requested does not exist.") }
+
+// loadESM reads a mapping; its State moves on from Creating/Updating as
+// AWS's does once the (here, notional) poller picked it up.
+func loadESM(tx store.Tx, sc scope, uuid string) (esmDoc, error) {
+	var doc esmDoc
+	if err := tx.Get(bucketESM, esmKey(sc, uuid), &doc); errors.Is(err, store.ErrNotFound) {
+		return nil, errESMNotFound()
+	} else if err != nil {
+		return nil, err
+	}
+	switch doc["State"] {
+	case "Creating", "Updating", "Enabling":
+		doc["State"] = "Enabled"
+	case "Disabling":
+		doc["State"] = "Disabled"
+	}
+	return doc, nil
+}
+
+// getEventSourceMapping serves GetEventSourceMapping.
+func (s *Server) getEventSourceMapping(w http.ResponseWriter, r *http.Request, c *call) error {
+	var doc esmDoc
+	err := s.store.View(r.Context(), func(tx store.Tx) error {
+		var err error
+		doc, err = loadESM(tx, c.Scope, c.Labels["UUID"])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), doc)
+	return nil
+}
+
+// updateEventSourceMapping serves UpdateEventSourceMapping (202).
+func (s *Server) updateEventSourceMapping(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in map[string]any
+	if err := decodeBody(r, c, &in); err != nil {
+		return err
+	}
+	var doc esmDoc
+	err := s.store.Update(r.Context(), func(tx store.Tx) error {
+		var err error
+		if doc, err = loadESM(tx, c.Scope, c.Labels["UUID"]); err != nil {
+			return err
+		}
+		for _, k := range esmSettable {
+			if v, ok := in[k]; ok {
+				doc[k] = v
+			}
+		}
+		if fn, ok := in["FunctionName"].(string); ok && fn != "" {
+			ref, err := parseFunctionName(fn, c.Scope, 140)
+			if err != nil {
+				return err
+			}
+			if _, err := loadFunction(tx, c.Scope, ref.Name); err != nil {
+				return errInvalidParameter("Function does not exist")
+			}
+			doc["FunctionArn"] = functionArn(c.Scope, ref.Name)
+			if ref.Qualifier != "" {
+				doc["FunctionArn"] = doc["FunctionArn"].(string) + ":" + ref.Qualifier
+			}
+		}
+		doc["State"] = "Updating"
+		if enabled, ok := in["Enabled"].(bool); ok {
+			doc["State"] = map[bool]string{true: "Enabling", false: "Disabling"}[enabled]
+		}
+		doc["LastModified"] = float64(time.Now().UnixMilli()) / 1000
+		return tx.Put(bucketESM, esmKey(c.Scope, c.Labels["UUID"]), doc)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), doc)
+	return nil
+}
+
+// deleteEventSourceMapping serves DeleteEventSourceMapping (202, State Deleting).
+func (s *Server) deleteEventSourceMapping(w http.ResponseWriter, r *http.Request, c *call) error {
+	var doc esmDoc
+	err := s.store.Update(r.Context(), func(tx store.Tx) error {
+		var err error
+		if doc, err = loadESM(tx, c.Scope, c.Labels["UUID"]); err != nil {
+			return err
+		}
+		return tx.Delete(bucketESM, esmKey(c.Scope, c.Labels["UUID"]))
+	})
+	if err != nil {
+		return err
+	}
+	doc["State"] = "Deleting"
+	writeJSON(w, c.Op.successCode(), doc)
+	return nil
+}
+
+// listEventSourceMappings serves ListEventSourceMappings (?FunctionName=,
+// ?EventSourceArn= filter; markers are the next UUID).
+func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request, c *call) error {
+	var v validationError
+	maxItems, err := parseMaxItems(c, &v, 10000)
+	if err != nil {
+		return err
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	if maxItems == 0 {
+		maxItems = 100
+	}
+	var wantFn string
+	if fn := c.Query.Get("FunctionName"); fn != "" {
+		ref, err := parseFunctionName(fn, c.Scope, 140)
+		if err != nil {
+			return err
+		}
+		wantFn = functionArn(c.Scope, ref.Name)
+		if ref.Qualifier != "" {
+			wantFn += ":" + ref.Qualifier
+		}
+	}
+	wantSource := c.Query.Get("EventSourceArn")
+	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
+	start := ""
+	if m := c.Query.Get("Marker"); m != "" {
+		start = prefix + m
+	}
+	out := struct {
+		EventSourceMappings []esmDoc `json:"EventSourceMappings"`
+		NextMarker          string   `json:"NextMarker,omitempty"`
+	}{EventSourceMappings: []esmDoc{}}
+	err = s.store.View(r.Context(), func(tx store.Tx) error {
+		return tx.Scan(bucketESM, prefix, start, func(key string, _ []byte) error {
+			doc, err := loadESM(tx, c.Scope, strings.TrimPrefix(key, prefix))
+			if err != nil {
+				return err
+			}
+			if (wantFn != "" && doc["FunctionArn"] != wantFn) || (wantSource != "" && doc["EventSourceArn"] != wantSource) {
+				return nil
+			}
+			if len(out.EventSourceMappings) == maxItems {
+				out.NextMarker = doc["UUID"].(string)
+				return store.ErrStop
+			}
+			out.EventSourceMappings = append(out.EventSourceMappings, doc)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), out)
+	return nil
+}

@@ -1,0 +1,161 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/lambhq/lamb/store"
+)
+
+// Per-function settings whose state is all there is to them locally:
+// recursion control and runtime management. lamb stores and answers them as
+// AWS does; it neither detects recursive loops nor updates runtimes (a
+// function always runs on the runtime of lamb's build).
+const bucketFunctionSettings = "function-settings" // key qualifierKey(sc, name, kind+":"+qualifier)
+
+type recursionConfig struct {
+	RecursiveLoop string `json:"RecursiveLoop"`
+}
+
+type runtimeManagementConfig struct {
+	UpdateRuntimeOn   string `json:"UpdateRuntimeOn"`
+	RuntimeVersionArn string `json:"RuntimeVersionArn,omitempty"`
+	FunctionArn       string `json:"FunctionArn,omitempty"`
+}
+
+// functionSetting loads (get) or stores (put, when v is set) one setting of
+// an existing function.
+func (s *Server) functionSetting(r *http.Request, c *call, ref functionRef, kind string, out any, put any) error {
+	key := qualifierKey(c.Scope, ref.Name, kind+":"+ref.Qualifier)
+	fn := func(tx store.Tx) error {
+		latest, err := loadFunction(tx, c.Scope, ref.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return errFunctionNotFound(ref.notFoundArn(c.Scope))
+		}
+		if err != nil {
+			return err
+		}
+		if ref.Qualifier != "" && ref.Qualifier != "$LATEST" {
+			if _, err := resolveQualifier(tx, latest, ref.Qualifier, nil); err != nil {
+				return err
+			}
+		}
+		if put != nil {
+			return tx.Put(bucketFunctionSettings, key, put)
+		}
+		if err := tx.Get(bucketFunctionSettings, key, out); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	if put != nil {
+		return s.store.Update(r.Context(), fn)
+	}
+	return s.store.View(r.Context(), fn)
+}
+
+// putFunctionRecursionConfig serves PutFunctionRecursionConfig.
+func (s *Server) putFunctionRecursionConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := unqualifiedFunction(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		RecursiveLoop *string `json:"RecursiveLoop"`
+	}
+	if err := decodeBody(r, c, &in); err != nil {
+		return err
+	}
+	var v validationError
+	switch {
+	case in.RecursiveLoop == nil:
+		v.problems = append(v.problems, "Value null at 'recursiveLoop' failed to satisfy constraint: Member must not be null")
+	case *in.RecursiveLoop != "Allow" && *in.RecursiveLoop != "Terminate":
+		v.add(*in.RecursiveLoop, "recursiveLoop", "Member must satisfy enum value set: [Terminate, Allow]")
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	cfg := recursionConfig{RecursiveLoop: *in.RecursiveLoop}
+	if err := s.functionSetting(r, c, ref, "recursion", nil, &cfg); err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), cfg)
+	return nil
+}
+
+// getFunctionRecursionConfig serves GetFunctionRecursionConfig (Terminate by default).
+func (s *Server) getFunctionRecursionConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := unqualifiedFunction(c)
+	if err != nil {
+		return err
+	}
+	cfg := recursionConfig{RecursiveLoop: "Terminate"}
+	if err := s.functionSetting(r, c, ref, "recursion", &cfg, nil); err != nil {
+		return err
+	}
+	writeJSON(w, c.Op.successCode(), cfg)
+	return nil
+}
+
+// putRuntimeManagementConfig serves PutRuntimeManagementConfig.
+func (s *Server) putRuntimeManagementConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := resolveFunction(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		UpdateRuntimeOn   *string `json:"UpdateRuntimeOn"`
+		RuntimeVersionArn *string `json:"RuntimeVersionArn"`
+	}
+	if err := decodeBody(r, c, &in); err != nil {
+		return err
+	}
+	var v validationError
+	switch {
+	case in.UpdateRuntimeOn == nil:
+		v.problems = append(v.problems, "Value null at 'updateRuntimeOn' failed to satisfy constraint: Member must not be null")
+	case *in.UpdateRuntimeOn != "Auto" && *in.UpdateRuntimeOn != "Manual" && *in.UpdateRuntimeOn != "FunctionUpdate":
+		v.add(*in.UpdateRuntimeOn, "updateRuntimeOn", "Member must satisfy enum value set: [Auto, Manual, FunctionUpdate]")
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	cfg := runtimeManagementConfig{UpdateRuntimeOn: *in.UpdateRuntimeOn}
+	if in.RuntimeVersionArn != nil {
+		cfg.RuntimeVersionArn = *in.RuntimeVersionArn
+	}
+	switch {
+	case cfg.UpdateRuntimeOn == "Manual" && cfg.RuntimeVersionArn == "":
+		return errInvalidParameter("RuntimeVersionArn must be specified when UpdateRuntimeOn is set to Manual.")
+	case cfg.UpdateRuntimeOn != "Manual" && cfg.RuntimeVersionArn != "":
+		return errInvalidParameter("RuntimeVersionArn can only be specified when UpdateRuntimeOn is set to Manual.")
+	}
+	if err := s.functionSetting(r, c, ref, "runtime", nil, &cfg); err != nil {
+		return err
+	}
+	cfg.FunctionArn = functionArn(c.Scope, ref.Name)
+	if ref.Qualifier != "" {
+		cfg.FunctionArn += ":" + ref.Qualifier
+	}
+	writeJSON(w, c.Op.successCode(), cfg)
+	return nil
+}
+
+// getRuntimeManagementConfig serves GetRuntimeManagementConfig (Auto by default).
+func (s *Server) getRuntimeManagementConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := resolveFunction(c)
+	if err != nil {
+		return err
+	}
+	cfg := runtimeManagementConfig{UpdateRuntimeOn: "Auto"}
+	if err := s.functionSetting(r, c, ref, "runtime", &cfg, nil); err != nil {
+		return err
+	}
+	cfg.FunctionArn = functionArn(c.Scope, ref.Name)
+	if ref.Qualifier != "" {
+		cfg.FunctionArn += ":" + ref.Qualifier
+	}
+	writeJSON(w, c.Op.successCode(), cfg)
+	return nil
+}

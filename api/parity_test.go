@@ -1,0 +1,286 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// The parity suite re-enacts scenarios recorded against real AWS
+// (shared/aws-snapshots) with aws-sdk-go-v2 against lamb, normalises lamb's
+// answers as the recording was normalised and compares them field for field.
+// Every label a scenario checks must match (a mismatch fails the test);
+// TestParity prints per test class how many of the recorded labels lamb
+// re-enacts and matches:
+//
+//	go test ./api -run 'TestParity$' -v
+//
+// LAMB_PARITY_REPORT=file also writes the table to file.
+
+// parityScenario re-enacts one recorded test; names are its function names
+// in the order of their <function-name:N> placeholders.
+type parityScenario struct {
+	names []string
+	run   func(p *parity)
+}
+
+// parityScenarios maps a recorded test id (Class::test) to its re-enactment.
+var parityScenarios = map[string]parityScenario{}
+
+// registerParity adds a scenario (used as var _ = registerParity(...)).
+func registerParity(id string, names []string, run func(p *parity)) bool {
+	parityScenarios[id] = parityScenario{names: names, run: run}
+	return true
+}
+
+// parityTally counts matched labels per class.
+var parityTally = struct {
+	sync.Mutex
+	matched map[string]int
+}{matched: map[string]int{}}
+
+type parity struct {
+	t     *testing.T
+	h     *harness
+	n     *normaliser
+	snap  map[string]any
+	class string
+	ctx   context.Context
+	held  atomic.Pointer[chan struct{}] // while set, Prepare waits for it to close
+}
+
+// hold keeps the next Prepare calls waiting (the function stays Pending or
+// InProgress, as AWS's does for a while) until the returned func is called.
+func (p *parity) hold() (release func()) {
+	ch := make(chan struct{})
+	p.held.Store(&ch)
+	return func() { p.held.Store(nil); close(ch) }
+}
+
+// check compares the last response with the recorded label.
+func (p *parity) check(label string) {
+	p.t.Helper()
+	p.checkWith(label, "<location>", nil)
+}
+
+// checkWith is check with a Location placeholder and a fix-up of lamb's view
+// (for members boto3 fills from the status line).
+func (p *parity) checkWith(label, location string, fix func(got map[string]any)) {
+	p.t.Helper()
+	rr := p.h.rec.lastResponse()
+	got := p.n.normalise(rr.boto3View(p.t), location)
+	if fix != nil {
+		fix(got)
+	}
+	want := expected(p.t, p.snap, label)
+	if _, ok := want["ResponseMetadata"]; !ok {
+		delete(got, "ResponseMetadata") // a few recordings dropped it
+	}
+	if !reflect.DeepEqual(got, want) {
+		p.t.Errorf("%s differs from AWS's recording:\n%s", label, strings.Join(jsonDiff("", got, want), "\n"))
+		return
+	}
+	parityTally.Lock()
+	parityTally.matched[p.class]++
+	parityTally.Unlock()
+}
+
+// checkValue compares a value lamb derived from its answers with a label
+// the recording stores as a plain value (not a response).
+func (p *parity) checkValue(label string, got any) {
+	p.t.Helper()
+	raw, _ := json.Marshal(p.snap[label])
+	var want any
+	_ = json.Unmarshal(raw, &want)
+	graw, _ := json.Marshal(got)
+	var g any
+	_ = json.Unmarshal(graw, &g)
+	if !reflect.DeepEqual(g, want) {
+		p.t.Errorf("%s: got %s, want %s", label, graw, raw)
+		return
+	}
+	parityTally.Lock()
+	parityTally.matched[p.class]++
+	parityTally.Unlock()
+}
+
+// createFn creates a python3.12 index.handler function as the recordings do
+// and waits for it to be Active unless wait is false.
+func (p *parity) createFn(name string, mutate func(in *lambda.CreateFunctionInput), wait bool) {
+	p.t.Helper()
+	in := &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name),
+		Runtime:      types.RuntimePython312,
+		Role:         aws.String(testRole),
+		Handler:      aws.String("index.handler"),
+		Code:         &types.FunctionCode{ZipFile: zipOf(p.t, map[string]string{"index.py": "def handler(event, context):\n    return event\n"})},
+	}
+	if mutate != nil {
+		mutate(in)
+	}
+	if _, err := p.h.client.CreateFunction(p.ctx, in); err != nil {
+		p.t.Fatalf("CreateFunction %s: %v", name, err)
+	}
+	if wait {
+		rr := p.h.rec.lastResponse()
+		waitActive(p.t, p.h.client, name)
+		p.h.rec.mu.Lock()
+		p.h.rec.last = rr
+		p.h.rec.mu.Unlock()
+	}
+}
+
+// createHandlerFn creates a function as the recordings' helper
+// (create_lambda_function) does: handler.handler, Timeout 30, empty
+// environment; their role and runtime version are <resource:2>/<resource:3>.
+func (p *parity) createHandlerFn(name string) {
+	p.t.Helper()
+	p.replace("role/lambda-test-role", "role/<resource:2>", "runtime:"+runtimeHash("python3.12"), "runtime:<resource:3>")
+	p.createHandlerFnPlain(name)
+}
+
+// createHandlerFnPlain is createHandlerFn with the role and runtime version
+// numbered <resource:1>/<resource:2>.
+func (p *parity) createHandlerFnPlain(name string) {
+	p.t.Helper()
+	p.createFn(name, func(in *lambda.CreateFunctionInput) {
+		in.Handler = aws.String("handler.handler")
+		in.Timeout = aws.Int32(30)
+		in.Environment = &types.Environment{Variables: map[string]string{}}
+	}, true)
+}
+
+// newParity sets up one scenario's harness and normaliser; names are the
+// function names in order of their <function-name:N> placeholders.
+func newParity(t *testing.T, id string, names ...string) *parity {
+	class := strings.SplitN(id, "::", 2)[0]
+	pairs := []string{
+		"role/lambda-test-role", "role/<resource:1>",
+		"runtime:" + runtimeHash("python3.12"), "runtime:<resource:2>",
+	}
+	for i, n := range names {
+		pairs = append([]string{n, fmt.Sprintf("<function-name:%d>", i+1)}, pairs...)
+	}
+	p := &parity{t: t, n: newNormaliser(pairs...), snap: loadSnapshot(t, id), class: class, ctx: context.Background()}
+	p.h = newHarness(t, Config{Prepare: func(ctx context.Context, _ FunctionInfo) error {
+		if ch := p.held.Load(); ch != nil {
+			select {
+			case <-*ch:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	}})
+	return p
+}
+
+func TestParity(t *testing.T) {
+	ids := make([]string, 0, len(parityScenarios))
+	for id := range parityScenarios {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		t.Run(strings.ReplaceAll(id, "::", "/"), func(t *testing.T) {
+			sc := parityScenarios[id]
+			sc.run(newParity(t, id, sc.names...))
+		})
+	}
+	totals := parityTotals(t)
+	classes := make([]string, 0, len(totals))
+	for c := range totals {
+		classes = append(classes, c)
+	}
+	sort.Strings(classes)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-32s %8s %8s\n", "class", "matched", "recorded")
+	sumM, sumT := 0, 0
+	parityTally.Lock()
+	for _, c := range classes {
+		fmt.Fprintf(&b, "%-32s %8d %8d\n", c, parityTally.matched[c], totals[c])
+		sumM += parityTally.matched[c]
+		sumT += totals[c]
+	}
+	parityTally.Unlock()
+	fmt.Fprintf(&b, "%-32s %8d %8d\n", "total", sumM, sumT)
+	t.Log("\n" + b.String())
+	if f := os.Getenv("LAMB_PARITY_REPORT"); f != "" {
+		if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
+			t.Errorf("write report: %v", err)
+		}
+	}
+}
+
+// parityTotals counts the recorded labels per class.
+func parityTotals(t *testing.T) map[string]int {
+	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
+	if err != nil {
+		t.Skipf("snapshot file not available: %v", err)
+	}
+	var all map[string]struct {
+		Recorded map[string]any `json:"recorded-content"`
+	}
+	if err := json.Unmarshal(raw, &all); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for id, e := range all {
+		parts := strings.Split(id, "::")
+		if len(parts) < 2 {
+			continue
+		}
+		out[parts[1]] += len(e.Recorded)
+	}
+	return out
+}
+
+// jsonDiff lists the paths where got and want differ.
+func jsonDiff(path string, got, want any) []string {
+	gm, gok := got.(map[string]any)
+	wm, wok := want.(map[string]any)
+	if gok && wok {
+		var out []string
+		keys := map[string]bool{}
+		for k := range gm {
+			keys[k] = true
+		}
+		for k := range wm {
+			keys[k] = true
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			out = append(out, jsonDiff(path+"."+k, gm[k], wm[k])...)
+		}
+		return out
+	}
+	ga, gok := got.([]any)
+	wa, wok := want.([]any)
+	if gok && wok && len(ga) == len(wa) {
+		var out []string
+		for i := range ga {
+			out = append(out, jsonDiff(fmt.Sprintf("%s[%d]", path, i), ga[i], wa[i])...)
+		}
+		return out
+	}
+	if reflect.DeepEqual(got, want) {
+		return nil
+	}
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	return []string{fmt.Sprintf("  %s: got %s, want %s", path, g, w)}
+}
