@@ -24,17 +24,21 @@ func endpointFlag(cmd *cobra.Command, p *string) {
 
 func newInvokeCmd() *cobra.Command {
 	var endpoint, payload, qualifier string
-	var showLog bool
+	var showLog, stream bool
 	cmd := &cobra.Command{
 		Use:   "invoke NAME",
 		Short: "Invoke a function and print its response",
 		Example: `  lamb invoke hello --payload '{"name":"world"}'
-  lamb invoke hello --payload @event.json --log`,
+  lamb invoke hello --payload @event.json --log
+  lamb invoke streamer --stream`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body, err := readPayload(payload)
 			if err != nil {
 				return err
+			}
+			if stream { // stream.go
+				return invokeStreaming(cmd.Context(), endpoint, args[0], qualifier, body, showLog, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
 			u := fmt.Sprintf("%s/2015-03-31/functions/%s/invocations", strings.TrimRight(endpoint, "/"), url.PathEscape(args[0]))
 			if qualifier != "" {
@@ -79,6 +83,7 @@ func newInvokeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&payload, "payload", "", "event JSON, or @file to read it from a file (@- for stdin)")
 	cmd.Flags().StringVar(&qualifier, "qualifier", "", "version or alias")
 	cmd.Flags().BoolVar(&showLog, "log", false, "print the invocation's log tail to stderr")
+	cmd.Flags().BoolVar(&stream, "stream", false, "use InvokeWithResponseStream and print chunks as they arrive")
 	return cmd
 }
 

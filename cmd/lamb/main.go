@@ -36,7 +36,7 @@ func newRootCmd() *cobra.Command {
 			return flagsFromEnv(cmd.Flags())
 		},
 	}
-	root.AddCommand(newServeCmd(), newInvokeCmd(), newPsCmd(), newLogsCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newInvokeCmd(), newPsCmd(), newLogsCmd(), newVersionCmd(), newURLsCmd())
 	return root
 }
 

@@ -21,18 +21,20 @@ import (
 )
 
 type serveOptions struct {
-	addr         string
-	dataDir      string
-	ephemeral    bool
-	backend      string
-	region       string
-	accountID    string
-	maxInstances int
-	idleTTL      time.Duration
-	python       string
-	node         string
-	logLevel     string
-	logFormat    string
+	addr                 string
+	dataDir              string
+	ephemeral            bool
+	backend              string
+	region               string
+	accountID            string
+	maxInstances         int
+	idleTTL              time.Duration
+	python               string
+	node                 string
+	logLevel             string
+	logFormat            string
+	asyncRetryDelay      time.Duration
+	destinationsEndpoint string
 }
 
 func newServeCmd() *cobra.Command {
@@ -61,6 +63,8 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.StringVar(&o.node, "node", "node", "node binary for nodejs runtimes (process backend)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
+	f.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed Event invocation (the second waits twice as long)")
+	f.StringVar(&o.destinationsEndpoint, "destinations-endpoint", "", "AWS-compatible endpoint (e.g. http://localhost:4566) receiving SQS/SNS/EventBridge destinations of Event invocations")
 	return cmd
 }
 
@@ -139,6 +143,9 @@ func serve(ctx context.Context, o serveOptions) error {
 		Region:      o.region,
 		Version:     version,
 		BackendName: be.Name(),
+
+		AsyncRetryDelay:      o.asyncRetryDelay,
+		DestinationsEndpoint: o.destinationsEndpoint,
 	})
 
 	ln, err := net.Listen("tcp", o.addr)
