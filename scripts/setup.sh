@@ -26,6 +26,16 @@ if ! python3 -c 'import boto3' 2>/dev/null; then
 fi
 command -v node >/dev/null || { echo "setup: installing nodejs"; apt_install nodejs npm; }
 command -v zip >/dev/null || apt_install zip
+# Building aws-lambda-ric's native addon (test/e2e/ric_test.go): curl's buildconf and
+# configure, aws-lambda-cpp's cmake, then node-gyp (python3, make, g++) against the
+# local node headers.
+for tool in cmake:cmake autoreconf:autoconf aclocal:automake libtoolize:libtool make:make g++:g++ python3:python3; do
+	command -v "${tool%%:*}" >/dev/null || { echo "setup: installing ${tool#*:}"; apt_install "${tool#*:}"; }
+done
+# node-gyp must build against local headers (npm_config_nodedir): Debian's nodejs
+# keeps them in libnode-dev; nodesource's nodejs ships them itself.
+node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+[ -f "$node_prefix/include/node/common.gypi" ] || { echo "setup: installing libnode-dev"; apt_install libnode-dev; }
 
 # staticcheck, pinned, from the Go module proxy.
 STATICCHECK_VERSION=v0.8.2

@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// TestBoto3Streaming: boto3's invoke_with_response_stream on a node function
+// and function URLs (NONE, BUFFERED and RESPONSE_STREAM) over plain HTTP.
+func TestBoto3Streaming(t *testing.T) {
+	s := startLamb(t, "")
+	runPython(t, s, "boto3_streaming.py")
+}
+
+// buildBootstrap compiles testdata/<dir> as a provided.al2023 bootstrap zip.
+func buildBootstrap(t *testing.T, dir string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+dir)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", dir, err, b)
+	}
+	bin, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return zipOf(t, map[string]string{"bootstrap": string(bin)})
+}
+
+// TestGoSDKStreamsAWSLambdaGo: aws-lambda-go's streaming (a handler returning
+// an io.Reader) reaches aws-sdk-go-v2's event-stream reader chunk by chunk.
+func TestGoSDKStreamsAWSLambdaGo(t *testing.T) {
+	s := startLamb(t, "")
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "123456789012")
+	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("gostream"), Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ZipFile: buildBootstrap(t, "gostream")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("gostream")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	gate := filepath.Join(t.TempDir(), "gate")
+	out, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{
+		FunctionName: aws.String("gostream"), Payload: []byte(`{"gate":"` + gate + `"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := out.GetStream()
+	defer st.Close()
+	var got strings.Builder
+	complete := false
+	for ev := range st.Events() {
+		switch e := ev.(type) {
+		case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
+			got.Write(e.Value.Payload)
+			if got.String() == "first;" {
+				// The handler waits for the gate: "first;" came while it ran.
+				if err := os.WriteFile(gate, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
+			complete = true
+			if e.Value.ErrorCode != nil {
+				t.Errorf("ErrorCode %s: %s", aws.ToString(e.Value.ErrorCode), aws.ToString(e.Value.ErrorDetails))
+			}
+		}
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != "first;second;" || !complete {
+		t.Errorf("stream %q, InvokeComplete %v", got.String(), complete)
+	}
+}
+
+// TestCurlAndCLI: curl reaches a URL by its *.localhost host name (curl
+// resolves .localhost itself); `lamb urls` lists it; `lamb invoke --stream`
+// prints a streamed response.
+func TestCurlAndCLI(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	need(t, "curl", err == nil)
+	s := startLamb(t, "")
+	ctx := ctxT(t)
+	// The CLI sends unsigned requests: the default account.
+	c := s.client("us-east-1", "test")
+	js := `exports.handler = awslambda.streamifyResponse(async (event, stream) => {
+  stream.write("hello ");
+  stream.write("stream\n");
+  stream.end();
+});`
+	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("hello"), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"index.js": js})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("hello")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := c.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{
+		FunctionName: aws.String("hello"), AuthType: types.FunctionUrlAuthTypeNone, InvokeMode: types.InvokeModeResponseStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(cfg.FunctionUrl)
+	out, err := exec.CommandContext(ctx, curl, "-sS", "--fail", url+"path?x=1").CombinedOutput()
+	if err != nil || string(out) != "hello stream\n" {
+		t.Errorf("curl %s: %v: %q", url, err, out)
+	}
+
+	out, err = exec.CommandContext(ctx, lambBin, "urls", "--endpoint", s.URL).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), url) || !strings.Contains(string(out), "RESPONSE_STREAM") {
+		t.Errorf("lamb urls: %v\n%s", err, out)
+	}
+	out, err = exec.CommandContext(ctx, lambBin, "invoke", "hello", "--stream", "--endpoint", s.URL).CombinedOutput()
+	if err != nil || string(out) != "hello stream\n" {
+		t.Errorf("lamb invoke --stream: %v: %q", err, out)
+	}
+}
