@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +18,6 @@ import (
 
 	"github.com/lambhq/lamb/api"
 	"github.com/lambhq/lamb/engine"
-	"github.com/lambhq/lamb/engine/backend/process"
 	"github.com/lambhq/lamb/store"
 )
 
@@ -35,6 +36,7 @@ type serveOptions struct {
 	logFormat            string
 	asyncRetryDelay      time.Duration
 	destinationsEndpoint string
+	runtimeImages        []string
 }
 
 func newServeCmd() *cobra.Command {
@@ -54,7 +56,8 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.StringVar(&o.addr, "addr", "127.0.0.1:3001", "address to listen on (3001 is sam local start-lambda's port)")
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where state, code and instance files live")
 	f.BoolVar(&o.ephemeral, "ephemeral", false, "keep all state in memory (nothing survives a restart)")
-	f.StringVar(&o.backend, "backend", "auto", "where functions run: auto|process|docker|kubernetes")
+	f.StringVar(&o.backend, "backend", "auto", "where functions run: auto (Docker/Podman when one answers, else process)|process|docker|kubernetes")
+	f.StringArrayVar(&o.runtimeImages, "runtime-image", nil, "KEY=IMAGE: run runtime (python3.12) or family (python, nodejs, provided) KEY in IMAGE on container backends; repeatable (env LAMB_RUNTIME_IMAGES=K=I,K=I)")
 	f.StringVar(&o.region, "region", "us-east-1", "region for requests that carry none (unsigned)")
 	f.StringVar(&o.accountID, "account-id", "000000000000", "account id for requests that carry none")
 	f.IntVar(&o.maxInstances, "max-instances", 10, "instances per function when it has no reserved concurrency")
@@ -118,7 +121,11 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	defer st.Close()
 
-	be, err := newBackend(ctx, o, workDir, log)
+	id, err := serverID(o)
+	if err != nil {
+		return err
+	}
+	be, err := newBackend(ctx, o, workDir, id, log)
 	if err != nil {
 		return err
 	}
@@ -127,7 +134,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		engine.WithLogger(log),
 		engine.WithMaxInstances(o.maxInstances),
 		engine.WithIdleTTL(o.idleTTL),
-		engine.WithServerID(serverID()),
+		engine.WithServerID(id),
 		engine.WithLogSink(func(fn *engine.Function, line []byte) { logs.Add(fn.ARN, line) }),
 	)
 	// Instances left by an earlier server that died are ours to clean up.
@@ -153,16 +160,25 @@ func serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
+	listeners := []net.Listener{ln}
+	if extra, err := listenForInstances(ctx, be, ln, log); err != nil {
+		ln.Close()
+		return err
+	} else if extra != nil {
+		listeners = append(listeners, extra)
+	}
 	log.Info("lamb is serving", "addr", "http://"+ln.Addr().String(), "backend", be.Name(),
 		"state", stateDesc, "version", version, "startup", time.Since(start).Round(time.Millisecond))
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve: %w", err)
-		}
-		return nil
-	})
+	for _, l := range listeners {
+		g.Go(func() error {
+			if err := hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve %s: %w", l.Addr(), err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		err := eng.RunCleanup(gctx, o.idleTTL)
 		if errors.Is(err, context.Canceled) {
@@ -185,27 +201,26 @@ func serve(ctx context.Context, o serveOptions) error {
 	return g.Wait()
 }
 
-// serverID names this server's instances so a later server can tell its own
-// from those an earlier, dead one left behind.
-func serverID() string {
-	h, _ := os.Hostname()
-	return fmt.Sprintf("%s-%d-%d", h, os.Getpid(), time.Now().UnixNano())
-}
-
-func newBackend(ctx context.Context, o serveOptions, workDir string, log *slog.Logger) (engine.Backend, error) {
-	switch o.backend {
-	case "auto", "process":
-		if o.backend == "auto" {
-			log.Info("backend auto: no container backend is built in yet; using the process backend")
-		}
-		return process.New(process.Config{
-			WorkDir:   workDir,
-			PythonBin: o.python,
-			NodeBin:   o.node,
-			Logger:    log,
-		})
-	case "docker", "kubernetes":
-		return nil, fmt.Errorf("--backend %s: not available in this version of lamb yet (use process)", o.backend)
+// serverID names this server on the instances it starts. It is the same
+// every time the same server starts (one per data dir, or per address with
+// --ephemeral: neither can be used by two live servers at once), so that a
+// server finds and removes what a dead predecessor left behind, and never
+// touches instances of other servers that may be alive.
+func serverID(o serveOptions) (string, error) {
+	if o.ephemeral {
+		return "ephemeral-" + o.addr, nil
 	}
-	return nil, fmt.Errorf("--backend %q: want auto, process, docker or kubernetes", o.backend)
+	p := filepath.Join(o.dataDir, "server-id")
+	if b, err := os.ReadFile(p); err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	var r [8]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	id := hex.EncodeToString(r[:])
+	if err := os.WriteFile(p, []byte(id), 0o644); err != nil {
+		return "", fmt.Errorf("write server id: %w", err)
+	}
+	return id, nil
 }

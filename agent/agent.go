@@ -1,0 +1,247 @@
+// Package agent is lamb's in-sandbox supervisor, the entrypoint of every
+// container lamb starts (the static lamb binary's hidden `agent` mode).
+//
+// It starts the function's runtime (the image's bootstrap) with
+// AWS_LAMBDA_RUNTIME_API pointing at a Runtime API server inside the agent,
+// captures the runtime's output, and serves the host one HTTP endpoint
+// (package agentapi): an event stream (ready, init error, log lines, exit),
+// invoke (answers stream back as the runtime writes them) and shutdown.
+//
+// It needs nothing from the image but a Linux kernel: it is stdlib-only and
+// static. It exits when the runtime exits (with the runtime's status), on
+// shutdown, or on SIGTERM/SIGINT.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/runtimeapi"
+)
+
+// Config configures one agent run.
+type Config struct {
+	// Listen is the host API's address (default ":9009", agentapi.DefaultPort).
+	Listen string
+	// Listener, if set, serves the host API instead of listening on Listen
+	// (tests). Run closes it.
+	Listener net.Listener
+	// Command is the runtime's argv. When empty, the first executable file of
+	// Try runs; when none is, the agent reports Runtime.InvalidEntrypoint.
+	Command []string
+	Try     []string
+	// Env is the runtime's environment (default os.Environ()); the agent adds
+	// AWS_LAMBDA_RUNTIME_API.
+	Env    []string
+	Dir    string       // working directory of the runtime (default: inherited)
+	Logger *slog.Logger // the agent's own diagnostics (default: stderr, warnings)
+	// ExitGrace bounds how long the agent waits for the host to read the exit
+	// event before it exits anyway (default 5 s).
+	ExitGrace time.Duration
+}
+
+// agent is one run: one runtime process, its Runtime API server and the host API.
+type agent struct {
+	cfg    Config
+	log    *slog.Logger
+	srv    *runtimeapi.Server
+	events *eventQueue
+	out    *output
+
+	exited     context.Context // cancelled once the runtime exited
+	markExited context.CancelFunc
+	stop       context.CancelFunc // ends Run (shutdown)
+	rtAddr     string             // the Runtime API's loopback address
+	invokeMu   sync.Mutex         // one invocation at a time
+}
+
+// Run starts the runtime and serves the host until the runtime exits, ctx
+// ends or the host asks for shutdown. It returns the status the agent should
+// exit with: the runtime's own, 128+signal when it was killed, 0 on shutdown.
+func Run(ctx context.Context, cfg Config) (int, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = ":" + strconv.Itoa(agentapi.DefaultPort)
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if cfg.ExitGrace <= 0 {
+		cfg.ExitGrace = 5 * time.Second
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	a := &agent{cfg: cfg, log: cfg.Logger, events: newEventQueue(), stop: stop,
+		srv: runtimeapi.NewServer(runtimeapi.Options{Logger: cfg.Logger})}
+	a.exited, a.markExited = context.WithCancel(context.Background())
+	defer a.markExited()
+
+	rtLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 1, fmt.Errorf("agent: runtime API listener: %w", err)
+	}
+	a.rtAddr = rtLn.Addr().String()
+	hostLn := cfg.Listener
+	if hostLn == nil {
+		hostLn, err = net.Listen("tcp", cfg.Listen)
+	}
+	if err != nil {
+		rtLn.Close()
+		return 1, fmt.Errorf("agent: host API listener: %w", err)
+	}
+	rtHS := &http.Server{Handler: a.srv.Handler(), ReadHeaderTimeout: time.Minute}
+	hostHS := &http.Server{Handler: a.routes(), ReadHeaderTimeout: time.Minute}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = rtHS.Serve(rtLn) }()
+	go func() { defer wg.Done(); _ = hostHS.Serve(hostLn) }()
+	defer func() {
+		_ = a.srv.Close()
+		_ = rtHS.Close()
+		// Let an invocation in progress write its trailers; the event stream
+		// has ended already.
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = hostHS.Shutdown(sctx)
+		cancel()
+		_ = hostHS.Close()
+		wg.Wait()
+	}()
+
+	argv := cfg.Command
+	if len(argv) == 0 {
+		for _, p := range cfg.Try {
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+				argv = []string{p}
+				break
+			}
+		}
+	}
+	if len(argv) == 0 {
+		msg := fmt.Sprintf("Couldn't find valid bootstrap(s): %v", cfg.Try)
+		body, _ := json.Marshal(map[string]string{"errorType": "Runtime.InvalidEntrypoint", "errorMessage": msg})
+		a.events.push(agentapi.Event{Type: agentapi.EventInitError, ErrorType: "Runtime.InvalidEntrypoint", ErrorBody: body})
+		a.events.push(agentapi.Event{Type: agentapi.EventExit, Code: 127, Tail: []byte(msg + "\n")})
+		a.waitDrained(ctx)
+		return 127, nil
+	}
+
+	code := a.runRuntime(ctx, argv)
+	a.waitDrained(ctx)
+	return code, nil
+}
+
+// runRuntime starts the runtime and supervises it until it exited; it returns
+// the agent's exit status.
+func (a *agent) runRuntime(ctx context.Context, argv []string) int {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		a.exitEvent(-1, "", false, []byte(err.Error()))
+		return 1
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append([]string(nil), a.cfg.Env...), "AWS_LAMBDA_RUNTIME_API="+a.runtimeAddr())
+	cmd.Dir = a.cfg.Dir
+	cmd.Stdout, cmd.Stderr = pw, pw
+	// Own process group, so that stopping kills whatever the runtime started too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		pr.Close()
+		msg := fmt.Sprintf("start %s: %v", argv[0], err)
+		body, _ := json.Marshal(map[string]string{"errorType": "Runtime.InvalidEntrypoint", "errorMessage": msg})
+		a.events.push(agentapi.Event{Type: agentapi.EventInitError, ErrorType: "Runtime.InvalidEntrypoint", ErrorBody: body})
+		a.exitEvent(127, "", false, []byte(msg+"\n"))
+		return 127
+	}
+	pw.Close()
+	a.out = newOutput(pr, func(line []byte, seq uint64) {
+		a.events.push(agentapi.Event{Type: agentapi.EventLog, Line: append([]byte(nil), line...), Seq: seq})
+	})
+	outDone := make(chan struct{})
+	go func() { defer close(outDone); a.out.run() }()
+
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	// Init: ready or init error, whichever comes first, while watching for exit.
+	readyCh, initErrCh := a.srv.Ready(), a.srv.InitErr()
+	var werr error
+	exited := false
+	for !exited {
+		select {
+		case <-readyCh:
+			a.events.push(agentapi.Event{Type: agentapi.EventReady, InitDuration: time.Since(start)})
+			readyCh = nil
+		case ie := <-initErrCh:
+			a.events.push(agentapi.Event{Type: agentapi.EventInitError, ErrorType: ie.Type, ErrorBody: ie.Body})
+			initErrCh = nil
+		case werr = <-waited:
+			exited = true
+		case <-ctx.Done():
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			werr = <-waited
+			exited = true
+		}
+	}
+	a.markExited()
+	// Whatever the runtime left behind in its group holds the pipe open.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-outDone
+	if ctx.Err() != nil {
+		a.exitEvent(0, "", false, a.out.lastOutput())
+		return 0
+	}
+	code, sig := 0, ""
+	var xe *exec.ExitError
+	if errors.As(werr, &xe) {
+		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code, sig = -1, ws.Signal().String()
+		} else {
+			code = xe.ExitCode()
+		}
+	} else if werr != nil {
+		code = -1
+	}
+	oom := oomKills() > 0
+	a.exitEvent(code, sig, oom, a.out.lastOutput())
+	if code < 0 {
+		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return 1
+	}
+	return code
+}
+
+func (a *agent) exitEvent(code int, sig string, oom bool, tail []byte) {
+	a.events.push(agentapi.Event{Type: agentapi.EventExit, Code: code, Signal: sig, OOM: oom, Tail: tail})
+}
+
+func (a *agent) runtimeAddr() string { return a.rtAddr }
+
+// waitDrained gives the host a chance to read the exit event before the agent
+// (and with it the container) goes away.
+func (a *agent) waitDrained(ctx context.Context) {
+	t := time.NewTimer(a.cfg.ExitGrace)
+	defer t.Stop()
+	select {
+	case <-a.events.drained():
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,195 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambhq/lamb/agent"
+	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/runtimes"
+)
+
+const app = `import os, sys
+def handler(event, context):
+    for line in event.get("log", []):
+        print(line)
+    if "exit" in event:
+        sys.stdout.flush()
+        os._exit(event["exit"])
+    if "error" in event:
+        raise ValueError(event["error"])
+    return event
+`
+
+// startAgent runs the agent on the host with lamb's python bootstrap and
+// returns a client, the event stream and the channel Run's result arrives on.
+func startAgent(t *testing.T, handler string, try []string) (*agentapi.Client, *agentapi.EventStream, <-chan int, string) {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	dir := t.TempDir()
+	name, boot, _ := runtimes.Bootstrap(runtimes.FamilyPython)
+	if err := os.WriteFile(filepath.Join(dir, name), boot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte(app), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := agent.Config{Listener: ln, Dir: dir, Try: try, ExitGrace: 10 * time.Second,
+		Env: []string{"_HANDLER=" + handler, "LAMBDA_TASK_ROOT=" + dir, "PATH=" + os.Getenv("PATH")}}
+	if try == nil {
+		cfg.Command = []string{py, "-u", filepath.Join(dir, name)}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	codes, done := make(chan int, 1), make(chan struct{})
+	go func() {
+		defer close(done)
+		code, _ := agent.Run(ctx, cfg)
+		codes <- code
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	c := agentapi.NewClient(ln.Addr().String())
+	es, err := c.Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { es.Close() })
+	return c, es, codes, ln.Addr().String()
+}
+
+// next returns the next event that is not a log line, collecting log lines.
+func next(t *testing.T, es *agentapi.EventStream, lines *[]string) *agentapi.Event {
+	t.Helper()
+	for {
+		ev, err := es.Next()
+		if err != nil {
+			t.Fatalf("event stream: %v", err)
+		}
+		if ev.Type != agentapi.EventLog {
+			return ev
+		}
+		if lines != nil {
+			*lines = append(*lines, string(ev.Line))
+		}
+	}
+}
+
+func call(t *testing.T, c *agentapi.Client, payload string) (*agentapi.Response, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := c.Invoke(ctx, &agentapi.Invocation{RequestID: "r-" + payload[:3], Payload: []byte(payload), Deadline: time.Now().Add(time.Minute)})
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, string(b), err
+}
+
+func TestInvokeLogsAndExit(t *testing.T) {
+	c, es, codes, addr := startAgent(t, "app.handler", nil)
+	if ev := next(t, es, nil); ev.Type != agentapi.EventReady || ev.InitDuration <= 0 {
+		t.Fatalf("first event %+v, want ready", ev)
+	}
+	for i, payload := range []string{`{"log":["one","two"]}`, `{"log":["three"]}`} {
+		resp, body, err := call(t, c, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want any
+		_ = json.Unmarshal([]byte(body), &got)
+		_ = json.Unmarshal([]byte(payload), &want)
+		if resp.ErrorType != "" || !jsonEqual(got, want) {
+			t.Fatalf("call %d: %q %s", i, resp.ErrorType, body)
+		}
+		log, seq := resp.Log()
+		wantLog := map[int]string{0: "one\ntwo\n", 1: "three\n"}[i]
+		if string(log) != wantLog || seq == 0 {
+			t.Errorf("call %d: log %q seq %d, want %q", i, log, seq, wantLog)
+		}
+	}
+	resp, body, err := call(t, c, `{"error":"bad"}`)
+	if err != nil || resp.ErrorType == "" || !strings.Contains(body, "bad") {
+		t.Fatalf("error call: %v %q %s", err, resp.ErrorType, body)
+	}
+
+	// The runtime exiting mid-call: the call fails as an exit, the stream
+	// ends with the exit event, the agent exits with the runtime's status.
+	_, _, err = call(t, c, `{"log":["bye"],"exit":3}`)
+	if !errors.Is(err, agentapi.ErrRuntimeExited) {
+		t.Errorf("exit call: %v, want ErrRuntimeExited", err)
+	}
+	var lines []string
+	ev := next(t, es, &lines)
+	if ev.Type != agentapi.EventExit || ev.Code != 3 || !strings.Contains(string(ev.Tail), "bye") {
+		t.Fatalf("exit event %+v", ev)
+	}
+	if code := <-codes; code != 3 {
+		t.Errorf("agent exit status %d, want 3", code)
+	}
+	// A new connection is refused: provably not delivered.
+	if _, _, err := call(t, agentapi.NewClient(addr), `{"late":1}`); !errors.Is(err, agentapi.ErrNotDelivered) {
+		t.Errorf("call after exit: %v, want ErrNotDelivered", err)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+func TestInitErrors(t *testing.T) {
+	cases := []struct {
+		name, handler string
+		try           []string
+		wantType      string
+	}{
+		{"import", "nosuch.handler", nil, "Runtime.ImportModuleError"},
+		{"no bootstrap", "app.handler", []string{"/nonexistent/bootstrap"}, "Runtime.InvalidEntrypoint"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, es, _, _ := startAgent(t, tc.handler, tc.try)
+			ev := next(t, es, nil)
+			if ev.Type != agentapi.EventInitError || ev.ErrorType != tc.wantType {
+				t.Fatalf("event %+v, want initError %s", ev, tc.wantType)
+			}
+			if ev := next(t, es, nil); ev.Type != agentapi.EventExit {
+				t.Fatalf("event %+v, want exit", ev)
+			}
+		})
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	c, es, codes, _ := startAgent(t, "app.handler", nil)
+	if ev := next(t, es, nil); ev.Type != agentapi.EventReady {
+		t.Fatalf("event %+v", ev)
+	}
+	if err := c.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-codes; code != 0 {
+		t.Errorf("exit status %d after shutdown", code)
+	}
+}

@@ -1,0 +1,117 @@
+// Package agentapi is the wire contract between lamb's host side (a container
+// backend) and the agent inside a sandbox, plus the host's client for it.
+//
+// The agent serves one HTTP endpoint with three routes:
+//
+//	GET  /v1/events    a stream of newline-delimited JSON Events (ready, initError,
+//	                   log, exit), kept open for the sandbox's life; its end means
+//	                   the agent is gone
+//	POST /v1/invoke    one invocation: metadata in X-Lamb-* headers, the payload as
+//	                   body; the answer streams back in frames as the runtime writes
+//	                   it, closed by an End frame (error trailer, log, peak memory)
+//	POST /v1/shutdown  stop the runtime and exit
+//
+// Readiness is an event pushed on the stream the host holds open, not something
+// the host polls for.
+package agentapi
+
+import "time"
+
+// DefaultPort is the TCP port the agent listens on inside the sandbox.
+const DefaultPort = 9009
+
+// Routes.
+const (
+	PathEvents   = "/v1/events"
+	PathInvoke   = "/v1/invoke"
+	PathShutdown = "/v1/shutdown"
+)
+
+// Invocation headers (request).
+const (
+	HeaderRequestID       = "X-Lamb-Request-Id"
+	HeaderDeadlineMs      = "X-Lamb-Deadline-Ms" // unix milliseconds
+	HeaderFunctionARN     = "X-Lamb-Invoked-Function-Arn"
+	HeaderTraceID         = "X-Lamb-Trace-Id"
+	HeaderClientContext   = "X-Lamb-Client-Context"
+	HeaderCognitoIdentity = "X-Lamb-Cognito-Identity"
+	HeaderStream          = "X-Lamb-Stream" // "1": answer as a stream
+)
+
+// Response headers.
+const (
+	// HeaderNotDelivered ("1") on a 503 says the invocation never reached the runtime.
+	HeaderNotDelivered = "X-Lamb-Not-Delivered"
+	// HeaderRuntimeExited ("1") on a 502 says the runtime exited before answering.
+	HeaderRuntimeExited = "X-Lamb-Runtime-Exited"
+	HeaderErrorType     = "X-Lamb-Error-Type" // a buffered answer is an error of this type
+	HeaderStreaming     = "X-Lamb-Streaming"  // "1": the body streams
+	// ContentType is the invoke response's own content type; the answer's is
+	// in HeaderAnswerType.
+	HeaderAnswerType = "X-Lamb-Content-Type"
+)
+
+// The invoke response body is framed, so that the end of an answer can carry
+// what does not fit HTTP trailers (a 64 KiB log): a sequence of frames, each a
+// kind byte, a big-endian uint32 length and that many bytes. Data frames carry
+// the answer as the runtime wrote it; one End frame (JSON) closes it. A body
+// that ends without an End frame broke off.
+const (
+	FrameData byte = 'd'
+	FrameEnd  byte = 'e'
+)
+
+// End closes an invocation's answer.
+type End struct {
+	ErrorType       string `json:"errorType,omitempty"` // a streamed answer ended with this error trailer
+	ErrorBody       []byte `json:"errorBody,omitempty"`
+	Log             []byte `json:"log,omitempty"`    // the invocation's output (its last 64 KiB)
+	LogSeq          uint64 `json:"logSeq,omitempty"` // Seq of the last log line read when Log was taken
+	MaxMemoryUsedMB int    `json:"maxMemoryUsedMB,omitempty"`
+	Failure         string `json:"failure,omitempty"` // the answer broke off: why
+	RuntimeExited   bool   `json:"runtimeExited,omitempty"`
+}
+
+// Event types.
+const (
+	EventReady     = "ready"
+	EventInitError = "initError"
+	EventLog       = "log"
+	EventExit      = "exit"
+)
+
+// Event is one line of the /v1/events stream.
+type Event struct {
+	Type string `json:"type"`
+
+	// ready
+	InitDuration time.Duration `json:"initDuration,omitempty"`
+
+	// initError
+	ErrorType string `json:"errorType,omitempty"`
+	ErrorBody []byte `json:"errorBody,omitempty"`
+
+	// log: one line of the runtime's stdout/stderr, without its newline. Seq
+	// numbers log lines from 1, so the host can wait until it has seen the lines
+	// an invocation's trailers mention.
+	Line []byte `json:"line,omitempty"`
+	Seq  uint64 `json:"seq,omitempty"`
+
+	// exit
+	Code   int    `json:"code,omitempty"`   // exit status; -1 when killed by a signal
+	Signal string `json:"signal,omitempty"` // e.g. "killed"
+	OOM    bool   `json:"oom,omitempty"`    // the sandbox's memory cgroup OOM-killed a process
+	Tail   []byte `json:"tail,omitempty"`   // the last 64 KiB of all output
+}
+
+// Invocation is what the host asks the agent to run.
+type Invocation struct {
+	RequestID          string
+	Payload            []byte
+	Deadline           time.Time
+	InvokedFunctionARN string
+	TraceID            string
+	ClientContext      string
+	CognitoIdentity    string
+	StreamResponse     bool
+}

@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+
+	"github.com/lambhq/lamb/agent/agentapi"
+)
+
+// maxQueuedLogs bounds log events kept while no host reads the stream; the
+// oldest are dropped first. Ready, init error and exit events are never dropped.
+const maxQueuedLogs = 8192
+
+// eventQueue holds events until the host's /v1/events stream takes them. One
+// stream reads at a time; a new one takes over from the previous.
+type eventQueue struct {
+	mu       sync.Mutex
+	q        []agentapi.Event
+	logs     int
+	changed  chan struct{} // closed and replaced on every push
+	exitSent bool
+	sent     chan struct{} // closed once the exit event was written to a stream
+	reader   chan struct{} // closed to end the current stream when another takes over
+}
+
+func newEventQueue() *eventQueue {
+	return &eventQueue{changed: make(chan struct{}), sent: make(chan struct{})}
+}
+
+func (e *eventQueue) push(ev agentapi.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ev.Type == agentapi.EventLog {
+		if e.logs >= maxQueuedLogs {
+			for i, old := range e.q {
+				if old.Type == agentapi.EventLog {
+					e.q = append(e.q[:i], e.q[i+1:]...)
+					e.logs--
+					break
+				}
+			}
+		}
+		e.logs++
+	}
+	e.q = append(e.q, ev)
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// drained is closed once the exit event reached a stream.
+func (e *eventQueue) drained() <-chan struct{} { return e.sent }
+
+// take removes and returns the queued events, or a channel to wait on.
+func (e *eventQueue) take() ([]agentapi.Event, <-chan struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	q := e.q
+	e.q, e.logs = nil, 0
+	return q, e.changed
+}
+
+// serve streams events to one host connection until the exit event was sent,
+// the host went away or another stream took over.
+func (e *eventQueue) serve(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	if e.reader != nil {
+		close(e.reader)
+	}
+	mine := make(chan struct{})
+	e.reader = mine
+	e.mu.Unlock()
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	fl, _ := w.(http.Flusher)
+	if fl != nil {
+		fl.Flush()
+	}
+	enc := json.NewEncoder(w)
+	for {
+		evs, wait := e.take()
+		for i, ev := range evs {
+			if err := enc.Encode(ev); err != nil {
+				e.requeue(evs[i:])
+				return
+			}
+		}
+		if len(evs) > 0 && fl != nil {
+			fl.Flush()
+		}
+		for _, ev := range evs {
+			if ev.Type == agentapi.EventExit {
+				e.mu.Lock()
+				if !e.exitSent {
+					e.exitSent = true
+					close(e.sent)
+				}
+				e.mu.Unlock()
+				return
+			}
+		}
+		select {
+		case <-wait:
+		case <-mine:
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// requeue puts back events a broken stream could not write, ahead of newer ones.
+func (e *eventQueue) requeue(evs []agentapi.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range evs {
+		if ev.Type == agentapi.EventLog {
+			e.logs++
+		}
+	}
+	e.q = append(append([]agentapi.Event(nil), evs...), e.q...)
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/lambhq/lamb/engine"
+	"github.com/lambhq/lamb/engine/backend/docker"
+	"github.com/lambhq/lamb/engine/backend/process"
+)
+
+// newBackend builds the backend --backend names. auto takes Docker or Podman
+// when one answers, else the process backend; a named backend that cannot be
+// had is an error, never a silent fall back.
+func newBackend(ctx context.Context, o serveOptions, workDir, serverID string, log *slog.Logger) (engine.Backend, error) {
+	switch o.backend {
+	case "auto":
+		if host, ok := docker.Detect(ctx); ok {
+			return newDockerBackend(ctx, o, host, serverID, log)
+		}
+		log.Info("backend auto: no Docker or Podman engine answers; using the process backend")
+		return newProcessBackend(o, workDir, log)
+	case "process":
+		return newProcessBackend(o, workDir, log)
+	case "docker", "podman":
+		return newDockerBackend(ctx, o, "", serverID, log)
+	case "kubernetes":
+		return nil, fmt.Errorf("--backend kubernetes: not available in this version of lamb yet")
+	}
+	return nil, fmt.Errorf("--backend %q: want auto, process, docker or kubernetes", o.backend)
+}
+
+func newProcessBackend(o serveOptions, workDir string, log *slog.Logger) (engine.Backend, error) {
+	return process.New(process.Config{WorkDir: workDir, PythonBin: o.python, NodeBin: o.node, Logger: log})
+}
+
+func newDockerBackend(ctx context.Context, o serveOptions, host, serverID string, log *slog.Logger) (engine.Backend, error) {
+	images, err := runtimeImages(o.runtimeImages)
+	if err != nil {
+		return nil, err
+	}
+	b, err := docker.New(ctx, docker.Config{Host: host, ServerID: serverID, RuntimeImages: images, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("--backend %s: %w", o.backend, err)
+	}
+	return b, nil
+}
+
+// runtimeImages reads KEY=IMAGE pairs from --runtime-image, LAMB_RUNTIME_IMAGES
+// (comma separated) and LAMB_RUNTIME_IMAGE_<KEY> variables (KEY with dots as
+// underscores is not needed: families and runtime ids are matched case-blind).
+func runtimeImages(flags []string) (map[string]string, error) {
+	pairs := append([]string(nil), flags...)
+	if len(flags) == 0 {
+		if v := os.Getenv("LAMB_RUNTIME_IMAGES"); v != "" {
+			pairs = append(pairs, strings.Split(v, ",")...)
+		}
+	}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if key, ok := strings.CutPrefix(k, "LAMB_RUNTIME_IMAGE_"); ok && key != "" {
+			pairs = append(pairs, strings.ToLower(key)+"="+v)
+		}
+	}
+	images := map[string]string{}
+	for _, p := range pairs {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("--runtime-image %q: want KEY=IMAGE, e.g. python=lamb-runtime-python:abc", p)
+		}
+		images[k] = v
+	}
+	return images, nil
+}
+
+// listenForInstances opens a second listener where a container backend's
+// instances can reach lamb (the engine network's gateway), and tells the
+// backend the URL to give functions as AWS_ENDPOINT_URL. lamb stays off every
+// other interface. It returns nil when nothing more is needed.
+func listenForInstances(ctx context.Context, be engine.Backend, main net.Listener, log *slog.Logger) (net.Listener, error) {
+	d, ok := be.(*docker.Backend)
+	if !ok {
+		return nil, nil
+	}
+	addr := main.Addr().(*net.TCPAddr)
+	port := fmt.Sprint(addr.Port)
+	d.SetHostAddr("http://" + net.JoinHostPort(d.HostAlias(), port))
+	if addr.IP.IsUnspecified() {
+		return nil, nil // already on every interface
+	}
+	gw, err := d.Gateway(ctx)
+	if err != nil {
+		log.Warn("functions cannot reach lamb's API from their containers", "error", err)
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(gw.String(), port))
+	if err != nil {
+		log.Warn("functions cannot reach lamb's API from their containers", "error", err)
+		return nil, nil
+	}
+	log.Info("listening for functions on the container network", "addr", ln.Addr().String())
+	return ln, nil
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Builds lamb's stand-in runtime images: local images with the layout of AWS's
+# Lambda base images (/lambda-entrypoint.sh, /var/runtime/bootstrap, /var/task,
+# /opt), made from a Debian rootfs (debootstrap, minbase) and `docker import`,
+# since no container registry is reachable where lamb is tested.
+#
+#   scripts/build-runtime-images.sh            # prints python=IMAGE, nodejs=IMAGE, provided=IMAGE
+#
+# Images are tagged with a hash of their inputs (this script, the bootstraps,
+# the mirror, the suite); an image already built from the same inputs is
+# reused, so running it again is instant. The debootstrap rootfs is cached in
+# LAMB_IMAGE_CACHE (default /var/cache/lamb-images).
+#
+# Needs: root, debootstrap, docker (or DOCKER=podman), sha256sum.
+set -euo pipefail
+
+DOCKER=${DOCKER:-docker}
+SUITE=${LAMB_DEBIAN_SUITE:-bookworm}
+CACHE=${LAMB_IMAGE_CACHE:-/var/cache/lamb-images}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+PY_BOOT="$HERE/runtimes/python/bootstrap.py"
+NODE_BOOT="$HERE/runtimes/nodejs/bootstrap.mjs"
+
+log() { echo "build-runtime-images: $*" >&2; }
+
+# The mirror apt already uses (deb822 sources first, then the one-line format).
+mirror() {
+	local m=""
+	if [ -n "${LAMB_DEBIAN_MIRROR:-}" ]; then echo "$LAMB_DEBIAN_MIRROR"; return; fi
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		m=$(awk '/^URIs:/ {print $2; exit}' "$f")
+		[ -n "$m" ] && case "$m" in *security*) m="";; esac
+		[ -n "$m" ] && break
+	done
+	if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
+		m=$(awk '$1=="deb" && $0 !~ /security/ {for(i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
+	fi
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+MIRROR=$(mirror)
+SELF_SUM=$(sha256sum "$0" | cut -c1-64)
+
+# packages per family (the base is minbase, which has /bin/sh for provided bootstraps)
+packages() {
+	case "$1" in
+	python) echo "python3";;
+	nodejs) echo "nodejs";;
+	provided) echo "";;
+	esac
+}
+
+inputs_hash() {
+	local fam=$1
+	{
+		echo "$SELF_SUM $SUITE $MIRROR $fam $(packages "$fam")"
+		case "$fam" in
+		python) sha256sum "$PY_BOOT";;
+		nodejs) sha256sum "$NODE_BOOT";;
+		esac
+	} | sha256sum | cut -c1-12
+}
+
+# base_rootfs prints the path of a cached minbase tarball, building it once.
+base_rootfs() {
+	local key tarball dir
+	key=$(echo "$SELF_SUM $SUITE $MIRROR" | sha256sum | cut -c1-12)
+	tarball="$CACHE/base-$SUITE-$key.tar"
+	if [ ! -f "$tarball" ]; then
+		mkdir -p "$CACHE"
+		dir=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+		log "debootstrap --variant=minbase $SUITE from $MIRROR (once)"
+		debootstrap --variant=minbase "$SUITE" "$dir" "$MIRROR" >&2
+		tar -C "$dir" -cf "$tarball.tmp" .
+		rm -rf "$dir"
+		mv "$tarball.tmp" "$tarball"
+	fi
+	echo "$tarball"
+}
+
+# build_family FAMILY prints FAMILY=IMAGE after making sure IMAGE exists.
+build_family() {
+	local fam=$1 tag image dir pkgs
+	tag=$(inputs_hash "$fam")
+	image="lamb-runtime-$fam:$tag"
+	if "$DOCKER" image inspect "$image" >/dev/null 2>&1; then
+		echo "$fam=$image"
+		return
+	fi
+	dir=$(mktemp -d "$CACHE/$fam.XXXXXX")
+	trap 'umount -l "$dir/proc" 2>/dev/null || true; rm -rf "$dir"' RETURN
+	tar -C "$dir" -xf "$(base_rootfs)"
+	pkgs=$(packages "$fam")
+	if [ -n "$pkgs" ]; then
+		log "installing $pkgs for $fam"
+		cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
+		mount -t proc proc "$dir/proc"
+		# shellcheck disable=SC2086
+		chroot "$dir" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs" >&2
+		umount -l "$dir/proc"
+	fi
+	# AWS's base image layout.
+	mkdir -p "$dir/var/task" "$dir/var/runtime" "$dir/opt"
+	cat >"$dir/lambda-entrypoint.sh" <<'SH'
+#!/bin/sh
+# lamb stand-in for AWS's /lambda-entrypoint.sh: runs the runtime's bootstrap
+# against the Runtime API named by AWS_LAMBDA_RUNTIME_API (there is no emulator).
+if [ $# -ne 1 ]; then
+	echo "entrypoint requires the handler name to be the first argument" >&2
+	exit 142
+fi
+export _HANDLER="$1"
+if [ -z "${AWS_LAMBDA_RUNTIME_API:-}" ]; then
+	echo "AWS_LAMBDA_RUNTIME_API is not set (this stand-in image has no emulator)" >&2
+	exit 1
+fi
+if [ -x /var/runtime/bootstrap ]; then exec /var/runtime/bootstrap; fi
+exec /var/task/bootstrap
+SH
+	chmod 0755 "$dir/lambda-entrypoint.sh"
+	case "$fam" in
+	python)
+		install -m 0644 "$PY_BOOT" "$dir/var/runtime/bootstrap.py"
+		printf '#!/bin/sh\nexec /usr/bin/python3 -u /var/runtime/bootstrap.py "$@"\n' >"$dir/var/runtime/bootstrap"
+		chmod 0755 "$dir/var/runtime/bootstrap";;
+	nodejs)
+		install -m 0644 "$NODE_BOOT" "$dir/var/runtime/bootstrap.mjs"
+		printf '#!/bin/sh\nexec /usr/bin/node /var/runtime/bootstrap.mjs "$@"\n' >"$dir/var/runtime/bootstrap"
+		chmod 0755 "$dir/var/runtime/bootstrap";;
+	esac
+	# Keep the image small.
+	rm -rf "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* \
+		"$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
+		"$dir"/usr/share/locale/* "$dir"/var/log/*
+	: >"$dir/etc/resolv.conf"
+	log "importing $image"
+	tar -C "$dir" -c . | "$DOCKER" import \
+		--change 'ENTRYPOINT ["/lambda-entrypoint.sh"]' \
+		--change 'WORKDIR /var/task' \
+		--change 'ENV LAMBDA_TASK_ROOT=/var/task' \
+		--change 'ENV LAMBDA_RUNTIME_DIR=/var/runtime' \
+		--change 'ENV PATH=/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin' \
+		--change "LABEL lamb.runtime-image=$fam" \
+		- "$image" >/dev/null
+	echo "$fam=$image"
+}
+
+mkdir -p "$CACHE"
+for fam in ${LAMB_IMAGE_FAMILIES:-python nodejs provided}; do
+	build_family "$fam"
+done
