@@ -126,7 +126,9 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	cmd.Dir, cmd.Env = codeDir, env
 	cmd.Stdout, cmd.Stderr = pw, pw
 	// Own process group, so that Stop kills whatever the runtime started too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a runtime must not outlive a lamb that was killed (kill -9) and
+	// so never got to stop it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		pw.Close()
