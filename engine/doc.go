@@ -28,15 +28,18 @@
 //
 // Callers pass the function's current configuration: an invocation made with
 // an older configuration still runs, but retires the newer pool in turn.
-// Limits count instances per pool, so reserved concurrency is not shared
-// across a function's versions.
 //
 // An instance serves one invocation at a time. An invocation takes the most
-// recently used idle instance, else launches a new one while the pool is under
-// its limit. At the limit:
-//   - with ReservedConcurrency set, the invocation fails at once with
-//     [ErrThrottled], as AWS throttles synchronous invocations (429);
-//   - without it (the limit is the engine's WithMaxInstances), the invocation
+// recently used idle instance, else launches a new one while under the limit:
+//   - with ReservedConcurrency set, the limit is per function, as in AWS: it
+//     counts the invocations in flight (instances busy with one or starting
+//     for one) across all pools of the function's ARN, every version and
+//     configuration together; idle instances, provisioned ones included, don't
+//     count. Over it the invocation fails at once with [ErrThrottled], as AWS
+//     throttles synchronous invocations (429), even if an idle instance is at
+//     hand;
+//   - without it, the limit is the engine's WithMaxInstances, counting the
+//     instances (idle ones included) of one pool. At the limit the invocation
 //     waits for the first instance to free up, honouring its context. Locally
 //     the engine's limit protects the machine, not an account quota, so queuing
 //     is friendlier than failing.

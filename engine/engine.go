@@ -38,8 +38,8 @@ type options struct {
 	logSink      func(fn *Function, line []byte)
 }
 
-// WithMaxInstances limits the instances of one function pool when the function
-// has no reserved concurrency (default 10).
+// WithMaxInstances limits the instances of one function pool (one version and
+// configuration) when the function has no reserved concurrency (default 10).
 func WithMaxInstances(n int) Option { return func(o *options) { o.maxInstances = n } }
 
 // WithIdleTTL sets how long an idle instance is kept (default 10 minutes); used
@@ -90,8 +90,6 @@ type InstanceInfo struct {
 
 type pool struct {
 	key, arn, name, version string
-	limit                   int
-	throttle                bool // at the limit: throttle (reserved concurrency) instead of waiting
 	insts                   map[*instance]struct{}
 	idle                    []*instance // most recently used last
 	retired                 bool        // the function changed: drain and stop
@@ -111,6 +109,9 @@ type instance struct {
 	started  time.Time
 	lastUsed time.Time
 	used     bool // served an invocation already (for Init Duration on the first)
+	// inflight: reserved for an invocation (starting for it, or busy with it),
+	// from acquire to release. Reserved concurrency counts these.
+	inflight bool
 	doomed   bool // stop instead of returning it to the pool
 	// provisioned instances (provisioned.go) are kept warm: never idle-reaped.
 	provisioned bool
@@ -164,11 +165,23 @@ func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backen
 	return nil
 }
 
+// imageResolver is implemented by backends that choose images for runtimes
+// themselves (a runtime→image map the user configured on the backend).
+type imageResolver interface {
+	ImageFor(runtime, image string) string
+}
+
 // imageFor is the image an instance of fn runs: the function's own image, or
-// for a Zip function on a backend that runs images, its runtime's AWS base
-// image (unless the caller set Image to override it).
+// for a Zip function on a backend that runs images, its runtime's image as the
+// backend maps it (by default AWS's base image).
 func (e *Engine) imageFor(fn *Function) string {
-	if fn.Image != "" || fn.packageType() != "Zip" || !e.b.Capabilities().Images {
+	if fn.packageType() != "Zip" || !e.b.Capabilities().Images {
+		return fn.Image
+	}
+	if r, ok := e.b.(imageResolver); ok {
+		return r.ImageFor(fn.Runtime, fn.Image)
+	}
+	if fn.Image != "" {
 		return fn.Image
 	}
 	if rt, ok := runtimes.Lookup(fn.Runtime); ok {
@@ -189,6 +202,15 @@ func (e *Engine) broadcastLocked() {
 func (e *Engine) poolLocked(fn *Function, key string) (*pool, []*instance) {
 	var stop []*instance
 	p := e.pools[key]
+	if p != nil && p.retired {
+		// A retired pool (evicted, or its function changed and changed back)
+		// drains under another name; new calls get a fresh pool, not a pool
+		// whose instances stop after one call.
+		delete(e.pools, key)
+		p.key = key + "#draining-" + randomHex(4)
+		e.pools[p.key] = p
+		p = nil
+	}
 	if p == nil {
 		p = &pool{key: key, arn: fn.ARN, name: fn.Name, version: fn.version(), insts: map[*instance]struct{}{}}
 		e.pools[key] = p
@@ -198,11 +220,25 @@ func (e *Engine) poolLocked(fn *Function, key string) (*pool, []*instance) {
 			}
 		}
 	}
-	p.limit, p.throttle = e.opts.maxInstances, false
-	if fn.ReservedConcurrency != nil {
-		p.limit, p.throttle = *fn.ReservedConcurrency, true
-	}
 	return p, stop
+}
+
+// inflightLocked counts the invocations in flight across every pool of the
+// function arn (all versions and configurations): reserved concurrency is a
+// per-function limit in AWS. Idle instances, provisioned or not, don't count.
+func (e *Engine) inflightLocked(arn string) int {
+	n := 0
+	for _, p := range e.pools {
+		if p.arn != arn {
+			continue
+		}
+		for in := range p.insts {
+			if in.inflight {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // retireLocked marks p as draining: its idle instances are removed and
@@ -275,6 +311,13 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (*instan
 			return nil, ErrClosed
 		}
 		p, stale := e.poolLocked(fn, key)
+		if fn.ReservedConcurrency != nil && e.inflightLocked(fn.ARN) >= *fn.ReservedConcurrency {
+			// AWS throttles synchronous invocations over the reservation (429),
+			// even when an idle instance is at hand.
+			e.mu.Unlock()
+			e.stopAsync(stale...)
+			return nil, ErrThrottled
+		}
 		if n := len(p.idle); n > 0 {
 			in := p.idle[n-1]
 			p.idle = p.idle[:n-1]
@@ -285,23 +328,20 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (*instan
 				e.stopAsync(append(stale, in)...)
 				continue
 			}
-			in.state, in.lastUsed = stateBusy, time.Now()
+			in.state, in.lastUsed, in.inflight = stateBusy, time.Now(), true
 			e.mu.Unlock()
 			e.stopAsync(stale...)
 			return in, nil
 		}
-		if len(p.insts) < p.limit {
+		// With a reservation its check above is the only limit; without one
+		// the engine's limit counts the pool's instances, idle ones included.
+		if fn.ReservedConcurrency != nil || len(p.insts) < e.opts.maxInstances {
 			now := time.Now()
-			in := &instance{id: "lamb-" + randomHex(8), pool: p, state: stateStarting, started: now, lastUsed: now}
+			in := &instance{id: "lamb-" + randomHex(8), pool: p, state: stateStarting, started: now, lastUsed: now, inflight: true}
 			p.insts[in] = struct{}{}
 			e.mu.Unlock()
 			e.stopAsync(stale...)
 			return in, e.launch(ctx, fn, key, in)
-		}
-		if p.throttle {
-			e.mu.Unlock()
-			e.stopAsync(stale...)
-			return nil, ErrThrottled
 		}
 		wait := e.changed
 		e.mu.Unlock()
@@ -403,7 +443,7 @@ func (e *Engine) release(in *instance, healthy bool) {
 		e.stopAsync(in)
 		return
 	}
-	in.state, in.lastUsed, in.used = stateIdle, time.Now(), true
+	in.state, in.lastUsed, in.used, in.inflight = stateIdle, time.Now(), true, false
 	in.pool.idle = append(in.pool.idle, in)
 	e.broadcastLocked()
 	e.mu.Unlock()

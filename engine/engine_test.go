@@ -726,3 +726,40 @@ func TestCallerGivesUpMidCall(t *testing.T) {
 		t.Fatalf("launches = %d: the call was retried", f.numLaunches())
 	}
 }
+
+// After Evict while a call runs, new calls get a fresh, lasting pool: they
+// reuse a warm instance instead of starting cold every time.
+func TestEvictDuringCallThenWarmReuse(t *testing.T) {
+	fb := newFake()
+	hold := make(chan struct{})
+	fb.handle = func(ctx context.Context, in *fakeInstance, inv *backend.Invocation) (*backend.Response, error) {
+		if inv.RequestID == "held" {
+			<-hold
+		}
+		return echo(in, inv), nil
+	}
+	e := newEngine(t, fb)
+	fn := testFunction()
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Invoke(ctx, fn, &Request{RequestID: "held", Payload: []byte(`{}`)})
+		done <- err
+	}()
+	waitFor(t, "the held call to start", func() bool { return fb.numLaunches() == 1 })
+	if _, err := e.Evict(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := e.Invoke(ctx, fn, &Request{RequestID: fmt.Sprint("after-", i), Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := fb.numLaunches(); n != 2 {
+		t.Fatalf("%d launches, want 2 (the held one, then one warm instance for the rest)", n)
+	}
+}

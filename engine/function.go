@@ -37,7 +37,8 @@ type Function struct {
 
 	CodeSHA256 string
 	// ReservedConcurrency: nil = none; 0 = throttle everything; n = at most n
-	// concurrent invocations, more are throttled.
+	// concurrent invocations of the function (all versions together, as in
+	// AWS), more are throttled.
 	ReservedConcurrency *int
 
 	LogGroup        string // default "/aws/lambda/<Name>"

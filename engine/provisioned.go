@@ -18,9 +18,10 @@ import (
 // instances). Calling it again with the same n replaces provisioned
 // instances that died. n = 0 is Unprovision.
 //
-// Provisioned instances count towards the pool's limit for on-demand
-// launches, but Provision itself is not limited by it: the API enforces
-// AWS's limits before asking. Errors are launch failures (all of them,
+// Provisioned instances count towards the pool's WithMaxInstances limit for
+// on-demand launches; towards reserved concurrency only while busy with an
+// invocation. Provision itself is limited by neither: the API enforces AWS's
+// limits before asking. Errors are launch failures (all of them,
 // joined); the instances that did start stay provisioned.
 func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 	if n < 0 {
