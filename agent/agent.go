@@ -29,6 +29,7 @@ import (
 
 	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/runtimeapi"
+	"github.com/lambhq/lamb/runtimeoutput"
 )
 
 // Config configures one agent run.
@@ -58,7 +59,7 @@ type agent struct {
 	log    *slog.Logger
 	srv    *runtimeapi.Server
 	events *eventQueue
-	out    *output
+	out    *runtimeoutput.Capture
 
 	exited     context.Context // cancelled once the runtime exited
 	markExited context.CancelFunc
@@ -169,11 +170,11 @@ func (a *agent) runRuntime(ctx context.Context, argv []string) int {
 		return 127
 	}
 	pw.Close()
-	a.out = newOutput(pr, func(line []byte, seq uint64) {
+	a.out = runtimeoutput.New(pr, func(line []byte, seq uint64) {
 		a.events.push(agentapi.Event{Type: agentapi.EventLog, Line: append([]byte(nil), line...), Seq: seq})
 	})
 	outDone := make(chan struct{})
-	go func() { defer close(outDone); a.out.run() }()
+	go func() { defer close(outDone); a.out.Run() }()
 
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
@@ -203,7 +204,7 @@ func (a *agent) runRuntime(ctx context.Context, argv []string) int {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	<-outDone
 	if ctx.Err() != nil {
-		a.exitEvent(0, "", false, a.out.lastOutput())
+		a.exitEvent(0, "", false, a.out.LastOutput())
 		return 0
 	}
 	code, sig := 0, ""
@@ -218,7 +219,7 @@ func (a *agent) runRuntime(ctx context.Context, argv []string) int {
 		code = -1
 	}
 	oom := oomKills() > 0
-	a.exitEvent(code, sig, oom, a.out.lastOutput())
+	a.exitEvent(code, sig, oom, a.out.LastOutput())
 	if code < 0 {
 		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			return 128 + int(ws.Signal())

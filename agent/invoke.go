@@ -63,10 +63,10 @@ func (a *agent) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	// The runtime may die without answering: its exit ends the wait.
 	ctx, cancel := contextWithCancelOn(r.Context(), a.exited)
 	defer cancel()
-	a.out.begin()
+	a.out.Begin()
 	resp, err := a.srv.Invoke(ctx, inv)
 	if err != nil {
-		_, _ = a.out.take()
+		_, _ = a.out.Take()
 		switch {
 		case errors.Is(err, runtimeapi.ErrNotDelivered):
 			notDelivered(w, err.Error())
@@ -118,7 +118,7 @@ func (a *agent) handleInvoke(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	end.Log, end.LogSeq = a.out.take()
+	end.Log, end.LogSeq = a.out.Take()
 	if end.Failure == "" {
 		end.ErrorType, end.ErrorBody = resp.Trailer()
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/runtimeapi"
+	"github.com/lambhq/lamb/runtimeoutput"
 	"github.com/lambhq/lamb/runtimes"
 )
 
@@ -46,7 +47,7 @@ type instance struct {
 	pid      int
 	srv      *runtimeapi.Server
 	hs       *http.Server
-	out      *output
+	out      *runtimeoutput.Capture
 	initDur  time.Duration
 	oomGuard bool // python under RLIMIT_AS: a MemoryError means out of memory
 
@@ -141,10 +142,10 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	in.cmd, in.pid = cmd, cmd.Process.Pid
 	in.applyMemoryLimit(rt.Family)
 	in.writeState()
-	in.out = newOutput(pr, spec.Log)
+	in.out = runtimeoutput.New(pr, lineSink(spec.Log))
 
 	go in.serve(ln)
-	go in.out.run()
+	go in.out.Run()
 	go in.run()
 	if err := b.track(in); err != nil {
 		_ = in.Stop(context.Background())
@@ -157,12 +158,12 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		return in, nil
 	case ie := <-in.srv.InitErr():
 		_ = in.Stop(context.Background())
-		return nil, &backend.InitError{FunctionError: backend.FunctionError{Type: ie.Type, Body: ie.Body}, Log: in.out.lastOutput()}
+		return nil, &backend.InitError{FunctionError: backend.FunctionError{Type: ie.Type, Body: ie.Body}, Log: in.out.LastOutput()}
 	case <-in.done:
 		// Runtimes usually post their init error and exit at once: prefer the error.
 		select {
 		case ie := <-in.srv.InitErr():
-			return nil, &backend.InitError{FunctionError: backend.FunctionError{Type: ie.Type, Body: ie.Body}, Log: in.out.lastOutput()}
+			return nil, &backend.InitError{FunctionError: backend.FunctionError{Type: ie.Type, Body: ie.Body}, Log: in.out.LastOutput()}
 		default:
 		}
 		return nil, in.exitErr
@@ -316,8 +317,8 @@ func (in *instance) run() {
 	// Whatever the runtime left behind in its group goes too; then the output
 	// pipe reaches EOF.
 	_ = unix.Kill(-in.pid, unix.SIGKILL)
-	<-in.out.done
-	xe := &backend.ExitError{Code: -1, Log: in.out.lastOutput()}
+	<-in.out.Done()
+	xe := &backend.ExitError{Code: -1, Log: in.out.LastOutput()}
 	var ee *exec.ExitError
 	if errors.As(werr, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
@@ -383,7 +384,7 @@ func (in *instance) Invoke(ctx context.Context, inv *backend.Invocation) (*backe
 	ictx, cancel := context.WithCancel(ctx)
 	unwatch := context.AfterFunc(in.exited, cancel)
 	release := func() { unwatch(); cancel() }
-	in.out.begin()
+	in.out.Begin()
 	resp, err := in.srv.Invoke(ictx, &runtimeapi.Invocation{
 		RequestID: inv.RequestID, Payload: inv.Payload, Deadline: inv.Deadline,
 		InvokedFunctionARN: inv.InvokedFunctionARN, TraceID: inv.TraceID,
@@ -428,7 +429,7 @@ func (in *instance) Invoke(ctx context.Context, inv *backend.Invocation) (*backe
 			return nil
 		},
 		Log: func() []byte {
-			logOnce.Do(func() { log = in.out.take() })
+			logOnce.Do(func() { log, _ = in.out.Take() })
 			return log
 		},
 		MaxMemoryUsedMB: in.maxMemoryUsedMB,
@@ -512,4 +513,13 @@ func procStartTime(pid int) uint64 {
 	}
 	v, _ := strconv.ParseUint(fields[19], 10, 64) // field 22 overall
 	return v
+}
+
+// lineSink adapts the spec's Log callback (which may be nil) to the output
+// capture's sink, which also numbers lines.
+func lineSink(log func(line []byte)) func([]byte, uint64) {
+	if log == nil {
+		return nil
+	}
+	return func(line []byte, _ uint64) { log(line) }
 }
