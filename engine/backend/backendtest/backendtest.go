@@ -9,6 +9,10 @@
 //		backendtest.Run(t, func(t *testing.T) backend.Backend { ... }, backendtest.Options{Python: true})
 //	}
 //
+// A backend whose sandboxes cannot reach the host's loopback (containers,
+// Pods) sets Options.HostAddr to an address of the host they can reach: the
+// stream cases signal the function over HTTP there.
+//
 // Run needs the Go toolchain (it builds the aws-lambda-go function) and the
 // package's source tree (testdata/goecho).
 package backendtest
@@ -23,13 +27,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,6 +48,14 @@ type Options struct {
 	Node   bool // run the node streaming case (lamb's node bootstrap)
 	// Timeout bounds each case (default 60 s).
 	Timeout time.Duration
+	// HostAddr is an IP address of this host that the backend's sandboxes can
+	// reach, such as a container network's gateway or, for Pods, the node's
+	// address. The stream cases serve an HTTP endpoint there that the function
+	// calls between its two chunks, so they work for isolated backends too.
+	// Default 127.0.0.1 (the process backend). It is listened on only after
+	// the case's instance was launched, so an address that exists only once a
+	// sandbox runs (a bridge created on demand) works.
+	HostAddr string
 }
 
 // Run runs the conformance suite. newBackend returns a fresh backend for each
@@ -49,6 +63,9 @@ type Options struct {
 func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts Options) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
+	}
+	if opts.HostAddr == "" {
+		opts.HostAddr = "127.0.0.1"
 	}
 	goZip := buildGoEcho(t)
 	h := &harness{newBackend: newBackend, opts: opts, goZip: goZip}
@@ -222,13 +239,19 @@ func (h *harness) goExitAtInit(t *testing.T) {
 
 func (h *harness) goStream(t *testing.T) {
 	_, in := h.launch(t, newSpec("provided.al2023", "bootstrap", h.goZip))
-	fifo := filepath.Join(t.TempDir(), "go")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
+	h.checkStream(t, in, "stream-req")
+}
+
+// checkStream invokes in, streaming, with {"wait": URL}: the function must
+// stream "first", GET URL, then stream "second:" and the body it got. The
+// first chunk has to arrive while the GET is held open, which proves the
+// response is streamed rather than buffered.
+func (h *harness) checkStream(t *testing.T, in backend.Instance, id string) {
+	t.Helper()
+	url, called, release := h.signal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.Timeout)
 	defer cancel()
-	resp, err := in.Invoke(ctx, &backend.Invocation{RequestID: "stream-req", Payload: []byte(`{"fifo":"` + fifo + `"}`),
+	resp, err := in.Invoke(ctx, &backend.Invocation{RequestID: id, Payload: []byte(`{"wait":"` + url + `"}`),
 		Deadline: time.Now().Add(h.opts.Timeout), InvokedFunctionARN: "arn", StreamResponse: true})
 	if err != nil {
 		t.Fatal(describe(err))
@@ -237,23 +260,63 @@ func (h *harness) goStream(t *testing.T) {
 	if !resp.Streaming {
 		t.Fatal("response is not streaming")
 	}
-	// The first chunk arrives while the function is still blocked on the fifo.
 	first := make([]byte, 5)
 	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first" {
 		t.Fatalf("first chunk %q: %v", first, err)
 	}
-	if err := os.WriteFile(fifo, []byte("go"), 0o600); err != nil {
-		t.Fatal(err)
+	// The function reached the signal: it is still running, its answer open.
+	select {
+	case <-called:
+	case <-ctx.Done():
+		t.Fatalf("the function never called %s (HostAddr %s unreachable from the sandbox?)", url, h.opts.HostAddr)
 	}
+	release()
 	rest, err := io.ReadAll(resp.Body)
 	if err != nil || string(rest) != "second:go" {
 		t.Fatalf("rest %q: %v", rest, err)
 	}
 	if resp.Trailer != nil {
 		if fe := resp.Trailer(); fe != nil {
-			t.Errorf("unexpected trailer error %+v", fe)
+			t.Errorf("unexpected trailer error %s: %s", fe.Type, fe.Body)
 		}
 	}
+}
+
+// signal serves one endpoint on Options.HostAddr until the test ends: a GET
+// is reported on called and answered "go" once release was called. The
+// server is shut down (and any GET still held aborted) at cleanup.
+func (h *harness) signal(t *testing.T) (url string, called <-chan struct{}, release func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(h.opts.HostAddr, "0"))
+	if err != nil {
+		t.Fatalf("listen on Options.HostAddr: %v", err)
+	}
+	calledCh, released := make(chan struct{}, 1), make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /signal", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case calledCh <- struct{}{}:
+		default:
+		}
+		select {
+		case <-released:
+			_, _ = io.WriteString(w, "go")
+		case <-r.Context().Done():
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln) // returns http.ErrServerClosed after Close
+	}()
+	var once sync.Once
+	t.Cleanup(func() {
+		once.Do(func() { close(released) })
+		_ = srv.Close()
+		<-served
+	})
+	return "http://" + ln.Addr().String() + "/signal", calledCh, func() { once.Do(func() { close(released) }) }
 }
 
 func (h *harness) goStop(t *testing.T) {
@@ -440,14 +503,13 @@ func (h *harness) pythonLogDrained(t *testing.T) {
 	}
 }
 
-const nodeApp = `import { open } from "node:fs/promises";
-export const handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+// nodeApp streams as goecho does for {"wait": URL}.
+const nodeApp = `export const handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
   responseStream.setContentType("text/plain");
   responseStream.write("first");
-  const fh = await open(event.fifo, "r");
-  const data = await fh.readFile("utf8");
-  await fh.close();
-  responseStream.write("second:" + data);
+  const res = await fetch(event.wait);
+  if (!res.ok) throw new Error("GET " + event.wait + ": " + res.status);
+  responseStream.write("second:" + (await res.text()));
   responseStream.end();
 });
 `
@@ -455,29 +517,7 @@ export const handler = awslambda.streamifyResponse(async (event, responseStream,
 func (h *harness) nodeStream(t *testing.T) {
 	code := zipArtifact(t, map[string]zipFile{"index.mjs": {mode: 0o644, body: nodeApp}})
 	_, in := h.launch(t, newSpec("nodejs22.x", "index.handler", code))
-	fifo := filepath.Join(t.TempDir(), "go")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.opts.Timeout)
-	defer cancel()
-	resp, err := in.Invoke(ctx, &backend.Invocation{RequestID: "node-stream", Payload: []byte(`{"fifo":"` + fifo + `"}`),
-		Deadline: time.Now().Add(h.opts.Timeout), InvokedFunctionARN: "arn", StreamResponse: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	first := make([]byte, 5)
-	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first" {
-		t.Fatalf("first chunk %q: %v", first, err)
-	}
-	if err := os.WriteFile(fifo, []byte("go"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rest, err := io.ReadAll(resp.Body)
-	if err != nil || string(rest) != "second:go" {
-		t.Fatalf("rest %q: %v", rest, err)
-	}
+	h.checkStream(t, in, "node-stream")
 }
 
 // describe adds an exit's output to the error's text.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -21,7 +22,8 @@ type event struct {
 	Exit    *int     `json:"exit"`    // exit the process with this status mid-call
 	Context bool     `json:"context"` // answer with the invocation's context
 	Env     []string `json:"env"`     // answer with these environment variables
-	Fifo    string   `json:"fifo"`    // stream "first", wait for the fifo, stream "second"
+	Fifo    string   `json:"fifo"`    // stream "first", wait for the fifo, stream "second:" and its content
+	Wait    string   `json:"wait"`    // stream "first", GET this URL, stream "second:" and its body
 	Block   bool     `json:"block"`   // never answer
 }
 
@@ -52,20 +54,43 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		}
 		return out, nil
 	case ev.Fifo != "":
-		pr, pw := io.Pipe()
-		go func() {
-			_, _ = pw.Write([]byte("first"))
-			data, err := os.ReadFile(ev.Fifo) // blocks until the test writes
-			if err != nil {
-				pw.CloseWithError(err)
-				return
-			}
-			_, _ = pw.Write(append([]byte("second:"), data...))
-			_ = pw.Close()
-		}()
-		return pr, nil
+		return streamAfter(func() ([]byte, error) { return os.ReadFile(ev.Fifo) }), nil // blocks until the test writes
+	case ev.Wait != "":
+		return streamAfter(func() ([]byte, error) { return get(ctx, ev.Wait) }), nil // blocks until the test answers
 	}
 	return raw, nil
+}
+
+// streamAfter streams "first", then "second:" and what wait returns.
+func streamAfter(wait func() ([]byte, error)) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write([]byte("first"))
+		data, err := wait()
+		if err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		_, _ = pw.Write(append([]byte("second:"), data...))
+		_ = pw.Close()
+	}()
+	return pr
+}
+
+func get(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }
 
 func main() { lambda.Start(handle) }
