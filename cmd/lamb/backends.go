@@ -29,7 +29,15 @@ func newBackend(ctx context.Context, o serveOptions, workDir, serverID string, l
 	case "docker", "podman":
 		return newDockerBackend(ctx, o, "", serverID, log)
 	case "kubernetes":
-		return nil, fmt.Errorf("--backend kubernetes: not available in this version of lamb yet")
+		images, err := runtimeImages(o.runtimeImages)
+		if err != nil {
+			return nil, err
+		}
+		kb, err := newKubernetesBackend(ctx, o.kube, images, serverID, log)
+		if err != nil {
+			return nil, err // a bad configuration stops start-up: never a fall back
+		}
+		return kb, nil
 	}
 	return nil, fmt.Errorf("--backend %q: want auto, process, docker or kubernetes", o.backend)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lambhq/lamb/api"
 	"github.com/lambhq/lamb/engine"
+	"github.com/lambhq/lamb/engine/backend/kubernetes"
 	"github.com/lambhq/lamb/store"
 )
 
@@ -37,6 +38,7 @@ type serveOptions struct {
 	asyncRetryDelay      time.Duration
 	destinationsEndpoint string
 	runtimeImages        []string
+	kube                 kubeOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -64,6 +66,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.DurationVar(&o.idleTTL, "idle-ttl", 10*time.Minute, "stop instances idle for this long")
 	f.StringVar(&o.python, "python", "python3", "python interpreter for python runtimes (process backend)")
 	f.StringVar(&o.node, "node", "node", "node binary for nodejs runtimes (process backend)")
+	addKubernetesFlags(f, &o.kube)
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
 	f.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed Event invocation (the second waits twice as long)")
@@ -161,6 +164,18 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
 	listeners := []net.Listener{ln}
+	if kb, ok := be.(*kubernetes.Backend); ok {
+		// Pods fetch code from lamb's artifact endpoint at the self URL.
+		hs.Handler = withKubeArtifacts(srv, kb)
+		extra, err := kubeListener(o.kube.selfURL, ln, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		if extra != nil {
+			listeners = append(listeners, extra)
+		}
+	}
 	if extra, err := listenForInstances(ctx, be, ln, log); err != nil {
 		ln.Close()
 		return err

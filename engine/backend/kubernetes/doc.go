@@ -1,0 +1,29 @@
+// Package kubernetes is lamb's Kubernetes backend: every function instance is a
+// Pod on the user's cluster, driven with client-go.
+//
+// # Pods
+//
+// A Pod has one init container and one main container. The init container runs
+// lamb's own image (scripts/build-lamb-image.sh) as `lamb k8s-init` (InitMain):
+// it copies the lamb binary into an emptyDir, so the main container can run it
+// as the agent, and fetches the function's code and layers from lamb's internal
+// artifact endpoint (ArtifactHandler) with a bearer token that is random per
+// Backend. The main container runs the runtime image with the agent as its
+// entrypoint; /var/task, /opt and /tmp are emptyDirs. lamb watches the Pod
+// until it runs, then reaches the agent at the Pod IP (package agentapi) and
+// waits for its ready event.
+//
+// # Ownership
+//
+// Pods carry the label app.kubernetes.io/managed-by=lamb and the owning
+// server's ID; Reap deletes those of other servers, Close deletes this one's.
+// A Pod deleted, evicted or failed behind lamb's back ends its instance (Done
+// closes), so the engine evicts it and starts a fresh one.
+//
+// # Security
+//
+// The token only guards the artifact endpoint; it travels to Pods in the init
+// container's environment, so whoever may read Pods in the namespace may read
+// it. The agent's port is not authenticated: restrict who reaches Pod IPs
+// with a NetworkPolicy on shared clusters.
+package kubernetes
