@@ -19,7 +19,19 @@ K8SX_DIR=${K8SX_DIR:-/tmp/k8sx}
 CTR_SOCK=$K8SX_DIR/containerd.sock
 log() { echo "ci-kubernetes: $*" >&2; }
 
+# The cluster's own needs (../shared/k8s/README.md), installed when missing.
+K8S_PACKAGES="containerd runc containernetworking-plugins iptables conntrack busybox-static openssl curl bc docker.io"
+
 up() {
+	local missing=() p
+	for p in $K8S_PACKAGES; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing ${missing[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
 	bash "$CLUSTER_SH" build
 	bash "$CLUSTER_SH" up
 }

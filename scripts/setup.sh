@@ -37,6 +37,29 @@ done
 node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
 [ -f "$node_prefix/include/node/common.gypi" ] || { echo "setup: installing libnode-dev"; apt_install libnode-dev; }
 
+# Container engines for the Docker/Podman backend (engine/backend/docker,
+# test/e2e/docker_test.go), and debootstrap for the stand-in runtime images
+# (scripts/build-runtime-images.sh). scripts/test.sh starts the daemons. One apt
+# call, so that both engines share one OCI runtime (runc).
+engines=()
+command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ] || engines+=(docker.io)
+command -v podman >/dev/null || engines+=(podman)
+if [ ${#engines[@]} -gt 0 ]; then
+	echo "setup: installing ${engines[*]}"
+	apt_install "${engines[@]}"
+fi
+command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || { echo "setup: installing debootstrap"; apt_install debootstrap; }
+# Podman gives containers high nofile/nproc limits by default, which cannot be
+# set without CAP_SYS_RESOURCE (as in an unprivileged CI container): `podman run`
+# then fails with "error setting rlimits". Cap them, unless Podman is already
+# configured. (lamb's backend sets these limits on its own containers anyway.)
+cap_bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+if [ -n "$cap_bnd" ] && [ $(( (16#$cap_bnd >> 24) & 1 )) -eq 0 ] && [ ! -e /etc/containers/containers.conf ]; then
+	echo "setup: no CAP_SYS_RESOURCE: capping Podman's default ulimits in /etc/containers/containers.conf"
+	$SUDO mkdir -p /etc/containers
+	printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n' | $SUDO tee /etc/containers/containers.conf >/dev/null
+fi
+
 # staticcheck, pinned, from the Go module proxy.
 STATICCHECK_VERSION=v0.8.2
 GOBIN="$(go env GOPATH)/bin"

@@ -34,6 +34,8 @@ func TestMain(m *testing.M) {
 	}
 	lambBin = filepath.Join(dir, "lamb")
 	build := exec.Command("go", "build", "-o", lambBin, "github.com/lambhq/lamb/cmd/lamb")
+	// Static: container backends ship this very binary into containers as the agent.
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building lamb:", err)
@@ -102,7 +104,15 @@ func startLamb(t *testing.T, dataDir string, args ...string) *server {
 
 func startLambAt(t *testing.T, addr, dataDir string, args ...string) *server {
 	t.Helper()
-	all := []string{"serve", "--addr", addr, "--log-level", "debug"}
+	return startLambEnv(t, addr, dataDir, nil, args...)
+}
+
+// startLambEnv is startLambAt with env added to the server's environment.
+func startLambEnv(t *testing.T, addr, dataDir string, env []string, args ...string) *server {
+	t.Helper()
+	// The process backend unless args name another: auto would take a
+	// container engine whenever one runs (as under CI).
+	all := []string{"serve", "--addr", addr, "--log-level", "debug", "--backend", "process"}
 	if dataDir == "" {
 		all = append(all, "--ephemeral")
 	} else {
@@ -111,6 +121,9 @@ func startLambAt(t *testing.T, addr, dataDir string, args ...string) *server {
 	all = append(all, args...)
 	s := &server{URL: "http://" + addr, Addr: addr, DataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(lambBin, all...)
+	if env != nil {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
