@@ -97,8 +97,6 @@ class RuntimeClient:
         self.sock, self.buf = None, bytearray()
 
     def _request(self, method, path, body=None, headers=None, while_waiting=None):
-        # Retry once on a stale keep-alive connection: the server may close an
-        # idle one between invocations.
         head = "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, self.host_header)
         if body is not None or method == "POST":
             head += "Content-Length: %d\r\n" % len(body or b"")
@@ -109,18 +107,37 @@ class RuntimeClient:
         if body:
             data += body
         for attempt in (0, 1):
+            if self.sock is not None and self._peer_closed():
+                self.close()
+            sent = False
             try:
                 if self.sock is None:
                     self.sock = self._connect()
                 self.sock.sendall(data)
+                sent = True
                 if while_waiting is not None:
                     while_waiting()
                     while_waiting = None
                 return self._read_response(method)
             except OSError:
                 self.close()
+                if sent and method == "POST":
+                    # The server may have taken it: a POST is never sent twice
+                    # (a response posted twice is a protocol error). Go on to
+                    # the next invocation.
+                    return Response(0, {}, b"")
                 if attempt == 1:
                     raise
+
+    def _peer_closed(self):
+        # The server may close an idle keep-alive connection between
+        # invocations: notice before writing on it, not after.
+        try:
+            return self.sock.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
 
     def _fill(self):
         chunk = self.sock.recv(65536)
