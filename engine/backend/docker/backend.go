@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 // Labels on everything lamb creates.
@@ -72,10 +73,10 @@ type Backend struct {
 	agentName string
 	agentErr  error
 
-	mu     sync.Mutex
-	live   map[string]*instance
-	closed bool
-	cmds   map[string][]string // image ID → its ENTRYPOINT+CMD (Image functions)
+	live sandbox.Live[*instance]
+
+	mu   sync.Mutex
+	cmds map[string][]string // image ID → its ENTRYPOINT+CMD (Image functions)
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -116,7 +117,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, fmt.Errorf("docker backend: %s: %w", cfg.Host, err)
 	}
 	b := &Backend{cfg: cfg, log: cfg.Logger, cli: cli, name: "docker",
-		live: map[string]*instance{}, cmds: map[string][]string{}}
+		cmds: map[string][]string{}}
 	if isPodman(v) {
 		b.name, b.podman = "podman", true
 	}
@@ -211,18 +212,9 @@ func (b *Backend) Prepull(ctx context.Context, ref string, progress func(backend
 
 // Close stops every instance this backend launched; later launches fail.
 func (b *Backend) Close(ctx context.Context) error {
-	b.mu.Lock()
-	b.closed = true
-	insts := make([]*instance, 0, len(b.live))
-	for _, in := range b.live {
-		insts = append(insts, in)
-	}
-	b.mu.Unlock()
 	var errs []error
-	for _, in := range insts {
-		if err := in.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	if err := b.live.StopAll(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if err := b.removeLabelled(ctx, func(labels map[string]string) bool {
 		return labels[labelServer] == b.cfg.ServerID && labels[labelHelper] == "true"
@@ -265,22 +257,6 @@ func (b *Backend) removeLabelled(ctx context.Context, match func(map[string]stri
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func (b *Backend) track(in *instance) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return errors.New("docker backend: closed")
-	}
-	b.live[in.id] = in
-	return nil
-}
-
-func (b *Backend) forget(in *instance) {
-	b.mu.Lock()
-	delete(b.live, in.id)
-	b.mu.Unlock()
 }
 
 // imageCommand returns an image's own ENTRYPOINT followed by its CMD, which

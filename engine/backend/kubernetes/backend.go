@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +14,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 // Backend runs instances as Pods. It is safe for concurrent use.
@@ -27,9 +27,7 @@ type Backend struct {
 	token string
 	arts  artifacts
 
-	mu     sync.Mutex
-	live   map[string]*instance
-	closed bool
+	live sandbox.Live[*instance]
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -63,7 +61,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, fmt.Errorf("kubernetes backend: token: %w", err)
 	}
 	b := &Backend{cfg: cfg, log: cfg.Logger, cs: cs, pods: cs.CoreV1().Pods(cfg.Namespace),
-		host: rc.Host, token: token, live: map[string]*instance{}}
+		host: rc.Host, token: token}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := b.pods.List(cctx, metav1.ListOptions{Limit: 1, LabelSelector: LabelManagedBy + "=" + ManagedByValue}); err != nil {
@@ -108,22 +106,8 @@ func (b *Backend) Reap(ctx context.Context) error {
 // Close stops every instance this backend launched, deletes any Pod of its
 // own that is left, and makes later launches fail.
 func (b *Backend) Close(ctx context.Context) error {
-	b.mu.Lock()
-	b.closed = true
-	insts := make([]*instance, 0, len(b.live))
-	for _, in := range b.live {
-		insts = append(insts, in)
-	}
-	b.mu.Unlock()
-	var wg sync.WaitGroup
-	errs := make([]error, len(insts))
-	for i, in := range insts {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = in.Stop(ctx) }()
-	}
-	wg.Wait()
-	errs = append(errs, b.deleteLabelled(ctx, LabelManagedBy+"="+ManagedByValue+","+LabelServer+"="+labelValue(b.cfg.ServerID)))
-	return errors.Join(errs...)
+	err := b.live.StopAll(ctx)
+	return errors.Join(err, b.deleteLabelled(ctx, LabelManagedBy+"="+ManagedByValue+","+LabelServer+"="+labelValue(b.cfg.ServerID)))
 }
 
 func (b *Backend) deleteLabelled(ctx context.Context, selector string) error {
@@ -154,25 +138,4 @@ func (b *Backend) deletePod(ctx context.Context, name string) error {
 		return fmt.Errorf("kubernetes backend: delete pod %s: %w", name, err)
 	}
 	return nil
-}
-
-func (b *Backend) track(in *instance) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return errors.New("kubernetes backend: closed")
-	}
-	if _, dup := b.live[in.id]; dup {
-		return fmt.Errorf("kubernetes backend: instance %s exists", in.id)
-	}
-	b.live[in.id] = in
-	return nil
-}
-
-func (b *Backend) forget(in *instance) {
-	b.mu.Lock()
-	if b.live[in.id] == in {
-		delete(b.live, in.id)
-	}
-	b.mu.Unlock()
 }

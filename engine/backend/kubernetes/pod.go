@@ -17,6 +17,7 @@ import (
 
 	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/engine/backend/sandbox"
 	"github.com/lambhq/lamb/runtimes"
 )
 
@@ -39,8 +40,8 @@ const (
 // Paths and names inside every Pod.
 const (
 	agentDir      = "/lamb-agent" // the emptyDir the init container installs the agent into
-	taskRoot      = "/var/task"
-	optDir        = "/opt"
+	taskRoot      = sandbox.TaskRoot
+	optDir        = sandbox.OptDir
 	agentPort     = agentapi.DefaultPort
 	mainContainer = "function"
 	initContainer = "lamb-init"
@@ -116,33 +117,7 @@ func (c *Config) plan(spec *backend.Spec) (img string, agentArgs []string, err e
 
 // environ is the engine's environment plus what only the sandbox knows.
 func (c *Config) environ(spec *backend.Spec) []corev1.EnvVar {
-	env := make(map[string]string, len(spec.Env)+10)
-	set := func(k, v string) {
-		if own := env[k]; own != "" {
-			v = own + ":" + v
-		}
-		env[k] = v
-	}
-	for k, v := range spec.Env {
-		env[k] = v
-	}
-	set("PATH", "/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin")
-	set("LD_LIBRARY_PATH", "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib")
-	if rt, ok := runtimes.Lookup(spec.Runtime); ok {
-		switch rt.Family {
-		case runtimes.FamilyPython:
-			set("PYTHONPATH", "/opt/python/lib/"+rt.ID+"/site-packages:/opt/python")
-		case runtimes.FamilyNodejs:
-			major := strings.TrimSuffix(strings.TrimPrefix(rt.ID, "nodejs"), ".x")
-			set("NODE_PATH", "/opt/nodejs/node"+major+"/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")
-		}
-	}
-	env["LAMBDA_TASK_ROOT"] = taskRoot
-	env["LAMBDA_RUNTIME_DIR"] = "/var/runtime"
-	env["TMPDIR"] = "/tmp"
-	if _, ok := env["AWS_ENDPOINT_URL"]; !ok {
-		env["AWS_ENDPOINT_URL"] = c.SelfURL
-	}
+	env := sandbox.Environ(spec, c.SelfURL)
 	out := make([]corev1.EnvVar, 0, len(env))
 	for k, v := range env {
 		out = append(out, corev1.EnvVar{Name: k, Value: v})

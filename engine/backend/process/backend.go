@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/engine/backend/sandbox"
 	"github.com/lambhq/lamb/runtimes"
 )
 
@@ -61,9 +62,7 @@ type Backend struct {
 	runtimeDir string
 	instDir    string
 
-	mu     sync.Mutex
-	live   map[string]*instance
-	closed bool
+	live sandbox.Live[*instance]
 
 	pythonMu  sync.Mutex
 	pythonExe string // the interpreter behind PythonBin, once resolved
@@ -97,7 +96,6 @@ func New(cfg Config) (*Backend, error) {
 		layers:     newArtifactCache(filepath.Join(dir, "layers")),
 		runtimeDir: filepath.Join(dir, "runtime"),
 		instDir:    filepath.Join(dir, "instances"),
-		live:       map[string]*instance{},
 	}
 	for _, d := range []string{b.runtimeDir, b.instDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -151,43 +149,7 @@ func (b *Backend) Prepull(context.Context, string, func(backend.Progress)) error
 
 // Close stops every instance this backend launched. Later launches fail.
 func (b *Backend) Close(ctx context.Context) error {
-	b.mu.Lock()
-	b.closed = true
-	insts := make([]*instance, 0, len(b.live))
-	for _, in := range b.live {
-		insts = append(insts, in)
-	}
-	b.mu.Unlock()
-	var errs []error
-	for _, in := range insts {
-		if err := in.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (b *Backend) track(in *instance) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return errors.New("process backend: closed")
-	}
-	b.live[in.id] = in
-	return nil
-}
-
-func (b *Backend) forget(in *instance) {
-	b.mu.Lock()
-	delete(b.live, in.id)
-	b.mu.Unlock()
-}
-
-func (b *Backend) tracked(id string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	_, ok := b.live[id]
-	return ok
+	return b.live.StopAll(ctx)
 }
 
 // python returns the interpreter to run python runtimes with. PythonBin may be

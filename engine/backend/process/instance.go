@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/engine/backend/sandbox"
 	"github.com/lambhq/lamb/runtimeapi"
 	"github.com/lambhq/lamb/runtimeoutput"
 	"github.com/lambhq/lamb/runtimes"
@@ -147,9 +148,9 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	go in.serve(ln)
 	go in.out.Run()
 	go in.run()
-	if err := b.track(in); err != nil {
+	if err := b.live.Add(in); err != nil {
 		_ = in.Stop(context.Background())
-		return nil, err
+		return nil, fmt.Errorf("process backend: %w", err)
 	}
 
 	select {
@@ -345,7 +346,7 @@ func (in *instance) run() {
 	if err := os.RemoveAll(in.dir); err != nil {
 		in.b.log.Warn("process backend: remove instance dir", "instance", in.id, "err", err)
 	}
-	in.b.forget(in)
+	in.b.live.Remove(in)
 	close(in.done)
 }
 
@@ -377,28 +378,23 @@ func (in *instance) Stop(ctx context.Context) error {
 
 // Invoke implements backend.Instance.
 func (in *instance) Invoke(ctx context.Context, inv *backend.Invocation) (*backend.Response, error) {
-	if in.exited.Err() != nil {
-		return nil, fmt.Errorf("instance %s exited: %w", in.id, backend.ErrNotDelivered)
-	}
 	// The runtime may die without answering: its exit ends the wait.
-	ictx, cancel := context.WithCancel(ctx)
-	unwatch := context.AfterFunc(in.exited, cancel)
-	release := func() { unwatch(); cancel() }
+	ictx, release, err := sandbox.Begin(ctx, in.id, in.exited)
+	if err != nil {
+		return nil, err
+	}
 	in.out.Begin()
-	resp, err := in.srv.Invoke(ictx, &runtimeapi.Invocation{
-		RequestID: inv.RequestID, Payload: inv.Payload, Deadline: inv.Deadline,
-		InvokedFunctionARN: inv.InvokedFunctionARN, TraceID: inv.TraceID,
-		ClientContext: inv.ClientContext, CognitoIdentity: inv.CognitoIdentity,
-		StreamResponse: inv.StreamResponse,
-	})
+	// A conversion: the two types have the same fields, so one that gains a
+	// field the other lacks fails to compile rather than being dropped here.
+	ri := runtimeapi.Invocation(*inv)
+	resp, err := in.srv.Invoke(ictx, &ri)
 	if err != nil {
 		release()
 		if errors.Is(err, runtimeapi.ErrNotDelivered) {
 			return nil, fmt.Errorf("%w: %w", backend.ErrNotDelivered, err)
 		}
-		if ctx.Err() == nil && in.exited.Err() != nil {
-			<-in.done
-			return nil, in.exitErr
+		if xe := in.exitFor(ctx); xe != nil {
+			return nil, xe
 		}
 		return nil, fmt.Errorf("invoke instance %s: %w", in.id, err)
 	}
@@ -422,19 +418,14 @@ func (in *instance) Invoke(ctx context.Context, inv *backend.Invocation) (*backe
 	var log []byte
 	r := &backend.Response{
 		ErrorType: resp.ErrorType, Streaming: resp.Streaming, ContentType: resp.ContentType,
-		Trailer: func() *backend.FunctionError {
-			if typ, body := resp.Trailer(); typ != "" {
-				return &backend.FunctionError{Type: typ, Body: body}
-			}
-			return nil
-		},
+		Body:    sandbox.NewBody(resp.Body, release, func(error) error { return in.exitFor(ctx) }),
+		Trailer: sandbox.Trailer(resp.Trailer),
 		Log: func() []byte {
 			logOnce.Do(func() { log, _ = in.out.Take() })
 			return log
 		},
 		MaxMemoryUsedMB: in.maxMemoryUsedMB,
 	}
-	r.Body = &body{rc: resp.Body, in: in, ctx: ctx, release: release}
 	return r, nil
 }
 
@@ -448,32 +439,15 @@ func isMemoryError(errType string, body []byte) bool {
 	return json.Unmarshal(body, &doc) == nil && doc.ErrorType == "MemoryError"
 }
 
-// body turns a read failure caused by the runtime exiting into its ExitError.
-type body struct {
-	rc      io.ReadCloser
-	in      *instance
-	ctx     context.Context
-	release func()
-	once    sync.Once
-}
-
-func (b *body) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err == nil {
-		return n, nil
+// exitFor returns the ExitError when the runtime exited while ctx lives
+// (a failure to read its answer is then the exit), waiting for it to be
+// recorded; nil otherwise.
+func (in *instance) exitFor(ctx context.Context) error {
+	if ctx.Err() == nil && in.exited.Err() != nil {
+		<-in.done
+		return in.exitErr
 	}
-	b.once.Do(b.release)
-	if !errors.Is(err, io.EOF) && b.ctx.Err() == nil && b.in.exited.Err() != nil {
-		<-b.in.done
-		return n, b.in.exitErr
-	}
-	return n, err
-}
-
-func (b *body) Close() error {
-	err := b.rc.Close()
-	b.once.Do(b.release)
-	return err
+	return nil
 }
 
 // maxMemoryUsedMB reads the runtime process's peak resident set (VmHWM).

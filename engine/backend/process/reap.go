@@ -29,7 +29,7 @@ func (b *Backend) Reap(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if !e.IsDir() || b.tracked(e.Name()) {
+		if !e.IsDir() || b.live.Has(e.Name()) {
 			continue
 		}
 		dir := filepath.Join(b.instDir, e.Name())
