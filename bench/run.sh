@@ -75,3 +75,59 @@ END {
 	row("cold python p50 (ms), new function", "ColdStart/python.lamb_new_p50_ms", "", "", "", "", 0)
 	row("scale-out 20ms fn (invokes/s), 4 vs 1 client", "ScaleOut.c4_per_s", "ScaleOut.c1_per_s", "ScaleOut.ratio_c4_c1", ">= 3.5", ">=", 3.5)
 }' "$out"
+
+# ---------------------------------------------------------------------------
+# Docker backend: lamb serve --backend docker on the stand-in runtime images
+# (scripts/build-runtime-images.sh) against the RIE in a container of the same
+# image, through a port published on 127.0.0.1. lamb ships itself into its
+# containers as the agent and the RIE runs inside one: both are built static.
+# Skipped (with a note) when no Docker engine answers.
+DOCKER_WARM_N=${DOCKER_WARM_N:-$WARM_N}
+DOCKER_COLD_N=${DOCKER_COLD_N:-$COLD_N}
+if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut" =~ $BENCH ]]; then
+	if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+		echo
+		echo "docker backend benchmarks: skipped (no Docker engine answers the docker CLI)"
+	else
+		mkdir -p "$bin/static"
+		CGO_ENABLED=0 go build -o "$bin/static/lamb" ./cmd/lamb
+		[[ -x "$bin/static/aws-lambda-rie" ]] || CGO_ENABLED=0 GOBIN="$bin/static" go install "$RIE_PKG@$RIE_VERSION"
+		images=$(LAMB_IMAGE_FAMILIES="provided python" bash scripts/build-runtime-images.sh)
+		export LAMB_BENCH_LAMB_STATIC="$bin/static/lamb" LAMB_BENCH_RIE_STATIC="$bin/static/aws-lambda-rie"
+		export LAMB_BENCH_IMAGES=${images//$'\n'/,}
+		: >"$out"
+		run "DockerWarmInvoke" "${DOCKER_WARM_N}x"
+		run "DockerColdStart" "${DOCKER_COLD_N}x"
+		run "DockerScaleOut" "1x"
+		echo
+		echo "lamb docker-backend benchmarks ($(date -u +%FT%TZ), $(nproc) cores, docker $(docker version --format '{{.Server.Version}}'), warm n=$DOCKER_WARM_N, cold n=$DOCKER_COLD_N, window=$WINDOW)"
+		echo "images: ${LAMB_BENCH_IMAGES}"
+		awk '
+/^Benchmark/ {
+	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+	for (i = 3; i < NF; i += 2) m[name "." $(i + 1)] = $i
+}
+function row(label, lamb, base, r, goal, op, limit,   verdict) {
+	if (!((lamb) in m)) return
+	verdict = ""
+	if (goal != "" && r in m) verdict = ((op == "<=" && m[r] <= limit) || (op == ">=" && m[r] >= limit)) ? "met" : "MISSED"
+	printf "%-62s %10s %10s %8s  %-8s %s\n", label, m[lamb], (base in m ? m[base] : "-"), (r in m ? sprintf("%.2f", m[r]) : "-"), goal, verdict
+}
+END {
+	printf "%-62s %10s %10s %8s  %-8s\n", "measurement", "lamb", "baseline", "ratio", "goal"
+	row("warm go p50 (us), baseline RIE container", "DockerWarmInvoke/go.lamb_p50_us", "DockerWarmInvoke/go.rie_p50_us", "DockerWarmInvoke/go.ratio_p50", "<= 1.00", "<=", 1.00)
+	row("warm go p50 (us), baseline RIE at container IP (no proxy)", "DockerWarmInvoke/go.lamb_p50_us", "DockerWarmInvoke/go.rie_direct_p50_us", "DockerWarmInvoke/go.ratio_direct_p50", "", "", 0)
+	row("warm go p99 (us), baseline RIE container", "DockerWarmInvoke/go.lamb_p99_us", "DockerWarmInvoke/go.rie_p99_us", "DockerWarmInvoke/go.ratio_p99", "", "", 0)
+	row("warm python p50 (us), baseline RIE container", "DockerWarmInvoke/python.lamb_p50_us", "DockerWarmInvoke/python.rie_p50_us", "DockerWarmInvoke/python.ratio_p50", "<= 1.00", "<=", 1.00)
+	row("warm python p50 (us), baseline RIE at container IP (no proxy)", "DockerWarmInvoke/python.lamb_p50_us", "DockerWarmInvoke/python.rie_direct_p50_us", "DockerWarmInvoke/python.ratio_direct_p50", "", "", 0)
+	row("warm python p99 (us), baseline RIE container", "DockerWarmInvoke/python.lamb_p99_us", "DockerWarmInvoke/python.rie_p99_us", "DockerWarmInvoke/python.ratio_p99", "", "", 0)
+	row("cold go p50 (ms) after evict, baseline docker run+RIE", "DockerColdStart/go.lamb_p50_ms", "DockerColdStart/go.rie_p50_ms", "DockerColdStart/go.ratio_p50", "<= 0.75", "<=", 0.75)
+	row("cold go p50 (ms) new function, baseline docker run+RIE", "DockerColdStart/go.lamb_new_p50_ms", "DockerColdStart/go.rie_p50_ms", "DockerColdStart/go.ratio_new_p50", "<= 0.75", "<=", 0.75)
+	row("  of which docker run -d (ms)", "DockerColdStart/go.rie_run_p50_ms", "", "", "", "", 0)
+	row("cold python p50 (ms) after evict, baseline docker run+RIE", "DockerColdStart/python.lamb_p50_ms", "DockerColdStart/python.rie_p50_ms", "DockerColdStart/python.ratio_p50", "<= 0.75", "<=", 0.75)
+	row("cold python p50 (ms) new function, baseline docker run+RIE", "DockerColdStart/python.lamb_new_p50_ms", "DockerColdStart/python.rie_p50_ms", "DockerColdStart/python.ratio_new_p50", "<= 0.75", "<=", 0.75)
+	row("  of which docker run -d (ms)", "DockerColdStart/python.rie_run_p50_ms", "", "", "", "", 0)
+	row("scale-out 20ms fn (invokes/s), 4 vs 1 client", "DockerScaleOut.c4_per_s", "DockerScaleOut.c1_per_s", "DockerScaleOut.ratio_c4_c1", ">= 3.5", ">=", 3.5)
+}' "$out"
+	fi
+fi
