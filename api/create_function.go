@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,7 +47,8 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	if ref.Account != "" && ref.Account != c.Scope.Account {
-		return errInvalidParameter("The function ARN's account %s does not match the caller's account %s.", ref.Account, c.Scope.Account)
+		// Another account's ARN: AWS answers 403 without a message (recorded).
+		return newError("AccessDeniedException", "")
 	}
 	if err := validateArchitectures(in.Architectures); err != nil {
 		return err
@@ -86,6 +86,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		f.Architectures = in.Architectures
 	}
 	applyConfig(f, &in.configInput)
+	if err := checkSnapStart(f); err != nil {
+		return err
+	}
 
 	var zip []byte
 	switch f.PackageType {
@@ -110,11 +113,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		if len(in.Code.ZipFile) > 0 || in.Code.S3Bucket != nil {
 			return errInvalidParameter("Please don't provide code when creating a function with packageType Image.")
 		}
-		f.ImageURI = *in.Code.ImageURI
-		// AWS shows the image digest; lamb has no registry, so it shows a
-		// digest of the URI, stable across calls.
-		sum := sha256.Sum256([]byte(f.ImageURI))
-		f.CodeSHA256 = fmt.Sprintf("%x", sum)
+		setImage(f, *in.Code.ImageURI) // images.go
 	default:
 		var pv validationError
 		pv.add(f.PackageType, "packageType", "Member must satisfy enum value set: [Image, Zip]")
@@ -122,6 +121,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 	}
 
 	err = s.storeFunction(r.Context(), f, zip, func(tx store.Tx) error {
+		if err := checkCapacityProviderConfig(tx, c.Scope, f.CapProvider); err != nil {
+			return err
+		}
 		var existing functionRecord
 		err := tx.Get(bucketFunctions, functionKey(c.Scope, f.Name), &existing)
 		if err == nil {

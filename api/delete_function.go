@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/lambhq/lamb/store"
 )
@@ -19,8 +20,10 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	if ref.Qualifier != "" {
 		// A version (or an alias, which AWS refuses) instead of the function.
-		if !isVersionNumber(ref.Qualifier) {
-			return errInvalidParameter("Deletion of aliases is not supported via DeleteFunction. Please use DeleteAlias.")
+		// A qualifier with a '$' names no alias: AWS looks it up like a
+		// version (and answers "Function not found" without it).
+		if !isVersionNumber(ref.Qualifier) && !strings.Contains(ref.Qualifier, "$") {
+			return errInvalidParameter("Deletion of aliases is not currently supported.") // AWS's words
 		}
 		if err := s.deleteVersion(r.Context(), c.Scope, ref); err != nil {
 			return err

@@ -46,6 +46,8 @@ type functionRecord struct {
 	KMSKeyArn     string            `json:"kmsKeyArn,omitempty"`
 	SnapStartOn   string            `json:"snapStartApplyOn"`
 	ImageURI      string            `json:"imageUri,omitempty"`
+	ImageConfig   *imageConfig      `json:"imageConfig,omitempty"`
+	CapProvider   *providerConfig   `json:"capacityProviderConfig,omitempty"` // capacity_provider.go; state only
 	Layers        []layerRef        `json:"layers,omitempty"`
 
 	CodeSHA256Hex string `json:"codeSha256Hex,omitempty"` // blob key of the zip
@@ -195,6 +197,8 @@ type functionConfiguration struct {
 	FunctionArn                string                `json:"FunctionArn"`
 	FunctionName               string                `json:"FunctionName"`
 	Handler                    string                `json:"Handler,omitempty"`
+	ImageConfigResponse        *imageConfigResponse  `json:"ImageConfigResponse,omitempty"`
+	CapacityProviderConfig     *providerConfig       `json:"CapacityProviderConfig,omitempty"`
 	KMSKeyArn                  string                `json:"KMSKeyArn,omitempty"`
 	LastModified               string                `json:"LastModified"`
 	LastUpdateStatus           string                `json:"LastUpdateStatus,omitempty"`
@@ -254,6 +258,8 @@ func (f *functionRecord) configuration() functionConfiguration {
 		FunctionArn:                f.arn() + f.qualifierSuffix(),
 		FunctionName:               f.Name,
 		Handler:                    f.Handler,
+		ImageConfigResponse:        imageConfigOf(f),
+		CapacityProviderConfig:     f.CapProvider,
 		KMSKeyArn:                  f.KMSKeyArn,
 		LastModified:               f.LastModified.UTC().Format(lastModifiedLayout),
 		LastUpdateStatus:           f.LastUpdateStatus,
@@ -265,7 +271,7 @@ func (f *functionRecord) configuration() functionConfiguration {
 		RevisionID:                 f.RevisionID,
 		Role:                       f.Role,
 		Runtime:                    f.Runtime,
-		SnapStart:                  snapStartResponse{ApplyOn: f.SnapStartOn, OptimizationStatus: "Off"},
+		SnapStart:                  snapStartResponse{ApplyOn: f.SnapStartOn, OptimizationStatus: snapStartOptimization(f)},
 		State:                      f.State,
 		StateReason:                f.StateReason,
 		StateReasonCode:            f.StateReasonCode,

@@ -45,7 +45,9 @@ func createInput(t *testing.T, name string) *lambda.CreateFunctionInput {
 //   - TestLambdaSizeLimits::test_large_environment_variables_fails,
 //     test_large_environment_fails_multiple_keys, test_oversized_zipped_create_lambda,
 //     test_oversized_request_create_lambda, test_oversized_unzipped_lambda
-func TestFunctionErrorsMatchSnapshot(t *testing.T) {
+var _ = registerParityTest("FunctionErrorsMatchSnapshot", testFunctionErrorsMatchSnapshot)
+
+func testFunctionErrorsMatchSnapshot(t *testing.T) {
 	ctx := context.Background()
 	longArn := "arn:aws:lambda:us-east-1:111111111111:function:" + strings.Repeat("b", 100)
 	tests := []struct {
@@ -99,7 +101,10 @@ func TestFunctionErrorsMatchSnapshot(t *testing.T) {
 			}},
 		{testID: "TestLambdaFunction::test_function_arns", label: "invalid_function_name_exc",
 			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("invalid:function:name")})
+				// The scenario creates a function by this name.
+				in := createInput(t, "f1")
+				in.FunctionName = aws.String("invalid:function:name")
+				_, err := h.client.CreateFunction(ctx, in)
 				return err
 			}},
 		{testID: "TestLambdaFunction::test_function_arns", label: "long_function_name_exc",
@@ -110,17 +115,26 @@ func TestFunctionErrorsMatchSnapshot(t *testing.T) {
 		{testID: "TestLambdaFunction::test_function_arns", label: "long_function_arn_exc",
 			replace: []string{strings.Repeat("b", 100), "<function-name>"},
 			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(longArn)})
+				// The scenario creates a function by this name.
+				in := createInput(t, "f1")
+				in.FunctionName = aws.String(longArn)
+				_, err := h.client.CreateFunction(ctx, in)
 				return err
 			}},
 		{testID: "TestLambdaFunction::test_function_arns", label: "function_arn_other_region_exc",
 			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:ap-southeast-1:111111111111:function:f1")})
+				// The scenario creates a function by this name.
+				in := createInput(t, "f1")
+				in.FunctionName = aws.String("arn:aws:lambda:ap-southeast-1:111111111111:function:f1")
+				_, err := h.client.CreateFunction(ctx, in)
 				return err
 			}},
 		{testID: "TestLambdaFunction::test_function_arns", label: "function_arn_other_account_exc",
 			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:222222222222:function:f1")})
+				// The scenario creates a function by this name.
+				in := createInput(t, "f1")
+				in.FunctionName = aws.String("arn:aws:lambda:us-east-1:222222222222:function:f1")
+				_, err := h.client.CreateFunction(ctx, in)
 				return err
 			}},
 		{testID: "TestLambdaFunction::test_ops_with_arn_qualifier_mismatch[get_function]", label: "not_match_exception",
@@ -238,10 +252,10 @@ func TestFunctionErrorsMatchSnapshot(t *testing.T) {
 				tc.setup(t, h)
 			}
 			if err := tc.do(t, h); err == nil && h.rec.lastResponse().status < 300 {
-				t.Fatalf("call succeeded; AWS answered %v", snap[tc.label])
+				t.Fatalf("call succeeded; AWS answered %v", snap.labels[tc.label])
 			}
 			got := newNormaliser(tc.replace...).normalise(h.rec.lastResponse().boto3View(t), "")
-			assertMatches(t, tc.label, got, expected(t, snap, tc.label))
+			matchSnapshot(t, snap, tc.label, got)
 		})
 	}
 }
@@ -258,7 +272,7 @@ func randomBytes(t *testing.T, n int) []byte {
 func envFromSnapshot(t *testing.T, testID, label string) [][2]string {
 	t.Helper()
 	snap := loadSnapshot(t, testID)
-	msg := snap[label].(map[string]any)["Error"].(map[string]any)["Message"].(string)
+	msg := snap.labels[label].(map[string]any)["Error"].(map[string]any)["Message"].(string)
 	_, measured, ok := strings.Cut(msg, "String measured: ")
 	if !ok {
 		t.Fatalf("no measured string in %q", msg)

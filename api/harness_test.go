@@ -156,9 +156,15 @@ func handlerZip(t *testing.T, body string) []byte {
 	return zipOf(t, map[string]string{"handler.py": "def handler(event, context):\n    return " + body + "\n"})
 }
 
+// snapshot is the recorded labels of one test id.
+type snapshot struct {
+	id     string // Class::test
+	labels map[string]any
+}
+
 // loadSnapshot returns the recorded labels of one test id, or skips (fails
 // under CI=true) when the snapshot file is absent.
-func loadSnapshot(t *testing.T, testID string) map[string]any {
+func loadSnapshot(t *testing.T, testID string) snapshot {
 	t.Helper()
 	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
 	if err != nil {
@@ -177,7 +183,7 @@ func loadSnapshot(t *testing.T, testID string) map[string]any {
 	if !ok {
 		t.Fatalf("no snapshot for %s", testID)
 	}
-	return entry.Recorded
+	return snapshot{id: testID, labels: entry.Recorded}
 }
 
 // raw sends an HTTP request as an unsigned client would (no Authorization),

@@ -33,9 +33,6 @@ const (
 
 // invoke serves Invoke: RequestResponse, Event and DryRun.
 func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
-	if s.cfg.Engine == nil {
-		return newError("ServiceException", "lamb: this server runs no engine")
-	}
 	invType := r.Header.Get("X-Amz-Invocation-Type")
 	if invType == "" {
 		invType = "RequestResponse"
@@ -59,6 +56,10 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	fn, err := s.lookupInvokeTarget(r.Context(), c) // versions.go: aliases route by weight
 	if err != nil {
 		return err
+	}
+	// After the lookup, so a bad name gets AWS's answer even without an engine.
+	if s.cfg.Engine == nil {
+		return newError("ServiceException", "lamb: this server runs no engine")
 	}
 	limit := int64(maxSyncPayload)
 	if invType == "Event" {

@@ -13,7 +13,9 @@ import (
 // list_layers_exc_compatibleruntime_invalid, whose enum list AWS prints in
 // Java hash-set order (lamb prints the model's enum sorted; code and the rest
 // of the message match). Also TestLambdaLayer::test_layer_compatibilities[*].
-func TestLayerExceptionsMatchSnapshot(t *testing.T) {
+var _ = registerParityTest("LayerExceptionsMatchSnapshot", testLayerExceptionsMatchSnapshot)
+
+func testLayerExceptionsMatchSnapshot(t *testing.T) {
 	const testID = "TestLambdaLayer::test_layer_exceptions"
 	snap := loadSnapshot(t, testID)
 	ctx := context.Background()
@@ -77,12 +79,13 @@ func TestLayerExceptionsMatchSnapshot(t *testing.T) {
 	for _, st := range steps {
 		_ = st.do()
 		got := n.normalise(h.rec.lastResponse().boto3View(t), "<layer-location>")
-		assertMatches(t, st.label, got, expected(t, snap, st.label))
+		matchSnapshot(t, snap, st.label, got)
 	}
 
 	for _, id := range []string{"runtimes0", "runtimes1", "runtimes2"} {
 		testID := "TestLambdaLayer::test_layer_compatibilities[" + id + "]"
-		want := expected(t, loadSnapshot(t, testID), "publish_result")
+		snap := loadSnapshot(t, testID)
+		want := expected(t, snap, "publish_result")
 		var rts []types.Runtime
 		for _, r := range want["CompatibleRuntimes"].([]any) {
 			rts = append(rts, types.Runtime(r.(string)))
@@ -92,6 +95,6 @@ func TestLayerExceptionsMatchSnapshot(t *testing.T) {
 			t.Fatalf("%s: %v", testID, err)
 		}
 		got := newNormaliser("layer:"+name, "layer:<resource:1>").normalise(h.rec.lastResponse().boto3View(t), "<layer-location>")
-		assertMatches(t, testID, got, want)
+		matchSnapshot(t, snap, "publish_result", got)
 	}
 }

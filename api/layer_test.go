@@ -16,7 +16,9 @@ import (
 // get_layer_by_arn_version, list_layer_versions_predelete, delete_layer_1,
 // get_fn_config_postdelete, delete_layer_2, list_layer_versions_postdelete,
 // publish_result_3.
-func TestLayerLifecycleMatchesSnapshot(t *testing.T) {
+var _ = registerParityTest("LayerLifecycleMatchesSnapshot", testLayerLifecycleMatchesSnapshot)
+
+func testLayerLifecycleMatchesSnapshot(t *testing.T) {
 	const testID = "TestLambdaLayer::test_layer_lifecycle"
 	snap := loadSnapshot(t, testID)
 	h := newHarness(t, Config{})
@@ -33,7 +35,7 @@ func TestLayerLifecycleMatchesSnapshot(t *testing.T) {
 	check := func(label, location string) {
 		t.Helper()
 		got := n.normalise(h.rec.lastResponse().boto3View(t), location)
-		assertMatches(t, label, got, expected(t, snap, label))
+		matchSnapshot(t, snap, label, got)
 	}
 	must := func(err error) {
 		t.Helper()
@@ -113,7 +115,9 @@ func TestLayerLifecycleMatchesSnapshot(t *testing.T) {
 // two_identical_layer_versions_single_function_exc, add_nonexistent_layer_exc,
 // add_nonexistent_layer_version_exc, add_layer_arn_without_version_exc,
 // create_function_with_layer_in_different_region, create_function_with_six_layers.
-func TestLayerFunctionErrorsMatchSnapshot(t *testing.T) {
+var _ = registerParityTest("LayerFunctionErrorsMatchSnapshot", testLayerFunctionErrorsMatchSnapshot)
+
+func testLayerFunctionErrorsMatchSnapshot(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, Config{})
 	layer, fn := "the-layer", "fn-layers"
@@ -172,7 +176,7 @@ func TestLayerFunctionErrorsMatchSnapshot(t *testing.T) {
 				t.Fatal("call succeeded")
 			}
 			got := newNormaliser("layer:"+layer, "layer:<resource:1>", "region us-east-1.", "region <region>.").normalise(h.rec.lastResponse().boto3View(t), "")
-			assertMatches(t, tc.label, got, expected(t, snap, tc.label))
+			matchSnapshot(t, snap, tc.label, got)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/lambhq/lamb/store"
 )
@@ -42,13 +43,17 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 	if maxItems == 0 {
 		maxItems = 50
 	}
-	start := ""
+	// A marker names the first entry of the next page: a function, and with
+	// FunctionVersion=ALL one of its versions ("name\nqualifier"), since AWS
+	// pages through versions one entry at a time.
+	start, startName, startQual := "", "", ""
 	if m := c.Query.Get("Marker"); m != "" {
-		name, err := base64.RawURLEncoding.DecodeString(m)
+		raw, err := base64.RawURLEncoding.DecodeString(m)
 		if err != nil {
 			return errInvalidParameter("Invalid marker: %s", m)
 		}
-		start = functionKey(c.Scope, string(name))
+		startName, startQual, _ = strings.Cut(string(raw), "\n")
+		start = functionKey(c.Scope, startName)
 	}
 	out := listFunctionsOutput{Functions: []functionConfiguration{}}
 	if master != "" {
@@ -63,9 +68,25 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 			if err := json.Unmarshal(raw, &f); err != nil {
 				return err
 			}
-			if len(out.Functions) == maxItems {
-				out.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(f.Name))
-				return store.ErrStop
+			// add appends one entry, or ends the page before it.
+			skipping := f.Name == startName && startQual != ""
+			add := func(qualifier string, cfg functionConfiguration) bool {
+				if skipping {
+					if qualifier != startQual {
+						return true
+					}
+					skipping = false
+				}
+				if len(out.Functions) == maxItems {
+					marker := f.Name
+					if qualifier != "$LATEST" {
+						marker += "\n" + qualifier
+					}
+					out.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(marker))
+					return false
+				}
+				out.Functions = append(out.Functions, cfg)
+				return true
 			}
 			cfg := f.configuration()
 			// ListFunctions shows neither state nor runtime version.
@@ -75,7 +96,9 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 			if fv == "ALL" {
 				cfg.FunctionArn += ":$LATEST"
 			}
-			out.Functions = append(out.Functions, cfg)
+			if !add("$LATEST", cfg) {
+				return store.ErrStop
+			}
 			if fv == "ALL" {
 				// Published versions follow their $LATEST (versions.go).
 				versions, err := listVersionRecords(tx, c.Scope, f.Name)
@@ -85,7 +108,9 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 				for _, v := range versions {
 					settleVersion(v, &f)
 					v.shownQualifier = v.Version
-					out.Functions = append(out.Functions, listedConfiguration(v))
+					if !add(v.Version, listedConfiguration(v)) {
+						return store.ErrStop
+					}
 				}
 			}
 			return nil

@@ -13,7 +13,9 @@ import (
 // function_config, updated_config and received_config of
 // TestLoggingConfig::test_function_advanced_logging_configuration and
 // test_function_partial_advanced_logging_configuration_update[partial_config0..3].
-func TestLoggingConfigMatchesSnapshot(t *testing.T) {
+var _ = registerParityTest("LoggingConfigMatchesSnapshot", testLoggingConfigMatchesSnapshot)
+
+func testLoggingConfigMatchesSnapshot(t *testing.T) {
 	tests := []struct {
 		testID string
 		create *types.LoggingConfig
@@ -41,7 +43,7 @@ func TestLoggingConfigMatchesSnapshot(t *testing.T) {
 				"runtime:"+runtimeHash("python3.12"), "runtime:<resource:2>")
 			check := func(label, location string) {
 				t.Helper()
-				assertMatches(t, label, n.normalise(h.rec.lastResponse().boto3View(t), location), expected(t, snap, label))
+				matchSnapshot(t, snap, label, n.normalise(h.rec.lastResponse().boto3View(t), location))
 			}
 			in := createInput(t, fn)
 			in.MemorySize, in.Timeout, in.LoggingConfig = aws.Int32(256), aws.Int32(5), tc.create

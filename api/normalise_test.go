@@ -101,15 +101,17 @@ func (n *normaliser) normalise(view map[string]any, location string) map[string]
 
 // expected extracts one label of a snapshot, dropping HTTPHeaders and
 // LocalStack's operation-named wrappers.
-func expected(t *testing.T, snap map[string]any, label string) map[string]any {
+func expected(t *testing.T, snap snapshot, label string) map[string]any {
 	t.Helper()
-	v, ok := snap[label].(map[string]any)
+	v, ok := snap.labels[label].(map[string]any)
 	if !ok {
 		t.Fatalf("snapshot has no label %q", label)
 	}
-	for k, inner := range v {
-		if strings.HasSuffix(k, "Response") && k != "ResponseMetadata" {
-			if m, ok := inner.(map[string]any); ok {
+	if _, ok := v["ResponseMetadata"]; !ok {
+		// A wrapper (CreateFunctionResponse...) holds the response; members
+		// such as ImageConfigResponse are not wrappers.
+		for k, inner := range v {
+			if m, ok := inner.(map[string]any); ok && strings.HasSuffix(k, "Response") && m["ResponseMetadata"] != nil {
 				v = m
 				break
 			}
@@ -125,13 +127,24 @@ func expected(t *testing.T, snap map[string]any, label string) map[string]any {
 	return out
 }
 
-// assertMatches compares a normalised response with a snapshot label field for field.
-func assertMatches(t *testing.T, label string, got, want map[string]any) {
+// matchSnapshot compares a normalised response with a recorded label field
+// for field and, when it matches, counts the label in the parity report.
+func matchSnapshot(t *testing.T, snap snapshot, label string, got map[string]any) {
+	t.Helper()
+	if assertMatches(t, snap.id+" "+label, got, expected(t, snap, label)) {
+		tallyParity(snap.id, label)
+	}
+}
+
+// assertMatches compares a normalised response with a snapshot label field
+// for field and reports whether they match.
+func assertMatches(t *testing.T, label string, got, want map[string]any) bool {
 	t.Helper()
 	if reflect.DeepEqual(got, want) {
-		return
+		return true
 	}
 	g, _ := json.MarshalIndent(got, "", "  ")
 	w, _ := json.MarshalIndent(want, "", "  ")
 	t.Errorf("%s differs from AWS's recording\n got: %s\nwant: %s", label, g, w)
+	return false
 }

@@ -22,11 +22,19 @@ import (
 // answers as the recording was normalised and compares them field for field.
 // Every label a scenario checks must match (a mismatch fails the test);
 // TestParity prints per test class how many of the recorded labels lamb
-// re-enacts and matches:
+// re-enacts and matches, and how many it cannot match (parityUnmatchable,
+// each with its reason):
 //
 //	go test ./api -run 'TestParity$' -v
 //
 // LAMB_PARITY_REPORT=file also writes the table to file.
+//
+// Two kinds of entries feed the table: scenarios registered with
+// registerParity (a harness and normaliser set up for one recorded test id)
+// and plain tests registered with registerParityTest, which compare one or
+// more recorded tests' labels through matchSnapshot. TestParity runs both,
+// so every label any api test compares against the recording is counted,
+// once, when it matches.
 
 // parityScenario re-enacts one recorded test; names are its function names
 // in the order of their <function-name:N> placeholders.
@@ -44,20 +52,41 @@ func registerParity(id string, names []string, run func(p *parity)) bool {
 	return true
 }
 
-// parityTally counts matched labels per class.
+// parityTests maps a name to a plain test that compares recorded labels with
+// matchSnapshot; TestParity runs each as a subtest.
+var parityTests = map[string]func(t *testing.T){}
+
+// registerParityTest adds a plain test (used as var _ = registerParityTest(...)).
+func registerParityTest(name string, fn func(t *testing.T)) bool {
+	parityTests[name] = fn
+	return true
+}
+
+// parityTally holds the matched labels per class as a set of "id label",
+// so a label compared by several tests counts once.
 var parityTally = struct {
 	sync.Mutex
-	matched map[string]int
-}{matched: map[string]int{}}
+	matched map[string]map[string]bool
+}{matched: map[string]map[string]bool{}}
+
+// tallyParity records that lamb matched label of the recorded test id.
+func tallyParity(id, label string) {
+	class := strings.SplitN(id, "::", 2)[0]
+	parityTally.Lock()
+	defer parityTally.Unlock()
+	if parityTally.matched[class] == nil {
+		parityTally.matched[class] = map[string]bool{}
+	}
+	parityTally.matched[class][id+" "+label] = true
+}
 
 type parity struct {
-	t     *testing.T
-	h     *harness
-	n     *normaliser
-	snap  map[string]any
-	class string
-	ctx   context.Context
-	held  atomic.Pointer[chan struct{}] // while set, Prepare waits for it to close
+	t    *testing.T
+	h    *harness
+	n    *normaliser
+	snap snapshot
+	ctx  context.Context
+	held atomic.Pointer[chan struct{}] // while set, Prepare waits for it to close
 }
 
 // hold keeps the next Prepare calls waiting (the function stays Pending or
@@ -91,28 +120,43 @@ func (p *parity) checkWith(label, location string, fix func(got map[string]any))
 		p.t.Errorf("%s differs from AWS's recording:\n%s", label, strings.Join(jsonDiff("", got, want), "\n"))
 		return
 	}
-	parityTally.Lock()
-	parityTally.matched[p.class]++
-	parityTally.Unlock()
+	tallyParity(p.snap.id, label)
+}
+
+// checkGot compares a view lamb's answers were assembled into (e.g. pages
+// joined as boto3's paginator does) with the recorded label.
+func (p *parity) checkGot(label string, got map[string]any) {
+	p.t.Helper()
+	want := expected(p.t, p.snap, label)
+	if !reflect.DeepEqual(got, want) {
+		p.t.Errorf("%s differs from AWS's recording:\n%s", label, strings.Join(jsonDiff("", got, want), "\n"))
+		return
+	}
+	tallyParity(p.snap.id, label)
 }
 
 // checkValue compares a value lamb derived from its answers with a label
 // the recording stores as a plain value (not a response).
 func (p *parity) checkValue(label string, got any) {
 	p.t.Helper()
-	raw, _ := json.Marshal(p.snap[label])
+	checkSnapshotValue(p.t, p.snap, label, got)
+}
+
+// checkSnapshotValue compares got with a label the recording stores as a
+// plain value and counts it when it matches.
+func checkSnapshotValue(t *testing.T, snap snapshot, label string, got any) {
+	t.Helper()
+	raw, _ := json.Marshal(snap.labels[label])
 	var want any
 	_ = json.Unmarshal(raw, &want)
 	graw, _ := json.Marshal(got)
 	var g any
 	_ = json.Unmarshal(graw, &g)
 	if !reflect.DeepEqual(g, want) {
-		p.t.Errorf("%s: got %s, want %s", label, graw, raw)
+		t.Errorf("%s: got %s, want %s", label, graw, raw)
 		return
 	}
-	parityTally.Lock()
-	parityTally.matched[p.class]++
-	parityTally.Unlock()
+	tallyParity(snap.id, label)
 }
 
 // createFn creates a python3.12 index.handler function as the recordings do
@@ -164,7 +208,6 @@ func (p *parity) createHandlerFnPlain(name string) {
 // newParity sets up one scenario's harness and normaliser; names are the
 // function names in order of their <function-name:N> placeholders.
 func newParity(t *testing.T, id string, names ...string) *parity {
-	class := strings.SplitN(id, "::", 2)[0]
 	pairs := []string{
 		"role/lambda-test-role", "role/<resource:1>",
 		"runtime:" + runtimeHash("python3.12"), "runtime:<resource:2>",
@@ -172,7 +215,7 @@ func newParity(t *testing.T, id string, names ...string) *parity {
 	for i, n := range names {
 		pairs = append([]string{n, fmt.Sprintf("<function-name:%d>", i+1)}, pairs...)
 	}
-	p := &parity{t: t, n: newNormaliser(pairs...), snap: loadSnapshot(t, id), class: class, ctx: context.Background()}
+	p := &parity{t: t, n: newNormaliser(pairs...), snap: loadSnapshot(t, id), ctx: context.Background()}
 	p.h = newHarness(t, Config{Prepare: func(ctx context.Context, _ FunctionInfo) error {
 		if ch := p.held.Load(); ch != nil {
 			select {
@@ -197,6 +240,14 @@ func TestParity(t *testing.T) {
 			sc.run(newParity(t, id, sc.names...))
 		})
 	}
+	names := make([]string, 0, len(parityTests))
+	for n := range parityTests {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t.Run(n, parityTests[n])
+	}
 	totals := parityTotals(t)
 	classes := make([]string, 0, len(totals))
 	for c := range totals {
@@ -204,16 +255,36 @@ func TestParity(t *testing.T) {
 	}
 	sort.Strings(classes)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-32s %8s %8s\n", "class", "matched", "recorded")
-	sumM, sumT := 0, 0
+	recorded := parityRecorded(t)
+	cannot := map[string]int{}
 	parityTally.Lock()
+	for key, why := range parityUnmatchable {
+		id, label, _ := strings.Cut(key, " ")
+		class := strings.SplitN(id, "::", 2)[0]
+		if _, ok := recorded[id][label]; !ok {
+			t.Errorf("parityUnmatchable names %q, which the recording lacks", key)
+		}
+		if parityTally.matched[class][key] {
+			t.Errorf("parityUnmatchable names %q (%s), but it matched: drop the entry", key, why)
+		}
+		cannot[class]++
+	}
+	fmt.Fprintf(&b, "%-32s %8s %8s %8s\n", "class", "matched", "cannot", "recorded")
+	sumM, sumC, sumT := 0, 0, 0
 	for _, c := range classes {
-		fmt.Fprintf(&b, "%-32s %8d %8d\n", c, parityTally.matched[c], totals[c])
-		sumM += parityTally.matched[c]
+		fmt.Fprintf(&b, "%-32s %8d %8d %8d\n", c, len(parityTally.matched[c]), cannot[c], totals[c])
+		sumM += len(parityTally.matched[c])
+		sumC += cannot[c]
 		sumT += totals[c]
 	}
 	parityTally.Unlock()
-	fmt.Fprintf(&b, "%-32s %8d %8d\n", "total", sumM, sumT)
+	fmt.Fprintf(&b, "%-32s %8d %8d %8d\n", "total", sumM, sumC, sumT)
+	if class := os.Getenv("LAMB_PARITY_MISSING"); class != "" {
+		b.WriteString("\nnot matched in " + class + ":\n")
+		for _, l := range parityUnmatched(t, class) {
+			b.WriteString("  " + l + "\n")
+		}
+	}
 	t.Log("\n" + b.String())
 	if f := os.Getenv("LAMB_PARITY_REPORT"); f != "" {
 		if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
@@ -222,8 +293,29 @@ func TestParity(t *testing.T) {
 	}
 }
 
-// parityTotals counts the recorded labels per class.
-func parityTotals(t *testing.T) map[string]int {
+// parityUnmatched lists "id label" of class's recorded labels that no test
+// matched (LAMB_PARITY_MISSING=Class prints them with the table).
+func parityUnmatched(t *testing.T, class string) []string {
+	all := parityRecorded(t)
+	var out []string
+	parityTally.Lock()
+	defer parityTally.Unlock()
+	for id, labels := range all {
+		if !strings.HasPrefix(id, class+"::") {
+			continue
+		}
+		for l := range labels {
+			if !parityTally.matched[class][id+" "+l] {
+				out = append(out, id+" "+l)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// parityRecorded returns the recorded labels by test id (Class::test).
+func parityRecorded(t *testing.T) map[string]map[string]any {
 	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
 	if err != nil {
 		t.Skipf("snapshot file not available: %v", err)
@@ -234,13 +326,20 @@ func parityTotals(t *testing.T) map[string]int {
 	if err := json.Unmarshal(raw, &all); err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]int{}
+	out := map[string]map[string]any{}
 	for id, e := range all {
-		parts := strings.Split(id, "::")
-		if len(parts) < 2 {
-			continue
+		if _, rest, ok := strings.Cut(id, ".py::"); ok {
+			out[rest] = e.Recorded
 		}
-		out[parts[1]] += len(e.Recorded)
+	}
+	return out
+}
+
+// parityTotals counts the recorded labels per class.
+func parityTotals(t *testing.T) map[string]int {
+	out := map[string]int{}
+	for id, labels := range parityRecorded(t) {
+		out[strings.SplitN(id, "::", 2)[0]] += len(labels)
 	}
 	return out
 }

@@ -1,9 +1,6 @@
 package api
 
-import (
-	"fmt"
-	"regexp"
-)
+import "regexp"
 
 // functionNamePatternText is the pattern AWS prints in its ValidationException
 // for a bad function name.
@@ -43,13 +40,15 @@ func (f functionRef) notFoundArn(sc scope) string {
 func parseFunctionName(raw string, sc scope, maxLen int) (functionRef, error) {
 	var v validationError
 	if len(raw) > maxLen {
-		v.add(raw, "functionName", fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
-		return functionRef{}, v.err()
+		v.add(raw, "functionName", functionNameLength(maxLen))
 	}
 	m := functionNamePattern.FindStringSubmatch(raw)
 	if m == nil {
+		// AWS lists a pattern failure after a length failure.
 		v.add(raw, "functionName", "Member must satisfy regular expression pattern: "+functionNamePatternText)
-		return functionRef{}, v.err()
+	}
+	if err := v.err(); err != nil {
+		return functionRef{}, err
 	}
 	ref := functionRef{Raw: raw}
 	for i, group := range functionNamePattern.SubexpNames() {
@@ -77,21 +76,14 @@ func parseFunctionName(raw string, sc scope, maxLen int) (functionRef, error) {
 // resolveFunction parses the {FunctionName} label and the Qualifier query of c.
 // A qualifier in the name and a different one in the query conflict, as on AWS.
 func resolveFunction(c *call) (functionRef, error) {
+	if c.Op != nil && namespacedOps[c.Op.Name] {
+		return resolveNamespaced(c) // function_name_namespaced.go
+	}
 	ref, err := parseFunctionName(c.Labels["FunctionName"], c.Scope, 140)
 	if err != nil {
 		return functionRef{}, err
 	}
-	if q := c.Query.Get("Qualifier"); q != "" {
-		if ref.Qualifier != "" && ref.Qualifier != q {
-			return functionRef{}, errInvalidParameter("The derived qualifier from the function name does not match the specified qualifier.")
-		}
-		ref.Qualifier = q
-	}
-	if ref.Account != "" && ref.Account != c.Scope.Account {
-		// Another account's function: AWS answers 403 without a message.
-		return functionRef{}, newError("AccessDeniedException", "")
-	}
-	return ref, nil
+	return qualify(c, ref)
 }
 
 // latestOnly fails for qualifiers other than $LATEST: lamb has no published

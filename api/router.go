@@ -118,6 +118,29 @@ func (s *Server) handlers() map[string]handlerFunc {
 		// Account (account_settings.go).
 		"GetAccountSettings": s.getAccountSettings,
 
+		// Capacity providers and function scaling (capacity_provider.go,
+		// scaling_config.go; state only: no managed instances run).
+		"CreateCapacityProvider":                 s.createCapacityProvider,
+		"GetCapacityProvider":                    s.getCapacityProvider,
+		"UpdateCapacityProvider":                 s.updateCapacityProvider,
+		"DeleteCapacityProvider":                 s.deleteCapacityProvider,
+		"ListCapacityProviders":                  s.listCapacityProviders,
+		"ListFunctionVersionsByCapacityProvider": s.listFunctionVersionsByCapacityProvider,
+		"PutFunctionScalingConfig":               s.putFunctionScalingConfig,
+		"GetFunctionScalingConfig":               s.getFunctionScalingConfig,
+
+		// Durable executions (durable.go): lamb has no durable runtime, so
+		// none exist; these answer so, in AWS's error shapes.
+		"ListDurableExecutionsByFunction":       s.listDurableExecutionsByFunction,
+		"GetDurableExecution":                   s.durableExecutionNotFound,
+		"GetDurableExecutionHistory":            s.durableExecutionNotFound,
+		"StopDurableExecution":                  s.durableExecutionNotFound,
+		"GetDurableExecutionState":              s.durableExecutionUnknown,
+		"CheckpointDurableExecution":            s.durableExecutionUnknown,
+		"SendDurableExecutionCallbackSuccess":   s.durableCallback,
+		"SendDurableExecutionCallbackFailure":   s.durableCallback,
+		"SendDurableExecutionCallbackHeartbeat": s.durableCallback,
+
 		// Layers.
 		"PublishLayerVersion":  s.publishLayerVersion,
 		"GetLayerVersion":      s.getLayerVersion,

@@ -61,6 +61,9 @@ func (s *Server) changeTags(r *http.Request, c *call, ref functionRef, change fu
 		if len(f.Tags) == 0 {
 			f.Tags = nil
 		}
+		// AWS gives the function a new RevisionId with every tag change
+		// (recorded in TestLambdaTags::test_tag_lifecycle).
+		f.RevisionID = newRevisionID()
 		return tx.Put(bucketFunctions, functionKey(c.Scope, f.Name), f)
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -16,7 +16,9 @@ import (
 // list_tag_lambda_empty, untag_nomatch, untag_empty_keys, tag_empty_tags; and
 // every label of TestLambdaReservedConcurrency::test_function_concurrency and
 // test_function_concurrency_exceptions.
-func TestTagsAndConcurrencyMatchSnapshot(t *testing.T) {
+var _ = registerParityTest("TagsAndConcurrencyMatchSnapshot", testTagsAndConcurrencyMatchSnapshot)
+
+func testTagsAndConcurrencyMatchSnapshot(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, Config{})
 	fn := "tagged"
@@ -116,7 +118,7 @@ func TestTagsAndConcurrencyMatchSnapshot(t *testing.T) {
 		snap := loadSnapshot(t, st.testID)
 		rr := h.rec.lastResponse()
 		got := newNormaliser(fn, "<function-name:1>").normalise(rr.boto3View(t), "")
-		assertMatches(t, st.testID+" "+st.label, got, expected(t, snap, st.label))
+		matchSnapshot(t, snap, st.label, got)
 	}
 
 	// GetFunction shows tags and reserved concurrency while set.

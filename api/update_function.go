@@ -110,7 +110,7 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 			if in.ImageURI == nil || *in.ImageURI == "" {
 				return errInvalidParameter("Please provide ImageUri when updating a function with packageType Image.")
 			}
-			f.ImageURI = *in.ImageURI
+			setImage(f, *in.ImageURI) // images.go
 		}
 		if len(in.Architectures) > 0 {
 			f.Architectures = in.Architectures
@@ -158,6 +158,12 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 			return errInvalidParameter("Please don't provide Runtime when updating a function with packageType Image.")
 		}
 		applyConfig(f, &in.configInput)
+		if err := checkSnapStart(f); err != nil {
+			return err
+		}
+		if err := checkCapacityProviderConfig(tx, c.Scope, in.CapacityProviderConfig); err != nil {
+			return err
+		}
 		if in.Layers != nil {
 			refs, _, err := resolveLayers(tx, c.Scope, *in.Layers)
 			if err != nil {

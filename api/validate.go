@@ -64,6 +64,10 @@ type configInput struct {
 	EphemeralStorage *ephemeralStorage `json:"EphemeralStorage"`
 	SnapStart        *snapStartInput   `json:"SnapStart"`
 	LoggingConfig    *loggingConfigIn  `json:"LoggingConfig"`
+	ImageConfig      *imageConfig      `json:"ImageConfig"`
+	// CapacityProviderConfig is checked against the store by the caller
+	// (checkCapacityProviderConfig, capacity_provider.go).
+	CapacityProviderConfig *providerConfig `json:"CapacityProviderConfig"`
 }
 
 type snapStartInput struct {
@@ -179,6 +183,7 @@ func validateConfig(in *configInput, creating bool) error {
 	if in.TracingConfig != nil && in.TracingConfig.Mode != "" && in.TracingConfig.Mode != "Active" && in.TracingConfig.Mode != "PassThrough" {
 		v.add(in.TracingConfig.Mode, "tracingConfig.mode", "Member must satisfy enum value set: [Active, PassThrough]")
 	}
+	validateSnapStart(&v, in.SnapStart) // snapstart.go
 	if lc := in.LoggingConfig; lc != nil {
 		if lc.LogFormat != nil && *lc.LogFormat != "JSON" && *lc.LogFormat != "Text" {
 			v.add(*lc.LogFormat, "loggingConfig.logFormat", "Member must satisfy enum value set: [JSON, Text]")
@@ -273,6 +278,12 @@ func applyConfig(f *functionRecord, in *configInput) {
 	}
 	if in.EphemeralStorage != nil {
 		f.EphemeralSize = in.EphemeralStorage.Size
+	}
+	if in.ImageConfig != nil {
+		f.ImageConfig = in.ImageConfig // replaced whole; {} clears it (images.go)
+	}
+	if in.CapacityProviderConfig != nil {
+		f.CapProvider = in.CapacityProviderConfig
 	}
 	if in.SnapStart != nil && in.SnapStart.ApplyOn != "" {
 		f.SnapStartOn = in.SnapStart.ApplyOn

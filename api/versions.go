@@ -169,6 +169,9 @@ func (s *Server) lookupInvokeTarget(ctx context.Context, c *call) (*functionReco
 	if err != nil {
 		return nil, err
 	}
+	if ref.Qualifier == "" {
+		ref.Qualifier = "$LATEST" // AWS names $LATEST when the function is missing
+	}
 	return s.loadQualified(ctx, c.Scope, ref, pickWeighted)
 }
 
@@ -377,7 +380,8 @@ func (s *Server) deleteVersion(ctx context.Context, sc scope, ref functionRef) e
 	return s.store.Update(ctx, func(tx store.Tx) error {
 		_, err := loadFunction(tx, sc, ref.Name)
 		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(sc))
+			// AWS names the function, not the version, here.
+			return errFunctionNotFound(functionArn(sc, ref.Name))
 		}
 		if err != nil {
 			return err
