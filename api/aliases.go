@@ -383,20 +383,13 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	var v validationError
-	maxItems, err := parseMaxItems(c, &v, 10000)
+	maxItems, err := pageSize(c, 10000, 50)
 	if err != nil {
 		return err
 	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	if maxItems == 0 {
-		maxItems = 50
-	}
 	fv := c.Query.Get("FunctionVersion")
 	marker := c.Query.Get("Marker")
-	out := listAliasesOutput{Aliases: []aliasConfiguration{}}
+	p := newPage[aliasConfiguration](maxItems)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
 		if _, err := aliasFunction(tx, c, ref); err != nil {
 			return err
@@ -412,17 +405,15 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, c *call) er
 			if marker != "" && a.Name < marker {
 				continue
 			}
-			if len(out.Aliases) == maxItems {
-				out.NextMarker = a.Name
+			if !p.add(a.Name, a.configuration(c.Scope, ref.Name)) {
 				break
 			}
-			out.Aliases = append(out.Aliases, a.configuration(c.Scope, ref.Name))
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
+	writeJSON(w, c.Op.successCode(), listAliasesOutput{Aliases: p.items, NextMarker: p.next})
 	return nil
 }

@@ -221,44 +221,31 @@ func (s *Server) deleteCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 
 // listCodeSigningConfigs serves ListCodeSigningConfigs (markers: the next id).
 func (s *Server) listCodeSigningConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
-	var v validationError
-	maxItems, err := parseMaxItems(c, &v, 10000)
+	maxItems, err := pageSize(c, 10000, 50)
 	if err != nil {
 		return err
 	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	if maxItems == 0 {
-		maxItems = 50
-	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
-	start := ""
-	if m := c.Query.Get("Marker"); m != "" {
-		start = prefix + m
-	}
-	out := struct {
-		CodeSigningConfigs []codeSigningConfig `json:"CodeSigningConfigs"`
-		NextMarker         string              `json:"NextMarker,omitempty"`
-	}{CodeSigningConfigs: []codeSigningConfig{}}
+	p := newPage[codeSigningConfig](maxItems)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketCodeSigning, prefix, start, func(_ string, raw []byte) error {
+		return tx.Scan(bucketCodeSigning, prefix, scanFrom(c, prefix), func(_ string, raw []byte) error {
 			var cfg codeSigningConfig
 			if err := json.Unmarshal(raw, &cfg); err != nil {
 				return err
 			}
-			if len(out.CodeSigningConfigs) == maxItems {
-				out.NextMarker = cfg.CodeSigningConfigID
+			if !p.add(cfg.CodeSigningConfigID, cfg) {
 				return store.ErrStop
 			}
-			out.CodeSigningConfigs = append(out.CodeSigningConfigs, cfg)
 			return nil
 		})
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
+	writeJSON(w, c.Op.successCode(), struct {
+		CodeSigningConfigs []codeSigningConfig `json:"CodeSigningConfigs"`
+		NextMarker         string              `json:"NextMarker,omitempty"`
+	}{p.items, p.next})
 	return nil
 }
 

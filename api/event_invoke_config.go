@@ -301,22 +301,12 @@ func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
-	var v validationError
-	maxItems, err := parseMaxItems(c, &v, 50)
+	maxItems, err := pageSize(c, 50, 50)
 	if err != nil {
 		return err
 	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	if maxItems == 0 {
-		maxItems = 50
-	}
 	marker := c.Query.Get("Marker")
-	out := struct {
-		FunctionEventInvokeConfigs []eventInvokeConfigOutput `json:"FunctionEventInvokeConfigs"`
-		NextMarker                 string                    `json:"NextMarker,omitempty"`
-	}{FunctionEventInvokeConfigs: []eventInvokeConfigOutput{}}
+	p := newPage[eventInvokeConfigOutput](maxItems)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
 		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
 			return errFunctionDoesNotExist()
@@ -332,17 +322,18 @@ func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.R
 			if err := jsonUnmarshal(raw, &cfg); err != nil {
 				return err
 			}
-			if len(out.FunctionEventInvokeConfigs) == maxItems {
-				out.NextMarker = cfg.Qualifier
+			if !p.add(cfg.Qualifier, cfg.output(c.Scope, ref.Name)) {
 				return store.ErrStop
 			}
-			out.FunctionEventInvokeConfigs = append(out.FunctionEventInvokeConfigs, cfg.output(c.Scope, ref.Name))
 			return nil
 		})
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
+	writeJSON(w, c.Op.successCode(), struct {
+		FunctionEventInvokeConfigs []eventInvokeConfigOutput `json:"FunctionEventInvokeConfigs"`
+		NextMarker                 string                    `json:"NextMarker,omitempty"`
+	}{p.items, p.next})
 	return nil
 }

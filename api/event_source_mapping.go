@@ -316,16 +316,9 @@ func (s *Server) deleteEventSourceMapping(w http.ResponseWriter, r *http.Request
 // listEventSourceMappings serves ListEventSourceMappings (?FunctionName=,
 // ?EventSourceArn= filter; markers are the next UUID).
 func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request, c *call) error {
-	var v validationError
-	maxItems, err := parseMaxItems(c, &v, 10000)
+	maxItems, err := pageSize(c, 10000, 100)
 	if err != nil {
 		return err
-	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	if maxItems == 0 {
-		maxItems = 100
 	}
 	var wantFn string
 	if fn := c.Query.Get("FunctionName"); fn != "" {
@@ -340,16 +333,9 @@ func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request,
 	}
 	wantSource := c.Query.Get("EventSourceArn")
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
-	start := ""
-	if m := c.Query.Get("Marker"); m != "" {
-		start = prefix + m
-	}
-	out := struct {
-		EventSourceMappings []esmDoc `json:"EventSourceMappings"`
-		NextMarker          string   `json:"NextMarker,omitempty"`
-	}{EventSourceMappings: []esmDoc{}}
+	p := newPage[esmDoc](maxItems)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketESM, prefix, start, func(key string, _ []byte) error {
+		return tx.Scan(bucketESM, prefix, scanFrom(c, prefix), func(key string, _ []byte) error {
 			doc, err := loadESM(tx, c.Scope, strings.TrimPrefix(key, prefix))
 			if err != nil {
 				return err
@@ -357,17 +343,18 @@ func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request,
 			if (wantFn != "" && doc["FunctionArn"] != wantFn) || (wantSource != "" && doc["EventSourceArn"] != wantSource) {
 				return nil
 			}
-			if len(out.EventSourceMappings) == maxItems {
-				out.NextMarker = doc["UUID"].(string)
+			if !p.add(doc["UUID"].(string), doc) {
 				return store.ErrStop
 			}
-			out.EventSourceMappings = append(out.EventSourceMappings, doc)
 			return nil
 		})
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
+	writeJSON(w, c.Op.successCode(), struct {
+		EventSourceMappings []esmDoc `json:"EventSourceMappings"`
+		NextMarker          string   `json:"NextMarker,omitempty"`
+	}{p.items, p.next})
 	return nil
 }

@@ -63,28 +63,9 @@ func resolveNamespaced(c *call) (functionRef, error) {
 			v.add(q[0], "qualifier", "Member must satisfy regular expression pattern: "+qualifierPatternText)
 		}
 	}
-	if len(raw) > 256 {
-		v.add(raw, "functionName", "Member must have length less than or equal to 256")
-	}
-	m := namespacedNamePattern.FindStringSubmatch(raw)
-	if m == nil {
-		v.add(raw, "functionName", "Member must satisfy regular expression pattern: "+namespacedNamePatternText)
-	}
-	if err := v.err(); err != nil {
+	ref, err := splitFunctionName(&v, raw, 256, namespacedNamePattern, namespacedNamePatternText)
+	if err != nil {
 		return functionRef{}, err
-	}
-	ref := functionRef{Raw: raw}
-	for i, group := range namespacedNamePattern.SubexpNames() {
-		switch group {
-		case "region":
-			ref.Region = m[i]
-		case "account":
-			ref.Account = m[i]
-		case "name":
-			ref.Name = m[i]
-		case "qualifier":
-			ref.Qualifier = m[i]
-		}
 	}
 	if ref.Region != "" && ref.Region != c.Scope.Region {
 		return functionRef{}, errNotFound("Functions from '%s' are not reachable in this region ('%s')", ref.Region, c.Scope.Region)

@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/lambhq/lamb/store"
 )
@@ -54,6 +56,19 @@ func (s *Server) functionSetting(r *http.Request, c *call, ref functionRef, kind
 	return s.store.View(r.Context(), fn)
 }
 
+// requiredEnum is AWS's ValidationException for a member that must be present
+// and one of allowed (listed in the order AWS prints them).
+func requiredEnum(value *string, member string, allowed ...string) error {
+	var v validationError
+	switch {
+	case value == nil:
+		v.problems = append(v.problems, "Value null at '"+member+"' failed to satisfy constraint: Member must not be null")
+	case !slices.Contains(allowed, *value):
+		v.add(*value, member, "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
+	}
+	return v.err()
+}
+
 // putFunctionRecursionConfig serves PutFunctionRecursionConfig.
 func (s *Server) putFunctionRecursionConfig(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := unqualifiedFunction(c)
@@ -66,14 +81,7 @@ func (s *Server) putFunctionRecursionConfig(w http.ResponseWriter, r *http.Reque
 	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
-	var v validationError
-	switch {
-	case in.RecursiveLoop == nil:
-		v.problems = append(v.problems, "Value null at 'recursiveLoop' failed to satisfy constraint: Member must not be null")
-	case *in.RecursiveLoop != "Allow" && *in.RecursiveLoop != "Terminate":
-		v.add(*in.RecursiveLoop, "recursiveLoop", "Member must satisfy enum value set: [Terminate, Allow]")
-	}
-	if err := v.err(); err != nil {
+	if err := requiredEnum(in.RecursiveLoop, "recursiveLoop", "Terminate", "Allow"); err != nil {
 		return err
 	}
 	cfg := recursionConfig{RecursiveLoop: *in.RecursiveLoop}
@@ -111,14 +119,7 @@ func (s *Server) putRuntimeManagementConfig(w http.ResponseWriter, r *http.Reque
 	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
-	var v validationError
-	switch {
-	case in.UpdateRuntimeOn == nil:
-		v.problems = append(v.problems, "Value null at 'updateRuntimeOn' failed to satisfy constraint: Member must not be null")
-	case *in.UpdateRuntimeOn != "Auto" && *in.UpdateRuntimeOn != "Manual" && *in.UpdateRuntimeOn != "FunctionUpdate":
-		v.add(*in.UpdateRuntimeOn, "updateRuntimeOn", "Member must satisfy enum value set: [Auto, Manual, FunctionUpdate]")
-	}
-	if err := v.err(); err != nil {
+	if err := requiredEnum(in.UpdateRuntimeOn, "updateRuntimeOn", "Auto", "Manual", "FunctionUpdate"); err != nil {
 		return err
 	}
 	cfg := runtimeManagementConfig{UpdateRuntimeOn: *in.UpdateRuntimeOn}

@@ -239,17 +239,37 @@ func urlTargetExists(tx store.Tx, sc scope, ref functionRef) (bool, error) {
 	return true, nil
 }
 
-// createFunctionUrlConfig serves CreateFunctionUrlConfig (201).
-func (s *Server) createFunctionUrlConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+// readURLConfigInput reads the target and the validated body of
+// CreateFunctionUrlConfig (create) or UpdateFunctionUrlConfig.
+func readURLConfigInput(r *http.Request, c *call, create bool) (functionRef, urlConfigInput, error) {
+	var in urlConfigInput
 	ref, err := resolveURLTarget(c)
+	if err != nil {
+		return ref, in, err
+	}
+	if err := decodeBody(r, c, &in); err != nil {
+		return ref, in, err
+	}
+	return ref, in, in.validate(create)
+}
+
+// requireURLFunction is AWS's not-found error for a config whose function or
+// alias is missing.
+func requireURLFunction(tx store.Tx, sc scope, ref functionRef) error {
+	ok, err := urlTargetExists(tx, sc, ref)
 	if err != nil {
 		return err
 	}
-	var in urlConfigInput
-	if err := decodeBody(r, c, &in); err != nil {
-		return err
+	if !ok {
+		return errURLFunctionNotFound()
 	}
-	if err := in.validate(true); err != nil {
+	return nil
+}
+
+// createFunctionUrlConfig serves CreateFunctionUrlConfig (201).
+func (s *Server) createFunctionUrlConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, in, err := readURLConfigInput(r, c, true)
+	if err != nil {
 		return err
 	}
 	now := time.Now()
@@ -261,12 +281,8 @@ func (s *Server) createFunctionUrlConfig(w http.ResponseWriter, r *http.Request,
 		u.InvokeMode = *in.InvokeMode
 	}
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		ok, err := urlTargetExists(tx, c.Scope, ref)
-		if err != nil {
+		if err := requireURLFunction(tx, c.Scope, ref); err != nil {
 			return err
-		}
-		if !ok {
-			return errURLFunctionNotFound()
 		}
 		key := qualifierKey(c.Scope, ref.Name, ref.Qualifier)
 		var existing urlRecord
@@ -334,25 +350,14 @@ func loadURLConfig(tx store.Tx, sc scope, ref functionRef, u *urlRecord) error {
 // updateFunctionUrlConfig serves UpdateFunctionUrlConfig: members present in
 // the request replace the stored ones.
 func (s *Server) updateFunctionUrlConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveURLTarget(c)
+	ref, in, err := readURLConfigInput(r, c, false)
 	if err != nil {
-		return err
-	}
-	var in urlConfigInput
-	if err := decodeBody(r, c, &in); err != nil {
-		return err
-	}
-	if err := in.validate(false); err != nil {
 		return err
 	}
 	var u urlRecord
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		ok, err := urlTargetExists(tx, c.Scope, ref)
-		if err != nil {
+		if err := requireURLFunction(tx, c.Scope, ref); err != nil {
 			return err
-		}
-		if !ok {
-			return errURLFunctionNotFound()
 		}
 		key := qualifierKey(c.Scope, ref.Name, ref.Qualifier)
 		if err := tx.Get(bucketFunctionURLs, key, &u); errors.Is(err, store.ErrNotFound) {

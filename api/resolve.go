@@ -34,24 +34,22 @@ func (f functionRef) notFoundArn(sc scope) string {
 	return a
 }
 
-// parseFunctionName validates raw (a name, ARN, partial ARN or name:qualifier)
-// as AWS does and checks it addresses sc. maxLen is the model's length limit
-// for the member (140 for FunctionName, 64 for CreateFunction's name).
-func parseFunctionName(raw string, sc scope, maxLen int) (functionRef, error) {
-	var v validationError
+// splitFunctionName adds raw's length and pattern failures to v (a pattern
+// failure after a length failure, as AWS lists them), answers v's error if
+// any, and otherwise splits raw into pattern's named groups.
+func splitFunctionName(v *validationError, raw string, maxLen int, pattern *regexp.Regexp, patternText string) (functionRef, error) {
 	if len(raw) > maxLen {
 		v.add(raw, "functionName", functionNameLength(maxLen))
 	}
-	m := functionNamePattern.FindStringSubmatch(raw)
+	m := pattern.FindStringSubmatch(raw)
 	if m == nil {
-		// AWS lists a pattern failure after a length failure.
-		v.add(raw, "functionName", "Member must satisfy regular expression pattern: "+functionNamePatternText)
+		v.add(raw, "functionName", "Member must satisfy regular expression pattern: "+patternText)
 	}
 	if err := v.err(); err != nil {
 		return functionRef{}, err
 	}
 	ref := functionRef{Raw: raw}
-	for i, group := range functionNamePattern.SubexpNames() {
+	for i, group := range pattern.SubexpNames() {
 		switch group {
 		case "region":
 			ref.Region = m[i]
@@ -62,6 +60,18 @@ func parseFunctionName(raw string, sc scope, maxLen int) (functionRef, error) {
 		case "qualifier":
 			ref.Qualifier = m[i]
 		}
+	}
+	return ref, nil
+}
+
+// parseFunctionName validates raw (a name, ARN, partial ARN or name:qualifier)
+// as AWS does and checks it addresses sc. maxLen is the model's length limit
+// for the member (140 for FunctionName, 64 for CreateFunction's name).
+func parseFunctionName(raw string, sc scope, maxLen int) (functionRef, error) {
+	var v validationError
+	ref, err := splitFunctionName(&v, raw, maxLen, functionNamePattern, functionNamePatternText)
+	if err != nil {
+		return functionRef{}, err
 	}
 	if len(ref.Name) > 64 {
 		// AWS answers this one as InvalidParameterValueException, not ValidationException.

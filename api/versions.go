@@ -305,16 +305,9 @@ func (s *Server) listVersionsByFunction(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	var v validationError
-	maxItems, err := parseMaxItems(c, &v, 10000)
+	maxItems, err := pageSize(c, 10000, 50)
 	if err != nil {
 		return err
-	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	if maxItems == 0 {
-		maxItems = 50
 	}
 	var all []*functionRecord
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
@@ -347,15 +340,13 @@ func (s *Server) listVersionsByFunction(w http.ResponseWriter, r *http.Request, 
 			return errInvalidParameter("Invalid marker: %s", m)
 		}
 	}
-	out := listVersionsOutput{Versions: []functionConfiguration{}}
+	p := newPage[functionConfiguration](maxItems)
 	for i := start; i < len(all); i++ {
-		if len(out.Versions) == maxItems {
-			out.NextMarker = strconv.Itoa(i)
+		if !p.add(strconv.Itoa(i), listedConfiguration(all[i])) {
 			break
 		}
-		out.Versions = append(out.Versions, listedConfiguration(all[i]))
 	}
-	writeJSON(w, c.Op.successCode(), out)
+	writeJSON(w, c.Op.successCode(), listVersionsOutput{Versions: p.items, NextMarker: p.next})
 	return nil
 }
 
