@@ -33,6 +33,7 @@ up() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 	fi
 	bash "$CLUSTER_SH" build
+	down # whatever an interrupted earlier run left (processes, iptables, state) goes first
 	bash "$CLUSTER_SH" up
 }
 
