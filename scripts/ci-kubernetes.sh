@@ -37,7 +37,12 @@ up() {
 	bash "$CLUSTER_SH" up
 }
 
-down() { bash "$CLUSTER_SH" down || true; }
+down() {
+	bash "$CLUSTER_SH" down || true
+	# The cluster script stops what its pid files name; a process whose pid file
+	# an overlapping run overwrote would hold the node's ports for the next one.
+	pkill -f -- "$K8SX_DIR/etc/" 2>/dev/null || true
+}
 
 load() {
 	local img have
