@@ -45,7 +45,9 @@ start_engine() {
 	fi
 	mkdir -p "$ENGINE_LOGS"
 	echo "engines: starting $name (log: $ENGINE_LOGS/$name.log)"
-	setsid "$@" >>"$ENGINE_LOGS/$name.log" 2>&1 </dev/null &
+	# From /: Podman's conmon writes an `oom` marker file into the service's
+	# working directory when a container is OOM-killed.
+	(cd / && exec setsid "$@" >>"$ENGINE_LOGS/$name.log" 2>&1 </dev/null) &
 	if ! wait_up 60 "$up"; then
 		engine_unavailable "$name did not answer within 60s (see $ENGINE_LOGS/$name.log)"
 		return 1
