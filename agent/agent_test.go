@@ -7,11 +7,12 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambhq/lamb/internal/testenv"
 
 	"github.com/lambhq/lamb/agent"
 	"github.com/lambhq/lamb/agent/agentapi"
@@ -34,10 +35,7 @@ def handler(event, context):
 // returns a client, the event stream and the channel Run's result arrives on.
 func startAgent(t *testing.T, handler string, try []string) (*agentapi.Client, *agentapi.EventStream, <-chan int, string) {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed")
-	}
+	py := testenv.LookPath(t, "python3")
 	dir := t.TempDir()
 	name, boot, _ := runtimes.Bootstrap(runtimes.FamilyPython)
 	if err := os.WriteFile(filepath.Join(dir, name), boot, 0o644); err != nil {

@@ -8,11 +8,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambhq/lamb/internal/testenv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -426,7 +427,5 @@ func TestFunctionURLResponseStream(t *testing.T) {
 
 func needPython3(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
+	testenv.LookPath(t, "python3")
 }

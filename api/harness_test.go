@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambhq/lamb/internal/testenv"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -167,12 +169,7 @@ type snapshot struct {
 func loadSnapshot(t *testing.T, testID string) snapshot {
 	t.Helper()
 	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("snapshot file missing: %v", err)
-		}
-		t.Skipf("snapshot file not available: %v", err)
-	}
+	testenv.Need(t, "the AWS snapshots (../shared/aws-snapshots)", err == nil)
 	var all map[string]struct {
 		Recorded map[string]any `json:"recorded-content"`
 	}

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambhq/lamb/internal/testenv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -46,9 +47,7 @@ const bufferedJS = `exports.handler = async (event) => ({ hello: "world", n: 42 
 
 func needNode(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node not installed")
-	}
+	testenv.LookPath(t, "node")
 }
 
 // newEngineHarness is newHarness with a real engine on the process backend.

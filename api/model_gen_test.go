@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lambhq/lamb/internal/testenv"
+
 	"github.com/lambhq/lamb/store"
 
 	"github.com/lambhq/lamb/api/internal/modelgen"
@@ -18,12 +20,7 @@ import (
 // requires the committed file to be identical.
 func TestModelTableMatchesModel(t *testing.T) {
 	raw, err := os.ReadFile("../../shared/aws-models/lambda.json")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("model missing: %v", err)
-		}
-		t.Skipf("model not available: %v", err)
-	}
+	testenv.Need(t, "the AWS model (../shared/aws-models/lambda.json)", err == nil)
 	want, err := modelgen.Generate(raw)
 	if err != nil {
 		t.Fatal(err)

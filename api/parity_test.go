@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/lambhq/lamb/internal/testenv"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -317,9 +319,7 @@ func parityUnmatched(t *testing.T, class string) []string {
 // parityRecorded returns the recorded labels by test id (Class::test).
 func parityRecorded(t *testing.T) map[string]map[string]any {
 	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
-	if err != nil {
-		t.Skipf("snapshot file not available: %v", err)
-	}
+	testenv.Need(t, "the AWS snapshots (../shared/aws-snapshots)", err == nil)
 	var all map[string]struct {
 		Recorded map[string]any `json:"recorded-content"`
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lambhq/lamb/internal/testenv"
 
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/backendtest"
@@ -38,9 +39,7 @@ def handler(event, context):
 
 func needPython(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
+	testenv.LookPath(t, "python3")
 }
 
 func newProcessEngine(t *testing.T, opts ...engine.Option) *engine.Engine {

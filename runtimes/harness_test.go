@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lambhq/lamb/internal/testenv"
 )
 
 // This file holds a small fake Lambda Runtime API and a helper that runs one
@@ -194,10 +196,7 @@ func (p *proc) waitExit(t *testing.T) int {
 func interpreter(t *testing.T, family string) Interpreters {
 	t.Helper()
 	name := map[string]string{FamilyPython: "python3", FamilyNodejs: "node"}[family]
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed: %v", name, err)
-	}
+	p := testenv.LookPath(t, name)
 	if family == FamilyPython {
 		return Interpreters{Python: p}
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambhq/lamb/internal/testenv"
+
 	"github.com/lambhq/lamb/runtimeapi"
 	"github.com/lambhq/lamb/runtimes"
 )
@@ -31,10 +33,7 @@ type realAPI struct {
 func startReal(t *testing.T, family, handler string, files map[string]string) *realAPI {
 	t.Helper()
 	bin := map[string]string{runtimes.FamilyPython: "python3", runtimes.FamilyNodejs: "node"}[family]
-	binPath, err := exec.LookPath(bin)
-	if err != nil {
-		t.Skipf("%s not installed: %v", bin, err)
-	}
+	binPath := testenv.LookPath(t, bin)
 	api := &realAPI{srv: runtimeapi.NewServer(runtimeapi.Options{}), gate: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.Handle("/2018-06-01/", api.srv.Handler())

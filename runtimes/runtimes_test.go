@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lambhq/lamb/internal/testenv"
 )
 
 // modelPath is AWS's Smithy model of the Lambda API, when the workspace has it.
@@ -82,9 +84,7 @@ func TestAllCoversModelEnum(t *testing.T) {
 	}
 
 	raw, err := os.ReadFile(modelPath)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("AWS model not present at %s", modelPath)
-	}
+	testenv.Need(t, "the AWS model at "+modelPath, !errors.Is(err, os.ErrNotExist))
 	if err != nil {
 		t.Fatal(err)
 	}

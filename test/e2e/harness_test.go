@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambhq/lamb/internal/testenv"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -49,13 +51,7 @@ func TestMain(m *testing.M) {
 // need skips the test when a client or tool is missing, or fails it under CI.
 func need(t *testing.T, what string, ok bool) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required under CI=true (see .ci/run)", what)
-	}
-	t.Skipf("skipping: %s is not available on this machine", what)
+	testenv.Need(t, what, ok)
 }
 
 // server is one running `lamb serve`.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambhq/lamb/internal/testenv"
+
 	"github.com/lambhq/lamb/engine/backend"
 )
 
@@ -57,12 +59,7 @@ func setup(t *testing.T) (host string, images map[string]string, agentBin string
 		}
 		fixture.agent, fixture.err = buildAgent()
 	})
-	if fixture.skip != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s", fixture.skip)
-		}
-		t.Skip(fixture.skip)
-	}
+	testenv.Need(t, fixture.skip, fixture.skip == "")
 	if fixture.err != nil {
 		t.Fatal(fixture.err)
 	}

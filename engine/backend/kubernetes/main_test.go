@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambhq/lamb/internal/testenv"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8s "k8s.io/client-go/kubernetes"
@@ -63,12 +65,7 @@ func setupCluster(t *testing.T) {
 		fixture.kubeconfig = kc
 		fixture.err = prepareFixture()
 	})
-	if fixture.skip != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s", fixture.skip)
-		}
-		t.Skip(fixture.skip)
-	}
+	testenv.Need(t, fixture.skip, fixture.skip == "")
 	if fixture.err != nil {
 		t.Fatal(fixture.err)
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambhq/lamb/internal/testenv"
+
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/engine/backend/backendtest"
 )
@@ -36,9 +38,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestPythonOutOfMemory(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
+	testenv.LookPath(t, "python3")
 	b := newTestBackend(t)
 	defer b.Close(context.Background())
 	code := backendtest.ZipArtifact(t, map[string]string{"app.py": "def handler(event, context):\n    b = bytearray(1024 * 1024 * 1024)\n    return len(b)\n"})
@@ -139,9 +139,7 @@ func TestExtractRefusesUnsafePaths(t *testing.T) {
 }
 
 func TestNodeOutOfMemory(t *testing.T) {
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node not installed")
-	}
+	testenv.LookPath(t, "node")
 	b := newTestBackend(t)
 	defer b.Close(context.Background())
 	code := backendtest.ZipArtifact(t, map[string]string{"index.mjs": "export const handler = async () => { const a = []; for (;;) a.push(new Array(1e6).fill(1)); };\n"})
