@@ -53,7 +53,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 
-	fn, err := s.lookupInvokeTarget(r.Context(), c) // versions.go: aliases route by weight
+	fn, invoked, err := s.lookupInvokeTarget(r.Context(), c) // versions.go: aliases route by weight
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	req := &engine.Request{
 		RequestID:     requestID,
 		Payload:       payload,
-		InvokedARN:    invokedARN(info.FunctionArn, c),
+		InvokedARN:    invoked,
 		ClientContext: clientContext,
 		TraceID:       traceID(),
 	}
@@ -165,15 +165,6 @@ func logTail(log []byte) []byte {
 		return log
 	}
 	return log[len(log)-maxTailBytes:]
-}
-
-// invokedARN is the ARN the caller addressed: qualified when a qualifier was used.
-func invokedARN(arn string, c *call) string {
-	ref, err := resolveFunction(c)
-	if err == nil && ref.Qualifier != "" {
-		return arn + ":" + ref.Qualifier
-	}
-	return arn
 }
 
 // engineFunction turns a function's configuration into what the engine runs.

@@ -90,7 +90,7 @@ func (s *Server) invokeWithResponseStream(w http.ResponseWriter, r *http.Request
 	if err := v.err(); err != nil {
 		return err
 	}
-	fn, err := s.lookupInvokeTarget(r.Context(), c)
+	fn, invoked, err := s.lookupInvokeTarget(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (s *Server) invokeWithResponseStream(w http.ResponseWriter, r *http.Request
 		return nil
 	}
 	req := &engine.Request{
-		RequestID: requestID, Payload: payload, InvokedARN: invokedARN(info.FunctionArn, c),
+		RequestID: requestID, Payload: payload, InvokedARN: invoked,
 		ClientContext: clientContext, TraceID: traceID(),
 	}
 	st, err := s.openStream(r.Context(), efn, req)

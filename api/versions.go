@@ -164,15 +164,22 @@ func (s *Server) loadQualified(ctx context.Context, sc scope, ref functionRef, p
 
 // lookupInvokeTarget is lookupFunction for Invoke: an alias with a routing
 // configuration picks its version per call by weight.
-func (s *Server) lookupInvokeTarget(ctx context.Context, c *call) (*functionRecord, error) {
+//
+// It also returns the ARN the caller addressed, as the function sees it:
+// qualified only when the caller gave a qualifier.
+func (s *Server) lookupInvokeTarget(ctx context.Context, c *call) (*functionRecord, string, error) {
 	ref, err := resolveFunction(c)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if ref.Qualifier == "" {
+	invoked := functionArn(c.Scope, ref.Name)
+	if ref.Qualifier != "" {
+		invoked += ":" + ref.Qualifier
+	} else {
 		ref.Qualifier = "$LATEST" // AWS names $LATEST when the function is missing
 	}
-	return s.loadQualified(ctx, c.Scope, ref, pickWeighted)
+	f, err := s.loadQualified(ctx, c.Scope, ref, pickWeighted)
+	return f, invoked, err
 }
 
 // unchangedSince reports whether latest is what version v was published
