@@ -276,10 +276,7 @@ func (s *Server) updateEventSourceMapping(w http.ResponseWriter, r *http.Request
 			if _, err := loadFunction(tx, c.Scope, ref.Name); err != nil {
 				return errInvalidParameter("Function does not exist")
 			}
-			doc["FunctionArn"] = functionArn(c.Scope, ref.Name)
-			if ref.Qualifier != "" {
-				doc["FunctionArn"] = doc["FunctionArn"].(string) + ":" + ref.Qualifier
-			}
+			doc["FunctionArn"] = ref.arn(c.Scope)
 		}
 		doc["State"] = "Updating"
 		if enabled, ok := in["Enabled"].(bool); ok {
@@ -326,10 +323,7 @@ func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request,
 		if err != nil {
 			return err
 		}
-		wantFn = functionArn(c.Scope, ref.Name)
-		if ref.Qualifier != "" {
-			wantFn += ":" + ref.Qualifier
-		}
+		wantFn = ref.arn(c.Scope)
 	}
 	wantSource := c.Query.Get("EventSourceArn")
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"

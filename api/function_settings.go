@@ -135,10 +135,7 @@ func (s *Server) putRuntimeManagementConfig(w http.ResponseWriter, r *http.Reque
 	if err := s.functionSetting(r, c, ref, "runtime", nil, &cfg); err != nil {
 		return err
 	}
-	cfg.FunctionArn = functionArn(c.Scope, ref.Name)
-	if ref.Qualifier != "" {
-		cfg.FunctionArn += ":" + ref.Qualifier
-	}
+	cfg.FunctionArn = ref.arn(c.Scope)
 	writeJSON(w, c.Op.successCode(), cfg)
 	return nil
 }
@@ -153,10 +150,7 @@ func (s *Server) getRuntimeManagementConfig(w http.ResponseWriter, r *http.Reque
 	if err := s.functionSetting(r, c, ref, "runtime", &cfg, nil); err != nil {
 		return err
 	}
-	cfg.FunctionArn = functionArn(c.Scope, ref.Name)
-	if ref.Qualifier != "" {
-		cfg.FunctionArn += ":" + ref.Qualifier
-	}
+	cfg.FunctionArn = ref.arn(c.Scope)
 	writeJSON(w, c.Op.successCode(), cfg)
 	return nil
 }

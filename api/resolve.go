@@ -21,6 +21,14 @@ type functionRef struct {
 	Qualifier string // from name:qualifier or the Qualifier query; "" if none
 }
 
+// arn is the function's ARN in sc, qualified when the caller gave a qualifier.
+func (f functionRef) arn(sc scope) string {
+	if f.Qualifier != "" {
+		return functionArn(sc, f.Name) + ":" + f.Qualifier
+	}
+	return functionArn(sc, f.Name)
+}
+
 // notFoundArn is the ARN AWS prints in "Function not found": qualified when a
 // qualifier was given.
 func (f functionRef) notFoundArn(sc scope) string {

@@ -172,10 +172,8 @@ func (s *Server) lookupInvokeTarget(ctx context.Context, c *call) (*functionReco
 	if err != nil {
 		return nil, "", err
 	}
-	invoked := functionArn(c.Scope, ref.Name)
-	if ref.Qualifier != "" {
-		invoked += ":" + ref.Qualifier
-	} else {
+	invoked := ref.arn(c.Scope)
+	if ref.Qualifier == "" {
 		ref.Qualifier = "$LATEST" // AWS names $LATEST when the function is missing
 	}
 	f, err := s.loadQualified(ctx, c.Scope, ref, pickWeighted)
