@@ -62,7 +62,7 @@ type capacityProvider struct {
 }
 
 // capacityProviderRecord is what the store keeps: the provider and its tags
-// (kept, though ListTags/TagResource serve functions only for now).
+// (served by ListTags/TagResource/UntagResource, tags.go).
 type capacityProviderRecord struct {
 	capacityProvider
 	Tags map[string]string `json:"tags,omitempty"`

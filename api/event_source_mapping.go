@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -77,6 +78,10 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 		var v validationError
 		v.add(pos, "startingPosition", "Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]")
 		return v.err()
+	}
+	tags, err := esmTags(in["Tags"])
+	if err != nil {
+		return err
 	}
 	now := time.Now()
 	uuid := newRevisionID()
@@ -167,6 +172,11 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 				return dup
 			}
 		}
+		if len(tags) > 0 {
+			if err := tx.Put(bucketESMTags, esmKey(c.Scope, uuid), tags); err != nil {
+				return err
+			}
+		}
 		return tx.Put(bucketESM, esmKey(c.Scope, uuid), doc)
 	})
 	if err != nil {
@@ -176,6 +186,26 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 		"uuid", uuid, "function", doc["FunctionArn"], "source", source)
 	writeJSON(w, c.Op.successCode(), doc)
 	return nil
+}
+
+// esmTags reads CreateEventSourceMapping's Tags member (a string map of at
+// most maxTags entries).
+func esmTags(raw any) (map[string]string, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("re-encode Tags: %w", err)
+	}
+	var tags map[string]string
+	if err := json.Unmarshal(b, &tags); err != nil {
+		return nil, newError("InvalidRequestContentException", "Could not parse request body into json: %s", jsonErrorText(err))
+	}
+	if len(tags) > maxTags {
+		return nil, errTooManyTags()
+	}
+	return tags, nil
 }
 
 // duplicateKafkaMapping refuses a second self-managed Kafka mapping of the
@@ -298,6 +328,9 @@ func (s *Server) deleteEventSourceMapping(w http.ResponseWriter, r *http.Request
 	err := s.store.Update(r.Context(), func(tx store.Tx) error {
 		var err error
 		if doc, err = loadESM(tx, c.Scope, c.Labels["UUID"]); err != nil {
+			return err
+		}
+		if err := tx.Delete(bucketESMTags, esmKey(c.Scope, c.Labels["UUID"])); err != nil {
 			return err
 		}
 		return tx.Delete(bucketESM, esmKey(c.Scope, c.Labels["UUID"]))

@@ -128,3 +128,67 @@ var _ = registerParity("TestLambdaEventSourceMappings::test_create_event_filter_
 	p.replace(aws.ToString(out.UUID), "<resource:2>")
 	p.checkESM("response-with-empty-filters")
 })
+
+var _ = registerParity("TestLambdaEventSourceMappings::test_create_event_source_validation_kinesis", nil, func(p *parity) {
+	name := "esm-kval"
+	stream := "arn:aws:kinesis:us-east-1:111111111111:stream/esm-kstream"
+	p.createFn(name, nil, true)
+	_, _ = p.h.client.CreateEventSourceMapping(p.ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String(name), EventSourceArn: aws.String(stream)})
+	p.checkESM("no_starting_position")
+	_, _ = p.h.client.CreateEventSourceMapping(p.ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String(name), EventSourceArn: aws.String(stream), StartingPosition: "invalid"})
+	p.checkESM("invalid_starting_position")
+})
+
+// esmLifecycleStart creates the recorded lifecycle scenarios' function and
+// DynamoDB-stream mapping (with an SQS on-failure destination) and checks
+// create_response and get_response. lamb cannot create the table, so the
+// stream ARN is shaped like the recorded one; update_table_response is
+// DynamoDB's own answer and is not re-enacted.
+func (p *parity) esmLifecycleStart() (fn, uuid string) {
+	p.t.Helper()
+	fn, table, label, queue := "esm-lc-fn", "esm-lc-table", "2024-03-03T00:00:00.000", "esm-lc-dlq"
+	p.replace(label, "<resource:1>", table, "<resource:2>", queue, "<resource:3>", fn, "<resource:5>")
+	p.createFn(fn, nil, true)
+	out, err := p.h.client.CreateEventSourceMapping(p.ctx, &lambda.CreateEventSourceMappingInput{
+		FunctionName:                   aws.String(fn),
+		EventSourceArn:                 aws.String("arn:aws:dynamodb:us-east-1:111111111111:table/" + table + "/stream/" + label),
+		StartingPosition:               types.EventSourcePositionTrimHorizon,
+		BatchSize:                      aws.Int32(1),
+		MaximumBatchingWindowInSeconds: aws.Int32(1),
+		MaximumRetryAttempts:           aws.Int32(1),
+		DestinationConfig:              &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String("arn:aws:sqs:us-east-1:111111111111:" + queue)}},
+	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	uuid = aws.ToString(out.UUID)
+	p.replace(uuid, "<resource:4>")
+	p.checkESM("create_response")
+	_, _ = p.h.client.GetEventSourceMapping(p.ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(uuid)})
+	p.checkESM("get_response")
+	return fn, uuid
+}
+
+var _ = registerParity("TestLambdaEventSourceMappings::test_event_source_mapping_lifecycle", nil, func(p *parity) {
+	_, uuid := p.esmLifecycleStart()
+	_, _ = p.h.client.DeleteEventSourceMapping(p.ctx, &lambda.DeleteEventSourceMappingInput{UUID: aws.String(uuid)})
+	p.checkESM("delete_response")
+	// Deleting goes on to gone: the mapping is no longer found.
+	if _, err := p.h.client.GetEventSourceMapping(p.ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(uuid)}); err == nil {
+		p.t.Error("GetEventSourceMapping after DeleteEventSourceMapping succeeded")
+	}
+})
+
+var _ = registerParity("TestLambdaEventSourceMappings::test_event_source_mapping_lifecycle_delete_function", nil, func(p *parity) {
+	fn, uuid := p.esmLifecycleStart()
+	_, _ = p.h.client.DeleteFunction(p.ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(fn)})
+	p.checkWith("delete_function_response", "", func(got map[string]any) {
+		// boto3 fills DeleteFunction's StatusCode member from the status line.
+		got["StatusCode"] = got["ResponseMetadata"].(map[string]any)["HTTPStatusCode"]
+	})
+	// The mapping outlives its function, as on AWS.
+	_, _ = p.h.client.GetEventSourceMapping(p.ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(uuid)})
+	p.checkESM("get_response_post_delete")
+	_, _ = p.h.client.DeleteEventSourceMapping(p.ctx, &lambda.DeleteEventSourceMappingInput{UUID: aws.String(uuid)})
+	p.checkESM("delete_response")
+})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/lambhq/lamb/store"
 )
@@ -19,62 +20,145 @@ func errTooManyTags() *awsError {
 	return errInvalidParameter("Number of tags exceeds resource tag limit.")
 }
 
-// taggedFunction resolves the {Resource} label of the tag operations to a
-// function; lamb tags functions only.
-func taggedFunction(c *call) (functionRef, error) {
+// Kinds of resource the tag operations serve.
+const (
+	taggedFunctionKind = "function"
+	taggedESMKind      = "event-source-mapping"
+	taggedProviderKind = "capacity-provider"
+)
+
+// taggedResource is what the {Resource} label of TagResource, UntagResource
+// and ListTags names: a function, an event source mapping or a capacity
+// provider of the caller's account and region.
+type taggedResource struct {
+	kind        string
+	arn         string
+	fn          functionRef // for functions
+	id          string      // the mapping's UUID or the provider's name
+	otherRegion bool        // the ARN names another region: nothing there is reachable here
+}
+
+// resolveTagged parses and checks the {Resource} label.
+func resolveTagged(c *call) (taggedResource, error) {
 	arn := c.Labels["Resource"]
 	if !taggableArnPattern.MatchString(arn) {
 		var v validationError
 		v.add(arn, "resource", "Member must satisfy regular expression pattern: "+taggableArnPatternText)
-		return functionRef{}, v.err()
+		return taggedResource{}, v.err()
 	}
-	m := functionNamePattern.FindStringSubmatch(arn)
-	if m == nil {
-		return functionRef{}, errInvalidParameter("lamb supports tags on functions only: %s", arn)
+	// The pattern fixes the layout: arn:partition:lambda:region:account:kind:id[:qualifier].
+	parts := strings.SplitN(arn, ":", 7)
+	res := taggedResource{kind: parts[5], arn: arn, id: parts[6], otherRegion: parts[3] != c.Scope.Region}
+	if parts[4] != c.Scope.Account {
+		return taggedResource{}, newError("AccessDeniedException", "")
 	}
-	ref, err := parseFunctionName(arn, c.Scope, 256)
-	if err != nil {
-		return functionRef{}, err
+	switch res.kind {
+	case taggedFunctionKind:
+		ref, err := parseFunctionName(arn, c.Scope, 256)
+		if err != nil {
+			return taggedResource{}, err
+		}
+		if ref.Qualifier != "" {
+			return taggedResource{}, errInvalidParameter("Tags on function aliases and versions are not supported. Please specify a function ARN.")
+		}
+		res.fn = ref
+	case taggedESMKind, taggedProviderKind:
+	default:
+		return taggedResource{}, errInvalidParameter("lamb does not support tags on %s resources: %s", res.kind, arn)
 	}
-	if ref.Qualifier != "" {
-		return functionRef{}, errInvalidParameter("Tags on function aliases and versions are not supported. Please specify a function ARN.")
-	}
-	if ref.Account != c.Scope.Account {
-		return functionRef{}, newError("AccessDeniedException", "")
-	}
-	return ref, nil
+	return res, nil
 }
 
-// changeTags applies change to a function's tags in one transaction.
-func (s *Server) changeTags(r *http.Request, c *call, ref functionRef, change func(tags map[string]string) error) error {
-	err := s.store.Update(r.Context(), func(tx store.Tx) error {
-		f, err := loadFunction(tx, c.Scope, ref.Name)
-		if err != nil {
-			return err
+// notFound is AWS's answer for a tagged resource that does not exist.
+func (res taggedResource) notFound(c *call) error {
+	switch res.kind {
+	case taggedESMKind:
+		return errNotFound("Event source mapping not found: %s", res.arn)
+	case taggedProviderKind:
+		return errNotFound("Capacity provider not found: %s", res.arn)
+	}
+	return errFunctionNotFound(res.fn.notFoundArn(c.Scope))
+}
+
+// bucketESMTags holds each tagged mapping's tags under its esmKey, apart
+// from the mapping so that no answer about the mapping carries them (the
+// model's EventSourceMappingConfiguration has no Tags).
+const bucketESMTags = "event-source-mapping-tags"
+
+// withTags runs change on the resource's tags in one transaction and, when
+// write is set, stores what change left. A nil map in the store reads as empty.
+func (s *Server) withTags(r *http.Request, c *call, res taggedResource, write bool, change func(tags map[string]string) error) error {
+	if res.otherRegion && res.kind != taggedFunctionKind {
+		return res.notFound(c)
+	}
+	run := func(tx store.Tx) error {
+		switch res.kind {
+		case taggedFunctionKind:
+			f, err := loadFunction(tx, c.Scope, res.fn.Name)
+			if err != nil {
+				return err
+			}
+			if f.Tags == nil {
+				f.Tags = map[string]string{}
+			}
+			if err := change(f.Tags); err != nil || !write {
+				return err
+			}
+			if len(f.Tags) == 0 {
+				f.Tags = nil
+			}
+			// AWS gives the function a new RevisionId with every tag change
+			// (recorded in TestLambdaTags::test_tag_lifecycle).
+			f.RevisionID = newRevisionID()
+			return tx.Put(bucketFunctions, functionKey(c.Scope, f.Name), f)
+		case taggedESMKind:
+			var doc esmDoc
+			if err := tx.Get(bucketESM, esmKey(c.Scope, res.id), &doc); err != nil {
+				return err
+			}
+			tags := map[string]string{}
+			if err := tx.Get(bucketESMTags, esmKey(c.Scope, res.id), &tags); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err := change(tags); err != nil || !write {
+				return err
+			}
+			if len(tags) == 0 {
+				return tx.Delete(bucketESMTags, esmKey(c.Scope, res.id))
+			}
+			return tx.Put(bucketESMTags, esmKey(c.Scope, res.id), tags)
+		default: // capacity provider
+			var rec capacityProviderRecord
+			if err := tx.Get(bucketCapacityProviders, capacityProviderKey(c.Scope, res.id), &rec); err != nil {
+				return err
+			}
+			if rec.Tags == nil {
+				rec.Tags = map[string]string{}
+			}
+			if err := change(rec.Tags); err != nil || !write {
+				return err
+			}
+			if len(rec.Tags) == 0 {
+				rec.Tags = nil
+			}
+			return tx.Put(bucketCapacityProviders, capacityProviderKey(c.Scope, res.id), rec)
 		}
-		if f.Tags == nil {
-			f.Tags = map[string]string{}
-		}
-		if err := change(f.Tags); err != nil {
-			return err
-		}
-		if len(f.Tags) == 0 {
-			f.Tags = nil
-		}
-		// AWS gives the function a new RevisionId with every tag change
-		// (recorded in TestLambdaTags::test_tag_lifecycle).
-		f.RevisionID = newRevisionID()
-		return tx.Put(bucketFunctions, functionKey(c.Scope, f.Name), f)
-	})
+	}
+	var err error
+	if write {
+		err = s.store.Update(r.Context(), run)
+	} else {
+		err = s.store.View(r.Context(), run)
+	}
 	if errors.Is(err, store.ErrNotFound) {
-		return errFunctionNotFound(ref.notFoundArn(c.Scope))
+		return res.notFound(c)
 	}
 	return err
 }
 
 // tagResource serves TagResource (204).
 func (s *Server) tagResource(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := taggedFunction(c)
+	res, err := resolveTagged(c)
 	if err != nil {
 		return err
 	}
@@ -88,7 +172,7 @@ func (s *Server) tagResource(w http.ResponseWriter, r *http.Request, c *call) er
 		// AWS's own answer to an empty tag map.
 		return errInvalidParameter("An error occurred and the request cannot be processed.")
 	}
-	err = s.changeTags(r, c, ref, func(tags map[string]string) error {
+	err = s.withTags(r, c, res, true, func(tags map[string]string) error {
 		for k, v := range in.Tags {
 			tags[k] = v
 		}
@@ -106,7 +190,7 @@ func (s *Server) tagResource(w http.ResponseWriter, r *http.Request, c *call) er
 
 // untagResource serves UntagResource (204); absent keys are ignored.
 func (s *Server) untagResource(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := taggedFunction(c)
+	res, err := resolveTagged(c)
 	if err != nil {
 		return err
 	}
@@ -116,7 +200,7 @@ func (s *Server) untagResource(w http.ResponseWriter, r *http.Request, c *call) 
 		v.problems = append(v.problems, "Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
 		return v.err()
 	}
-	err = s.changeTags(r, c, ref, func(tags map[string]string) error {
+	err = s.withTags(r, c, res, true, func(tags map[string]string) error {
 		for _, k := range keys {
 			delete(tags, k)
 		}
@@ -131,18 +215,20 @@ func (s *Server) untagResource(w http.ResponseWriter, r *http.Request, c *call) 
 
 // listTags serves ListTags.
 func (s *Server) listTags(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := taggedFunction(c)
+	res, err := resolveTagged(c)
 	if err != nil {
 		return err
 	}
-	f, err := s.loadFunctionRef(r.Context(), c, ref)
+	out := map[string]string{}
+	err = s.withTags(r, c, res, false, func(tags map[string]string) error {
+		for k, v := range tags {
+			out[k] = v
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	tags := f.Tags
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"Tags": tags})
+	writeJSON(w, c.Op.successCode(), map[string]any{"Tags": out})
 	return nil
 }

@@ -2,11 +2,15 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
 // Snapshot labels covered: every label of
@@ -131,5 +135,126 @@ func testTagsAndConcurrencyMatchSnapshot(t *testing.T) {
 	out, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn)})
 	if err != nil || out.Tags["k"] != "v" || out.Concurrency == nil || aws.ToInt32(out.Concurrency.ReservedConcurrentExecutions) != 7 {
 		t.Fatalf("GetFunction tags/concurrency: %+v %v", out, err)
+	}
+}
+
+// TestTagsOnMappingsAndProviders drives the tag operations on event source
+// mapping and capacity provider ARNs with the real SDK: tags given at
+// creation, changes, what other answers show, and the errors once a
+// resource is gone or out of reach.
+func TestTagsOnMappingsAndProviders(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, Config{})
+	c := h.client
+	if _, err := c.CreateFunction(ctx, createInput(t, "tag-target")); err != nil {
+		t.Fatal(err)
+	}
+	esm, err := c.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("tag-target"),
+		EventSourceArn: aws.String("arn:aws:sqs:us-east-1:111111111111:q"), Tags: map[string]string{"team": "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	esmArn := aws.ToString(esm.EventSourceMappingArn)
+	if _, err := c.CreateCapacityProvider(ctx, func() *lambda.CreateCapacityProviderInput {
+		in := cpInput("tag-cp")
+		in.Tags = map[string]string{"team": "b"}
+		return in
+	}()); err != nil {
+		t.Fatal(err)
+	}
+	cpArn := "arn:aws:lambda:us-east-1:111111111111:capacity-provider:tag-cp"
+
+	list := func(arn string) (map[string]string, error) {
+		out, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String(arn)})
+		if err != nil {
+			return nil, err
+		}
+		return out.Tags, nil
+	}
+	for _, tc := range []struct {
+		name, arn string
+		created   string
+	}{
+		{"event source mapping", esmArn, "a"},
+		{"capacity provider", cpArn, "b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tags, err := list(tc.arn)
+			if err != nil || len(tags) != 1 || tags["team"] != tc.created {
+				t.Fatalf("tags given at creation: %v %v", tags, err)
+			}
+			if _, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(tc.arn), Tags: map[string]string{"env": "dev", "team": "z"}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.UntagResource(ctx, &lambda.UntagResourceInput{Resource: aws.String(tc.arn), TagKeys: []string{"env", "absent"}}); err != nil {
+				t.Fatal(err)
+			}
+			if tags, err := list(tc.arn); err != nil || len(tags) != 1 || tags["team"] != "z" {
+				t.Fatalf("after tag and untag: %v %v", tags, err)
+			}
+			many := map[string]string{}
+			for i := range maxTags {
+				many[fmt.Sprintf("k%d", i)] = "v"
+			}
+			if _, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(tc.arn), Tags: many}); !isCode(err, "InvalidParameterValueException") {
+				t.Errorf("51 tags: %v", err)
+			}
+			if tags, _ := list(tc.arn); len(tags) != 1 {
+				t.Errorf("a refused TagResource changed the tags: %v", tags)
+			}
+			// Another account's resource is refused; another region's is not found.
+			other := strings.Replace(tc.arn, ":111111111111:", ":222222222222:", 1)
+			if _, err := list(other); !isCode(err, "AccessDeniedException") {
+				t.Errorf("other account: %v", err)
+			}
+			if _, err := list(strings.Replace(tc.arn, ":us-east-1:", ":eu-west-1:", 1)); !isCode(err, "ResourceNotFoundException") {
+				t.Errorf("other region: %v", err)
+			}
+		})
+	}
+
+	// Tags stay out of the mapping's own answers (the model has no Tags there).
+	h.rawRecorded("GET", "/2015-03-31/event-source-mappings/"+aws.ToString(esm.UUID), "", sigv4(testAccount, "us-east-1"))
+	if body := string(h.rec.lastResponse().body); strings.Contains(body, "team") {
+		t.Errorf("GetEventSourceMapping shows tags: %s", body)
+	}
+	// UpdateCapacityProvider keeps the provider's tags.
+	if _, err := c.UpdateCapacityProvider(ctx, &lambda.UpdateCapacityProviderInput{CapacityProviderName: aws.String("tag-cp"),
+		CapacityProviderScalingConfig: &types.CapacityProviderScalingConfig{MaxVCpuCount: aws.Int32(8)}}); err != nil {
+		t.Fatal(err)
+	}
+	if tags, err := list(cpArn); err != nil || tags["team"] != "z" {
+		t.Errorf("tags after UpdateCapacityProvider: %v %v", tags, err)
+	}
+
+	// Deleted resources take their tags with them.
+	if _, err := c.DeleteEventSourceMapping(ctx, &lambda.DeleteEventSourceMappingInput{UUID: esm.UUID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteCapacityProvider(ctx, &lambda.DeleteCapacityProviderInput{CapacityProviderName: aws.String("tag-cp")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ arn, msg string }{
+		{esmArn, "Event source mapping not found: " + esmArn},
+		{cpArn, "Capacity provider not found: " + cpArn},
+	} {
+		_, err := list(tc.arn)
+		var nf *types.ResourceNotFoundException
+		if !errors.As(err, &nf) || aws.ToString(nf.Message) != tc.msg {
+			t.Errorf("ListTags %s after delete: %v", tc.arn, err)
+		}
+	}
+
+	// CreateEventSourceMapping refuses more than 50 tags, and stores nothing.
+	many := map[string]string{}
+	for i := range maxTags + 1 {
+		many[fmt.Sprintf("k%d", i)] = "v"
+	}
+	if _, err := c.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("tag-target"),
+		EventSourceArn: aws.String("arn:aws:sqs:us-east-1:111111111111:q"), Tags: many}); !isCode(err, "InvalidParameterValueException") {
+		t.Errorf("51 tags at creation: %v", err)
+	}
+	if out, err := c.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{}); err != nil || len(out.EventSourceMappings) != 0 {
+		t.Errorf("mappings after refused create: %+v %v", out, err)
 	}
 }
