@@ -175,7 +175,7 @@ var _ = registerParity("TestLambdaEventInvokeConfig::test_lambda_eventinvokeconf
 
 var _ = registerParity("TestLambdaEventInvokeConfig::test_lambda_eventinvokeconfig_lifecycle", []string{"eic-life"}, func(p *parity) {
 	name := "eic-life"
-	p.createFn(name, nil, true)
+	p.createHandlerFn(name)
 	p.putEIC(name, "", aws.Int32(0), nil, nil)
 	p.checkEIC("put_invokeconfig_retries_0")
 	p.putEIC(name, "", nil, aws.Int32(60), nil)
@@ -191,6 +191,7 @@ var _ = registerParity("TestLambdaEventInvokeConfig::test_lambda_eventinvokeconf
 	_, _ = p.h.client.ListFunctionEventInvokeConfigs(p.ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String(name)})
 	p.checkEIC("list_single_invokeconfig")
 	p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name)})
+	p.check("publish_version_result")
 	_, _ = p.h.client.GetFunctionEventInvokeConfig(p.ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String(name), Qualifier: aws.String("1")})
 	p.checkEIC("get_invokeconfig_postpublish")
 	p.putEIC(name, "1", nil, aws.Int32(120), nil)

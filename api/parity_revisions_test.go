@@ -1,6 +1,10 @@
 package api
 
 import (
+	"reflect"
+	"regexp"
+	"strings"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -78,8 +82,65 @@ var _ = registerParity("TestLambdaRevisions::test_function_revisions_version_and
 	p.check("update_alias_response_rev_a2")
 })
 
-// test_function_revisions_permissions is not re-enacted: its recording kept
-// the request's RequestId and RetryAttempts, which no other answer can match.
+var _ = registerParity("TestLambdaRevisions::test_function_revisions_permissions", []string{"rev-perm"}, func(p *parity) {
+	name := "rev-perm"
+	p.createRevFn(name, "handler.handler")
+	rev2 := p.revisionNoRecord(name)
+	in := &lambda.AddPermissionInput{FunctionName: aws.String(name), StatementId: aws.String("s3"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("s3.amazonaws.com"), RevisionId: aws.String("wrong")}
+	p.addPermission(in)
+	p.checkWithRequestID("add_permission_revision_exception")
+	// The steps the recording kept no answer of: the function's RevisionId
+	// is accepted while there is no policy, and becomes the policy's.
+	in.RevisionId = aws.String(rev2)
+	if _, err := p.h.client.AddPermission(p.ctx, in); err != nil {
+		p.t.Fatalf("AddPermission with the function's RevisionId: %v", err)
+	}
+	rev3 := p.policyRevision(name, "")
+	if rev3 == rev2 || p.revisionNoRecord(name) != rev3 {
+		p.t.Errorf("after AddPermission: policy RevisionId %s, function %s (was %s); want a new one shared by both", rev3, p.revisionNoRecord(name), rev2)
+	}
+	if _, err := p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("s3"), RevisionId: aws.String("wrong")}); err == nil {
+		p.t.Error("RemovePermission with a wrong RevisionId succeeded")
+	}
+	if _, err := p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("s3"), RevisionId: aws.String(rev3)}); err != nil {
+		p.t.Fatalf("RemovePermission with the policy's RevisionId: %v", err)
+	}
+	if rev4 := p.revisionNoRecord(name); rev4 == rev3 {
+		p.t.Errorf("RemovePermission left the function's RevisionId at %s", rev4)
+	}
+})
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// checkWithRequestID is check for a recording that kept boto3's
+// ResponseMetadata.RequestId and RetryAttempts (the recorder scrubbed the
+// other ids, not these). lamb's RequestId is the X-Amzn-RequestId it sent,
+// as boto3 reads it; both ids must be UUIDs and then compare as one
+// placeholder, as the recorder's own uuid transformer would have made them.
+func (p *parity) checkWithRequestID(label string) {
+	p.t.Helper()
+	rr := p.h.rec.lastResponse()
+	got := p.n.normalise(rr.boto3View(p.t), "<location>")
+	want := expected(p.t, p.snap, label)
+	gmd, _ := got["ResponseMetadata"].(map[string]any)
+	wmd, _ := want["ResponseMetadata"].(map[string]any)
+	if gmd == nil || wmd == nil {
+		p.t.Fatalf("%s: no ResponseMetadata", label)
+	}
+	gmd["RequestId"] = rr.header.Get("X-Amzn-RequestId")
+	gmd["RetryAttempts"] = float64(0) // the SDK does not retry a 4xx answer
+	for _, md := range []map[string]any{gmd, wmd} {
+		if id, _ := md["RequestId"].(string); uuidPattern.MatchString(id) {
+			md["RequestId"] = "<request-id>"
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		p.t.Errorf("%s differs from AWS's recording:\n%s", label, strings.Join(jsonDiff("", got, want), "\n"))
+		return
+	}
+	tallyParity(p.snap.id, label)
+}
 
 var _ = registerParity("TestLambdaReservedConcurrency::test_function_concurrency_exceptions", nil, func(p *parity) {
 	name := "rc-exc"

@@ -19,9 +19,12 @@ const (
 	bucketLayerPolicies = "layer-policies" // key layerVersionKey()
 )
 
-// policyDoc is a stored policy: its statements in the order they were added.
-// For layer versions the policy carries its own RevisionID; a function's
-// policy shares the RevisionId of its function, version or alias.
+// policyDoc is a stored policy: its statements in the order they were added,
+// and its own RevisionID. A function's policy change hands the same new
+// RevisionId to the function, version or alias it belongs to, but the two
+// part afterwards: PublishVersion moves $LATEST's RevisionId and leaves the
+// policy's alone (AWS, recorded 2025), and AddPermission/RemovePermission
+// check the policy's.
 type policyDoc struct {
 	Statements []json.RawMessage `json:"statements"`
 	RevisionID string            `json:"revisionId,omitempty"`
@@ -131,6 +134,16 @@ type policyTarget struct {
 	alias    *aliasRecord    // an alias, or nil
 }
 
+// policyRevision is the RevisionId a permission operation checks and
+// GetPolicy shows: the policy's own, or the target's while it has none
+// (policies stored before policies kept their own RevisionId included).
+func (t *policyTarget) policyRevision(p *policyDoc) string {
+	if len(p.Statements) > 0 && p.RevisionID != "" {
+		return p.RevisionID
+	}
+	return t.revision()
+}
+
 func (t *policyTarget) revision() string {
 	switch {
 	case t.alias != nil:
@@ -141,18 +154,19 @@ func (t *policyTarget) revision() string {
 	return t.latest.RevisionID
 }
 
-// bump gives the target a new RevisionId, as a policy change does on AWS.
-func (t *policyTarget) bump(tx store.Tx) error {
+// bump gives the target the policy's new RevisionId rev, as a policy change
+// does on AWS.
+func (t *policyTarget) bump(tx store.Tx, rev string) error {
 	sc := t.latest.scope()
 	switch {
 	case t.alias != nil:
-		t.alias.RevisionID = newRevisionID()
+		t.alias.RevisionID = rev
 		return tx.Put(bucketAliases, aliasKey(sc, t.latest.Name, t.alias.Name), t.alias)
 	case t.version != nil:
-		t.version.RevisionID = newRevisionID()
+		t.version.RevisionID = rev
 		return tx.Put(bucketVersions, versionKey(sc, t.latest.Name, t.version.Version), t.version)
 	}
-	t.latest.RevisionID = newRevisionID()
+	t.latest.RevisionID = rev
 	return tx.Put(bucketFunctions, functionKey(sc, t.latest.Name), t.latest)
 }
 
@@ -273,11 +287,10 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) 
 		if err := tx.Get(bucketPolicies, t.key, &p); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if in.RevisionID != nil && *in.RevisionID != "" && *in.RevisionID != t.revision() {
-			if t.alias != nil || t.version != nil || len(p.Statements) > 0 {
-				return errPolicyPrecondition("GetPolicy")
-			}
-			return errPreconditionFailed()
+		if in.RevisionID != nil && *in.RevisionID != "" && *in.RevisionID != t.policyRevision(&p) {
+			// AWS names GetPolicy here even while the function has no policy
+			// yet (recorded 2025; in 2022 it named GetFunction/GetAlias).
+			return errPolicyPrecondition("GetPolicy")
 		}
 		if p.find(*in.StatementID) >= 0 {
 			return errConflict("The statement id (%s) provided already exists. Please provide a new statement id, or remove the existing statement.", *in.StatementID)
@@ -318,10 +331,11 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) 
 			return err
 		}
 		p.Statements = append(p.Statements, statement)
+		p.RevisionID = newRevisionID()
 		if err := tx.Put(bucketPolicies, t.key, &p); err != nil {
 			return err
 		}
-		return t.bump(tx)
+		return t.bump(tx, p.RevisionID)
 	})
 	if err != nil {
 		return err
@@ -353,7 +367,7 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, c *call) erro
 		} else if err != nil {
 			return err
 		}
-		out = map[string]string{"Policy": policyJSON(p.Statements), "RevisionId": t.revision()}
+		out = map[string]string{"Policy": policyJSON(p.Statements), "RevisionId": t.policyRevision(&p)}
 		return nil
 	})
 	if err != nil {
@@ -382,7 +396,9 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, c *cal
 		} else if err != nil {
 			return err
 		}
-		if rev != "" && rev != t.revision() {
+		if rev != "" && rev != t.policyRevision(&p) {
+			// Recorded 2022, unqualified: GetFunction/GetAlias (no newer
+			// recording of this error).
 			if t.alias != nil || t.version != nil {
 				return errPolicyPrecondition("GetPolicy")
 			}
@@ -393,6 +409,7 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, c *cal
 			return errNotFound("Statement %s is not found in resource policy.", sid)
 		}
 		p.Statements = append(p.Statements[:i], p.Statements[i+1:]...)
+		p.RevisionID = newRevisionID()
 		if len(p.Statements) == 0 {
 			if err := tx.Delete(bucketPolicies, t.key); err != nil {
 				return err
@@ -400,7 +417,7 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, c *cal
 		} else if err := tx.Put(bucketPolicies, t.key, &p); err != nil {
 			return err
 		}
-		return t.bump(tx)
+		return t.bump(tx, p.RevisionID)
 	})
 	if err != nil {
 		return err
