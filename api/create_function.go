@@ -20,6 +20,7 @@ type createFunctionInput struct {
 	Publish       bool              `json:"Publish"`
 	Tags          map[string]string `json:"Tags"`
 	Architectures []string          `json:"Architectures"`
+	TenancyConfig *tenancyConfig    `json:"TenancyConfig"` // function_config_ext.go
 }
 
 // createFunction serves CreateFunction: validates like AWS, stores the zip
@@ -56,6 +57,11 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 	if len(in.Tags) > maxTags {
 		return errTooManyTags()
 	}
+	var tv validationError
+	validateTenancyConfig(&tv, in.TenancyConfig)
+	if err := tv.err(); err != nil {
+		return err
+	}
 	if err := validateConfig(&in.configInput, true); err != nil {
 		return err
 	}
@@ -86,6 +92,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		f.Architectures = in.Architectures
 	}
 	applyConfig(f, &in.configInput)
+	f.TenancyConfig = in.TenancyConfig
 	if err := checkSnapStart(f); err != nil {
 		return err
 	}
@@ -190,7 +197,11 @@ func validateArchitectures(archs []string) error {
 		return nil
 	}
 	var v validationError
-	if len(archs) != 1 {
+	switch {
+	case len(archs) == 0:
+		// Sent as [] (boto3 refuses that before sending; other clients do not).
+		v.add("[]", "architectures", "Member must have length greater than or equal to 1")
+	case len(archs) > 1:
 		v.add(fmt.Sprintf("[%s]", joinComma(archs)), "architectures", "Member must have length less than or equal to 1")
 	}
 	for _, a := range archs {

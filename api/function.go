@@ -49,6 +49,9 @@ type functionRecord struct {
 	ImageConfig   *imageConfig      `json:"imageConfig,omitempty"`
 	CapProvider   *providerConfig   `json:"capacityProviderConfig,omitempty"` // capacity_provider.go; state only
 	Layers        []layerRef        `json:"layers,omitempty"`
+	VpcConfig     *vpcConfig        `json:"vpcConfig,omitempty"`     // function_config_ext.go
+	DurableConfig *durableConfig    `json:"durableConfig,omitempty"` // function_config_ext.go
+	TenancyConfig *tenancyConfig    `json:"tenancyConfig,omitempty"` // function_config_ext.go; set at create only
 
 	CodeSHA256Hex string `json:"codeSha256Hex,omitempty"` // blob key of the zip
 	CodeSHA256    string `json:"codeSha256"`              // base64, as AWS shows it
@@ -171,6 +174,7 @@ func (f *functionRecord) info() FunctionInfo {
 		ImageURI: f.ImageURI, CodeSHA256: f.CodeSHA256Hex, Architectures: append([]string(nil), f.Architectures...),
 		MemorySize: f.MemorySize, Timeout: f.Timeout, EphemeralSize: f.EphemeralSize,
 		Environment: map[string]string{}, Role: f.Role, LogFormat: f.Logging.LogFormat, LogGroup: f.Logging.LogGroup,
+		LogLevel: f.Logging.ApplicationLogLevel,
 	}
 	for k, v := range f.Environment {
 		fi.Environment[k] = v
@@ -219,6 +223,9 @@ type functionConfiguration struct {
 	Timeout                    int32                 `json:"Timeout"`
 	TracingConfig              tracingConfig         `json:"TracingConfig"`
 	Version                    string                `json:"Version"`
+	VpcConfig                  *vpcConfigResponse    `json:"VpcConfig,omitempty"`
+	DurableConfig              *durableConfig        `json:"DurableConfig,omitempty"`
+	TenancyConfig              *tenancyConfig        `json:"TenancyConfig,omitempty"`
 }
 
 type environmentResponse struct {
@@ -278,6 +285,9 @@ func (f *functionRecord) configuration() functionConfiguration {
 		Timeout:                    f.Timeout,
 		TracingConfig:              tracingConfig{Mode: f.TracingMode},
 		Version:                    f.version(),
+		VpcConfig:                  f.VpcConfig.response(),
+		DurableConfig:              f.DurableConfig,
+		TenancyConfig:              f.TenancyConfig,
 	}
 	if f.Environment != nil {
 		// AWS shows Environment once a client set it, even to {}.

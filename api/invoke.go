@@ -185,6 +185,8 @@ func (s *Server) engineFunction(info FunctionInfo) (*engine.Function, error) {
 		Env:                info.Environment,
 		CodeSHA256:         info.CodeSHA256,
 		LogGroup:           info.LogGroup,
+		LogFormat:          info.LogFormat,
+		LogLevel:           info.LogLevel,
 	}
 	if len(info.Architectures) > 0 {
 		fn.Architecture = info.Architectures[0]

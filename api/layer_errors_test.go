@@ -9,10 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
-// Snapshot labels covered (TestLambdaLayer::test_layer_exceptions): all but
-// list_layers_exc_compatibleruntime_invalid, whose enum list AWS prints in
-// Java hash-set order (lamb prints the model's enum sorted; code and the rest
-// of the message match). Also TestLambdaLayer::test_layer_compatibilities[*].
+// Snapshot labels covered (TestLambdaLayer::test_layer_exceptions): all. Also
+// TestLambdaLayer::test_layer_compatibilities[*].
 var _ = registerParityTest("LayerExceptionsMatchSnapshot", testLayerExceptionsMatchSnapshot)
 
 func testLayerExceptionsMatchSnapshot(t *testing.T) {
@@ -55,6 +53,10 @@ func testLayerExceptionsMatchSnapshot(t *testing.T) {
 		{"publish_result", publish(layer, []types.Runtime{types.RuntimePython312}, []types.Architecture{types.ArchitectureX8664})},
 		{"list_layers_exc_compatiblearchitecture_invalid", func() error {
 			_, err := h.client.ListLayers(ctx, &lambda.ListLayersInput{CompatibleArchitecture: "archdoesnotexist"})
+			return err
+		}},
+		{"list_layers_exc_compatibleruntime_invalid", func() error {
+			_, err := h.client.ListLayers(ctx, &lambda.ListLayersInput{CompatibleRuntime: "runtimedoesnotexist"})
 			return err
 		}},
 		{"list_nonexistent_layer", func() error {

@@ -209,6 +209,11 @@ func TestListLayersFiltersAndPages(t *testing.T) {
 	if fmt.Sprint(got) != "[alpha:1 beta:1]" {
 		t.Fatalf("ListLayers(python3.12) = %v", got)
 	}
+	// AWS's filter accepts runtimes beyond the published model's enum.
+	layers, err = h.client.ListLayers(ctx, &lambda.ListLayersInput{CompatibleRuntime: "python3.15"})
+	if err != nil || len(layers.Layers) != 0 {
+		t.Fatalf("ListLayers(python3.15) = %+v %v, want no layers and no error", layers, err)
+	}
 	layers, err = h.client.ListLayers(ctx, &lambda.ListLayersInput{CompatibleArchitecture: types.ArchitectureX8664})
 	if err != nil || len(layers.Layers) != 1 || layers.Layers[0].LatestMatchingVersion.Version != 2 {
 		t.Fatalf("ListLayers(x86_64) = %+v %v", layers, err)

@@ -164,14 +164,29 @@ func (s *Server) deleteLayerVersion(w http.ResponseWriter, r *http.Request, c *c
 	return nil
 }
 
+// awsFilterRuntimes is the runtime enum AWS checks ListLayers' and
+// ListLayerVersions' CompatibleRuntime against, in the order AWS prints it
+// (its server's set iteration order; recorded in TestLambdaLayer::
+// test_layer_exceptions). It is a superset of the published model's enum
+// (modelRuntimes): AWS accepts e.g. "nasa" or "python3.15" as a filter.
+var awsFilterRuntimes = []string{
+	"ruby3.5", "ruby2.6", "dotnetcore1.0", "python3.7", "nodejs8.10", "nasa", "ruby2.7", "python2.7-greengrass",
+	"dotnetcore2.0", "python3.8", "java21", "dotnet6", "dotnetcore2.1", "python3.9", "java11", "nodejs6.10",
+	"provided", "dotnetcore3.1", "dotnet8", "java25", "java17", "nodejs", "nodejs4.3", "java8.al2", "go1.x",
+	"dotnet10", "nodejs20.x", "go1.9", "byol", "nodejs10.x", "provided.al2023", "nodejs22.x", "python3.10",
+	"java8", "nodejs12.x", "python3.11", "nodejs24.x", "nodejs8.x", "python3.12", "nodejs14.x", "nodejs8.9",
+	"nodejs26.x", "python3.13", "python3.14", "nodejs16.x", "python3.15", "provided.al2", "nodejs4.3-edge",
+	"nodejs18.x", "ruby3.2", "python3.4", "ruby3.3", "ruby3.4", "ruby2.5", "python3.6", "python2.7",
+}
+
 // layerFilter is ListLayers' and ListLayerVersions' CompatibleRuntime and
 // CompatibleArchitecture.
 type layerFilter struct{ runtime, arch string }
 
 func parseLayerFilter(c *call, v *validationError) layerFilter {
 	f := layerFilter{runtime: c.Query.Get("CompatibleRuntime"), arch: c.Query.Get("CompatibleArchitecture")}
-	if f.runtime != "" && !slices.Contains(modelRuntimes, f.runtime) {
-		v.add(f.runtime, "compatibleRuntime", "Member must satisfy enum value set: ["+strings.Join(modelRuntimes, ", ")+"]")
+	if f.runtime != "" && !slices.Contains(awsFilterRuntimes, f.runtime) {
+		v.add(f.runtime, "compatibleRuntime", "Member must satisfy enum value set: ["+strings.Join(awsFilterRuntimes, ", ")+"]")
 	}
 	if f.arch != "" && f.arch != "x86_64" && f.arch != "arm64" {
 		v.add(f.arch, "compatibleArchitecture", "Member must satisfy enum value set: [x86_64, arm64]")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/lambhq/lamb/internal/testenv"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -70,5 +72,51 @@ func testLoggingConfigMatchesSnapshot(t *testing.T) {
 			}
 			check("received_config", "")
 		})
+	}
+}
+
+// TestLogFormatReachesTheFunction runs a real python function on the process
+// backend: as on AWS, JSON logs set AWS_LAMBDA_LOG_FORMAT and
+// AWS_LAMBDA_LOG_LEVEL in its environment, and switching back to Text
+// removes them (a configuration change means fresh instances).
+func TestLogFormatReachesTheFunction(t *testing.T) {
+	testenv.LookPath(t, "python3")
+	h := newEngineHarness(t)
+	ctx := context.Background()
+	name := "fn-log-env"
+	in := createInput(t, name)
+	in.Handler = aws.String("index.handler")
+	in.Code = &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"index.py": "import os\n" +
+		"def handler(event, context):\n" +
+		"    return {'format': os.environ.get('AWS_LAMBDA_LOG_FORMAT'), 'level': os.environ.get('AWS_LAMBDA_LOG_LEVEL')}\n"})}
+	in.Timeout = aws.Int32(10)
+	if _, err := h.client.CreateFunction(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, h.client, name)
+	steps := []struct {
+		name   string
+		update *types.LoggingConfig
+		want   string
+	}{
+		{"text by default", nil, `{"format": null, "level": null}`},
+		{"json", &types.LoggingConfig{LogFormat: types.LogFormatJson}, `{"format": "JSON", "level": "INFO"}`},
+		{"json debug", &types.LoggingConfig{ApplicationLogLevel: types.ApplicationLogLevelDebug}, `{"format": "JSON", "level": "DEBUG"}`},
+		{"back to text", &types.LoggingConfig{LogFormat: types.LogFormatText}, `{"format": null, "level": null}`},
+	}
+	for _, st := range steps {
+		if st.update != nil {
+			if _, err := h.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name), LoggingConfig: st.update}); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			waitUpdated(t, h.client, name)
+		}
+		out, err := h.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if out.FunctionError != nil || string(out.Payload) != st.want {
+			t.Fatalf("%s: function saw %s (error %v), want %s", st.name, out.Payload, aws.ToString(out.FunctionError), st.want)
+		}
 	}
 }

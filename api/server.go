@@ -67,6 +67,7 @@ type FunctionInfo struct {
 	Layers        []LayerInfo // in the order the function lists them
 	Role          string
 	LogFormat     string
+	LogLevel      string // ApplicationLogLevel; set with LogFormat "JSON" only
 	LogGroup      string
 	// ReservedConcurrency is nil when the function has none.
 	ReservedConcurrency *int32

@@ -68,6 +68,8 @@ type configInput struct {
 	// CapacityProviderConfig is checked against the store by the caller
 	// (checkCapacityProviderConfig, capacity_provider.go).
 	CapacityProviderConfig *providerConfig `json:"CapacityProviderConfig"`
+	VpcConfig              *vpcConfigInput `json:"VpcConfig"`     // function_config_ext.go
+	DurableConfig          *durableConfig  `json:"DurableConfig"` // function_config_ext.go
 }
 
 type snapStartInput struct {
@@ -184,6 +186,8 @@ func validateConfig(in *configInput, creating bool) error {
 		v.add(in.TracingConfig.Mode, "tracingConfig.mode", "Member must satisfy enum value set: [Active, PassThrough]")
 	}
 	validateSnapStart(&v, in.SnapStart) // snapstart.go
+	validateVpcConfig(&v, in.VpcConfig)
+	validateDurableConfig(&v, in.DurableConfig)
 	if lc := in.LoggingConfig; lc != nil {
 		if lc.LogFormat != nil && *lc.LogFormat != "JSON" && *lc.LogFormat != "Text" {
 			v.add(*lc.LogFormat, "loggingConfig.logFormat", "Member must satisfy enum value set: [JSON, Text]")
@@ -284,6 +288,12 @@ func applyConfig(f *functionRecord, in *configInput) {
 	}
 	if in.CapacityProviderConfig != nil {
 		f.CapProvider = in.CapacityProviderConfig
+	}
+	if in.VpcConfig != nil {
+		f.VpcConfig = in.VpcConfig.toRecord()
+	}
+	if in.DurableConfig != nil {
+		f.DurableConfig = in.DurableConfig // replaced whole, as sent
 	}
 	if in.SnapStart != nil && in.SnapStart.ApplyOn != "" {
 		f.SnapStartOn = in.SnapStart.ApplyOn

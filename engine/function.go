@@ -43,6 +43,12 @@ type Function struct {
 
 	LogGroup        string // default "/aws/lambda/<Name>"
 	LogStreamPrefix string // replaces the "YYYY/MM/DD/" date prefix of log stream names when set
+
+	// LogFormat is the function's LoggingConfig.LogFormat ("JSON" or "Text",
+	// default Text) and LogLevel its ApplicationLogLevel: with JSON, AWS tells
+	// the runtime through AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL.
+	LogFormat string
+	LogLevel  string
 }
 
 // Request is one invocation as the caller addressed it.
@@ -135,8 +141,9 @@ func poolKey(fn *Function) string {
 		Timeout                                          time.Duration
 		Env                                              map[string]string
 		Layers                                           []string
+		LogFormat, LogLevel                              string
 	}{codeSHA, fn.packageType(), fn.Runtime, fn.Handler, fn.Image, fn.architecture(),
-		fn.memoryMB(), fn.EphemeralStorageMB, fn.timeout(), fn.Env, layers})
+		fn.memoryMB(), fn.EphemeralStorageMB, fn.timeout(), fn.Env, layers, fn.LogFormat, fn.LogLevel})
 	h.Write(b)
 	return fn.ARN + ":" + fn.version() + "#" + hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -187,6 +194,14 @@ func composeEnv(fn *Function, now time.Time) map[string]string {
 	env["AWS_DEFAULT_REGION"] = region
 	if fn.Handler != "" {
 		env["_HANDLER"] = fn.Handler
+	}
+	// Runtimes log plain text unless told otherwise; AWS sets these two only
+	// for JSON logs (the managed runtimes' log formatters read them).
+	if fn.LogFormat == "JSON" {
+		env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+		if fn.LogLevel != "" {
+			env["AWS_LAMBDA_LOG_LEVEL"] = fn.LogLevel
+		}
 	}
 	// AWS sets AWS_EXECUTION_ENV for managed runtimes only, not for OS-only
 	// (provided.*) runtimes or container images.
