@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -28,6 +29,87 @@ type accountUsage struct {
 	TotalCodeSize int64 `json:"TotalCodeSize"`
 }
 
+// concurrencyUse is how an account's concurrency is spoken for in a region.
+// As on AWS, provisioned concurrency is taken from the function's reserved
+// concurrency when it has some, else from the account's unreserved pool.
+type concurrencyUse struct {
+	reserved       int64            // reserved concurrency of all functions
+	unreservedProv int64            // provisioned concurrency of functions without reserved concurrency
+	fnReserved     map[string]int64 // function name -> its reserved concurrency, if set
+	fnProvisioned  map[string]int64 // function name -> its provisioned concurrency
+}
+
+func (u *concurrencyUse) unreserved() int64 {
+	return accountConcurrency - u.reserved - u.unreservedProv
+}
+
+// readConcurrencyUse sums the reserved and provisioned concurrency of sc's
+// account and region, leaving out the provisioned config stored at skipKey.
+func readConcurrencyUse(tx store.Tx, sc scope, skipKey string) (*concurrencyUse, error) {
+	u := &concurrencyUse{fnReserved: map[string]int64{}, fnProvisioned: map[string]int64{}}
+	prefix := sc.Account + "/" + sc.Region + "/"
+	err := tx.Scan(bucketFunctions, prefix, "", func(_ string, raw []byte) error {
+		var f functionRecord
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return err
+		}
+		if f.ReservedConcurrency != nil {
+			u.reserved += int64(*f.ReservedConcurrency)
+			u.fnReserved[f.Name] = int64(*f.ReservedConcurrency)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sum reserved concurrency: %w", err)
+	}
+	err = tx.Scan(bucketProvisioned, prefix, "", func(key string, raw []byte) error {
+		if key == skipKey {
+			return nil
+		}
+		var p provisionedRecord
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return err
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(key, prefix), "/")
+		u.fnProvisioned[name] += int64(p.Requested)
+		if _, ok := u.fnReserved[name]; !ok {
+			u.unreservedProv += int64(p.Requested)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sum provisioned concurrency: %w", err)
+	}
+	return u, nil
+}
+
+// checkProvisionedLimits applies AWS's account limits to n provisioned
+// instances for function name (its config at key replaced).
+func checkProvisionedLimits(tx store.Tx, sc scope, name, key string, n int64) error {
+	u, err := readConcurrencyUse(tx, sc, key)
+	if err != nil {
+		return err
+	}
+	if r, ok := u.fnReserved[name]; ok {
+		if u.fnProvisioned[name]+n > r {
+			return errInvalidParameter("Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
+		}
+		return nil
+	}
+	unreserved := u.unreserved()
+	var limitErr *awsError
+	if n > unreserved {
+		limitErr = errInvalidParameter("Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [%d].", unreserved)
+	} else if unreserved-n < minUnreservedConcurrency {
+		limitErr = errInvalidParameter("Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreservedConcurrency)
+	}
+	if limitErr != nil {
+		limitErr.NoType = true // as AWS answers these
+		return limitErr
+	}
+	return nil
+}
+
 // getAccountSettings serves GetAccountSettings: AWS's default limits, the
 // concurrency left unreserved, and the usage of the caller's account and
 // region (functions, and code stored for $LATEST, versions and layers).
@@ -40,18 +122,19 @@ func (s *Server) getAccountSettings(w http.ResponseWriter, r *http.Request, c *c
 		ConcurrentExecutions: accountConcurrency, TotalCodeSize: limitTotalCodeSize,
 	}}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
-	var reserved int64
 	err := s.store.View(r.Context(), func(tx store.Tx) error {
-		err := tx.Scan(bucketFunctions, prefix, "", func(_ string, raw []byte) error {
+		u, err := readConcurrencyUse(tx, c.Scope, "")
+		if err != nil {
+			return err
+		}
+		out.AccountLimit.UnreservedConcurrentExecutions = u.unreserved()
+		err = tx.Scan(bucketFunctions, prefix, "", func(_ string, raw []byte) error {
 			var f functionRecord
 			if err := json.Unmarshal(raw, &f); err != nil {
 				return err
 			}
 			out.AccountUsage.FunctionCount++
 			out.AccountUsage.TotalCodeSize += f.CodeSize
-			if f.ReservedConcurrency != nil {
-				reserved += int64(*f.ReservedConcurrency)
-			}
 			return nil
 		})
 		if err != nil {
@@ -83,7 +166,6 @@ func (s *Server) getAccountSettings(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	out.AccountLimit.UnreservedConcurrentExecutions = accountConcurrency - reserved
 	writeJSON(w, c.Op.successCode(), out)
 	return nil
 }

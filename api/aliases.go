@@ -300,7 +300,10 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := validateAliasInput(&in, false); err != nil {
 		return err
 	}
-	var a *aliasRecord
+	var (
+		a     *aliasRecord
+		moved bool // a provisioned alias now routes to other versions
+	)
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
 		latest, err := aliasFunction(tx, c, ref)
 		if err != nil {
@@ -316,6 +319,7 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, c *call) er
 		if in.RevisionID != nil && *in.RevisionID != "" && *in.RevisionID != a.RevisionID {
 			return errPreconditionFailed()
 		}
+		before := *a
 		if in.FunctionVersion != nil {
 			a.FunctionVersion = *in.FunctionVersion
 		}
@@ -332,10 +336,19 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, c *call) er
 			return err
 		}
 		a.RevisionID = newRevisionID()
+		if moved = aliasMoved(&before, a); moved {
+			// Its provisioned instances move to the new versions.
+			if moved, err = reallocateProvisioned(tx, c.Scope, ref.Name, a.Name); err != nil {
+				return err
+			}
+		}
 		return tx.Put(bucketAliases, aliasKey(c.Scope, ref.Name, a.Name), a)
 	})
 	if err != nil {
 		return err
+	}
+	if moved {
+		s.syncProvisioned(c.Scope, ref.Name)
 	}
 	writeJSON(w, c.Op.successCode(), a.configuration(c.Scope, ref.Name))
 	return nil
@@ -348,16 +361,13 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, c *call) er
 		return err
 	}
 	name := c.Labels["Name"]
-	var provisioned *functionRecord // the version the alias kept provisioned instances of
+	var provisioned bool // the alias kept provisioned instances: release them
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		latest, err := aliasFunction(tx, c, ref)
-		if err != nil {
+		if _, err := aliasFunction(tx, c, ref); err != nil {
 			return err
 		}
 		var p provisionedRecord
-		if tx.Get(bucketProvisioned, qualifierKey(c.Scope, ref.Name, name), &p) == nil {
-			provisioned, _ = resolveQualifier(tx, latest, name, nil)
-		}
+		provisioned = tx.Get(bucketProvisioned, qualifierKey(c.Scope, ref.Name, name), &p) == nil
 		if err := deleteQualifierState(tx, c.Scope, ref.Name, name); err != nil {
 			return err
 		}
@@ -366,7 +376,9 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	s.unprovision(r.Context(), provisioned)
+	if provisioned {
+		s.syncProvisioned(c.Scope, ref.Name)
+	}
 	w.WriteHeader(c.Op.successCode())
 	return nil
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
@@ -89,4 +91,21 @@ var _ = registerParity("TestLambdaProvisionedConcurrency::test_lambda_provisione
 	p.check("get_provisioned_alias_postaliasdelete")
 	_, _ = p.h.client.ListProvisionedConcurrencyConfigs(p.ctx, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String(name)})
 	p.check("list_response_postdeletes")
+})
+
+var _ = registerParity("TestLambdaProvisionedConcurrency::test_provisioned_concurrency_limits", []string{"pc-limits"}, func(p *parity) {
+	name := "pc-limits"
+	p.createHandlerFn(name)
+	v := p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name)})
+	settings, err := p.h.client.GetAccountSettings(p.ctx, &lambda.GetAccountSettingsInput{})
+	if err != nil || v == nil {
+		p.t.Fatalf("set-up: publish %v, GetAccountSettings: %v", v, err)
+	}
+	limit := settings.AccountLimit.ConcurrentExecutions
+	// As the recording's transformers: the numbers are the account's own.
+	p.replace(fmt.Sprintf("[%d]", limit), "[<unreserved_concurrency>]", fmt.Sprintf("[%d]", minUnreservedConcurrency), "[<min_unreserved_concurrency>]")
+	p.putPC(name, *v.Version, limit+1)
+	p.check("put_provisioned_concurrency_account_limit_exceeded")
+	p.putPC(name, *v.Version, limit)
+	p.check("put_provisioned_concurrency_below_unreserved_min_value")
 })

@@ -14,9 +14,9 @@ import (
 // Provisioned concurrency: a version or alias gets that many instances
 // started ahead of calls and kept warm by the engine (engine.Provision).
 // Put answers IN_PROGRESS at once; the instances start in the background and
-// the config turns READY (or FAILED with the launch error) when they are up.
-// The engine's instances do not survive a restart of lamb: configs read
-// READY from an earlier process are provisioned again on the next Put.
+// the config turns READY (or FAILED with the launch error) when they are up
+// (provisioned_sync.go). The engine's instances do not survive a restart of
+// lamb: RestoreProvisioned starts them again (IN_PROGRESS -> READY).
 const bucketProvisioned = "provisioned-concurrency" // key qualifierKey(sc, name, qualifier)
 
 // provisioner is what provisioned concurrency needs of the engine
@@ -91,23 +91,6 @@ func provisionedTarget(tx store.Tx, sc scope, ref functionRef, latestMsg string)
 	return v, a, err
 }
 
-// provisionedTotal sums the provisioned concurrency of sc's account and region.
-func provisionedTotal(tx store.Tx, sc scope, skipKey string) (int64, error) {
-	var total int64
-	err := tx.Scan(bucketProvisioned, sc.Account+"/"+sc.Region+"/", "", func(key string, raw []byte) error {
-		if key == skipKey {
-			return nil
-		}
-		var p provisionedRecord
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return err
-		}
-		total += int64(p.Requested)
-		return nil
-	})
-	return total, err
-}
-
 // putProvisionedConcurrencyConfig serves PutProvisionedConcurrencyConfig (202).
 func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := resolveFunction(c)
@@ -130,17 +113,15 @@ func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 		return err
 	}
 	n := *in.ProvisionedConcurrentExecutions
-	var (
-		rec    *provisionedRecord
-		target *functionRecord
-	)
+	var rec *provisionedRecord
 	key := qualifierKey(c.Scope, ref.Name, ref.Qualifier)
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		var alias *aliasRecord
-		var err error
-		target, alias, err = provisionedTarget(tx, c.Scope, ref, "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+		target, alias, err := provisionedTarget(tx, c.Scope, ref, msgUnpublished)
 		if err != nil {
 			return err
+		}
+		if target.version() == "$LATEST" {
+			return errInvalidParameter("%s", msgUnpublished) // an alias of $LATEST
 		}
 		aliases, err := listAliasRecords(tx, c.Scope, ref.Name)
 		if err != nil {
@@ -160,34 +141,8 @@ func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 				}
 			}
 		}
-		others, err := provisionedTotal(tx, c.Scope, key)
-		if err != nil {
+		if err := checkProvisionedLimits(tx, c.Scope, ref.Name, key, int64(n)); err != nil {
 			return err
-		}
-		var reserved int64
-		err = tx.Scan(bucketFunctions, c.Scope.Account+"/"+c.Scope.Region+"/", "", func(_ string, raw []byte) error {
-			var f functionRecord
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return err
-			}
-			if f.ReservedConcurrency != nil {
-				reserved += int64(*f.ReservedConcurrency)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		unreserved := accountConcurrency - reserved - others
-		var limitErr *awsError
-		if int64(n) > unreserved {
-			limitErr = errInvalidParameter("Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [%d].", unreserved)
-		} else if unreserved-int64(n) < minUnreservedConcurrency {
-			limitErr = errInvalidParameter("Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreservedConcurrency)
-		}
-		if limitErr != nil {
-			limitErr.NoType = true // as AWS answers these
-			return limitErr
 		}
 		var old provisionedRecord
 		_ = tx.Get(bucketProvisioned, key, &old)
@@ -197,58 +152,9 @@ func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	s.startProvision(c.Scope, ref.Name, key, target, rec)
+	s.syncProvisioned(c.Scope, ref.Name)
 	writeJSON(w, c.Op.successCode(), rec.output(""))
 	return nil
-}
-
-// startProvision starts the instances in the background and records READY or FAILED.
-func (s *Server) startProvision(sc scope, name, key string, target *functionRecord, rec *provisionedRecord) {
-	prov, _ := s.cfg.Engine.(provisioner)
-	efn, err := s.engineFunction(target.info())
-	gen, n := rec.Generation, int(rec.Requested)
-	s.goBackground(func(ctx context.Context) {
-		switch {
-		case err != nil:
-		case prov == nil:
-			err = errors.New("this lamb server runs no engine that can pre-start instances")
-		default:
-			err = prov.Provision(ctx, efn, n)
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		uerr := s.store.Update(ctx, func(tx store.Tx) error {
-			var cur provisionedRecord
-			if err := tx.Get(bucketProvisioned, key, &cur); err != nil {
-				return err
-			}
-			if cur.Generation != gen {
-				return nil // a later Put or a Delete superseded this one
-			}
-			if err != nil {
-				cur.Status, cur.StatusReason = "FAILED", err.Error()
-			} else {
-				cur.Status, cur.Allocated = "READY", cur.Requested
-			}
-			cur.LastModified = time.Now()
-			return tx.Put(bucketProvisioned, key, &cur)
-		})
-		if uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
-			s.log.Error("record provisioned concurrency", "function", efnARN(efn, name), "error", uerr)
-		}
-		if errors.Is(uerr, store.ErrNotFound) && prov != nil && err == nil {
-			// Deleted while starting: release what was started.
-			_ = prov.Unprovision(ctx, efn)
-		}
-	})
-}
-
-func efnARN(fn *engine.Function, name string) string {
-	if fn == nil {
-		return name
-	}
-	return fn.ARN + ":" + fn.Version
 }
 
 // getProvisionedConcurrencyConfig serves GetProvisionedConcurrencyConfig.
@@ -282,10 +188,8 @@ func (s *Server) deleteProvisionedConcurrencyConfig(w http.ResponseWriter, r *ht
 	if err != nil {
 		return err
 	}
-	var target *functionRecord
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		var err error
-		if target, _, err = provisionedTarget(tx, c.Scope, ref, "The function resource provided must be an alias or a published version."); err != nil {
+		if _, _, err := provisionedTarget(tx, c.Scope, ref, "The function resource provided must be an alias or a published version."); err != nil {
 			return err
 		}
 		return tx.Delete(bucketProvisioned, qualifierKey(c.Scope, ref.Name, ref.Qualifier))
@@ -293,24 +197,14 @@ func (s *Server) deleteProvisionedConcurrencyConfig(w http.ResponseWriter, r *ht
 	if err != nil {
 		return err
 	}
-	s.unprovision(r.Context(), target)
+	// The instances are gone when the client hears of the delete.
+	select {
+	case <-s.syncProvisioned(c.Scope, ref.Name):
+	case <-r.Context().Done():
+	case <-s.ctx.Done():
+	}
 	w.WriteHeader(c.Op.successCode())
 	return nil
-}
-
-// unprovision releases the engine's provisioned instances of a version.
-func (s *Server) unprovision(ctx context.Context, target *functionRecord) {
-	prov, ok := s.cfg.Engine.(provisioner)
-	if !ok || target == nil {
-		return
-	}
-	efn, err := s.engineFunction(target.info())
-	if err == nil {
-		err = prov.Unprovision(ctx, efn)
-	}
-	if err != nil {
-		s.log.Warn("unprovision", "function", target.arn(), "error", err)
-	}
 }
 
 // listProvisionedConcurrencyConfigs serves ListProvisionedConcurrencyConfigs.

@@ -100,6 +100,9 @@ type Server struct {
 	// Event invocations wait here for the async workers (async.go).
 	asyncOnce sync.Once
 	asyncQ    chan *asyncEvent
+
+	// Provisioned concurrency follows the store (provisioned_sync.go).
+	provisioned provisionedSync
 }
 
 // New returns a Server. It starts no goroutines until a function is created.

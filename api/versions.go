@@ -372,7 +372,9 @@ func (s *Server) publishAfterChange(ctx context.Context, sc scope, name string) 
 
 // deleteVersion serves DeleteFunction with a version qualifier.
 func (s *Server) deleteVersion(ctx context.Context, sc scope, ref functionRef) error {
-	// The version's idle instances stop with the engine's idle TTL.
+	// The version's idle instances stop with the engine's idle TTL; its
+	// provisioned ones are released by the sync after the delete.
+	defer s.syncProvisioned(sc, ref.Name)
 	return s.store.Update(ctx, func(tx store.Tx) error {
 		_, err := loadFunction(tx, sc, ref.Name)
 		if errors.Is(err, store.ErrNotFound) {

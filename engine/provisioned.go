@@ -33,6 +33,12 @@ func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 		e.mu.Unlock()
 		return ErrClosed
 	}
+	if cur := e.pools[key]; n == 0 && (cur == nil || cur.retired) {
+		// Nothing provisioned to release. Making a pool here would retire
+		// the pools of the function's newer configuration.
+		e.mu.Unlock()
+		return nil
+	}
 	p, stale := e.poolLocked(fn, key)
 	have := 0
 	for in := range p.insts {

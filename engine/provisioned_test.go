@@ -88,3 +88,47 @@ func TestProvisionReplacesDeadAndReportsFailures(t *testing.T) {
 		t.Fatal("negative count accepted")
 	}
 }
+
+// Releasing a configuration that has no instances must leave the function's
+// current instances alone (the API releases what it provisioned earlier, which
+// may be a configuration since replaced).
+func TestUnprovisionUnknownConfigurationKeepsOthers(t *testing.T) {
+	f := newFake()
+	e := newEngine(t, f)
+	ctx := context.Background()
+	cur := testFunction()
+	cur.Version = "1"
+	if err := e.Provision(ctx, cur, 2); err != nil {
+		t.Fatal(err)
+	}
+	old := testFunction()
+	old.Version = "1"
+	old.CodeSHA256 = "older"
+	tests := []struct {
+		name string
+		fn   *Function
+	}{
+		{"older configuration of the same version", old},
+		{"another version", func() *Function { fn := testFunction(); fn.Version = "2"; return fn }()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := e.Unprovision(ctx, tt.fn); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Provisioned(cur); got != 2 || f.numLive() != 2 {
+				t.Fatalf("after Unprovision: %d provisioned, %d live; want 2, 2", got, f.numLive())
+			}
+			if n := len(e.Instances()); n != 2 {
+				t.Fatalf("%d instances, want 2", n)
+			}
+		})
+	}
+	// Invocations still reuse the provisioned instances: the pool was not retired.
+	if _, err := e.Invoke(ctx, cur, &Request{RequestID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.numLaunches() != 2 {
+		t.Fatalf("%d launches, want 2", f.numLaunches())
+	}
+}

@@ -185,6 +185,13 @@ func serve(ctx context.Context, o serveOptions) error {
 	log.Info("lamb is serving", "addr", "http://"+ln.Addr().String(), "backend", be.Name(),
 		"state", stateDesc, "version", version, "startup", time.Since(start).Round(time.Millisecond))
 
+	// Provisioned concurrency outlives restarts: its instances start again in
+	// the background (the listeners are bound, so instances that call back —
+	// Pods fetching code, SDK calls — are answered once serving begins).
+	if err := srv.RestoreProvisioned(ctx); err != nil {
+		log.Warn("restoring provisioned concurrency", "error", err)
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	for _, l := range listeners {
 		g.Go(func() error {
