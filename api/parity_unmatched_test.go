@@ -8,7 +8,6 @@ package api
 var parityUnmatchable = map[string]string{
 	// Client-side: botocore raised ParamValidationError before sending; the
 	// recording is the Python exception's text, not an AWS response.
-	"TestLambdaFunction::test_create_lambda_exceptions empty_architectures": "botocore ParamValidationError text, never sent to AWS",
 
 	// S3 code locations: lamb has no S3 (code.go refuses S3Bucket/S3Key with a clear message).
 	"TestLambdaFunction::test_lambda_code_location_s3 create_response_s3":                                    "lamb has no S3",
@@ -23,13 +22,13 @@ var parityUnmatchable = map[string]string{
 	"TestLambdaFunction::test_invalid_vpc_config_subnet create-response-non-existent-subnet-id":              "answer comes from EC2 DescribeSubnets; lamb has no EC2",
 	"TestLambdaFunction::test_invalid_vpc_config_security_group create-response-non-existent-security-group": "answer comes from EC2 DescribeSecurityGroups; lamb has no EC2",
 
-	// VpcConfig answers carry the VpcId EC2 derives from the subnets.
-	"TestLambdaFunction::test_vpc_config create_response":                        "VpcId comes from EC2; lamb has no EC2 (and stores no VpcConfig)",
-	"TestLambdaFunction::test_vpc_config get_function_response":                  "VpcId comes from EC2; lamb has no EC2 (and stores no VpcConfig)",
-	"TestLambdaFunction::test_vpc_config update_vpcconfig_update_response":       "VpcId comes from EC2; lamb has no EC2 (and stores no VpcConfig)",
-	"TestLambdaFunction::test_vpc_config update_vpcconfig_get_function_response": "VpcId comes from EC2; lamb has no EC2 (and stores no VpcConfig)",
-	"TestLambdaFunction::test_vpc_config delete_vpcconfig_update_response":       "VpcId comes from EC2; lamb has no EC2 (and stores no VpcConfig)",
-	"TestLambdaFunction::test_vpc_config delete_vpcconfig_get_function_response": "VpcId comes from EC2; lamb has no EC2 (and stores no VpcConfig)",
+	// VpcConfig answers carry the VpcId EC2 derives from the subnets; lamb
+	// stores and answers VpcConfig, and the rest of these answers matches
+	// (TestLambdaFunction::test_vpc_config in parity_config_test.go).
+	"TestLambdaFunction::test_vpc_config create_response":                        "VpcId comes from EC2; lamb has no EC2",
+	"TestLambdaFunction::test_vpc_config get_function_response":                  "VpcId comes from EC2; lamb has no EC2",
+	"TestLambdaFunction::test_vpc_config update_vpcconfig_update_response":       "VpcId comes from EC2; lamb has no EC2",
+	"TestLambdaFunction::test_vpc_config update_vpcconfig_get_function_response": "VpcId comes from EC2; lamb has no EC2",
 
 	// Recorded on runtimes AWS has since blocked for new functions, and lamb's
 	// runtime table (runtimes.Deprecated) blocks them too.
@@ -54,4 +53,25 @@ var parityUnmatchable = map[string]string{
 	"TestLambdaAccountSettings::test_account_settings_total_code_size total_code_size_diff_update_function":       "size of the recorder's zip",
 	"TestLambdaAccountSettings::test_account_settings_total_code_size total_code_size_diff_publish_layer":         "size of the recorder's layer zip",
 	"TestLambdaAccountSettings::test_account_settings_total_code_size total_code_size_diff_publish_layer_version": "size of the recorder's layer zip",
+
+	// Policies and versions: 2022 recordings that later recordings of the
+	// same steps contradict (lamb follows the 2025 ones), and 2022 function
+	// answers on runtimes create now refuses (they also lack LoggingConfig,
+	// SnapStart and RuntimeVersionConfig, which AWS now always returns).
+	"TestLambdaPermissions::test_lambda_permission_revisions add_permission_revision_id_doesnotmatch": "2022 message names GetFunction/GetAlias; AWS 2025 answers the same call (TestLambdaRevisions::test_function_revisions_permissions add_permission_revision_exception) with GetPolicy",
+	"TestLambdaPermissions::test_lambda_permission_versioning get_policy_after_publishing_latest":     "2022: PublishVersion moved the unqualified policy's RevisionId; 2025 (test_lambda_permission_fn_versioning, same steps) keeps it",
+	"TestLambdaPermissions::test_lambda_permission_versioning get_policy_after_adding_to_new_version": "2022: PublishVersion moved the unqualified policy's RevisionId; 2025 (test_lambda_permission_fn_versioning, same steps) keeps it",
+	"TestLambdaPermissions::test_lambda_permission_versioning get_policy_after_adding_2":              "2022: PublishVersion moved the unqualified policy's RevisionId (one RevisionId more to number); 2025 keeps it",
+	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn8":                        "python3.8: create blocked as deprecated (RevisionId compared alone)",
+	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn8_v1":                     "python3.8: create blocked as deprecated (RevisionId compared alone)",
+	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn9":                        "python3.8: create blocked as deprecated (RevisionId compared alone)",
+	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn9_v1":                     "python3.8: create blocked as deprecated (RevisionId compared alone)",
+	"TestLambdaVersions::test_publish_with_wrong_revisionid create_response":                          "python3.9: create blocked as deprecated; 2022 shape without LoggingConfig/SnapStart/RuntimeVersionConfig",
+	"TestLambdaVersions::test_publish_with_wrong_revisionid get_fn_response":                          "python3.9: create blocked as deprecated; 2022 shape without LoggingConfig/SnapStart/RuntimeVersionConfig",
+	"TestLambdaVersions::test_publish_with_wrong_revisionid publish_result":                           "python3.9: create blocked as deprecated; 2022 shape without LoggingConfig/SnapStart/RuntimeVersionConfig",
+
+	// Answers of other services the scenarios call along the way.
+	"TestLambdaEventSourceMappings::test_event_source_mapping_lifecycle update_table_response":                 "DynamoDB UpdateTable's answer (TableDescription); no Lambda operation produces it",
+	"TestLambdaEventSourceMappings::test_event_source_mapping_lifecycle_delete_function update_table_response": "DynamoDB UpdateTable's answer (TableDescription); no Lambda operation produces it",
+	"TestLambdaSizeLimits::test_oversized_lambda invalid_param_exc":                                            "lamb has no S3 (the recorded test creates the function from S3Bucket/S3Key)",
 }
