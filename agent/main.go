@@ -16,11 +16,16 @@ import (
 // and returns the process's exit status:
 //
 //	lamb agent [--listen :9009] [--try /var/task/bootstrap]... [--dir /var/task] [-- command args...]
+//	lamb agent --hold
+//
+// With --hold it runs nothing and waits for SIGTERM/SIGINT: a container that
+// only holds a network namespace for another to join.
 func Main(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", ":"+strconv.Itoa(agentapi.DefaultPort), "host API address")
 	dir := fs.String("dir", "", "working directory of the runtime")
+	hold := fs.Bool("hold", false, "only wait for SIGTERM/SIGINT (a network holder)")
 	var try multiFlag
 	fs.Var(&try, "try", "a bootstrap path to run if it exists (repeatable; used when no command is given)")
 	if err := fs.Parse(args); err != nil {
@@ -28,6 +33,10 @@ func Main(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if *hold {
+		<-ctx.Done()
+		return 0
+	}
 	code, err := Run(ctx, Config{Listen: *listen, Dir: *dir, Try: try, Command: fs.Args()})
 	if err != nil {
 		fmt.Fprintln(stderr, err)

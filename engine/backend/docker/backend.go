@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -73,7 +74,8 @@ type Backend struct {
 	agentName string
 	agentErr  error
 
-	live sandbox.Live[*instance]
+	live   sandbox.Live[*instance]
+	spares *spares
 
 	mu   sync.Mutex
 	cmds map[string][]string // image ID → its ENTRYPOINT+CMD (Image functions)
@@ -122,6 +124,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		b.name, b.podman = "podman", true
 	}
 	b.vols = newVolumes(b)
+	b.spares = newSpares(b)
 	return b, nil
 }
 
@@ -194,9 +197,23 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	return backend.Capabilities{MemoryLimit: true, Images: true, Isolated: true}
 }
 
-// Prepull implements backend.Backend: it returns at once when image is
-// present, else pulls it, reporting the engine's progress messages.
+// Prepull implements backend.Backend: it pulls image unless present
+// (reporting the engine's progress messages), then starts a spare network
+// holder for it and waits for it, as AWS's Pending state covers preparing a
+// function's network, so that the first cold start finds its network ready.
+// A holder that cannot be had is no error (instances then get their own).
 func (b *Backend) Prepull(ctx context.Context, ref string, progress func(backend.Progress)) error {
+	if err := b.pull(ctx, ref, progress); err != nil {
+		return err
+	}
+	select {
+	case <-b.spares.refill(ref):
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (b *Backend) pull(ctx context.Context, ref string, progress func(backend.Progress)) error {
 	if _, err := b.cli.ImageInspect(ctx, ref); err == nil {
 		return nil
 	} else if !errdefs.IsNotFound(err) {
@@ -213,6 +230,7 @@ func (b *Backend) Prepull(ctx context.Context, ref string, progress func(backend
 // Close stops every instance this backend launched; later launches fail.
 func (b *Backend) Close(ctx context.Context) error {
 	var errs []error
+	b.spares.close(ctx)
 	if err := b.live.StopAll(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -246,6 +264,11 @@ func (b *Backend) removeLabelled(ctx context.Context, match func(map[string]stri
 	if err != nil {
 		return fmt.Errorf("docker backend: list containers: %w", err)
 	}
+	// Network holders last: Podman refuses to remove one that a container
+	// still joins.
+	sort.SliceStable(list, func(i, j int) bool {
+		return list[i].Labels[labelNetns] == "" && list[j].Labels[labelNetns] != ""
+	})
 	var errs []error
 	for _, c := range list {
 		if !match(c.Labels) {

@@ -344,8 +344,8 @@ func TestReapAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	launch(t, b, testSpec(t, "python3.12", "app.handler", backendtest.ZipArtifact(t, map[string]string{"app.py": probeApp})))
-	if n := countContainers(t, b, b.cfg.ServerID); n != 2 {
-		t.Fatalf("%d containers before Close, want 2", n)
+	if n := countInstances(t, b, b.cfg.ServerID); n != 2 {
+		t.Fatalf("%d instance containers before Close, want 2", n)
 	}
 	if err := b.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -356,14 +356,25 @@ func TestReapAndClose(t *testing.T) {
 	}
 }
 
+// countContainers counts server's containers: instances and network holders.
 func countContainers(t *testing.T, b *Backend, server string) int {
 	t.Helper()
-	list, err := b.cli.ContainerList(context.Background(), container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", labelServer+"="+server))})
+	return len(listContainers(t, b, filters.Arg("label", labelServer+"="+server)))
+}
+
+// countInstances counts server's instance containers.
+func countInstances(t *testing.T, b *Backend, server string) int {
+	t.Helper()
+	return len(listContainers(t, b, filters.Arg("label", labelServer+"="+server), filters.Arg("label", labelInstance)))
+}
+
+func listContainers(t *testing.T, b *Backend, f ...filters.KeyValuePair) []container.Summary {
+	t.Helper()
+	list, err := b.cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(f...)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(list)
+	return list
 }
 
 func TestPrepull(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
-	"github.com/docker/go-units"
 
 	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
@@ -45,8 +44,12 @@ type instance struct {
 	*sandbox.Host
 	b        *Backend
 	cid      string
+	holder   string // the network holder's container, removed with this one; "" when none
 	waitC    <-chan container.WaitResponse
 	waitErrC <-chan error
+
+	created, started time.Time // create and start requests sent
+	startTook        time.Duration
 }
 
 // Launch implements backend.Backend: create the container (agent, code and
@@ -60,7 +63,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	if err != nil {
 		return nil, err
 	}
-	if err := b.Prepull(ctx, img, nil); err != nil {
+	if err := b.pull(ctx, img, nil); err != nil {
 		return nil, err
 	}
 	if spec.PackageType == "Image" {
@@ -101,7 +104,6 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 			labelManaged: "true", labelServer: b.cfg.ServerID, labelFunction: spec.FunctionName,
 			labelVersion: spec.Version, labelPool: spec.PoolKey, labelInstance: spec.InstanceID,
 		},
-		ExposedPorts: nat.PortSet{nat.Port(fmt.Sprintf("%d/tcp", agentPort)): {}},
 	}
 	if spec.PackageType != "Image" {
 		cfg.WorkingDir = taskRoot
@@ -114,30 +116,74 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		Mounts:         mounts,
 		ReadonlyRootfs: true,
 		Tmpfs:          map[string]string{"/tmp": fmt.Sprintf("rw,exec,mode=1777,size=%dm", eph)},
-		NetworkMode:    container.NetworkMode(b.cfg.Network),
 	}
 	if spec.MemoryMB > 0 {
 		hc.Resources.Memory = int64(spec.MemoryMB) << 20
 		hc.Resources.MemorySwap = hc.Resources.Memory // no swap: exceeding the limit kills, as on AWS
 	}
-	if b.podman {
-		// Podman host.containers.internal is built in; rootless Podman cannot
-		// raise limits (no CAP_SYS_RESOURCE), so ask for AWS's.
-		hc.Resources.Ulimits = []*units.Ulimit{{Name: "nofile", Soft: 1024, Hard: 1024}, {Name: "nproc", Soft: 4096, Hard: 4096}}
-	} else {
-		hc.ExtraHosts = []string{"host.docker.internal:host-gateway"}
-	}
-	publish := b.publishAgentPort()
-	if publish != "" {
-		hc.PortBindings = nat.PortMap{nat.Port(fmt.Sprintf("%d/tcp", agentPort)): {{HostIP: publish}}}
-	}
+	b.limits(hc)
 
-	tCreate := time.Now()
-	created, err := b.cli.ContainerCreate(ctx, cfg, hc, &network.NetworkingConfig{}, nil, "lamb-"+spec.InstanceID)
+	h := b.spares.take(img)
+	in, err := b.start(ctx, spec, cfg, hc, h)
+	if errors.Is(err, errJoin) {
+		// The spare died (removed behind lamb's back): a network of its own.
+		b.log.Debug("docker backend: spare network holder unusable", "holder", trimID(h.id), "err", err)
+		b.removeContainer(context.WithoutCancel(ctx), h.id)
+		in, err = b.start(ctx, spec, cfg, hc, nil)
+	}
 	if err != nil {
+		return nil, err
+	}
+	switch err := in.WaitReady(ctx, in.started); {
+	case err == nil:
+		b.log.Debug("docker backend: instance ready", "instance", in.ID(), "container", trimID(in.cid),
+			"create", in.started.Sub(in.created), "start", in.startTook, "startToReady", in.InitDuration(),
+			"sparedNetwork", in.holder != "")
+		return in, nil
+	case errors.Is(err, sandbox.ErrEnded):
+		if xe := in.ExitErr(); xe != nil {
+			return nil, xe
+		}
+		return nil, fmt.Errorf("docker backend: instance %s ended before it was ready: %w", in.ID(), in.EventsErr())
+	case errors.As(err, new(*backend.InitError)):
+		return nil, err
+	default:
+		return nil, fmt.Errorf("docker backend: waiting for runtime init: %w", err)
+	}
+}
+
+// errJoin marks a failure to start a container in a holder's namespace.
+var errJoin = errors.New("join network holder")
+
+// start creates and starts the instance's container, in h's network
+// namespace when h is not nil (else in a network of its own), and starts
+// following its agent. cfg and hc are not modified.
+func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.Config, hc *container.HostConfig, h *holder) (*instance, error) {
+	c, hcc := *cfg, *hc
+	publish := ""
+	if h != nil {
+		hcc.NetworkMode = container.NetworkMode("container:" + h.id)
+	} else {
+		port := nat.Port(fmt.Sprintf("%d/tcp", agentPort))
+		c.ExposedPorts = nat.PortSet{port: {}}
+		hcc.NetworkMode = container.NetworkMode(b.cfg.Network)
+		b.ownNetwork(&hcc)
+		if publish = b.publishAgentPort(); publish != "" {
+			hcc.PortBindings = nat.PortMap{port: {{HostIP: publish}}}
+		}
+	}
+	tCreate := time.Now()
+	created, err := b.cli.ContainerCreate(ctx, &c, &hcc, &network.NetworkingConfig{}, nil, "lamb-"+spec.InstanceID)
+	if err != nil {
+		if h != nil && !errdefs.IsConflict(err) {
+			return nil, fmt.Errorf("docker backend: create container: %w: %w", errJoin, err)
+		}
 		return nil, fmt.Errorf("docker backend: create container: %w", err)
 	}
-	in := &instance{b: b, cid: created.ID}
+	in := &instance{b: b, cid: created.ID, created: tCreate}
+	if h != nil {
+		in.holder = h.id
+	}
 	// Stop removes the container at once (no graceful shutdown: the runtime
 	// has nothing to flush that lamb would keep). A broken connection to the
 	// agent usually means the container is going away: wait a little for its
@@ -150,34 +196,35 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	}
 	// Watch for the exit before starting, so that an immediate exit is seen.
 	in.waitC, in.waitErrC = b.cli.ContainerWait(in.Life(), created.ID, container.WaitConditionNextExit)
-	start := time.Now()
+	in.started = time.Now()
 	if err := b.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		in.holder = "" // the caller decides what becomes of the holder
 		in.abort()
+		if h != nil {
+			return nil, fmt.Errorf("docker backend: start container: %w: %w", errJoin, err)
+		}
 		return nil, fmt.Errorf("docker backend: start container: %w", err)
 	}
-	started := time.Since(start)
-	addr, err := b.agentAddr(ctx, created.ID, publish != "")
-	if err != nil {
-		in.abort()
-		return nil, fmt.Errorf("docker backend: %w", err)
+	in.startTook = time.Since(in.started)
+	addr := ""
+	switch {
+	case h != nil && b.podman:
+		// Podman restarts a dead holder to start a container that joins it
+		// (Docker refuses the start): its address may be new.
+		if addr, err = b.agentAddr(ctx, h.id, b.publishAgentPort() != ""); err != nil {
+			in.abort()
+			return nil, fmt.Errorf("docker backend: network holder: %w", err)
+		}
+	case h != nil:
+		addr = h.addr
+	default:
+		if addr, err = b.agentAddr(ctx, created.ID, publish != ""); err != nil {
+			in.abort()
+			return nil, fmt.Errorf("docker backend: %w", err)
+		}
 	}
 	go in.run(agentapi.NewClient(addr))
-
-	switch err := in.WaitReady(ctx, start); {
-	case err == nil:
-		b.log.Debug("docker backend: instance ready", "instance", in.ID(), "container", trimID(in.cid),
-			"create", start.Sub(tCreate), "start", started, "startToReady", in.InitDuration())
-		return in, nil
-	case errors.Is(err, sandbox.ErrEnded):
-		if xe := in.ExitErr(); xe != nil {
-			return nil, xe
-		}
-		return nil, fmt.Errorf("docker backend: instance %s ended before it was ready: %w", in.ID(), in.EventsErr())
-	case errors.As(err, new(*backend.InitError)):
-		return nil, err
-	default:
-		return nil, fmt.Errorf("docker backend: waiting for runtime init: %w", err)
-	}
+	return in, nil
 }
 
 // abort undoes a launch that failed after the container was created.
@@ -342,10 +389,11 @@ func (in *instance) removeNow() {
 	in.remove(ctx)
 }
 
-// remove deletes the container (killing it if it runs).
+// remove deletes the container (killing it if it runs), then its network
+// holder (which Podman refuses to remove while the container exists).
 func (in *instance) remove(ctx context.Context) {
-	err := in.b.cli.ContainerRemove(ctx, in.cid, container.RemoveOptions{Force: true})
-	if err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
-		in.b.log.Warn("docker backend: remove container", "instance", in.ID(), "container", trimID(in.cid), "err", err)
+	in.b.removeContainer(ctx, in.cid)
+	if in.holder != "" {
+		in.b.removeContainer(ctx, in.holder)
 	}
 }
