@@ -26,6 +26,15 @@ func unqualifiedFunction(c *call) (functionRef, error) {
 	return ref, nil
 }
 
+// errReservedBelowProvisioned refuses a reservation smaller than the
+// function's provisioned concurrency (all versions and aliases together).
+// AWS's exact wording for this case is not recorded anywhere we could read;
+// the message follows AWS's other concurrency messages and names the total
+// the reservation must hold.
+func errReservedBelowProvisioned(provisioned int64) *awsError {
+	return errInvalidParameter("Specified ReservedConcurrentExecutions for function is less than function's total provisioned concurrency [%d].", provisioned)
+}
+
 // putFunctionConcurrency serves PutFunctionConcurrency.
 func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := unqualifiedFunction(c)
@@ -58,28 +67,29 @@ func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 			v.add(itoa(want), "reservedConcurrentExecutions", "Member must have value greater than or equal to 0")
 			return v.err()
 		}
-		// Reserved concurrency of the account's other functions counts too.
-		var reserved int64
-		err = tx.Scan(bucketFunctions, c.Scope.Account+"/"+c.Scope.Region+"/", "", func(key string, raw []byte) error {
-			if key == functionKey(c.Scope, ref.Name) {
-				return nil
-			}
-			var other functionRecord
-			if err := jsonUnmarshal(raw, &other); err != nil {
-				return err
-			}
-			if other.ReservedConcurrency != nil {
-				reserved += int64(*other.ReservedConcurrency)
-			}
-			return nil
-		})
+		// What the account's other functions hold counts too: their
+		// reserved concurrency, and the provisioned concurrency of those
+		// without a reservation (taken from the unreserved pool). This
+		// function's own provisioned concurrency moves into its reservation.
+		u, err := readConcurrencyUse(tx, c.Scope, "")
 		if err != nil {
 			return err
 		}
-		if accountConcurrency-reserved-int64(want) < minUnreservedConcurrency {
+		others := u.reserved + u.unreservedProv
+		if r, ok := u.fnReserved[ref.Name]; ok {
+			others -= r
+		} else {
+			others -= u.fnProvisioned[ref.Name]
+		}
+		if accountConcurrency-others-int64(want) < minUnreservedConcurrency {
 			e := errInvalidParameter("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreservedConcurrency)
 			e.NoType = true // as AWS answers it
 			return e
+		}
+		// The reservation must hold the provisioned concurrency of every
+		// version and alias of the function.
+		if prov := u.fnProvisioned[ref.Name]; int64(want) < prov {
+			return errReservedBelowProvisioned(prov)
 		}
 		f.ReservedConcurrency = &want
 		return tx.Put(bucketFunctions, functionKey(c.Scope, f.Name), f)

@@ -17,6 +17,9 @@ import (
 // the config turns READY (or FAILED with the launch error) when they are up
 // (provisioned_sync.go). The engine's instances do not survive a restart of
 // lamb: RestoreProvisioned starts them again (IN_PROGRESS -> READY).
+// An instance that dies is replaced by the engine; meanwhile Get and List
+// show it missing from AvailableProvisionedConcurrentExecutions while
+// Allocated stays (provisioned_sync.go, availableProvisioned).
 const bucketProvisioned = "provisioned-concurrency" // key qualifierKey(sc, name, qualifier)
 
 // provisioner is what provisioned concurrency needs of the engine
@@ -46,9 +49,15 @@ type provisionedOutput struct {
 	StatusReason                             string `json:"StatusReason,omitempty"`
 }
 
-func (p *provisionedRecord) output(arn string) provisionedOutput {
+// output renders the config. available is how many of its instances are
+// ready (availableProvisioned), at most the allocated count; a negative
+// available means unknown: the allocated count.
+func (p *provisionedRecord) output(arn string, available int32) provisionedOutput {
+	if available < 0 || available > p.Allocated {
+		available = p.Allocated
+	}
 	return provisionedOutput{
-		AllocatedProvisionedConcurrentExecutions: p.Allocated, AvailableProvisionedConcurrentExecutions: p.Allocated,
+		AllocatedProvisionedConcurrentExecutions: p.Allocated, AvailableProvisionedConcurrentExecutions: available,
 		FunctionArn: arn, LastModified: p.LastModified.UTC().Format("2006-01-02T15:04:05+0000"),
 		RequestedProvisionedConcurrentExecutions: p.Requested, Status: p.Status, StatusReason: p.StatusReason,
 	}
@@ -153,7 +162,7 @@ func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 		return err
 	}
 	s.syncProvisioned(c.Scope, ref.Name)
-	writeJSON(w, c.Op.successCode(), rec.output(""))
+	writeJSON(w, c.Op.successCode(), rec.output("", -1))
 	return nil
 }
 
@@ -178,7 +187,13 @@ func (s *Server) getProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), rec.output(""))
+	available := int32(-1)
+	if avail, ok, err := s.availableProvisioned(r.Context(), c.Scope, ref.Name); err != nil {
+		return err
+	} else if n, found := avail[ref.Qualifier]; ok && found {
+		available = n
+	}
+	writeJSON(w, c.Op.successCode(), rec.output("", available))
 	return nil
 }
 
@@ -216,6 +231,10 @@ func (s *Server) listProvisionedConcurrencyConfigs(w http.ResponseWriter, r *htt
 	out := struct {
 		ProvisionedConcurrencyConfigs []provisionedOutput `json:"ProvisionedConcurrencyConfigs"`
 	}{ProvisionedConcurrencyConfigs: []provisionedOutput{}}
+	avail, counted, err := s.availableProvisioned(r.Context(), c.Scope, ref.Name)
+	if err != nil {
+		return err
+	}
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
 		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
 			return errFunctionNotFound(functionArn(c.Scope, ref.Name))
@@ -227,7 +246,11 @@ func (s *Server) listProvisionedConcurrencyConfigs(w http.ResponseWriter, r *htt
 			if err := json.Unmarshal(raw, &p); err != nil {
 				return err
 			}
-			out.ProvisionedConcurrencyConfigs = append(out.ProvisionedConcurrencyConfigs, p.output(functionArn(c.Scope, ref.Name)+":"+p.Qualifier))
+			available := int32(-1)
+			if n, found := avail[p.Qualifier]; counted && found {
+				available = n
+			}
+			out.ProvisionedConcurrencyConfigs = append(out.ProvisionedConcurrencyConfigs, p.output(functionArn(c.Scope, ref.Name)+":"+p.Qualifier, available))
 			return nil
 		})
 	})

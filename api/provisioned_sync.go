@@ -109,8 +109,9 @@ type provisionedPlan struct {
 
 type plannedConfig struct {
 	gen      int64
-	versions []string // the versions its instances run
-	problem  string   // set when the config cannot be served at all
+	versions []string       // the versions its instances run
+	shares   map[string]int // version -> its part of the config's instances
+	problem  string         // set when the config cannot be served at all
 }
 
 // splitByWeight divides an alias's provisioned concurrency between the
@@ -160,7 +161,7 @@ func (s *Server) planProvisioned(ctx context.Context, sc scope, name string) (*p
 			if err := json.Unmarshal(raw, &p); err != nil {
 				return err
 			}
-			c := plannedConfig{gen: p.Generation}
+			c := plannedConfig{gen: p.Generation, shares: map[string]int{}}
 			var shares map[string]int
 			if isVersionNumber(p.Qualifier) {
 				shares = map[string]int{p.Qualifier: int(p.Requested)}
@@ -193,6 +194,7 @@ func (s *Server) planProvisioned(ctx context.Context, sc scope, name string) (*p
 					plan.fns[v] = efn
 				}
 				plan.want[v] += shares[v]
+				c.shares[v] = shares[v]
 				c.versions = append(c.versions, v)
 			}
 			plan.configs[p.Qualifier] = c
@@ -387,4 +389,49 @@ func aliasMoved(before, after *aliasRecord) bool {
 		}
 	}
 	return false
+}
+
+// provisionedCounter is implemented by engines that tell how many
+// provisioned instances of a configuration are ready (*engine.Engine does).
+type provisionedCounter interface {
+	Provisioned(fn *engine.Function) int
+}
+
+// availableProvisioned tells, per qualifier, how many of a function's
+// provisioned instances are ready to serve right now. The engine replaces
+// instances that die; until a replacement is up the config shows less
+// available than allocated, as AWS's AvailableProvisionedConcurrentExecutions
+// does. Versions that several configs share (aliases on one version) give
+// their ready instances to the configs in qualifier order. ok is false when
+// the engine cannot tell; callers then show the allocated count.
+func (s *Server) availableProvisioned(ctx context.Context, sc scope, name string) (avail map[string]int32, ok bool, err error) {
+	counter, ok := s.cfg.Engine.(provisionedCounter)
+	if !ok {
+		return nil, false, nil
+	}
+	plan, err := s.planProvisioned(ctx, sc, name)
+	if err != nil {
+		return nil, false, err
+	}
+	ready := map[string]int{}
+	for v, fn := range plan.fns {
+		ready[v] = counter.Provisioned(fn)
+	}
+	quals := make([]string, 0, len(plan.configs))
+	for q := range plan.configs {
+		quals = append(quals, q)
+	}
+	sort.Strings(quals)
+	avail = map[string]int32{}
+	for _, q := range quals {
+		c := plan.configs[q]
+		n := 0
+		for _, v := range c.versions {
+			take := min(c.shares[v], ready[v])
+			ready[v] -= take
+			n += take
+		}
+		avail[q] = int32(n)
+	}
+	return avail, true, nil
 }

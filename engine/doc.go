@@ -55,4 +55,8 @@
 // before an invocation reached it is evicted and the invocation retried on a
 // fresh instance, at most four times; once delivered, an invocation is never
 // retried, so it never runs twice.
+//
+// Provisioned instances ([Engine.Provision]) that die are replaced in the
+// background without waiting for an invocation, backing off while the
+// replacements keep failing.
 package engine

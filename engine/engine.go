@@ -36,6 +36,8 @@ type options struct {
 	logger       *slog.Logger
 	serverID     string
 	logSink      func(fn *Function, line []byte)
+	// Replacing dead provisioned instances (provisioned.go).
+	refillBackoff, refillMaxBackoff, refillHealthyAfter time.Duration
 }
 
 // WithMaxInstances limits the instances of one function pool (one version and
@@ -93,6 +95,7 @@ type pool struct {
 	insts                   map[*instance]struct{}
 	idle                    []*instance // most recently used last
 	retired                 bool        // the function changed: drain and stop
+	prov                    *provState  // provisioned concurrency (provisioned.go); nil if never provisioned
 }
 
 const (
@@ -120,7 +123,10 @@ type instance struct {
 
 // New returns an engine running instances on b. It starts no goroutines.
 func New(b Backend, opts ...Option) *Engine {
-	o := options{maxInstances: 10, idleTTL: 10 * time.Minute}
+	o := options{
+		maxInstances: 10, idleTTL: 10 * time.Minute,
+		refillBackoff: defaultRefillBackoff, refillMaxBackoff: defaultRefillMaxBackoff, refillHealthyAfter: defaultRefillHealthyAfter,
+	}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -11,12 +11,37 @@ import (
 // Provisioned concurrency: instances started ahead of any invocation and
 // kept warm. They serve invocations like any other instance of their pool
 // (one at a time) but RunCleanup never stops them for being idle.
+//
+// The pool keeps its count, as AWS does: each provisioned instance is
+// watched, and one that ends on its own (its runtime exits or crashes, or it
+// is killed behind the engine's back) is replaced in the background without
+// waiting for an invocation or another Provision. Replacements back off
+// exponentially while they keep failing (a launch error, or an instance that
+// dies soon after it started), so a function that crashes at init does not
+// spin.
+
+// Defaults for replacing dead provisioned instances.
+const (
+	defaultRefillBackoff      = 100 * time.Millisecond // wait after the second failure in a row
+	defaultRefillMaxBackoff   = 30 * time.Second
+	defaultRefillHealthyAfter = 10 * time.Second // an instance that lived this long died of old age, not a crash loop
+)
+
+// provState is a pool's provisioned concurrency; guarded by Engine.mu.
+type provState struct {
+	want      int       // instances to keep provisioned
+	fn        *Function // the configuration replacements are launched with
+	refilling bool      // a refill goroutine runs for the pool
+	failures  int       // replacements failed in a row (launch errors, early deaths)
+}
 
 // Provision makes n instances of fn's current configuration provisioned: it
 // launches the missing ones and waits until they are ready (or one failed),
 // and releases extra ones (idle extras stop; busy extras become ordinary
-// instances). Calling it again with the same n replaces provisioned
-// instances that died. n = 0 is Unprovision.
+// instances). From then on the engine replaces provisioned instances that
+// die, in the background, until Unprovision, a configuration change, Evict or
+// Close. Calling it again with the same n replaces at once the instances
+// that died and resets the replacement backoff. n = 0 is Unprovision.
 //
 // Provisioned instances count towards the pool's WithMaxInstances limit for
 // on-demand launches; towards reserved concurrency only while busy with an
@@ -40,18 +65,15 @@ func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 		return nil
 	}
 	p, stale := e.poolLocked(fn, key)
-	have := 0
-	for in := range p.insts {
-		if in.provisioned && !in.doomed {
-			have++
-		}
+	if p.prov == nil {
+		p.prov = &provState{}
 	}
+	fnCopy := *fn
+	p.prov.want, p.prov.fn, p.prov.failures = n, &fnCopy, 0
+	have := provisionedLocked(p, false)
 	var launches, stop []*instance
 	for ; have < n; have++ {
-		now := time.Now()
-		in := &instance{id: "lamb-" + randomHex(8), pool: p, state: stateStarting, started: now, lastUsed: now, provisioned: true}
-		p.insts[in] = struct{}{}
-		launches = append(launches, in)
+		launches = append(launches, e.newProvisionedLocked(p))
 	}
 	if extra := have - n; extra > 0 {
 		for _, in := range append([]*instance(nil), p.idle...) {
@@ -59,6 +81,7 @@ func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 				break
 			}
 			if in.provisioned {
+				in.provisioned = false // stopped on purpose: not to be replaced
 				e.removeLocked(in)
 				stop = append(stop, in)
 				extra--
@@ -76,7 +99,21 @@ func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 	}
 	e.mu.Unlock()
 	e.stopAsync(append(stale, stop...)...)
+	return e.launchProvisioned(ctx, fn, key, launches)
+}
 
+// newProvisionedLocked adds a starting provisioned instance to p.
+func (e *Engine) newProvisionedLocked(p *pool) *instance {
+	now := time.Now()
+	in := &instance{id: "lamb-" + randomHex(8), pool: p, state: stateStarting, started: now, lastUsed: now, provisioned: true}
+	p.insts[in] = struct{}{}
+	return in
+}
+
+// launchProvisioned launches instances made by newProvisionedLocked, puts the
+// ones that started in their pool's idle list and watches them. It waits for
+// every launch and returns their errors, joined.
+func (e *Engine) launchProvisioned(ctx context.Context, fn *Function, key string, launches []*instance) error {
 	errs := make([]error, len(launches))
 	var wg sync.WaitGroup
 	for i, in := range launches {
@@ -87,11 +124,168 @@ func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 				errs[i] = fmt.Errorf("provision %s: %w", in.id, err)
 				return
 			}
+			e.mu.Lock()
+			e.watchLocked(in)
+			e.mu.Unlock()
 			e.release(in, true)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// provisionedLocked counts p's provisioned instances that are alive
+// (starting ones too unless readyOnly).
+func provisionedLocked(p *pool, readyOnly bool) int {
+	n := 0
+	for in := range p.insts {
+		if !in.provisioned || in.doomed || (in.b != nil && isDone(in.b)) {
+			continue
+		}
+		if readyOnly && in.state == stateStarting {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// watchLocked starts the goroutine that notices when in ends. It is owned by
+// the engine: it ends with the instance or when Close begins, and Close waits
+// for it.
+func (e *Engine) watchLocked(in *instance) {
+	if e.closed || in.b == nil {
+		return
+	}
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		select {
+		case <-in.b.Done():
+			e.instanceEnded(in)
+		case <-e.closing.Done():
+		}
+	}()
+}
+
+// instanceEnded evicts a provisioned instance that ended (if it was idle;
+// a busy one is evicted by its invocation) and has it replaced while its
+// pool still wants it.
+func (e *Engine) instanceEnded(in *instance) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	p := in.pool
+	var stop []*instance
+	if _, tracked := p.insts[in]; tracked && in.state == stateIdle {
+		e.removeLocked(in)
+		stop = append(stop, in) // frees what the backend still holds for it
+	}
+	if in.provisioned && !in.doomed && !p.retired && p.prov != nil && p.prov.want > 0 {
+		if time.Since(in.started) < e.opts.refillHealthyAfter {
+			p.prov.failures++
+		} else {
+			p.prov.failures = 0
+		}
+		e.opts.logger.Warn("provisioned instance ended; replacing it",
+			"function", p.arn, "version", p.version, "instance", in.id, "failures", p.prov.failures)
+		e.refillLocked(p)
+	}
+	e.mu.Unlock()
+	e.stopAsync(stop...)
+}
+
+// refillLocked starts p's refill goroutine unless one runs.
+func (e *Engine) refillLocked(p *pool) {
+	if e.closed || p.prov.refilling {
+		return
+	}
+	p.prov.refilling = true
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		e.refill(p)
+	}()
+}
+
+// refill launches provisioned instances until p has as many as it wants,
+// waiting before each round as refillDelay says. It ends when nothing is
+// missing, the pool is retired or unprovisioned, or the engine closes.
+// Deciding to end and clearing refilling happen under one lock, so a death
+// noticed afterwards starts a new refill.
+func (e *Engine) refill(p *pool) {
+	for {
+		e.mu.Lock()
+		missing := e.missingLocked(p)
+		if missing <= 0 {
+			p.prov.refilling = false
+			e.mu.Unlock()
+			return
+		}
+		delay := e.refillDelay(p.prov.failures)
+		e.mu.Unlock()
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-e.closing.Done():
+				t.Stop()
+			}
+		}
+
+		e.mu.Lock()
+		var launches []*instance
+		for range e.missingLocked(p) {
+			launches = append(launches, e.newProvisionedLocked(p))
+		}
+		fn := p.prov.fn
+		e.mu.Unlock()
+		if len(launches) == 0 {
+			continue // the loop's check ends it
+		}
+		err := e.launchProvisioned(e.closing, fn, p.key, launches)
+		if err == nil {
+			continue
+		}
+		e.mu.Lock()
+		failed := 0
+		for _, in := range launches {
+			if in.b == nil {
+				failed++
+			}
+		}
+		p.prov.failures += failed
+		failures := p.prov.failures
+		e.mu.Unlock()
+		if e.closing.Err() == nil {
+			e.opts.logger.Warn("replace provisioned instances", "function", p.arn, "version", p.version,
+				"failures", failures, "err", err)
+		}
+	}
+}
+
+// missingLocked is how many provisioned instances p lacks (0 once it needs
+// no refilling: retired, unprovisioned, or the engine closed).
+func (e *Engine) missingLocked(p *pool) int {
+	if e.closed || p.retired || p.prov == nil {
+		return 0
+	}
+	return p.prov.want - provisionedLocked(p, false)
+}
+
+// refillDelay is the wait before a refill round after failures failed
+// replacements in a row: none for a first death, then exponential.
+func (e *Engine) refillDelay(failures int) time.Duration {
+	if failures <= 1 {
+		return 0
+	}
+	d := e.opts.refillBackoff
+	for i := 2; i < failures && d < e.opts.refillMaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, e.opts.refillMaxBackoff)
 }
 
 // Unprovision releases fn's provisioned instances (see Provision with n = 0).
@@ -100,7 +294,8 @@ func (e *Engine) Unprovision(ctx context.Context, fn *Function) error {
 }
 
 // Provisioned reports how many provisioned instances of fn's current
-// configuration are ready (idle or busy, not starting).
+// configuration are ready (idle or busy, not starting). Instances that died
+// and are not yet replaced are not counted.
 func (e *Engine) Provisioned(fn *Function) int {
 	key := poolKey(fn)
 	e.mu.Lock()
@@ -109,11 +304,5 @@ func (e *Engine) Provisioned(fn *Function) int {
 	if p == nil {
 		return 0
 	}
-	n := 0
-	for in := range p.insts {
-		if in.provisioned && !in.doomed && in.state != stateStarting {
-			n++
-		}
-	}
-	return n
+	return provisionedLocked(p, true)
 }

@@ -1,0 +1,233 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/lambhq/lamb/engine"
+	"github.com/lambhq/lamb/engine/backend/process"
+	"github.com/lambhq/lamb/internal/testenv"
+	"github.com/lambhq/lamb/store"
+)
+
+// A reservation must hold the provisioned concurrency of all the function's
+// versions and aliases; other functions' provisioned concurrency without a
+// reservation counts against the account's unreserved minimum.
+func TestPutFunctionConcurrencyHoldsProvisioned(t *testing.T) {
+	ctx := context.Background()
+	eng := &provEngine{}
+	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: eng})
+	c := h.client
+	provFunction(t, c, "pcr", 2)
+	if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("pcr"), Name: aws.String("live"), FunctionVersion: aws.String("2")}); err != nil {
+		t.Fatal(err)
+	}
+	putPC(t, c, "pcr", "1", 3)
+	putPC(t, c, "pcr", "live", 2)
+	provFunction(t, c, "big", 1)
+	putPC(t, c, "big", "1", 800)
+
+	const belowMin = "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100]."
+	tests := []struct {
+		name    string
+		n       int32
+		wantErr string // "" for success
+	}{
+		{"below the provisioned total", 4, "Specified ReservedConcurrentExecutions for function is less than function's total provisioned concurrency [5]."},
+		{"zero", 0, "Specified ReservedConcurrentExecutions for function is less than function's total provisioned concurrency [5]."},
+		{"others' provisioned concurrency leaves too little unreserved", 101, belowMin},
+		{"exactly the provisioned total", 5, ""},
+		{"up to the account's unreserved minimum", 100, ""},
+		{"own reservation replaced, not added", 100, ""},
+		{"over the account", 101, belowMin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("pcr"), ReservedConcurrentExecutions: aws.Int32(tt.n)})
+			if tt.wantErr == "" {
+				if err != nil || aws.ToInt32(out.ReservedConcurrentExecutions) != tt.n {
+					t.Fatalf("Put %d: %v %+v", tt.n, err, out)
+				}
+				return
+			}
+			var ipv *types.InvalidParameterValueException
+			if !errors.As(err, &ipv) || aws.ToString(ipv.Message) != tt.wantErr {
+				t.Fatalf("Put %d: %v, want InvalidParameterValueException %q", tt.n, err, tt.wantErr)
+			}
+		})
+	}
+	// The refused calls left the last accepted reservation.
+	got, err := c.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String("pcr")})
+	if err != nil || aws.ToInt32(got.ReservedConcurrentExecutions) != 100 {
+		t.Fatalf("GetFunctionConcurrency: %v %+v", err, got)
+	}
+	// With a config deleted, the reservation may shrink to what is left.
+	if _, err := c.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{FunctionName: aws.String("pcr"), Qualifier: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	for n, wantOK := range map[int32]bool{1: false, 2: true} {
+		_, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("pcr"), ReservedConcurrentExecutions: aws.Int32(n)})
+		if (err == nil) != wantOK {
+			t.Errorf("Put %d after the delete: %v, want ok %v", n, err, wantOK)
+		}
+	}
+}
+
+// countingEngine is a provEngine that also tells how many provisioned
+// instances of each version are ready, as *engine.Engine does.
+type countingEngine struct {
+	provEngine
+	ready map[string]int // version -> ready instances; under provEngine.mu
+}
+
+func (e *countingEngine) Provisioned(fn *engine.Function) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ready[fn.Version]
+}
+
+func (e *countingEngine) setReady(v string, n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ready[v] = n
+}
+
+// Available counts the instances that are up; Allocated stays what was
+// allocated while the engine replaces the ones that died.
+func TestProvisionedAvailableFollowsEngine(t *testing.T) {
+	ctx := context.Background()
+	eng := &countingEngine{ready: map[string]int{}}
+	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: eng})
+	c := h.client
+	provFunction(t, c, "pav", 2)
+	// Two aliases on version 2 share its instances, in name order.
+	for _, a := range []string{"a", "b"} {
+		if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("pav"), Name: aws.String(a), FunctionVersion: aws.String("2")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putPC(t, c, "pav", "1", 3)
+	putPC(t, c, "pav", "a", 2)
+	putPC(t, c, "pav", "b", 2)
+	for _, q := range []string{"1", "a", "b"} {
+		waitPC(t, c, "pav", q, types.ProvisionedConcurrencyStatusEnumReady)
+	}
+	tests := []struct {
+		name           string
+		ready1, ready2 int
+		want           map[string]int32 // qualifier -> available
+	}{
+		{"all up", 3, 4, map[string]int32{"1": 3, "a": 2, "b": 2}},
+		{"one of version 1 died", 2, 4, map[string]int32{"1": 2, "a": 2, "b": 2}},
+		{"version 2 short by one", 3, 3, map[string]int32{"1": 3, "a": 2, "b": 1}},
+		{"version 2 short by three", 3, 1, map[string]int32{"1": 3, "a": 1, "b": 0}},
+		{"more up than allocated", 5, 9, map[string]int32{"1": 3, "a": 2, "b": 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng.setReady("1", tt.ready1)
+			eng.setReady("2", tt.ready2)
+			list, err := c.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String("pav")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list.ProvisionedConcurrencyConfigs) != 3 {
+				t.Fatalf("%d configs listed", len(list.ProvisionedConcurrencyConfigs))
+			}
+			for _, item := range list.ProvisionedConcurrencyConfigs {
+				arn := aws.ToString(item.FunctionArn)
+				q := arn[strings.LastIndex(arn, ":")+1:]
+				got := getPC(t, c, "pav", q)
+				for what, avail := range map[string]int32{"List": aws.ToInt32(item.AvailableProvisionedConcurrentExecutions), "Get": aws.ToInt32(got.AvailableProvisionedConcurrentExecutions)} {
+					if avail != tt.want[q] {
+						t.Errorf("%s %s: available %d, want %d", what, q, avail, tt.want[q])
+					}
+				}
+				if aws.ToInt32(got.AllocatedProvisionedConcurrentExecutions) != aws.ToInt32(got.RequestedProvisionedConcurrentExecutions) || got.Status != types.ProvisionedConcurrencyStatusEnumReady {
+					t.Errorf("%s: allocated %d status %s, want all allocated and READY", q, aws.ToInt32(got.AllocatedProvisionedConcurrentExecutions), got.Status)
+				}
+			}
+		})
+	}
+}
+
+// runtimeUnder lists the processes whose working directory is under dir
+// (the process backend runs each instance in its own directory there).
+func runtimeUnder(t *testing.T, dir string) []int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err == nil && strings.HasPrefix(cwd, dir+string(filepath.Separator)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// With the real engine, a provisioned runtime killed behind lamb's back is
+// replaced without any call, and the config shows it available again.
+func TestProvisionedInstanceKilledIsReplacedRealEngine(t *testing.T) {
+	testenv.LookPath(t, "python3")
+	ctx := context.Background()
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := process.New(process.Config{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(b)
+	t.Cleanup(func() { _ = e.Close(ctx) })
+	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: e})
+	c := h.client
+	provFunction(t, c, "pck", 1)
+	putPC(t, c, "pck", "1", 2)
+	got := waitPC(t, c, "pck", "1", types.ProvisionedConcurrencyStatusEnumReady)
+	if aws.ToInt32(got.AvailableProvisionedConcurrentExecutions) != 2 {
+		t.Fatalf("available %d after READY, want 2", aws.ToInt32(got.AvailableProvisionedConcurrentExecutions))
+	}
+	pids := runtimeUnder(t, dir)
+	if len(pids) != 2 {
+		t.Fatalf("%d runtime processes under the work dir, want 2", len(pids))
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := getPC(t, c, "pck", "1")
+		avail := aws.ToInt32(got.AvailableProvisionedConcurrentExecutions)
+		if avail > 2 || aws.ToInt32(got.AllocatedProvisionedConcurrentExecutions) != 2 || got.Status != types.ProvisionedConcurrencyStatusEnumReady {
+			t.Fatalf("while replacing: available %d allocated %d status %s", avail, aws.ToInt32(got.AllocatedProvisionedConcurrentExecutions), got.Status)
+		}
+		now := runtimeUnder(t, dir)
+		if avail == 2 && len(now) == 2 && !slices.Contains(now, pids[0]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not replaced: available %d, runtimes %v (killed %d)", avail, now, pids[0])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
