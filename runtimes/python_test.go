@@ -386,23 +386,26 @@ func TestPythonBootstrapStartupImports(t *testing.T) {
 	if err := json.Unmarshal(out, &bare); err != nil {
 		t.Fatal(err)
 	}
-	api := newFakeAPI(t)
-	startBootstrap(t, api, FamilyPython, "lean.modules", map[string]string{
-		"lean.py": "import sys\ndef modules(event, context):\n    return sorted(sys.modules)\n"})
-	r := api.invoke(t, invocation{id: "req-1", payload: `{}`})
-	wantKind(t, r, "response")
-	var loaded []string
-	if err := json.Unmarshal(r.body, &loaded); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range loaded {
-		if slices.Contains(bare, m) {
-			continue
+	// JSON logs must not cost a function that never logs either.
+	for _, env := range [][]string{nil, {"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=DEBUG"}} {
+		api := newFakeAPI(t)
+		startBootstrap(t, api, FamilyPython, "lean.modules", map[string]string{
+			"lean.py": "import sys\ndef modules(event, context):\n    return sorted(sys.modules)\n"}, env...)
+		r := api.invoke(t, invocation{id: "req-1", payload: `{}`})
+		wantKind(t, r, "response")
+		var loaded []string
+		if err := json.Unmarshal(r.body, &loaded); err != nil {
+			t.Fatal(err)
 		}
-		top, _, _ := strings.Cut(m, ".")
-		switch top {
-		case "http", "email", "ssl", "socket", "logging", "decimal", "traceback", "tokenize", "urllib":
-			t.Errorf("bootstrap loaded %s before the first invocation", m)
+		for _, m := range loaded {
+			if slices.Contains(bare, m) {
+				continue
+			}
+			top, _, _ := strings.Cut(m, ".")
+			switch top {
+			case "http", "email", "ssl", "socket", "logging", "decimal", "traceback", "tokenize", "urllib", "datetime":
+				t.Errorf("bootstrap (env %q) loaded %s before the first invocation", env, m)
+			}
 		}
 	}
 }

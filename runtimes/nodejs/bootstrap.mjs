@@ -30,10 +30,59 @@ const ERROR_BODY = "Lambda-Runtime-Function-Error-Body";
 
 let currentRequestId;
 
+// Advanced logging controls: AWS sets AWS_LAMBDA_LOG_FORMAT=JSON and
+// AWS_LAMBDA_LOG_LEVEL for functions whose LoggingConfig asks for JSON. As in
+// aws-lambda-ric, the level filters console output whenever it is set.
+const logJSON = (process.env.AWS_LAMBDA_LOG_FORMAT || "").toUpperCase() === "JSON";
+const LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
+const minLevel = LEVELS[(process.env.AWS_LAMBDA_LOG_LEVEL || "").toUpperCase()] ?? LEVELS.TRACE;
+
+// errorFields is how aws-lambda-ric's JSON logs show an Error: its class name,
+// message and stack lines (a lone Error adds its own enumerable properties).
+// AWS's runtime errors are classes named e.g. HandlerNotFound whose name is
+// Runtime.HandlerNotFound; ours are one class, so the type comes from the name.
+function errorFields(err) {
+  return {
+    errorType: err instanceof RuntimeError ? err.name.replace(/^Runtime\./, "") : (err.constructor?.name ?? "UnknownError"),
+    errorMessage: err.message,
+    stackTrace: typeof err.stack === "string" ? err.stack.split("\n") : err.stack,
+  };
+}
+
+// jsonRecord formats one console call as aws-lambda-ric does: a lone argument
+// is the message as it is (objects stay objects, errors become their fields);
+// several are util.format'ed, with the first Error's fields alongside.
+function jsonRecord(level, args) {
+  const rec = { timestamp: new Date().toISOString(), level, requestId: currentRequestId };
+  if (args.length === 1) {
+    rec.message = args[0];
+    try {
+      return JSON.stringify(rec, (_, v) => (v instanceof Error ? Object.assign(errorFields(v), v) : v));
+    } catch {
+      // Cycles, BigInt: fall back to the text rendering.
+      rec.message = util.format(args[0]);
+      return JSON.stringify(rec);
+    }
+  }
+  rec.message = util.format(...args);
+  const err = args.find((a) => a instanceof Error);
+  if (err) Object.assign(rec, errorFields(err));
+  return JSON.stringify(rec);
+}
+
 function patchConsole() {
-  const levels = { log: "INFO", info: "INFO", warn: "WARN", error: "ERROR", debug: "DEBUG", trace: "TRACE" };
-  for (const [method, level] of Object.entries(levels)) {
+  const methods = { log: "INFO", info: "INFO", warn: "WARN", error: "ERROR", debug: "DEBUG", trace: "TRACE", fatal: "FATAL" };
+  for (const [method, level] of Object.entries(methods)) {
+    if (LEVELS[level] < minLevel) {
+      console[method] = () => {};
+      continue;
+    }
     console[method] = (...args) => {
+      if (logJSON) {
+        // One line per record: JSON.stringify escapes every newline.
+        process.stdout.write(jsonRecord(level, args) + "\n");
+        return;
+      }
       let msg = util.format(...args);
       if (method === "trace") msg += "\n" + new Error().stack.split("\n").slice(2).join("\n");
       // One line per record, as AWS does: embedded newlines become \r.
@@ -48,7 +97,9 @@ function patchConsole() {
 class RuntimeError extends Error {
   constructor(name, message) {
     super(message);
-    this.name = name;
+    // Not enumerable, as an Error's name normally is (JSON logs list an
+    // error's own enumerable properties).
+    Object.defineProperty(this, "name", { value: name, writable: true, configurable: true });
     // The stack's first line was formatted with the name "Error"; AWS shows
     // e.g. "Runtime.HandlerNotFound: ..." there.
     const frames = typeof this.stack === "string" ? this.stack.split("\n").slice(1) : [];
@@ -77,6 +128,12 @@ function toErrorJSON(err) {
 // logError prints an uncaught error the way aws-lambda-ric does:
 // "<time>\t<request id>\tERROR\tInvoke Error \t{...}".
 function logError(err, label) {
+  if (logJSON) {
+    // aws-lambda-ric logs it through console.error: one ERROR record whose
+    // message is the error (dropped below ERROR level, like console.error).
+    console.error(err instanceof Error ? err : new Error(String(err)));
+    return;
+  }
   const e = toErrorJSON(err);
   const json = JSON.stringify({ errorType: e.errorType, errorMessage: e.errorMessage, stack: e.trace });
   process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\tERROR\t${label} \t${json}\n`);

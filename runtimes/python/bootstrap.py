@@ -420,10 +420,29 @@ class LambdaContext:
 
 _current_request_id = ""
 
+# Advanced logging controls: AWS sets these two for functions whose
+# LoggingConfig.LogFormat is JSON. As in awslambdaric, TRACE means DEBUG to
+# Python's logging and the level applies whenever it is set.
+_LOG_JSON = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+_LOG_LEVEL = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+_LOG_LEVEL = {"TRACE": "DEBUG"}.get(_LOG_LEVEL, _LOG_LEVEL)
+
+# LogRecord attributes that are not user extras (logger.info(..., extra={})).
+_RECORD_FIELDS = frozenset(
+    "name msg args levelname levelno pathname filename module exc_info exc_text "
+    "stack_info lineno funcName created msecs relativeCreated thread threadName "
+    "processName process taskName asctime message aws_request_id tenant_id".split()
+)
+
+
+def _utc_seconds(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+
 
 def setup_logging(logging):
-    """Sends the root logger to stdout in AWS's format:
-    [LEVEL]\t2024-01-02T03:04:05.678Z\t<request id>\t<message>"""
+    """Sends the root logger to stdout in AWS's format: in text,
+    [LEVEL]\t2024-01-02T03:04:05.678Z\t<request id>\t<message>;
+    with JSON, one object per record, as awslambdaric's JsonFormatter."""
 
     class LambdaLogFormatter(logging.Formatter):
         converter = time.gmtime
@@ -438,12 +457,47 @@ def setup_logging(logging):
             record.aws_request_id = _current_request_id
             return super().format(record)
 
+    class LambdaJSONFormatter(logging.Formatter):
+        def format(self, record):
+            # AWS reports levels in steps of ten: a custom level 25 shows as INFO.
+            levelno = min(50, max(0, record.levelno)) // 10 * 10
+            record.levelno, record.levelname = levelno, logging.getLevelName(levelno)
+            out = {
+                "timestamp": "%s.%03dZ" % (_utc_seconds(record.created), record.msecs),
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+            }
+            if record.exc_info:
+                import traceback
+
+                etype, value, tb = record.exc_info
+                out["stackTrace"] = traceback.format_tb(tb)
+                out["errorType"] = etype.__name__ if etype is not None else None
+                out["errorMessage"] = str(value) if value is not None else None
+            out["requestId"] = _current_request_id
+            if record.exc_info:
+                out["location"] = "%s:%s:%s" % (record.pathname, record.funcName, record.lineno)
+            for k, v in record.__dict__.items():
+                if k not in _RECORD_FIELDS and k not in out:
+                    out[k] = v
+            out = {k: v for k, v in out.items() if v is not None}
+            # default=str: an extra that JSON cannot hold is logged as its
+            # str() instead of losing the record to a logging error.
+            return json.dumps(out, ensure_ascii=False, default=str)
+
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(LambdaLogFormatter())
+    if _LOG_JSON:
+        _import_json()
+        handler.setFormatter(LambdaJSONFormatter())
+    else:
+        handler.setFormatter(LambdaLogFormatter())
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
     root.addHandler(handler)
+    if _LOG_LEVEL and isinstance(logging.getLevelName(_LOG_LEVEL), int):
+        root.setLevel(_LOG_LEVEL)
 
 
 class LoggingSetupHook:
@@ -588,7 +642,15 @@ def handle(client, request_handler, resp, body):
 
 def log_error(error):
     """Prints an uncaught error as awslambdaric does: one record, lines joined
-    by \r, traceback indentation turned into no-break spaces."""
+    by \r, traceback indentation turned into no-break spaces; with JSON logs,
+    the error object with a timestamp and level in front. (awslambdaric
+    stamps it to the second, without a zone: so do we.)"""
+    if _LOG_JSON:
+        _import_json()
+        record = {"timestamp": _utc_seconds(time.time()), "level": "ERROR"}
+        record.update(error)
+        sys.stdout.write(to_json(record).decode("utf-8") + "\n")
+        return
     desc = "[ERROR]"
     if error.get("errorType"):
         desc += " " + error["errorType"]
