@@ -92,7 +92,13 @@ func (a *agent) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		hdr.Set(agentapi.HeaderStreaming, "1")
 	}
 	w.WriteHeader(http.StatusOK)
+	// A streamed answer goes out as the runtime writes it, headers first. A
+	// buffered one is whole already: it leaves in one write at the end (with
+	// a Content-Length when small), one packet for the host to wake up to.
 	fl, _ := w.(http.Flusher)
+	if !resp.Streaming {
+		fl = nil
+	}
 	if fl != nil {
 		fl.Flush()
 	}
@@ -105,7 +111,7 @@ func (a *agent) handleInvoke(w http.ResponseWriter, r *http.Request) {
 				end.Failure = "host went away: " + werr.Error()
 				break
 			}
-			if resp.Streaming && fl != nil {
+			if fl != nil {
 				fl.Flush()
 			}
 		}
