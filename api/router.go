@@ -210,12 +210,33 @@ func splitPath(p string) []string {
 // match reports whether the escaped path segments fit the route, returning the
 // decoded labels.
 func (rt *route) match(parts []string, q url.Values) (map[string]string, bool) {
-	labels := map[string]string{}
+	// Literals and length first, without allocating: dispatch tries every
+	// route in turn and most fail here.
 	i := 0
 	for _, seg := range rt.segments {
 		if i >= len(parts) {
 			return nil, false
 		}
+		if seg.greedy {
+			i = len(parts)
+			continue
+		}
+		if seg.label == "" && parts[i] != seg.literal {
+			return nil, false
+		}
+		i++
+	}
+	if i != len(parts) {
+		return nil, false
+	}
+	for k, v := range rt.query {
+		if q.Get(k) != v {
+			return nil, false
+		}
+	}
+	labels := make(map[string]string, 2)
+	i = 0
+	for _, seg := range rt.segments {
 		switch {
 		case seg.greedy:
 			v, err := url.PathUnescape(strings.Join(parts[i:], "/"))
@@ -231,20 +252,8 @@ func (rt *route) match(parts []string, q url.Values) (map[string]string, bool) {
 				return nil, false
 			}
 			labels[seg.label] = v
-		default:
-			if parts[i] != seg.literal {
-				return nil, false
-			}
 		}
 		i++
-	}
-	if i != len(parts) {
-		return nil, false
-	}
-	for k, v := range rt.query {
-		if q.Get(k) != v {
-			return nil, false
-		}
 	}
 	return labels, true
 }
