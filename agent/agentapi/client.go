@@ -27,8 +27,9 @@ var (
 
 // Client talks to one agent. It is safe for concurrent use.
 type Client struct {
-	base string
-	hc   *http.Client
+	base    string
+	hc      *http.Client // the event stream and shutdown
+	invokes *conns       // invocations (conn.go)
 }
 
 // NewClient returns a client for the agent at addr ("host:port"). Each Client
@@ -48,7 +49,8 @@ func NewClient(addr string) *Client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &Client{base: "http://" + addr, hc: &http.Client{Transport: tr}}
+	return &Client{base: "http://" + addr, hc: &http.Client{Transport: tr},
+		invokes: &conns{addr: addr, d: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}}
 }
 
 type dialError struct{ err error }
@@ -57,7 +59,10 @@ func (e *dialError) Error() string { return "dial agent: " + e.err.Error() }
 func (e *dialError) Unwrap() error { return e.err }
 
 // CloseIdleConnections closes the client's idle connections.
-func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+func (c *Client) CloseIdleConnections() {
+	c.hc.CloseIdleConnections()
+	c.invokes.closeIdle(false)
+}
 
 // Dial opens the event stream. It fails at once (with an error wrapping the
 // dial error) if nothing listens yet; the caller decides how to retry.
@@ -184,7 +189,7 @@ func (c *Client) Invoke(ctx context.Context, inv *Invocation) (*Response, error)
 	if inv.StreamResponse {
 		h.Set(HeaderStream, "1")
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.invokes.roundTrip(ctx, req)
 	if err != nil {
 		if IsDialError(err) {
 			return nil, fmt.Errorf("%w: %w", ErrNotDelivered, err)
