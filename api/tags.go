@@ -98,14 +98,8 @@ func (s *Server) withTags(r *http.Request, c *call, res taggedResource, write bo
 			if err != nil {
 				return err
 			}
-			if f.Tags == nil {
-				f.Tags = map[string]string{}
-			}
-			if err := change(f.Tags); err != nil || !write {
+			if err := changeTags(&f.Tags, change); err != nil || !write {
 				return err
-			}
-			if len(f.Tags) == 0 {
-				f.Tags = nil
 			}
 			// AWS gives the function a new RevisionId with every tag change
 			// (recorded in TestLambdaTags::test_tag_lifecycle).
@@ -132,14 +126,8 @@ func (s *Server) withTags(r *http.Request, c *call, res taggedResource, write bo
 			if err := tx.Get(bucketCapacityProviders, capacityProviderKey(c.Scope, res.id), &rec); err != nil {
 				return err
 			}
-			if rec.Tags == nil {
-				rec.Tags = map[string]string{}
-			}
-			if err := change(rec.Tags); err != nil || !write {
+			if err := changeTags(&rec.Tags, change); err != nil || !write {
 				return err
-			}
-			if len(rec.Tags) == 0 {
-				rec.Tags = nil
 			}
 			return tx.Put(bucketCapacityProviders, capacityProviderKey(c.Scope, res.id), rec)
 		}
@@ -154,6 +142,21 @@ func (s *Server) withTags(r *http.Request, c *call, res taggedResource, write bo
 		return res.notFound(c)
 	}
 	return err
+}
+
+// changeTags runs change on the tag map in *tags, which may be nil, and
+// leaves nil there when change empties it, so records store no empty map.
+func changeTags(tags *map[string]string, change func(tags map[string]string) error) error {
+	if *tags == nil {
+		*tags = map[string]string{}
+	}
+	if err := change(*tags); err != nil {
+		return err
+	}
+	if len(*tags) == 0 {
+		*tags = nil
+	}
+	return nil
 }
 
 // tagResource serves TagResource (204).
