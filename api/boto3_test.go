@@ -33,9 +33,10 @@ for name, call in [("notfound", lambda: c.get_function(FunctionName="nope")),
 print(json.dumps(out))
 `
 
-// TestBoto3ReadsOurAnswers checks the answers with boto3 itself (skipped when
-// python3 with boto3 is missing, failing then under CI=true).
-func TestBoto3ReadsOurAnswers(t *testing.T) {
+// needBoto3 skips the test when python3 with boto3 is missing (or under
+// -short); under CI=true a missing boto3 fails it instead.
+func needBoto3(t *testing.T) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs python; skipped with -short")
 	}
@@ -45,14 +46,27 @@ func TestBoto3ReadsOurAnswers(t *testing.T) {
 		}
 		t.Skipf("python3 with boto3 not available: %v", err)
 	}
-	h := newHarness(t, Config{})
-	cmd := exec.Command("python3", "-c", boto3Script, h.ts.URL)
+}
+
+// runBoto3 runs script with python3, the server's URL as its argument, and
+// returns what it printed. AWS settings of the machine are kept out.
+func runBoto3(t *testing.T, script, url string) []byte {
+	t.Helper()
+	cmd := exec.Command("python3", "-c", script, url)
 	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("boto3 script: %v\n%s", err, out)
 	}
-	got := strings.TrimSpace(string(out))
+	return out
+}
+
+// TestBoto3ReadsOurAnswers checks the answers with boto3 itself (skipped when
+// python3 with boto3 is missing, failing then under CI=true).
+func TestBoto3ReadsOurAnswers(t *testing.T) {
+	needBoto3(t)
+	h := newHarness(t, Config{})
+	got := strings.TrimSpace(string(runBoto3(t, boto3Script, h.ts.URL)))
 	for _, want := range []string{
 		`"create_state": "Pending"`,
 		`"get_state": "Active"`,

@@ -390,16 +390,8 @@ func TestDurableStoreSurvivesRestart(t *testing.T) {
 	if err := h.srv.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
 
-	st2, err := store.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st2.Close() })
-	h2 := newHarness(t, Config{Store: st2})
+	h2 := newHarness(t, Config{Store: reopenStore(ctx, t, st, dir)})
 	out, err := h2.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("durable")})
 	if err != nil || out.Configuration.State != types.StateActive {
 		t.Fatalf("after restart: %v %v", out, err)

@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -175,21 +173,8 @@ var _ = registerParityTest("EmptyArchitecturesMatchesSnapshot", func(t *testing.
 		t.Errorf("CreateFunction with Architectures [] = %v, want AWS's ValidationException", err)
 	}
 
-	if testing.Short() {
-		t.Skip("runs python; skipped with -short")
-	}
-	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 with boto3 is required under CI: %v", err)
-		}
-		t.Skipf("python3 with boto3 not available: %v", err)
-	}
-	cmd := exec.Command("python3", "-c", boto3EmptyArchitectures, h.ts.URL)
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("boto3: %v\n%s", err, out)
-	}
+	needBoto3(t)
+	out := runBoto3(t, boto3EmptyArchitectures, h.ts.URL)
 	checkSnapshotValue(t, loadSnapshot(t, testID), "empty_architectures", string(out))
 })
 

@@ -52,6 +52,17 @@ func s3Permission(name, sid, bucket string) *lambda.AddPermissionInput {
 	return in
 }
 
+// addFirstPermission adds in to its function's policy and checks the answer
+// and the unqualified policy after it (the recordings' add_permission and
+// get_policy).
+func (p *parity) addFirstPermission(in *lambda.AddPermissionInput) {
+	p.t.Helper()
+	p.addPermission(in)
+	p.checkPolicy("add_permission")
+	p.getPolicy(aws.ToString(in.FunctionName), "")
+	p.checkPolicy("get_policy")
+}
+
 var _ = registerParity("TestLambdaPermissions::test_add_lambda_permission_aws", []string{"perm-aws"}, func(p *parity) {
 	name := "perm-aws"
 	p.replace("perm-bucket-aws", "<resource:3>")
@@ -61,10 +72,7 @@ var _ = registerParity("TestLambdaPermissions::test_add_lambda_permission_aws", 
 		in.Timeout = aws.Int32(30)
 	}, true)
 	p.check("create_lambda")
-	p.addPermission(s3Permission(name, "s3", "perm-bucket-aws"))
-	p.checkPolicy("add_permission")
-	p.getPolicy(name, "")
-	p.checkPolicy("get_policy")
+	p.addFirstPermission(s3Permission(name, "s3", "perm-bucket-aws"))
 })
 
 var _ = registerParity("TestLambdaPermissions::test_remove_multi_permissions", nil, func(p *parity) {

@@ -51,10 +51,7 @@ var _ = registerParity("TestLambdaPermissions::test_lambda_permission_fn_version
 	p.replace("perm-bucket-fnv", "<resource:1>", "role/lambda-test-role", "role/<resource:3>",
 		"runtime:"+runtimeHash("python3.12"), "runtime:<resource:4>")
 	p.createHandlerFnPlain(name)
-	p.addPermission(bucketPermission(name, "", "s3", "perm-bucket-fnv", ""))
-	p.checkPolicy("add_permission")
-	p.getPolicy(name, "")
-	p.checkPolicy("get_policy")
+	p.addFirstPermission(bucketPermission(name, "", "s3", "perm-bucket-fnv", ""))
 	p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name)})
 	p.check("publish_version_result")
 	p.getFn(name, "")
@@ -103,10 +100,7 @@ var _ = registerParity("TestLambdaPermissions::test_lambda_permission_versioning
 	name := "perm-ver"
 	p.replace(name, "<resource:1>", "perm-bucket-ver", "<resource:2>")
 	p.createFn(name, nil, true)
-	p.addPermission(bucketPermission(name, "", "s3", "perm-bucket-ver", ""))
-	p.checkPolicy("add_permission")
-	p.getPolicy(name, "")
-	p.checkPolicy("get_policy")
+	p.addFirstPermission(bucketPermission(name, "", "s3", "perm-bucket-ver", ""))
 	p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name)})
 	p.getPolicy(name, "1")
 	p.checkPolicy("get_policy_after_publishing_new_version")

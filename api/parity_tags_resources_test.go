@@ -22,26 +22,7 @@ func (p *parity) createTagESM(fn string, tags map[string]string) *lambda.CreateE
 }
 
 var _ = registerParity("TestLambdaTag::test_tag_lifecycle[event_source_mapping]", nil, func(p *parity) {
-	res := aws.ToString(p.createTagESM("tag-esm-life", nil).EventSourceMappingArn)
-	tag := func(label string, tags map[string]string) {
-		_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String(res), Tags: tags})
-		p.check(label)
-		_, _ = p.h.client.ListTags(p.ctx, &lambda.ListTagsInput{Resource: aws.String(res)})
-		p.check(label + "_listtags")
-	}
-	untag := func(label string, keys ...string) {
-		_, _ = p.h.client.UntagResource(p.ctx, &lambda.UntagResourceInput{Resource: aws.String(res), TagKeys: keys})
-		p.check(label)
-		_, _ = p.h.client.ListTags(p.ctx, &lambda.ListTagsInput{Resource: aws.String(res)})
-		p.check(label + "_listtags")
-	}
-	tag("tag_single_response", map[string]string{"A": "tag-a"})
-	tag("tag_multiple_response", map[string]string{"B": "tag-b", "C": "tag-c"})
-	tag("tag_overlap_response", map[string]string{"C": "tag-c-newsuffix", "D": "tag-d"})
-	untag("untag_single_response", "A")
-	untag("untag_multiple_response", "B", "C")
-	untag("untag_nonexisting_response", "F")
-	untag("untag_existing_and_nonexisting_response", "D", "F")
+	tagLifecycleOn(p, aws.ToString(p.createTagESM("tag-esm-life", nil).EventSourceMappingArn))
 })
 
 // tagExceptions re-enacts test_tag_exceptions for a resource ARN that names
@@ -49,16 +30,8 @@ var _ = registerParity("TestLambdaTag::test_tag_lifecycle[event_source_mapping]"
 func tagExceptions(p *parity, kind, id string) {
 	p.replace(id, "<resource-name>")
 	res := "arn:aws:lambda:us-east-1:111111111111:" + kind + ":" + id
-	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String(res), Tags: map[string]string{"A": "a"}})
-	p.check("not_found_exception_tag")
-	_, _ = p.h.client.UntagResource(p.ctx, &lambda.UntagResourceInput{Resource: aws.String(res), TagKeys: []string{"A"}})
-	p.check("not_found_exception_untag")
-	_, _ = p.h.client.ListTags(p.ctx, &lambda.ListTagsInput{Resource: aws.String(res)})
-	p.check("not_found_exception_list")
-	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String(res + ":alias"), Tags: map[string]string{"A": "a"}})
-	p.check("aliased_arn_exception")
-	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String("arn:aws:lambda:us-east-1:111111111111:foobar:" + id), Tags: map[string]string{"A": "a"}})
-	p.check("invalid_arn_exception")
+	tagNotFound(p, res)
+	tagBadArns(p, res, id)
 }
 
 var _ = registerParity("TestLambdaTag::test_tag_exceptions[event_source_mapping]", nil, func(p *parity) {

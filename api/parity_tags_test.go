@@ -11,7 +11,12 @@ import (
 func tagLifecycle(p *parity) {
 	name := "tag-life"
 	p.createFn(name, nil, true)
-	res := functionArn(scope{Account: testAccount, Region: "us-east-1"}, name)
+	tagLifecycleOn(p, functionArn(scope{Account: testAccount, Region: "us-east-1"}, name))
+}
+
+// tagLifecycleOn re-enacts test_tag_lifecycle's tag and untag steps on res,
+// each checked with the ListTags that follows it.
+func tagLifecycleOn(p *parity, res string) {
 	tag := func(label string, tags map[string]string) {
 		_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String(res), Tags: tags})
 		p.check(label)
@@ -33,6 +38,26 @@ func tagLifecycle(p *parity) {
 	untag("untag_existing_and_nonexisting_response", "D", "F")
 }
 
+// tagNotFound re-enacts the not-found checks of test_tag_exceptions: tag,
+// untag and list on res, which names nothing.
+func tagNotFound(p *parity, res string) {
+	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String(res), Tags: map[string]string{"A": "a"}})
+	p.check("not_found_exception_tag")
+	_, _ = p.h.client.UntagResource(p.ctx, &lambda.UntagResourceInput{Resource: aws.String(res), TagKeys: []string{"A"}})
+	p.check("not_found_exception_untag")
+	_, _ = p.h.client.ListTags(p.ctx, &lambda.ListTagsInput{Resource: aws.String(res)})
+	p.check("not_found_exception_list")
+}
+
+// tagBadArns re-enacts the ARN checks of test_tag_exceptions: res with an
+// alias, and id under a resource type that does not exist.
+func tagBadArns(p *parity, res, id string) {
+	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String(res + ":alias"), Tags: map[string]string{"A": "a"}})
+	p.check("aliased_arn_exception")
+	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String("arn:aws:lambda:us-east-1:111111111111:foobar:" + id), Tags: map[string]string{"A": "a"}})
+	p.check("invalid_arn_exception")
+}
+
 var _ = registerParity("TestLambdaTag::test_tag_lifecycle", nil, tagLifecycle)
 var _ = registerParity("TestLambdaTag::test_tag_lifecycle[lambda_function]", nil, tagLifecycle)
 
@@ -40,19 +65,11 @@ var _ = registerParity("TestLambdaTag::test_tag_exceptions[lambda_function]", ni
 	name := "tag-exc"
 	p.replace(name, "<resource-name>")
 	res := functionArn(scope{Account: testAccount, Region: "us-east-1"}, name)
-	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String(res), Tags: map[string]string{"A": "a"}})
-	p.check("not_found_exception_tag")
-	_, _ = p.h.client.UntagResource(p.ctx, &lambda.UntagResourceInput{Resource: aws.String(res), TagKeys: []string{"A"}})
-	p.check("not_found_exception_untag")
-	_, _ = p.h.client.ListTags(p.ctx, &lambda.ListTagsInput{Resource: aws.String(res)})
-	p.check("not_found_exception_list")
+	tagNotFound(p, res)
 	p.createFn(name, nil, true)
 	p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name)})
 	p.createAlias(name, "alias", "1", "", nil)
-	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String(res + ":alias"), Tags: map[string]string{"A": "a"}})
-	p.check("aliased_arn_exception")
-	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String("arn:aws:lambda:us-east-1:111111111111:foobar:" + name), Tags: map[string]string{"A": "a"}})
-	p.check("invalid_arn_exception")
+	tagBadArns(p, res, name)
 })
 
 var _ = registerParity("TestLambdaTag::test_tag_nonexisting_resource", []string{"tag-gone"}, func(p *parity) {
@@ -64,12 +81,7 @@ var _ = registerParity("TestLambdaTag::test_tag_nonexisting_resource", []string{
 		p.t.Fatal(err)
 	}
 	res := functionArn(scope{Account: testAccount, Region: "us-east-1"}, name)
-	_, _ = p.h.client.TagResource(p.ctx, &lambda.TagResourceInput{Resource: aws.String(res), Tags: map[string]string{"A": "a"}})
-	p.check("not_found_exception_tag")
-	_, _ = p.h.client.UntagResource(p.ctx, &lambda.UntagResourceInput{Resource: aws.String(res), TagKeys: []string{"A"}})
-	p.check("not_found_exception_untag")
-	_, _ = p.h.client.ListTags(p.ctx, &lambda.ListTagsInput{Resource: aws.String(res)})
-	p.check("not_found_exception_list")
+	tagNotFound(p, res)
 })
 
 var _ = registerParity("TestLambdaTag::test_create_tag_on_fn_create", []string{"tag-create"}, func(p *parity) {

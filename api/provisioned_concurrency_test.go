@@ -18,7 +18,6 @@ import (
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/process"
 	"github.com/lambhq/lamb/internal/testenv"
-	"github.com/lambhq/lamb/store"
 )
 
 // A reservation must hold the provisioned concurrency of all the function's
@@ -26,13 +25,8 @@ import (
 // reservation counts against the account's unreserved minimum.
 func TestPutFunctionConcurrencyHoldsProvisioned(t *testing.T) {
 	ctx := context.Background()
-	eng := &provEngine{}
-	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: eng})
-	c := h.client
-	provFunction(t, c, "pcr", 2)
-	if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("pcr"), Name: aws.String("live"), FunctionVersion: aws.String("2")}); err != nil {
-		t.Fatal(err)
-	}
+	_, c := provMemory(t, &provEngine{}, "pcr", 2)
+	provAlias(t, c, "pcr", "live", "2")
 	putPC(t, c, "pcr", "1", 3)
 	putPC(t, c, "pcr", "live", 2)
 	provFunction(t, c, "big", 1)
@@ -108,14 +102,10 @@ func (e *countingEngine) setReady(v string, n int) {
 func TestProvisionedAvailableFollowsEngine(t *testing.T) {
 	ctx := context.Background()
 	eng := &countingEngine{ready: map[string]int{}}
-	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: eng})
-	c := h.client
-	provFunction(t, c, "pav", 2)
+	_, c := provMemory(t, eng, "pav", 2)
 	// Two aliases on version 2 share its instances, in name order.
 	for _, a := range []string{"a", "b"} {
-		if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("pav"), Name: aws.String(a), FunctionVersion: aws.String("2")}); err != nil {
-			t.Fatal(err)
-		}
+		provAlias(t, c, "pav", a, "2")
 	}
 	putPC(t, c, "pav", "1", 3)
 	putPC(t, c, "pav", "a", 2)
@@ -199,9 +189,7 @@ func TestProvisionedInstanceKilledIsReplacedRealEngine(t *testing.T) {
 	}
 	e := engine.New(b)
 	t.Cleanup(func() { _ = e.Close(ctx) })
-	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: e})
-	c := h.client
-	provFunction(t, c, "pck", 1)
+	_, c := provMemory(t, e, "pck", 1)
 	putPC(t, c, "pck", "1", 2)
 	got := waitPC(t, c, "pck", "1", types.ProvisionedConcurrencyStatusEnumReady)
 	if aws.ToInt32(got.AvailableProvisionedConcurrentExecutions) != 2 {

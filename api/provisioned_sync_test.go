@@ -124,6 +124,48 @@ func startProvServer(t *testing.T, cfg Config) (h *harness, stop func()) {
 	return h, stop
 }
 
+// provMemory serves a memory store with eng (see startProvServer), creates
+// fn there with versions 1..versions published (see provFunction) and
+// returns the harness and its client.
+func provMemory(t *testing.T, eng Invoker, fn string, versions int) (*harness, *lambda.Client) {
+	t.Helper()
+	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: eng})
+	provFunction(t, h.client, fn, versions)
+	return h, h.client
+}
+
+// provAlias creates alias of fn on version.
+func provAlias(t *testing.T, c *lambda.Client, fn, alias, version string) {
+	t.Helper()
+	if _, err := c.CreateAlias(context.Background(), &lambda.CreateAliasInput{FunctionName: aws.String(fn), Name: aws.String(alias), FunctionVersion: aws.String(version)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantPCConfigs fails unless fn lists exactly n provisioned concurrency configs.
+func wantPCConfigs(t *testing.T, c *lambda.Client, fn string, n int) {
+	t.Helper()
+	list, err := c.ListProvisionedConcurrencyConfigs(context.Background(), &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String(fn)})
+	if err != nil || len(list.ProvisionedConcurrencyConfigs) != n {
+		t.Fatalf("List %s: %v %+v, want %d configs", fn, err, list, n)
+	}
+}
+
+// reopenStore closes st and opens the durable store in dir again, as a
+// restarted lamb does; the new store is closed at the end of the test.
+func reopenStore(ctx context.Context, t *testing.T, st *store.Bolt, dir string) *store.Bolt {
+	t.Helper()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st2.Close() })
+	return st2
+}
+
 // provFunction creates a function with versions 1..versions published.
 func provFunction(t *testing.T, c *lambda.Client, name string, versions int) {
 	t.Helper()
@@ -232,25 +274,16 @@ func TestProvisionedConcurrencySurvivesRestart(t *testing.T) {
 	eng1 := &provEngine{}
 	h1, stop1 := startProvServer(t, Config{Store: st1, Engine: eng1})
 	provFunction(t, h1.client, "pcr", 2)
-	if _, err := h1.client.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("pcr"), Name: aws.String("live"), FunctionVersion: aws.String("2")}); err != nil {
-		t.Fatal(err)
-	}
+	provAlias(t, h1.client, "pcr", "live", "2")
 	putPC(t, h1.client, "pcr", "1", 2)
 	putPC(t, h1.client, "pcr", "live", 3)
 	waitPC(t, h1.client, "pcr", "1", types.ProvisionedConcurrencyStatusEnumReady)
 	waitPC(t, h1.client, "pcr", "live", types.ProvisionedConcurrencyStatusEnumReady)
 	waitEngine(t, eng1, map[string]int{"1": 2, "2": 3})
 	stop1()
-	if err := st1.Close(); err != nil {
-		t.Fatal(err)
-	}
 
 	// The second server's engine has nothing running, like a fresh process.
-	st2, err := store.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st2.Close() })
+	st2 := reopenStore(ctx, t, st1, dir)
 	eng2 := &provEngine{}
 	release := eng2.holdProvision()
 	h2, _ := startProvServer(t, Config{Store: st2, Engine: eng2})
@@ -269,10 +302,7 @@ func TestProvisionedConcurrencySurvivesRestart(t *testing.T) {
 		}
 	}
 	waitEngine(t, eng2, map[string]int{"1": 2, "2": 3})
-	list, err := h2.client.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String("pcr")})
-	if err != nil || len(list.ProvisionedConcurrencyConfigs) != 2 {
-		t.Fatalf("List after restart: %v %+v", err, list)
-	}
+	wantPCConfigs(t, h2.client, "pcr", 2)
 }
 
 // Provisioned concurrency on an alias follows the alias: to a new version, and
@@ -280,12 +310,8 @@ func TestProvisionedConcurrencySurvivesRestart(t *testing.T) {
 func TestProvisionedConcurrencyFollowsAlias(t *testing.T) {
 	ctx := context.Background()
 	eng := &provEngine{}
-	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: eng})
-	c := h.client
-	provFunction(t, c, "pca", 3)
-	if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("pca"), Name: aws.String("live"), FunctionVersion: aws.String("1")}); err != nil {
-		t.Fatal(err)
-	}
+	_, c := provMemory(t, eng, "pca", 3)
+	provAlias(t, c, "pca", "live", "1")
 	putPC(t, c, "pca", "live", 4)
 	waitPC(t, c, "pca", "live", types.ProvisionedConcurrencyStatusEnumReady)
 	waitEngine(t, eng, map[string]int{"1": 4})
@@ -343,10 +369,7 @@ func TestProvisionedConcurrencyFollowsAlias(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEngine(t, eng, map[string]int{})
-	list, err := c.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String("pca")})
-	if err != nil || len(list.ProvisionedConcurrencyConfigs) != 0 {
-		t.Fatalf("List after deletes: %v %+v", err, list)
-	}
+	wantPCConfigs(t, c, "pca", 0)
 }
 
 // An alias moved to $LATEST cannot keep provisioned concurrency: the config
@@ -355,12 +378,8 @@ func TestProvisionedConcurrencyFollowsAlias(t *testing.T) {
 func TestProvisionedConcurrencyAliasToLatestFails(t *testing.T) {
 	ctx := context.Background()
 	eng := &provEngine{}
-	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: eng})
-	c := h.client
-	provFunction(t, c, "pcl", 1)
-	if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("pcl"), Name: aws.String("latest"), FunctionVersion: aws.String("$LATEST")}); err != nil {
-		t.Fatal(err)
-	}
+	_, c := provMemory(t, eng, "pcl", 1)
+	provAlias(t, c, "pcl", "latest", "$LATEST")
 	_, err := c.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{
 		FunctionName: aws.String("pcl"), Qualifier: aws.String("latest"), ProvisionedConcurrentExecutions: aws.Int32(1)})
 	var ipv *types.InvalidParameterValueException
@@ -387,9 +406,7 @@ func TestProvisionedConcurrencyAliasToLatestFails(t *testing.T) {
 // unreserved concurrency, which must keep its minimum.
 func TestProvisionedConcurrencyLimits(t *testing.T) {
 	ctx := context.Background()
-	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: &provEngine{}})
-	c := h.client
-	provFunction(t, c, "reserved", 2)
+	_, c := provMemory(t, &provEngine{}, "reserved", 2)
 	provFunction(t, c, "open", 2)
 	if _, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("reserved"), ReservedConcurrentExecutions: aws.Int32(10)}); err != nil {
 		t.Fatal(err)
@@ -504,9 +521,7 @@ func TestProvisionedConcurrencySurvivesRestartRealEngine(t *testing.T) {
 func TestProvisionedConcurrencyFunctionDeletedWhileStarting(t *testing.T) {
 	ctx := context.Background()
 	eng := &provEngine{}
-	h, _ := startProvServer(t, Config{Store: store.NewMemory(), Engine: eng})
-	c := h.client
-	provFunction(t, c, "pcd", 1)
+	h, c := provMemory(t, eng, "pcd", 1)
 	release := eng.holdProvision()
 	defer release()
 	putPC(t, c, "pcd", "1", 2)

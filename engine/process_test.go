@@ -255,11 +255,19 @@ func TestProcessEngineNoLeaks(t *testing.T) {
 	if err := e.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	waitNoLeaks(t, baseG, baseFD)
+}
+
+// waitNoLeaks waits until goroutines and file descriptors are back to the
+// counts taken before the test and no child process is left, failing with
+// every goroutine's stack if that does not happen within ten seconds.
+func waitNoLeaks(t *testing.T, baseG, baseFD int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		g, fds, kids := runtime.NumGoroutine(), countFDs(t), childPIDs(t)
 		if g <= baseG && fds <= baseFD && len(kids) == 0 {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)

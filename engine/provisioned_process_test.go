@@ -149,17 +149,5 @@ func TestProcessProvisionedInstancesAreReplaced(t *testing.T) {
 	if err := e.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		g, fds, kids := runtime.NumGoroutine(), countFDs(t), childPIDs(t)
-		if g <= baseG && fds <= baseFD && len(kids) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			k := runtime.Stack(buf, true)
-			t.Fatalf("leak: goroutines %d (was %d), fds %d (was %d), children %v\n%s", g, baseG, fds, baseFD, kids, buf[:k])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitNoLeaks(t, baseG, baseFD)
 }

@@ -22,6 +22,17 @@ func (f *fakeBackend) liveInstances() []*fakeInstance {
 	return out
 }
 
+// provisionedFn provisions n instances of testFunction's version on e.
+func provisionedFn(t *testing.T, e *Engine, version string, n int) *Function {
+	t.Helper()
+	fn := testFunction()
+	fn.Version = version
+	if err := e.Provision(context.Background(), fn, n); err != nil {
+		t.Fatal(err)
+	}
+	return fn
+}
+
 func TestProvisionedInstanceThatDiesIsReplaced(t *testing.T) {
 	tests := []struct {
 		name string
@@ -50,11 +61,7 @@ func TestProvisionedInstanceThatDiesIsReplaced(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake()
 			e := newEngine(t, f)
-			fn := testFunction()
-			fn.Version = "3"
-			if err := e.Provision(context.Background(), fn, 2); err != nil {
-				t.Fatal(err)
-			}
+			fn := provisionedFn(t, e, "3", 2)
 			before, orig := f.numLaunches(), f.liveInstances()
 			tt.kill(t, e, f, fn)
 			dead := 0
@@ -102,11 +109,7 @@ func TestProvisionedReplacementBacksOff(t *testing.T) {
 	}
 	e := newEngine(t, f)
 	e.opts.refillBackoff, e.opts.refillMaxBackoff = 20*time.Millisecond, 80*time.Millisecond
-	fn := testFunction()
-	fn.Version = "1"
-	if err := e.Provision(context.Background(), fn, 1); err != nil {
-		t.Fatal(err)
-	}
+	fn := provisionedFn(t, e, "1", 1)
 	failing.Store(true)
 	_ = f.liveInstances()[0].Stop(context.Background())
 	numAttempts := func() int { mu.Lock(); defer mu.Unlock(); return len(attempts) }
@@ -170,11 +173,7 @@ func TestProvisionedStoppedOnPurposeStayStopped(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake()
 			e := New(f)
-			fn := testFunction()
-			fn.Version = "1"
-			if err := e.Provision(context.Background(), fn, 2); err != nil {
-				t.Fatal(err)
-			}
+			fn := provisionedFn(t, e, "1", 2)
 			if err := tt.stop(e, fn); err != nil {
 				t.Fatal(err)
 			}
@@ -206,11 +205,7 @@ func TestProvisionedStoppedOnPurposeStayStopped(t *testing.T) {
 func TestProvisionedDeathCountedOnce(t *testing.T) {
 	f := newFake()
 	e := newEngine(t, f)
-	fn := testFunction()
-	fn.Version = "1"
-	if err := e.Provision(context.Background(), fn, 1); err != nil {
-		t.Fatal(err)
-	}
+	fn := provisionedFn(t, e, "1", 1)
 	f.handle = func(ctx context.Context, in *fakeInstance, inv *backend.Invocation) (*backend.Response, error) {
 		_ = in.Stop(ctx)
 		return nil, errors.New("connection reset")
