@@ -62,7 +62,10 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	arts = append(arts, spec.Layers...)
 	in := &instance{b: b, pod: pod.Name, arts: arts, started: make(chan struct{}), podEnd: make(chan struct{})}
 	// Stop deletes the Pod (its short grace period lets the agent stop the runtime).
-	in.Host = sandbox.New(sandbox.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.kill})
+	// The answer and the log lines come over two connections: Response.Log
+	// waits a bounded time for the lines, not for the caller's ctx, which
+	// may be over once the body is read.
+	in.Host = sandbox.New(sandbox.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.kill, LogWait: 5 * time.Second})
 	in.podGone, in.goneFn = context.WithCancel(context.Background())
 	if err := b.arts.add(arts...); err != nil {
 		return nil, fmt.Errorf("kubernetes backend: %w", err)
