@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	errdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
@@ -84,12 +83,12 @@ func testContainerEngine(t *testing.T, e containerEngine) {
 		}
 		for _, id := range killed {
 			// An instance may have died with its network holder (killed
-			// just before), and lamb may have removed it already.
-			// (Docker says so with 404 or 409, Podman with 500 "container
-			// state improper".)
-			if err := cli.ContainerKill(ctxT(t), id, "KILL"); err != nil && !errdefs.IsNotFound(err) &&
-				!errdefs.IsConflict(err) && !strings.Contains(err.Error(), "state improper") {
-				t.Fatalf("kill %s: %v", id, err)
+			// just before), and lamb may have removed it already: the kill
+			// may fail, as long as the container is not running after it.
+			if err := cli.ContainerKill(ctxT(t), id, "KILL"); err != nil {
+				if ci, ierr := cli.ContainerInspect(ctxT(t), id); ierr == nil && ci.State != nil && ci.State.Running {
+					t.Fatalf("kill %s: %v", id, err)
+				}
 			}
 		}
 		invokeEcho(t, c, "victim", `{"n":2}`)
