@@ -69,31 +69,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	clientContext := ""
-	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
-		raw, err := base64.StdEncoding.DecodeString(cc)
-		if err != nil || !json.Valid(raw) {
-			return newError("InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.")
-		}
-		clientContext = string(raw)
-	}
-	if fn.State == "Failed" {
-		return newError("ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Failed")
-	}
-
-	info := fn.info()
-	efn, err := s.engineFunction(info)
+	efn, req, err := s.newEngineRequest(w, r, fn, invoked, payload)
 	if err != nil {
 		return err
-	}
-	requestID := newRequestID()
-	w.Header().Set("X-Amzn-RequestId", requestID)
-	req := &engine.Request{
-		RequestID:     requestID,
-		Payload:       payload,
-		InvokedARN:    invoked,
-		ClientContext: clientContext,
-		TraceID:       traceID(),
 	}
 
 	switch invType {
@@ -168,6 +146,27 @@ func logTail(log []byte) []byte {
 }
 
 // engineFunction turns a function's configuration into what the engine runs.
+// newEngineRequest does what both Invoke operations do once the payload is
+// read: check the client context and the function's state, and build the
+// engine's function and request. The request ID goes out in X-Amzn-RequestId.
+func (s *Server) newEngineRequest(w http.ResponseWriter, r *http.Request, fn *functionRecord, invoked string, payload []byte) (*engine.Function, *engine.Request, error) {
+	clientContext, err := decodeClientContext(r.Header.Get("X-Amz-Client-Context"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if fn.State == "Failed" {
+		return nil, nil, newError("ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Failed")
+	}
+	efn, err := s.engineFunction(fn.info())
+	if err != nil {
+		return nil, nil, err
+	}
+	requestID := newRequestID()
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	return efn, &engine.Request{RequestID: requestID, Payload: payload, InvokedARN: invoked,
+		ClientContext: clientContext, TraceID: traceID()}, nil
+}
+
 func (s *Server) engineFunction(info FunctionInfo) (*engine.Function, error) {
 	fn := &engine.Function{
 		AccountID:          info.AccountID,

@@ -98,27 +98,13 @@ func (s *Server) invokeWithResponseStream(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	clientContext, err := decodeClientContext(r.Header.Get("X-Amz-Client-Context"))
+	efn, req, err := s.newEngineRequest(w, r, fn, invoked, payload)
 	if err != nil {
 		return err
 	}
-	if fn.State == "Failed" {
-		return newError("ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Failed")
-	}
-	info := fn.info()
-	efn, err := s.engineFunction(info)
-	if err != nil {
-		return err
-	}
-	requestID := newRequestID()
-	w.Header().Set("X-Amzn-RequestId", requestID)
 	if invType == "DryRun" {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
-	}
-	req := &engine.Request{
-		RequestID: requestID, Payload: payload, InvokedARN: invoked,
-		ClientContext: clientContext, TraceID: traceID(),
 	}
 	st, err := s.openStream(r.Context(), efn, req)
 	if err != nil {
@@ -139,7 +125,7 @@ func (s *Server) invokeWithResponseStream(w http.ResponseWriter, r *http.Request
 		n, rerr := st.Read(buf)
 		if n > 0 {
 			if err := ew.chunk(buf[:n]); err != nil {
-				s.log.DebugContext(r.Context(), "stream client went away", "request", requestID, "error", err)
+				s.log.DebugContext(r.Context(), "stream client went away", "request", req.RequestID, "error", err)
 				return nil
 			}
 		}
@@ -149,7 +135,7 @@ func (s *Server) invokeWithResponseStream(w http.ResponseWriter, r *http.Request
 		if rerr != nil {
 			// lamb itself failed mid-stream: end the stream as AWS ends one
 			// it cannot finish, with an error in InvokeComplete.
-			s.log.ErrorContext(r.Context(), "stream failed", "request", requestID, "error", rerr)
+			s.log.ErrorContext(r.Context(), "stream failed", "request", req.RequestID, "error", rerr)
 			_ = ew.complete(invokeComplete{ErrorCode: "ServiceException", ErrorDetails: "lamb: " + rerr.Error()})
 			return nil
 		}
