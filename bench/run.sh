@@ -39,6 +39,28 @@ CGO_ENABLED=0 go build -o "$bin/echo" ./bench/testdata/echo
 
 export LAMB_BENCH_LAMB="$bin/lamb" LAMB_BENCH_ECHO="$bin/echo" LAMB_BENCH_RIE="$bin/aws-lambda-rie"
 
+# table WIDTH ROWS FILE prints one row per measurement of the benchmark output
+# in FILE: lamb, the baseline measured in the same run, the ratio and its goal.
+# ROWS are awk calls row(label, lamb, baseline, ratio, goal, op, limit); a
+# benchmark that did not run leaves its rows out.
+table() {
+	awk -v w="$1" '
+/^Benchmark/ {
+	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+	for (i = 3; i < NF; i += 2) m[name "." $(i + 1)] = $i
+}
+function row(label, lamb, base, r, goal, op, limit,   verdict) {
+	if (!((lamb) in m)) return
+	verdict = ""
+	if (goal != "" && r in m) verdict = ((op == "<=" && m[r] <= limit) || (op == ">=" && m[r] >= limit)) ? "met" : "MISSED"
+	printf "%-" w "s %10s %10s %8s  %-8s %s\n", label, m[lamb], (base in m ? m[base] : "-"), (r in m ? sprintf("%.2f", m[r]) : "-"), goal, verdict
+}
+END {
+	printf "%-" w "s %10s %10s %8s  %-8s\n", "measurement", "lamb", "baseline", "ratio", "goal"
+'"$2"'
+}' "$3"
+}
+
 run() { # name benchtime
 	[[ $1 =~ $BENCH ]] || return 0
 	go test -run '^$' -bench "^Benchmark$1\$" -benchtime "$2" -count 1 ./bench/ -bench.window "$WINDOW" | tee -a "$out" >&2
@@ -48,23 +70,9 @@ run "WarmInvokeLarge" "${LARGE_N}x"
 run "ColdStart" "${COLD_N}x"
 run "ScaleOut" "1x"
 
-# One row per measurement: lamb, the baseline measured in the same run, the
-# ratio and its goal. A benchmark that did not run leaves its rows out.
 echo
 echo "lamb invoke-path benchmarks ($(date -u +%FT%TZ), $(nproc) cores, warm n=$WARM_N, 256KiB n=$LARGE_N, cold n=$COLD_N, window=$WINDOW)"
-awk '
-/^Benchmark/ {
-	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
-	for (i = 3; i < NF; i += 2) m[name "." $(i + 1)] = $i
-}
-function row(label, lamb, base, r, goal, op, limit,   verdict) {
-	if (!((lamb) in m)) return
-	verdict = ""
-	if (goal != "" && r in m) verdict = ((op == "<=" && m[r] <= limit) || (op == ">=" && m[r] >= limit)) ? "met" : "MISSED"
-	printf "%-48s %10s %10s %8s  %-8s %s\n", label, m[lamb], (base in m ? m[base] : "-"), (r in m ? sprintf("%.2f", m[r]) : "-"), goal, verdict
-}
-END {
-	printf "%-48s %10s %10s %8s  %-8s\n", "measurement", "lamb", "baseline", "ratio", "goal"
+table 48 '
 	row("warm p50 (us), baseline RIE", "WarmInvoke.lamb_p50_us", "WarmInvoke.rie_p50_us", "WarmInvoke.ratio_p50", "<= 1.00", "<=", 1.00)
 	row("warm p99 (us), baseline RIE", "WarmInvoke.lamb_p99_us", "WarmInvoke.rie_p99_us", "WarmInvoke.ratio_p99", "<= 1.00", "<=", 1.00)
 	row("warm 256KiB p50 (us), baseline RIE", "WarmInvokeLarge.lamb_p50_us", "WarmInvokeLarge.rie_p50_us", "WarmInvokeLarge.ratio_p50", "", "", 0)
@@ -74,7 +82,7 @@ END {
 	row("cold python p50 (ms), baseline python3 -c pass", "ColdStart/python.lamb_p50_ms", "ColdStart/python.floor_p50_ms", "ColdStart/python.ratio_p50", "", "", 0)
 	row("cold python p50 (ms), new function", "ColdStart/python.lamb_new_p50_ms", "", "", "", "", 0)
 	row("scale-out 20ms fn (invokes/s), 4 vs 1 client", "ScaleOut.c4_per_s", "ScaleOut.c1_per_s", "ScaleOut.ratio_c4_c1", ">= 3.5", ">=", 3.5)
-}' "$out"
+' "$out"
 
 # ---------------------------------------------------------------------------
 # Docker backend: lamb serve --backend docker on the stand-in runtime images
@@ -102,19 +110,7 @@ if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut" =~ $BENCH ]]; then
 		echo
 		echo "lamb docker-backend benchmarks ($(date -u +%FT%TZ), $(nproc) cores, docker $(docker version --format '{{.Server.Version}}'), warm n=$DOCKER_WARM_N, cold n=$DOCKER_COLD_N, window=$WINDOW)"
 		echo "images: ${LAMB_BENCH_IMAGES}"
-		awk '
-/^Benchmark/ {
-	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
-	for (i = 3; i < NF; i += 2) m[name "." $(i + 1)] = $i
-}
-function row(label, lamb, base, r, goal, op, limit,   verdict) {
-	if (!((lamb) in m)) return
-	verdict = ""
-	if (goal != "" && r in m) verdict = ((op == "<=" && m[r] <= limit) || (op == ">=" && m[r] >= limit)) ? "met" : "MISSED"
-	printf "%-62s %10s %10s %8s  %-8s %s\n", label, m[lamb], (base in m ? m[base] : "-"), (r in m ? sprintf("%.2f", m[r]) : "-"), goal, verdict
-}
-END {
-	printf "%-62s %10s %10s %8s  %-8s\n", "measurement", "lamb", "baseline", "ratio", "goal"
+		table 62 '
 	row("warm go p50 (us), baseline RIE container", "DockerWarmInvoke/go.lamb_p50_us", "DockerWarmInvoke/go.rie_p50_us", "DockerWarmInvoke/go.ratio_p50", "<= 1.00", "<=", 1.00)
 	row("warm go p50 (us), baseline RIE at container IP (no proxy)", "DockerWarmInvoke/go.lamb_p50_us", "DockerWarmInvoke/go.rie_direct_p50_us", "DockerWarmInvoke/go.ratio_direct_p50", "", "", 0)
 	row("warm go p99 (us), baseline RIE container", "DockerWarmInvoke/go.lamb_p99_us", "DockerWarmInvoke/go.rie_p99_us", "DockerWarmInvoke/go.ratio_p99", "", "", 0)
@@ -128,6 +124,6 @@ END {
 	row("cold python p50 (ms) new function, baseline docker run+RIE", "DockerColdStart/python.lamb_new_p50_ms", "DockerColdStart/python.rie_p50_ms", "DockerColdStart/python.ratio_new_p50", "<= 0.75", "<=", 0.75)
 	row("  of which docker run -d (ms)", "DockerColdStart/python.rie_run_p50_ms", "", "", "", "", 0)
 	row("scale-out 20ms fn (invokes/s), 4 vs 1 client", "DockerScaleOut.c4_per_s", "DockerScaleOut.c1_per_s", "DockerScaleOut.ratio_c4_c1", ">= 3.5", ">=", 3.5)
-}' "$out"
+' "$out"
 	fi
 fi
