@@ -231,26 +231,38 @@ func (s *Server) writeEventInvokeConfig(w http.ResponseWriter, r *http.Request, 
 	return nil
 }
 
+// loadEventConfig reads the event invoke config ref names (its qualifier, or
+// $LATEST), with AWS's not-found answer when the function, the qualifier or
+// the config is missing; key is where it is stored.
+func loadEventConfig(tx store.Tx, c *call, ref functionRef) (key string, cfg *eventInvokeConfig, err error) {
+	q := ref.Qualifier
+	if q == "" {
+		q = "$LATEST"
+	}
+	missing := errNoEventInvokeConfig(functionArn(c.Scope, ref.Name) + ":" + q)
+	if _, _, err := eventConfigTarget(tx, c, ref, missing); err != nil {
+		return "", nil, err
+	}
+	key = qualifierKey(c.Scope, ref.Name, q)
+	cfg = new(eventInvokeConfig)
+	if err := tx.Get(bucketEventInvokeConfigs, key, cfg); errors.Is(err, store.ErrNotFound) {
+		return "", nil, missing
+	} else if err != nil {
+		return "", nil, err
+	}
+	return key, cfg, nil
+}
+
 // getFunctionEventInvokeConfig serves GetFunctionEventInvokeConfig.
 func (s *Server) getFunctionEventInvokeConfig(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := resolveFunction(c)
 	if err != nil {
 		return err
 	}
-	q := ref.Qualifier
-	if q == "" {
-		q = "$LATEST"
-	}
-	missing := errNoEventInvokeConfig(functionArn(c.Scope, ref.Name) + ":" + q)
 	var out eventInvokeConfigOutput
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, _, err := eventConfigTarget(tx, c, ref, missing); err != nil {
-			return err
-		}
-		var cfg eventInvokeConfig
-		if err := tx.Get(bucketEventInvokeConfigs, qualifierKey(c.Scope, ref.Name, q), &cfg); errors.Is(err, store.ErrNotFound) {
-			return missing
-		} else if err != nil {
+		_, cfg, err := loadEventConfig(tx, c, ref)
+		if err != nil {
 			return err
 		}
 		out = cfg.output(c.Scope, ref.Name)
@@ -269,20 +281,9 @@ func (s *Server) deleteFunctionEventInvokeConfig(w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	q := ref.Qualifier
-	if q == "" {
-		q = "$LATEST"
-	}
-	missing := errNoEventInvokeConfig(functionArn(c.Scope, ref.Name) + ":" + q)
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		if _, _, err := eventConfigTarget(tx, c, ref, missing); err != nil {
-			return err
-		}
-		key := qualifierKey(c.Scope, ref.Name, q)
-		var cfg eventInvokeConfig
-		if err := tx.Get(bucketEventInvokeConfigs, key, &cfg); errors.Is(err, store.ErrNotFound) {
-			return missing
-		} else if err != nil {
+		key, _, err := loadEventConfig(tx, c, ref)
+		if err != nil {
 			return err
 		}
 		return tx.Delete(bucketEventInvokeConfigs, key)
