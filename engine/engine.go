@@ -90,29 +90,6 @@ type InstanceInfo struct {
 	LastUsed     time.Time
 }
 
-const (
-	stateStarting = "starting"
-	stateIdle     = "idle"
-	stateBusy     = "busy"
-)
-
-type instance struct {
-	id       string
-	pool     *pool
-	b        backend.Instance // nil while starting
-	state    string
-	started  time.Time
-	lastUsed time.Time
-	used     bool // served an invocation already (for Init Duration on the first)
-	// inflight: reserved for an invocation (starting for it, or busy with it),
-	// from acquire to release. Reserved concurrency counts these.
-	inflight bool
-	doomed   bool // stop instead of returning it to the pool
-	// provisioned instances (provisioned.go) are kept warm: never idle-reaped.
-	provisioned bool
-	log         lineLog
-}
-
 // New returns an engine running instances on b. It starts no goroutines.
 func New(b Backend, opts ...Option) *Engine {
 	o := options{
@@ -206,9 +183,10 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.cancelClose()
 	var all []*instance
 	for _, p := range e.pools {
-		p.retired = true
+		// Doomed, idle ones included: they stay in their pools, acquire
+		// refuses from now on, and stopAll stops every instance.
+		e.retirePoolLocked(p)
 		for in := range p.insts {
-			in.doomed = true
 			all = append(all, in)
 		}
 	}
@@ -231,7 +209,7 @@ func (e *Engine) Instances() []InstanceInfo {
 		for in := range p.insts {
 			out = append(out, InstanceInfo{
 				ID: in.id, FunctionName: p.name, FunctionARN: p.arn, Version: p.version,
-				Backend: e.b.Name(), State: in.state, Started: in.started, LastUsed: in.lastUsed,
+				Backend: e.b.Name(), State: in.state.label(), Started: in.started, LastUsed: in.lastUsed,
 			})
 		}
 	}

@@ -9,12 +9,20 @@ import (
 	"github.com/lambhq/lamb/engine/backend"
 )
 
+// A pool holds the instances of one function configuration (see poolKey):
+// it hands out idle ones, launches new ones under its limit, takes them back
+// after an invocation and stops them when they are no longer wanted. Every
+// change of an instance's state goes through its lifecycle (lifecycle.go).
 type pool struct {
 	key, arn, name, version string
-	insts                   map[*instance]struct{}
-	idle                    []*instance // most recently used last
-	retired                 bool        // the function changed: drain and stop
-	prov                    *provState  // provisioned concurrency (provisioned.go); nil if never provisioned
+	insts                   map[*instance]struct{} // every instance not retired
+	idle                    []*instance            // instances idle, most recently used last
+	// retired: the function changed, or Evict or Close: the pool drains and
+	// gets no new instances. A pool's own flag, as it outlives its instances
+	// (a refill goroutine may still hold it); retirePoolLocked dooms each
+	// instance in it, so theirs is a state.
+	retired bool
+	prov    *provState // provisioned concurrency (provisioned.go); nil if never provisioned
 }
 
 // poolLocked returns the pool for fn, creating it, and retires pools of the
@@ -37,11 +45,20 @@ func (e *Engine) poolLocked(fn *Function, key string) (*pool, []*instance) {
 		e.pools[key] = p
 		for _, old := range e.pools {
 			if old != p && !old.retired && old.arn == p.arn && old.version == p.version {
-				stop = append(stop, e.retireLocked(old)...)
+				stop = append(stop, e.supersedeLocked(old)...)
 			}
 		}
 	}
 	return p, stop
+}
+
+// newInstanceLocked adds an instance to p in its first state: instStarting
+// (for the invocation that launches it) or instWarming (provisioned).
+func (e *Engine) newInstanceLocked(p *pool, first instState) *instance {
+	now := time.Now()
+	in := &instance{id: "lamb-" + randomHex(8), pool: p, state: first, started: now, lastUsed: now}
+	p.insts[in] = struct{}{}
+	return in
 }
 
 // inflightLocked counts the invocations in flight across every pool of the
@@ -54,7 +71,7 @@ func (e *Engine) inflightLocked(arn string) int {
 			continue
 		}
 		for in := range p.insts {
-			if in.inflight {
+			if in.state.reserved() {
 				n++
 			}
 		}
@@ -62,27 +79,42 @@ func (e *Engine) inflightLocked(arn string) int {
 	return n
 }
 
-// retireLocked marks p as draining: its idle instances are removed and
-// returned for stopping; busy ones stop when released.
-func (e *Engine) retireLocked(p *pool) []*instance {
+// retirePoolLocked retires p and dooms every instance in it; the caller
+// decides which of them leave the pool at once.
+func (e *Engine) retirePoolLocked(p *pool) {
+	if p.retired {
+		return // its instances were doomed when it retired
+	}
 	p.retired = true
+	for in := range p.insts {
+		if err := in.fire(evRetire); err != nil {
+			// A pool's instances are live and undoomed until it retires.
+			e.opts.logger.Error("retire instance", "err", err)
+		}
+	}
+}
+
+// supersedeLocked retires p for a newer configuration: its idle instances
+// are removed and returned for stopping; busy ones stop when released,
+// starting ones when their launch returns.
+func (e *Engine) supersedeLocked(p *pool) []*instance {
+	e.retirePoolLocked(p)
 	idle := p.idle
 	p.idle = nil
 	for _, in := range idle {
 		e.removeLocked(in)
 	}
-	for in := range p.insts {
-		in.doomed = true
-	}
 	e.dropIfEmptyLocked(p)
 	return idle
 }
 
+// removeLocked retires in and takes it out of its pool; stopping its backend
+// instance is the caller's business.
 func (e *Engine) removeLocked(in *instance) {
-	p := in.pool
-	if _, ok := p.insts[in]; !ok {
-		return
+	if in.fire(evStop) != nil {
+		return // retired already (evicted while it started)
 	}
+	p := in.pool
 	delete(p.insts, in)
 	for i, x := range p.idle {
 		if x == in {
@@ -119,17 +151,17 @@ func (e *Engine) stopAsync(insts ...*instance) {
 }
 
 // acquire returns a busy instance for fn: a warm one, or a freshly launched
-// one. Launch failures (*backend.InitError, *backend.ExitError, others) are
-// returned as they are.
-func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (*instance, error) {
+// one (cold: the invocation reports its Init Duration). Launch failures
+// (*backend.InitError, *backend.ExitError, others) are returned as they are.
+func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (_ *instance, cold bool, _ error) {
 	if fn.ReservedConcurrency != nil && *fn.ReservedConcurrency <= 0 {
-		return nil, ErrThrottled
+		return nil, false, ErrThrottled
 	}
 	for {
 		e.mu.Lock()
 		if e.closed {
 			e.mu.Unlock()
-			return nil, ErrClosed
+			return nil, false, ErrClosed
 		}
 		p, stale := e.poolLocked(fn, key)
 		if fn.ReservedConcurrency != nil && e.inflightLocked(fn.ARN) >= *fn.ReservedConcurrency {
@@ -137,32 +169,35 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (*instan
 			// even when an idle instance is at hand.
 			e.mu.Unlock()
 			e.stopAsync(stale...)
-			return nil, ErrThrottled
+			return nil, false, ErrThrottled
 		}
 		if n := len(p.idle); n > 0 {
 			in := p.idle[n-1]
 			p.idle = p.idle[:n-1]
-			if isDone(in.b) {
+			// fire cannot refuse: the idle list holds idle instances only, and
+			// poolLocked's pool is never retired.
+			if isDone(in.b) || in.fire(evAcquire) != nil {
 				// Died while idle: evict and look again.
 				e.removeLocked(in)
 				e.mu.Unlock()
 				e.stopAsync(append(stale, in)...)
 				continue
 			}
-			in.state, in.lastUsed, in.inflight = stateBusy, time.Now(), true
+			in.lastUsed = time.Now()
 			e.mu.Unlock()
 			e.stopAsync(stale...)
-			return in, nil
+			return in, false, nil
 		}
 		// With a reservation its check above is the only limit; without one
 		// the engine's limit counts the pool's instances, idle ones included.
 		if fn.ReservedConcurrency != nil || len(p.insts) < e.opts.maxInstances {
-			now := time.Now()
-			in := &instance{id: "lamb-" + randomHex(8), pool: p, state: stateStarting, started: now, lastUsed: now, inflight: true}
-			p.insts[in] = struct{}{}
+			in := e.newInstanceLocked(p, instStarting)
 			e.mu.Unlock()
 			e.stopAsync(stale...)
-			return in, e.launch(ctx, fn, key, in)
+			if err := e.launch(ctx, fn, key, in); err != nil {
+				return nil, false, err
+			}
+			return in, true, nil
 		}
 		wait := e.changed
 		e.mu.Unlock()
@@ -170,7 +205,7 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (*instan
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
 	}
 }
@@ -188,6 +223,9 @@ func isDone(bi backend.Instance) bool {
 // within the function's timeout.
 const initTimeout = 10 * time.Second
 
+// launch starts in's backend instance. Once it is ready, a starting instance
+// is busy for the invocation that waits on it; a warming one joins its pool's
+// idle list, watched so that a death is replaced (provisioned.go).
 func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *instance) error {
 	spec := &backend.Spec{
 		InstanceID: in.id, PoolKey: key, ServerID: e.opts.serverID,
@@ -225,9 +263,8 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 		return err
 	}
 	in.b = bi
-	_, tracked := in.pool.insts[in]
-	if e.closed || in.doomed || !tracked {
-		// Closed or evicted while launching.
+	if err := in.fire(evLaunched); err != nil {
+		// Doomed (its pool retired, or the engine closed) or evicted while launching.
 		e.removeLocked(in)
 		e.mu.Unlock()
 		e.stopAsync(in)
@@ -236,7 +273,12 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 		}
 		return fmt.Errorf("instance evicted while starting: %w", backend.ErrNotDelivered)
 	}
-	in.state = stateBusy
+	if in.state == instIdle {
+		e.watchLocked(in)
+		in.lastUsed = time.Now()
+		in.pool.idle = append(in.pool.idle, in)
+		e.broadcastLocked()
+	}
 	e.mu.Unlock()
 	return nil
 }
@@ -254,17 +296,17 @@ func (e *launchTimeout) Error() string { return "init timed out: " + e.err.Error
 func (e *launchTimeout) Unwrap() error { return e.err }
 
 // release returns a busy instance to its pool, or stops it when it is no
-// longer usable (healthy false, its pool retired, the engine closed).
+// longer usable (healthy false, dead, or doomed: its pool retired or the
+// engine closed, which fire refuses to release).
 func (e *Engine) release(in *instance, healthy bool) {
 	e.mu.Lock()
-	_, tracked := in.pool.insts[in]
-	if !healthy || !tracked || in.doomed || in.pool.retired || e.closed || isDone(in.b) {
+	if !healthy || isDone(in.b) || in.fire(evRelease) != nil {
 		e.removeLocked(in)
 		e.mu.Unlock()
 		e.stopAsync(in)
 		return
 	}
-	in.state, in.lastUsed, in.used, in.inflight = stateIdle, time.Now(), true, false
+	in.lastUsed = time.Now()
 	in.pool.idle = append(in.pool.idle, in)
 	e.broadcastLocked()
 	e.mu.Unlock()
@@ -285,16 +327,18 @@ func (e *Engine) Evict(ctx context.Context, fn *Function) (bool, error) {
 		if p.arn != fn.ARN {
 			continue
 		}
-		p.retired = true
+		e.retirePoolLocked(p)
+		var gone []*instance
 		for in := range p.insts {
-			in.doomed = true
 			victims = append(victims, in)
+			if in.state != instBusyDoomed {
+				// Idle, or still launching: its launch finds it retired.
+				gone = append(gone, in)
+			}
 		}
 		p.idle = nil
-		for _, in := range victims {
-			if in.pool == p && in.state != stateBusy {
-				e.removeLocked(in)
-			}
+		for _, in := range gone {
+			e.removeLocked(in)
 		}
 		e.dropIfEmptyLocked(p)
 	}
