@@ -322,7 +322,7 @@ func (e *Engine) invoke(ctx context.Context, fn *Function, req *Request, stream 
 	started := false
 	var lastErr error
 	for attempt := 0; attempt <= maxRetries; attempt++ {
-		in, err := e.acquire(ctx, fn, key)
+		in, cold, err := e.acquire(ctx, fn, key)
 		if err != nil {
 			var s *Stream
 			if s, err = e.launchFailure(ctx, fn, req, err); err == nil {
@@ -342,7 +342,7 @@ func (e *Engine) invoke(ctx context.Context, fn *Function, req *Request, stream 
 		start := time.Now()
 		deadline := start.Add(fn.timeout())
 		ictx, cancel := context.WithDeadline(ctx, deadline)
-		s := &Stream{e: e, fn: fn, req: req, parent: ctx, ictx: ictx, cancel: cancel, in: in, cold: !in.used, start: start}
+		s := &Stream{e: e, fn: fn, req: req, parent: ctx, ictx: ictx, cancel: cancel, in: in, cold: cold, start: start}
 		var resp *backend.Response
 		if isDone(in.b) {
 			err = fmt.Errorf("instance %s exited: %w", in.id, backend.ErrNotDelivered)

@@ -102,17 +102,16 @@ func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 	return e.launchProvisioned(ctx, fn, key, launches)
 }
 
-// newProvisionedLocked adds a starting provisioned instance to p.
+// newProvisionedLocked adds a warming provisioned instance to p.
 func (e *Engine) newProvisionedLocked(p *pool) *instance {
-	now := time.Now()
-	in := &instance{id: "lamb-" + randomHex(8), pool: p, state: stateStarting, started: now, lastUsed: now, provisioned: true}
-	p.insts[in] = struct{}{}
+	in := e.newInstanceLocked(p, instWarming)
+	in.provisioned = true
 	return in
 }
 
-// launchProvisioned launches instances made by newProvisionedLocked, puts the
-// ones that started in their pool's idle list and watches them. It waits for
-// every launch and returns their errors, joined.
+// launchProvisioned launches instances made by newProvisionedLocked (launch
+// puts the ones that start in their pool's idle list and watches them). It
+// waits for every launch and returns their errors, joined.
 func (e *Engine) launchProvisioned(ctx context.Context, fn *Function, key string, launches []*instance) error {
 	errs := make([]error, len(launches))
 	var wg sync.WaitGroup
@@ -122,12 +121,7 @@ func (e *Engine) launchProvisioned(ctx context.Context, fn *Function, key string
 			defer wg.Done()
 			if err := e.launch(ctx, fn, key, in); err != nil {
 				errs[i] = fmt.Errorf("provision %s: %w", in.id, err)
-				return
 			}
-			e.mu.Lock()
-			e.watchLocked(in)
-			e.mu.Unlock()
-			e.release(in, true)
 		}()
 	}
 	wg.Wait()
@@ -139,10 +133,10 @@ func (e *Engine) launchProvisioned(ctx context.Context, fn *Function, key string
 func provisionedLocked(p *pool, readyOnly bool) int {
 	n := 0
 	for in := range p.insts {
-		if !in.provisioned || in.doomed || (in.b != nil && isDone(in.b)) {
+		if !in.provisioned || in.state.doomed() || (in.b != nil && isDone(in.b)) {
 			continue
 		}
-		if readyOnly && in.state == stateStarting {
+		if readyOnly && in.state.launching() {
 			continue
 		}
 		n++
@@ -179,11 +173,11 @@ func (e *Engine) instanceEnded(in *instance) {
 	}
 	p := in.pool
 	var stop []*instance
-	if _, tracked := p.insts[in]; tracked && in.state == stateIdle {
+	if in.state == instIdle {
 		e.removeLocked(in)
 		stop = append(stop, in) // frees what the backend still holds for it
 	}
-	if in.provisioned && !in.doomed && !p.retired && p.prov != nil && p.prov.want > 0 {
+	if in.provisioned && !in.state.doomed() && !p.retired && p.prov != nil && p.prov.want > 0 {
 		if time.Since(in.started) < e.opts.refillHealthyAfter {
 			p.prov.failures++
 		} else {
