@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/store"
 )
 
@@ -246,6 +247,13 @@ func (s *Server) startPrepare(f *functionRecord) {
 				return nil // superseded by a later change, which has its own Prepare
 			}
 			creating := cur.State == "Pending"
+			code, reason := "InternalError", ""
+			if perr != nil {
+				reason = perr.Error()
+				if se := (*engine.StateError)(nil); errors.As(perr, &se) {
+					code, reason = se.Code, se.Reason
+				}
+			}
 			switch {
 			case perr == nil && creating:
 				cur.State, cur.StateReason, cur.StateReasonCode = "Active", "", ""
@@ -253,10 +261,10 @@ func (s *Server) startPrepare(f *functionRecord) {
 			case perr == nil:
 				cur.LastUpdateStatus, cur.LastUpdateStatusReason, cur.LastUpdateStatusReasonCode = "Successful", "", ""
 			case creating:
-				cur.State, cur.StateReason, cur.StateReasonCode = "Failed", perr.Error(), "InternalError"
+				cur.State, cur.StateReason, cur.StateReasonCode = "Failed", reason, code
 				cur.LastUpdateStatus = "Failed"
 			default:
-				cur.LastUpdateStatus, cur.LastUpdateStatusReason, cur.LastUpdateStatusReasonCode = "Failed", perr.Error(), "InternalError"
+				cur.LastUpdateStatus, cur.LastUpdateStatusReason, cur.LastUpdateStatusReasonCode = "Failed", reason, code
 			}
 			cur.RevisionID = newRevisionID()
 			return tx.Put(bucketFunctions, functionKey(sc, name), cur)

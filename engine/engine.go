@@ -124,9 +124,24 @@ func (e *Engine) Reap(ctx context.Context) error {
 // Capabilities reports what the backend enforces.
 func (e *Engine) Capabilities() backend.Capabilities { return e.b.Capabilities() }
 
+// StateError is a reason fn can never run on this engine, worded as the
+// StateReason and StateReasonCode AWS gives a function in State Failed.
+type StateError struct {
+	Code   string // one of the Lambda API's StateReasonCode values
+	Reason string
+}
+
+func (e *StateError) Error() string { return e.Reason }
+
 // Prepull makes fn's image available on the backend (a no-op for backends that
-// run no images), reporting progress.
+// run no images), reporting progress. A function the backend cannot run at
+// all gets a *StateError, so that it is Failed at once rather than Active and
+// failing at every invoke.
 func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backend.Progress)) error {
+	if fn.packageType() == "Image" && !e.b.Capabilities().Images {
+		return &StateError{Code: "InvalidImage", Reason: fmt.Sprintf(
+			"lamb's %s backend cannot run container images (PackageType Image); start lamb with --backend docker, podman or kubernetes.", e.b.Name())}
+	}
 	image := e.imageFor(fn)
 	if image == "" {
 		return nil
