@@ -101,8 +101,10 @@ var schema = []bucketSchema{
 	{name: bucketFunctionURLIDs, keys: "<url-id>: urlRef, the config it serves", owner: "function_url.go",
 		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
 		note:     "the URL server ignores an entry whose config is gone or has another id"},
+	// Cleared with the function: a function created again under the same
+	// name inherited the old one's config while it was kept.
 	{name: bucketFunctionCSC, keys: "<account>/<region>/<name>: the attached code signing config's ARN", owner: "code_signing.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept}},
+		onDelete: onDelete{delFunction: cleared, delVersion: kept, delAlias: kept, delLayerVersion: kept}},
 	{name: bucketCodeSigning, keys: "<account>/<region>/<csc id>", owner: "code_signing.go",
 		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept}},
 	{name: bucketCapacityProviders, keys: "<account>/<region>/<name>", owner: "capacity_provider.go",
