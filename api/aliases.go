@@ -14,9 +14,6 @@ import (
 	"github.com/lambhq/lamb/store"
 )
 
-// bucketAliases holds aliases; key "<account>/<region>/<function>/<alias>".
-const bucketAliases = "aliases"
-
 // aliasRecord is an alias as stored. Weights is the routing configuration:
 // at most one other version and the share of calls it gets.
 type aliasRecord struct {
@@ -368,10 +365,7 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, c *call) er
 		}
 		var p provisionedRecord
 		provisioned = tx.Get(bucketProvisioned, qualifierKey(c.Scope, ref.Name, name), &p) == nil
-		if err := deleteQualifierState(tx, c.Scope, ref.Name, name); err != nil {
-			return err
-		}
-		return tx.Delete(bucketAliases, aliasKey(c.Scope, ref.Name, name))
+		return forget(tx, delAlias, c.Scope, ref.Name, name)
 	})
 	if err != nil {
 		return err

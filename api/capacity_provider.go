@@ -21,8 +21,6 @@ import (
 // provider is Active at once (there is nothing to provision), and a deleted
 // one is gone at once (answered once with State Deleting).
 
-const bucketCapacityProviders = "capacity-providers" // key "<account>/<region>/<name>"
-
 type capacityProviderVpcConfig struct {
 	SubnetIds        []string `json:"SubnetIds"`
 	SecurityGroupIds []string `json:"SecurityGroupIds"`

@@ -15,11 +15,7 @@ import (
 // does. lamb has no AWS Signer, so it does not verify signatures of deployed
 // code: a config with UntrustedArtifactOnDeployment=Enforce is recorded, not
 // enforced.
-const (
-	bucketCodeSigning   = "code-signing-configs" // key "<account>/<region>/<csc id>"
-	bucketFunctionCSC   = "function-csc"         // key functionKey(): the attached config's ARN
-	cscArnPatternPrefix = "code-signing-config:"
-)
+const cscArnPatternPrefix = "code-signing-config:"
 
 type codeSigningConfig struct {
 	CodeSigningConfigID  string            `json:"CodeSigningConfigId"`

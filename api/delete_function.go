@@ -38,10 +38,7 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, c *call)
 			return err
 		}
 		deleted = f
-		if err := deleteFunctionState(tx, c.Scope, ref.Name); err != nil {
-			return err
-		}
-		return tx.Delete(bucketFunctions, functionKey(c.Scope, ref.Name))
+		return forget(tx, delFunction, c.Scope, ref.Name, "")
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return errFunctionNotFound(ref.notFoundArn(c.Scope))

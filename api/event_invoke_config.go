@@ -13,7 +13,6 @@ import (
 
 // Event invoke configs: per function version or alias, the retry and age
 // limits and the destinations of Event invocations (honoured in async.go).
-const bucketEventInvokeConfigs = "event-invoke-configs" // key qualifierKey(sc, name, "$LATEST"|version|alias)
 
 type destination struct {
 	Destination string `json:"Destination,omitempty"`

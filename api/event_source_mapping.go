@@ -18,7 +18,6 @@ import (
 // processed" (for stream and Kafka sources, as on AWS). Use Event
 // invocations (or a tool that polls your local queue and calls Invoke) to
 // drive functions locally.
-const bucketESM = "event-source-mappings" // key "<account>/<region>/<uuid>"
 
 // esmDoc is the mapping as AWS answers it (member name -> value); _fn is the
 // function key it belongs to, kept out of answers.

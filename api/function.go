@@ -14,13 +14,6 @@ import (
 	"github.com/lambhq/lamb/store"
 )
 
-// Store buckets this package owns. Keys are "<account>/<region>/<name>".
-const (
-	bucketFunctions     = "functions"
-	bucketLayerVersions = "layer-versions" // key "<account>/<region>/<layer>/<%010d version>"
-	bucketLayerCounters = "layer-counters" // key "<account>/<region>/<layer>": last version number handed out
-)
-
 // lastModifiedLayout is how AWS prints LastModified and CreatedDate.
 const lastModifiedLayout = "2006-01-02T15:04:05.000-0700"
 

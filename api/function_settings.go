@@ -13,7 +13,6 @@ import (
 // recursion control and runtime management. lamb stores and answers them as
 // AWS does; it neither detects recursive loops nor updates runtimes (a
 // function always runs on the runtime of lamb's build).
-const bucketFunctionSettings = "function-settings" // key qualifierKey(sc, name, kind+":"+qualifier)
 
 type recursionConfig struct {
 	RecursiveLoop string `json:"RecursiveLoop"`

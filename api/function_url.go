@@ -18,17 +18,9 @@ import (
 // Function URL configurations (Create/Get/Update/Delete/ListFunctionUrlConfigs).
 // A config belongs to the function itself (qualifier "") or to one alias, and
 // is stored per qualifier, so deleting the function or the alias forgets it
-// (function_state.go). Its url-id is indexed separately for the URL server
+// (schema.go). Its url-id is indexed separately for the URL server
 // (function_url_serve.go); an index entry whose config is gone or has another
 // id is ignored, so the index never needs to be cleaned in the same step.
-const (
-	bucketFunctionURLs   = "function-urls"    // key qualifierKey(sc, name, qualifier)
-	bucketFunctionURLIDs = "function-url-ids" // key "<url-id>" -> urlRef
-)
-
-func init() {
-	qualifierStateBuckets = append(qualifierStateBuckets, bucketFunctionURLs)
-}
 
 // urlTimeLayout is how AWS prints CreationTime and LastModifiedTime of URL configs.
 const urlTimeLayout = "2006-01-02T15:04:05.000000Z"

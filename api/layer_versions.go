@@ -156,7 +156,7 @@ func (s *Server) deleteLayerVersion(w http.ResponseWriter, r *http.Request, c *c
 		return err
 	}
 	if err := s.store.Update(r.Context(), func(tx store.Tx) error {
-		return tx.Delete(bucketLayerVersions, layerVersionKey(sc, name, version))
+		return forget(tx, delLayerVersion, sc, name, strconv.FormatInt(version, 10))
 	}); err != nil {
 		return err
 	}

@@ -14,10 +14,6 @@ import (
 // Resource-based policies of functions (per qualifier) and layer versions.
 // lamb stores and answers them exactly as AWS writes them; it does not
 // enforce them (a local engine has no IAM callers to refuse).
-const (
-	bucketPolicies      = "policies"       // key qualifierKey(): "<account>/<region>/<name>/<qualifier or ''>"
-	bucketLayerPolicies = "layer-policies" // key layerVersionKey()
-)
 
 // policyDoc is a stored policy: its statements in the order they were added,
 // and its own RevisionID. A function's policy change hands the same new

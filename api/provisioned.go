@@ -20,7 +20,6 @@ import (
 // An instance that dies is replaced by the engine; meanwhile Get and List
 // show it missing from AvailableProvisionedConcurrentExecutions while
 // Allocated stays (provisioned_sync.go, availableProvisioned).
-const bucketProvisioned = "provisioned-concurrency" // key qualifierKey(sc, name, qualifier)
 
 // provisioner is what provisioned concurrency needs of the engine
 // (*engine.Engine has it).

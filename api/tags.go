@@ -80,11 +80,6 @@ func (res taggedResource) notFound(c *call) error {
 	return errFunctionNotFound(res.fn.notFoundArn(c.Scope))
 }
 
-// bucketESMTags holds each tagged mapping's tags under its esmKey, apart
-// from the mapping so that no answer about the mapping carries them (the
-// model's EventSourceMappingConfiguration has no Tags).
-const bucketESMTags = "event-source-mapping-tags"
-
 // withTags runs change on the resource's tags in one transaction and, when
 // write is set, stores what change left. A nil map in the store reads as empty.
 func (s *Server) withTags(r *http.Request, c *call, res taggedResource, write bool, change func(tags map[string]string) error) error {

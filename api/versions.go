@@ -14,11 +14,7 @@ import (
 
 // Published versions: frozen copies of $LATEST (code and configuration) with a
 // number. Numbers are never reused while the function exists, as on AWS;
-// deleting the function forgets them.
-const (
-	bucketVersions        = "function-versions" // key "<account>/<region>/<name>/<%010d version>"
-	bucketVersionCounters = "version-counters"  // key "<account>/<region>/<name>": last number handed out
-)
+// deleting the function forgets them (bucketVersions, schema.go).
 
 var versionNumberPattern = regexp.MustCompile(`^[0-9]+$`)
 
@@ -408,9 +404,6 @@ func (s *Server) deleteVersion(ctx context.Context, sc scope, ref functionRef) e
 		if len(users) > 0 {
 			return errConflict("Unable to delete version because the following aliases reference it: %v", users)
 		}
-		if err := deleteQualifierState(tx, sc, ref.Name, v.Version); err != nil {
-			return err
-		}
-		return tx.Delete(bucketVersions, versionKey(sc, ref.Name, v.Version))
+		return forget(tx, delVersion, sc, ref.Name, v.Version)
 	})
 }

@@ -131,6 +131,26 @@ func (b *Bolt) OpenBlob(ctx context.Context, h string) (io.ReadCloser, int64, er
 // Close implements Store.
 func (b *Bolt) Close() error { return b.db.Close() }
 
+// Buckets returns the names of the buckets in the database, sorted. A bucket
+// exists from its first Put on, even once its keys are deleted; tests use
+// this to check that every bucket written is one the callers know of.
+func (b *Bolt) Buckets(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var names []string
+	err := b.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			names = append(names, string(name))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list buckets: %w", err)
+	}
+	return names, nil
+}
+
 type boltTx struct{ tx *bolt.Tx }
 
 func (t *boltTx) Get(bucket, key string, v any) error {

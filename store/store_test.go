@@ -237,3 +237,35 @@ func TestDurableAcrossKill(t *testing.T) {
 		t.Fatalf("after kill -9: stored %d, but %d was acknowledged", d.N, last)
 	}
 }
+
+func TestBoltBuckets(t *testing.T) {
+	ctx := context.Background()
+	b, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	steps := []struct {
+		name string
+		fn   func(tx store.Tx) error
+		want []string
+	}{
+		{"empty", func(store.Tx) error { return nil }, nil},
+		{"put creates", func(tx store.Tx) error { return tx.Put("b", "k", 1) }, []string{"b"}},
+		{"sorted", func(tx store.Tx) error { return tx.Put("a", "k", 1) }, []string{"a", "b"}},
+		{"delete of the last key keeps the bucket", func(tx store.Tx) error { return tx.Delete("a", "k") }, []string{"a", "b"}},
+		{"delete in an absent bucket creates none", func(tx store.Tx) error { return tx.Delete("c", "k") }, []string{"a", "b"}},
+	}
+	for _, s := range steps {
+		if err := b.Update(ctx, s.fn); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		got, err := b.Buckets(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(s.want) {
+			t.Errorf("%s: Buckets = %q, want %q", s.name, got, s.want)
+		}
+	}
+}
