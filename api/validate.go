@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lambhq/lamb/runtimes"
 )
@@ -42,7 +43,7 @@ func checkRuntime(id string, creating bool) error {
 	if !ok {
 		return errInvalidParameter("Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [%s] or be a valid ARN", id, strings.Join(awsSupportedRuntimes, ", "))
 	}
-	if rt.Deprecated && creating {
+	if creating && rt.CreateBlocked(time.Now()) {
 		return errInvalidParameter("The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", id)
 	}
 	return nil
