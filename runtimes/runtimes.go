@@ -99,7 +99,7 @@ func mustDay(s string) time.Time {
 // Jul 31 2027, Aug 31 2027) and issue #13's reading of it (nodejs20.x:
 // deprecated 2026-04-30, create blocked 2027-02-01). In mid-2026 AWS moved
 // most blocks of runtimes already deprecated to 2027-02-01 (create) and
-// 2027-03-03 (update), so e.g. python3.8 and nodejs16.x may be created again
+// 2027-03-03 (update), so e.g. python3.8 and nodejs16.x may still be created
 // until then, and go1.x functions updated.
 //
 // AWS's recordings agree: TestRuntimeValidation (2026-01-12) refused
