@@ -63,7 +63,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 	if err := tv.err(); err != nil {
 		return err
 	}
-	if err := validateConfig(&in.configInput, true); err != nil {
+	if err := validateConfig(&in.configInput, true, s.cfg.Now()); err != nil {
 		return err
 	}
 

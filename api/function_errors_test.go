@@ -247,7 +247,7 @@ func testFunctionErrorsMatchSnapshot(t *testing.T) {
 				t.Skip("uploads ~70 MB; skipped with -short")
 			}
 			snap := loadSnapshot(t, tc.testID)
-			h := newHarness(t, Config{})
+			h := newHarness(t, Config{Now: snap.clock()})
 			if tc.setup != nil {
 				tc.setup(t, h)
 			}

@@ -87,17 +87,14 @@ var _ = registerParityTest("URLConfigExceptionsMatchAWS", testURLConfigException
 
 func testURLConfigExceptionsMatchAWS(t *testing.T) {
 	snap := loadSnapshot(t, "TestLambdaUrl::test_url_config_exceptions")
-	h := newHarness(t, Config{})
-	h.createNode("url-ex", bufferedJS)
+	h := newHarness(t, Config{Now: snap.clock()})
+	h.createRecordedURLFn("url-ex")
 	ctx := context.Background()
-	n := newNormaliser("url-ex", "<function-name:1>")
+	n := newNormaliser("url-ex", "<function-name:1>", "role/lambda-test-role", "role/<resource:2>", "runtime:"+runtimeHash("nodejs20.x"), "runtime:<resource:3>")
 	if _, err := h.client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("url-ex")}); err != nil {
 		t.Fatal(err)
 	}
-	// fn_version_result is not compared: it was recorded on nodejs20.x,
-	// which lamb's runtime table no longer lets functions be created on;
-	// normalising it still numbers its RevisionId <uuid:1> as recorded.
-	_ = n.normalise(h.rec.lastResponse().boto3View(t), "")
+	matchSnapshot(t, snap, "fn_version_result", n.normalise(h.rec.lastResponse().boto3View(t), ""))
 	if _, err := h.client.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("url-ex"), Name: aws.String("urlalias"), FunctionVersion: aws.String("1")}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,17 +154,14 @@ var _ = registerParityTest("URLConfigListPagingMatchesAWS", testURLConfigListPag
 
 func testURLConfigListPagingMatchesAWS(t *testing.T) {
 	snap := loadSnapshot(t, "TestLambdaUrl::test_url_config_list_paging")
-	h := newHarness(t, Config{})
-	h.createNode("url-list", bufferedJS)
+	h := newHarness(t, Config{Now: snap.clock()})
+	h.createRecordedURLFn("url-list")
 	ctx := context.Background()
-	n := newNormaliser("url-list", "<function-name:1>")
+	n := newNormaliser("url-list", "<function-name:1>", "role/lambda-test-role", "role/<resource:2>", "runtime:"+runtimeHash("nodejs20.x"), "runtime:<resource:3>")
 	if _, err := h.client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("url-list")}); err != nil {
 		t.Fatal(err)
 	}
-	// fn_version_result is not compared: it was recorded on nodejs20.x,
-	// which lamb's runtime table no longer lets functions be created on;
-	// normalising it still numbers its RevisionId <uuid:1> as recorded.
-	_ = n.normalise(h.rec.lastResponse().boto3View(t), "")
+	matchSnapshot(t, snap, "fn_version_result", n.normalise(h.rec.lastResponse().boto3View(t), ""))
 	if _, err := h.client.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("url-list"), Name: aws.String("urlalias"), FunctionVersion: aws.String("1")}); err != nil {
 		t.Fatal(err)
 	}
@@ -260,4 +254,22 @@ func testURLConfigDeletionWithoutQualifierMatchesAWS(t *testing.T) {
 	if rr := h.rec.lastResponse(); string(rr.body) != "{\"FunctionUrlConfigs\":[]}\n" {
 		t.Errorf("after re-creating the function: %s", rr.body)
 	}
+}
+
+// createRecordedURLFn creates name as the URL recordings' helper did
+// (nodejs20.x, lambda_handler.handler, Timeout 30, empty environment) and
+// waits for it to be Active.
+func (h *harness) createRecordedURLFn(name string) {
+	h.t.Helper()
+	_, err := h.client.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name), Runtime: types.RuntimeNodejs20x, Handler: aws.String("lambda_handler.handler"),
+		Role:        aws.String(testRole),
+		Code:        &types.FunctionCode{ZipFile: zipOf(h.t, map[string]string{"lambda_handler.js": bufferedJS})},
+		Timeout:     aws.Int32(30),
+		Environment: &types.Environment{Variables: map[string]string{}},
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	waitActive(h.t, h.client, name)
 }

@@ -160,8 +160,15 @@ func handlerZip(t *testing.T, body string) []byte {
 
 // snapshot is the recorded labels of one test id.
 type snapshot struct {
-	id     string // Class::test
-	labels map[string]any
+	id       string // Class::test
+	labels   map[string]any
+	recorded time.Time // when AWS answered (the recording's recorded-date)
+}
+
+// clock returns a Config.Now stopped at the recording's date, so a test
+// meets AWS's runtime dates as AWS did then.
+func (s snapshot) clock() func() time.Time {
+	return func() time.Time { return s.recorded }
 }
 
 // loadSnapshot returns the recorded labels of one test id, or skips (fails
@@ -172,6 +179,7 @@ func loadSnapshot(t *testing.T, testID string) snapshot {
 	testenv.Need(t, "the AWS snapshots (../shared/aws-snapshots)", err == nil)
 	var all map[string]struct {
 		Recorded map[string]any `json:"recorded-content"`
+		Date     string         `json:"recorded-date"`
 	}
 	if err := json.Unmarshal(raw, &all); err != nil {
 		t.Fatal(err)
@@ -180,7 +188,13 @@ func loadSnapshot(t *testing.T, testID string) snapshot {
 	if !ok {
 		t.Fatalf("no snapshot for %s", testID)
 	}
-	return snapshot{id: testID, labels: entry.Recorded}
+	// LocalStack's recorder writes day-month-year in its local time; read
+	// as UTC, hours off at most against runtime dates months apart.
+	recorded, err := time.Parse("02-01-2006, 15:04:05", entry.Date)
+	if err != nil {
+		t.Fatalf("snapshot %s: recorded-date: %v", testID, err)
+	}
+	return snapshot{id: testID, labels: entry.Recorded, recorded: recorded}
 }
 
 // raw sends an HTTP request as an unsigned client would (no Authorization),

@@ -8,12 +8,9 @@ import (
 
 // Re-enactments of TestLambdaSnapStart. The recorded lifecycle scenario's
 // create answer carries ApplyOn None, so its create sets no SnapStart.
-// [java11] and [java17] are not re-enacted: lamb's runtime table
-// (runtimes.Deprecated) blocks creating functions on them, as AWS now does;
-// they were recorded while AWS still allowed it (see parity_unmatched_test.go).
 
 var snapStartHandlers = map[string]string{
-	"java21": "echo.Handler", "java25": "echo.Handler",
+	"java11": "echo.Handler", "java17": "echo.Handler", "java21": "echo.Handler", "java25": "echo.Handler",
 	"python3.12": "handler.handler", "python3.13": "handler.handler",
 	"dotnet8": "dotnet::Dotnet.Function::FunctionHandler", "dotnet10": "dotnet::Dotnet.Function::FunctionHandler",
 }

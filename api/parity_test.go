@@ -218,7 +218,7 @@ func newParity(t *testing.T, id string, names ...string) *parity {
 		pairs = append([]string{n, fmt.Sprintf("<function-name:%d>", i+1)}, pairs...)
 	}
 	p := &parity{t: t, n: newNormaliser(pairs...), snap: loadSnapshot(t, id), ctx: context.Background()}
-	p.h = newHarness(t, Config{Prepare: func(ctx context.Context, _ FunctionInfo) error {
+	p.h = newHarness(t, Config{Now: p.snap.clock(), Prepare: func(ctx context.Context, _ FunctionInfo) error {
 		if ch := p.held.Load(); ch != nil {
 			select {
 			case <-*ch:

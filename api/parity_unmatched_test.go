@@ -30,21 +30,6 @@ var parityUnmatchable = map[string]string{
 	"TestLambdaFunction::test_vpc_config update_vpcconfig_update_response":       "VpcId comes from EC2; lamb has no EC2",
 	"TestLambdaFunction::test_vpc_config update_vpcconfig_get_function_response": "VpcId comes from EC2; lamb has no EC2",
 
-	// Recorded on runtimes AWS has since blocked for new functions, and lamb's
-	// runtime table (runtimes.Deprecated) blocks them too.
-	"TestLambdaSnapStart::test_snapstart_lifecycle[java11] create_function_response":                     "java11: create blocked as deprecated",
-	"TestLambdaSnapStart::test_snapstart_lifecycle[java11] get_function_response_latest":                 "java11: create blocked as deprecated",
-	"TestLambdaSnapStart::test_snapstart_lifecycle[java11] get_function_response_version_1":              "java11: create blocked as deprecated",
-	"TestLambdaSnapStart::test_snapstart_update_function_configuration[java11] create_function_response": "java11: create blocked as deprecated",
-	"TestLambdaSnapStart::test_snapstart_update_function_configuration[java11] update_function_response": "java11: create blocked as deprecated",
-	"TestLambdaSnapStart::test_snapstart_lifecycle[java17] create_function_response":                     "java17: create blocked as deprecated",
-	"TestLambdaSnapStart::test_snapstart_lifecycle[java17] get_function_response_latest":                 "java17: create blocked as deprecated",
-	"TestLambdaSnapStart::test_snapstart_lifecycle[java17] get_function_response_version_1":              "java17: create blocked as deprecated",
-	"TestLambdaSnapStart::test_snapstart_update_function_configuration[java17] create_function_response": "java17: create blocked as deprecated",
-	"TestLambdaSnapStart::test_snapstart_update_function_configuration[java17] update_function_response": "java17: create blocked as deprecated",
-	"TestLambdaUrl::test_url_config_exceptions fn_version_result":                                        "nodejs20.x: create blocked as deprecated",
-	"TestLambdaUrl::test_url_config_list_paging fn_version_result":                                       "nodejs20.x: create blocked as deprecated",
-
 	// AWS failed internally; the recording holds "<aws_internal_failure>".
 	"TestLambdaUrl::test_url_config_exceptions delete_function_url_config_qualifier_alias_doesnotmatch_arn": "AWS internal failure recorded",
 
@@ -56,19 +41,19 @@ var parityUnmatchable = map[string]string{
 
 	// Policies and versions: 2022 recordings that later recordings of the
 	// same steps contradict (lamb follows the 2025 ones), and 2022 function
-	// answers on runtimes create now refuses (they also lack LoggingConfig,
-	// SnapStart and RuntimeVersionConfig, which AWS now always returns).
+	// answers, which lack LoggingConfig, SnapStart and RuntimeVersionConfig
+	// (AWS now always returns them).
 	"TestLambdaPermissions::test_lambda_permission_revisions add_permission_revision_id_doesnotmatch": "2022 message names GetFunction/GetAlias; AWS 2025 answers the same call (TestLambdaRevisions::test_function_revisions_permissions add_permission_revision_exception) with GetPolicy",
 	"TestLambdaPermissions::test_lambda_permission_versioning get_policy_after_publishing_latest":     "2022: PublishVersion moved the unqualified policy's RevisionId; 2025 (test_lambda_permission_fn_versioning, same steps) keeps it",
 	"TestLambdaPermissions::test_lambda_permission_versioning get_policy_after_adding_to_new_version": "2022: PublishVersion moved the unqualified policy's RevisionId; 2025 (test_lambda_permission_fn_versioning, same steps) keeps it",
 	"TestLambdaPermissions::test_lambda_permission_versioning get_policy_after_adding_2":              "2022: PublishVersion moved the unqualified policy's RevisionId (one RevisionId more to number); 2025 keeps it",
-	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn8":                        "python3.8: create blocked as deprecated (RevisionId compared alone)",
-	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn8_v1":                     "python3.8: create blocked as deprecated (RevisionId compared alone)",
-	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn9":                        "python3.8: create blocked as deprecated (RevisionId compared alone)",
-	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn9_v1":                     "python3.8: create blocked as deprecated (RevisionId compared alone)",
-	"TestLambdaVersions::test_publish_with_wrong_revisionid create_response":                          "python3.9: create blocked as deprecated; 2022 shape without LoggingConfig/SnapStart/RuntimeVersionConfig",
-	"TestLambdaVersions::test_publish_with_wrong_revisionid get_fn_response":                          "python3.9: create blocked as deprecated; 2022 shape without LoggingConfig/SnapStart/RuntimeVersionConfig",
-	"TestLambdaVersions::test_publish_with_wrong_revisionid publish_result":                           "python3.9: create blocked as deprecated; 2022 shape without LoggingConfig/SnapStart/RuntimeVersionConfig",
+	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn8":                        "2022 python3.8 answer without LoggingConfig/SnapStart/RuntimeVersionConfig (RevisionId compared alone)",
+	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn8_v1":                     "2022 python3.8 answer without LoggingConfig/SnapStart/RuntimeVersionConfig (RevisionId compared alone)",
+	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn9":                        "2022 python3.8 answer without LoggingConfig/SnapStart/RuntimeVersionConfig (RevisionId compared alone)",
+	"TestLambdaPermissions::test_lambda_permission_revisions get_function_fn9_v1":                     "2022 python3.8 answer without LoggingConfig/SnapStart/RuntimeVersionConfig (RevisionId compared alone)",
+	"TestLambdaVersions::test_publish_with_wrong_revisionid create_response":                          "python3.9, 2022 shape without LoggingConfig/SnapStart/RuntimeVersionConfig",
+	"TestLambdaVersions::test_publish_with_wrong_revisionid get_fn_response":                          "python3.9, 2022 shape without LoggingConfig/SnapStart/RuntimeVersionConfig",
+	"TestLambdaVersions::test_publish_with_wrong_revisionid publish_result":                           "python3.9, 2022 shape without LoggingConfig/SnapStart/RuntimeVersionConfig",
 
 	// Answers of other services the scenarios call along the way.
 	"TestLambdaEventSourceMappings::test_event_source_mapping_lifecycle update_table_response":                 "DynamoDB UpdateTable's answer (TableDescription); no Lambda operation produces it",

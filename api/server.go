@@ -42,6 +42,9 @@ type Config struct {
 	// that receives SQS, SNS and EventBridge destinations of Event
 	// invocations. Empty: such destinations are refused.
 	DestinationsEndpoint string
+	// Now is the clock AWS's runtime dates are read against (which runtimes
+	// CreateFunction and updates accept). nil: time.Now.
+	Now func() time.Time
 }
 
 // FunctionInfo is what an engine needs to know of a function's $LATEST
@@ -112,6 +115,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -96,7 +96,11 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 			}
 		}
 	}
+	now := s.cfg.Now()
 	f, err := s.updateFunction(r.Context(), c, ref, in.RevisionID, in.DryRun, func(_ store.Tx, f *functionRecord) error {
+		if err := checkRuntimeUpdatable(f.Runtime, now); err != nil {
+			return err
+		}
 		switch f.PackageType {
 		case packageZip:
 			if in.ImageURI != nil {
@@ -150,12 +154,20 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if err := latestOnly(ref, c.Scope); err != nil {
 		return err
 	}
-	if err := validateConfig(&in.configInput, false); err != nil {
+	now := s.cfg.Now()
+	if err := validateConfig(&in.configInput, false, now); err != nil {
 		return err
 	}
 	f, err := s.updateFunction(r.Context(), c, ref, in.RevisionID, false, func(tx store.Tx, f *functionRecord) error {
 		if f.PackageType == packageImage && in.Runtime != nil && *in.Runtime != "" {
 			return errInvalidParameter("Please don't provide Runtime when updating a function with packageType Image.")
+		}
+		if in.Runtime == nil || *in.Runtime == "" {
+			// Moving to a runtime checkRuntime accepted is how AWS lets a
+			// function leave a blocked one; any other change is refused.
+			if err := checkRuntimeUpdatable(f.Runtime, now); err != nil {
+				return err
+			}
 		}
 		applyConfig(f, &in.configInput)
 		if err := checkSnapStart(f); err != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lambhq/lamb/runtimes"
 )
@@ -34,18 +35,33 @@ const rolePatternText = `arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@
 // accepted is decided by the runtimes package, not by this list.
 var awsSupportedRuntimes = []string{"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2"}
 
-// checkRuntime validates a runtime for a create (deprecated runtimes are
-// refused) or an update (they are accepted, so existing functions can be
-// maintained while AWS only blocks creates).
-func checkRuntime(id string, creating bool) error {
+// checkRuntime validates a runtime sent to CreateFunction (refused from
+// AWS's block-create date at now) or UpdateFunctionConfiguration (refused
+// from its block-update date).
+func checkRuntime(id string, creating bool, now time.Time) error {
 	rt, ok := runtimes.Lookup(id)
 	if !ok {
 		return errInvalidParameter("Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [%s] or be a valid ARN", id, strings.Join(awsSupportedRuntimes, ", "))
 	}
-	if rt.Deprecated && creating {
-		return errInvalidParameter("The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", id)
+	if (creating && rt.CreateBlocked(now)) || (!creating && rt.UpdateBlocked(now)) {
+		return errRuntimeNoLongerSupported(id)
 	}
 	return nil
+}
+
+// checkRuntimeUpdatable refuses updating a function that stays on a runtime
+// AWS blocks updates for at now; Image functions have none.
+func checkRuntimeUpdatable(id string, now time.Time) error {
+	if rt, ok := runtimes.Lookup(id); ok && rt.UpdateBlocked(now) {
+		return errRuntimeNoLongerSupported(id)
+	}
+	return nil
+}
+
+// errRuntimeNoLongerSupported is AWS's answer for a blocked runtime, for
+// creates and updates alike (recorded: TestRuntimeValidation).
+func errRuntimeNoLongerSupported(id string) error {
+	return errInvalidParameter("The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", id)
 }
 
 // configInput is the part of CreateFunction and UpdateFunctionConfiguration
@@ -148,7 +164,7 @@ func (o *orderedEnv) measured() string {
 // validateConfig checks the members of in that were sent. Smithy constraint
 // violations are collected into one ValidationException, as AWS does; AWS's
 // own limits come after them as InvalidParameterValueException.
-func validateConfig(in *configInput, creating bool) error {
+func validateConfig(in *configInput, creating bool, now time.Time) error {
 	var v validationError
 	if in.Role != nil && !rolePattern.MatchString(*in.Role) {
 		v.add(*in.Role, "role", "Member must satisfy regular expression pattern: "+rolePatternText)
@@ -216,7 +232,7 @@ func validateConfig(in *configInput, creating bool) error {
 	}
 
 	if in.Runtime != nil && *in.Runtime != "" {
-		if err := checkRuntime(*in.Runtime, creating); err != nil {
+		if err := checkRuntime(*in.Runtime, creating, now); err != nil {
 			return err
 		}
 	}
