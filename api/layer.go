@@ -180,9 +180,9 @@ type layerVersionResponse struct {
 	Description             string        `json:"Description"`
 	CreatedDate             string        `json:"CreatedDate"`
 	Version                 int64         `json:"Version"`
-	CompatibleRuntimes      []string      `json:"CompatibleRuntimes"`
+	CompatibleRuntimes      *[]string     `json:"CompatibleRuntimes,omitempty"`
 	LicenseInfo             string        `json:"LicenseInfo,omitempty"`
-	CompatibleArchitectures []string      `json:"CompatibleArchitectures"`
+	CompatibleArchitectures *[]string     `json:"CompatibleArchitectures,omitempty"`
 }
 
 func (l *layerVersionRecord) response(codeURL string) layerVersionResponse {
@@ -193,9 +193,9 @@ func (l *layerVersionRecord) response(codeURL string) layerVersionResponse {
 		Description:             l.Description,
 		CreatedDate:             l.CreatedDate.UTC().Format(lastModifiedLayout),
 		Version:                 l.Version,
-		CompatibleRuntimes:      nonNil(l.CompatibleRuntimes),
+		CompatibleRuntimes:      sentList(l.CompatibleRuntimes),
 		LicenseInfo:             l.LicenseInfo,
-		CompatibleArchitectures: nonNil(l.CompatibleArchitectures),
+		CompatibleArchitectures: sentList(l.CompatibleArchitectures),
 	}
 }
 
@@ -207,11 +207,21 @@ func (l *layerVersionRecord) listItem() layerVersionResponse {
 	return r
 }
 
+// sentList answers a list as the publisher sent it: absent when it was not
+// sent, [] when it was sent empty (AWS's recordings test_layer_s3_content and
+// test_layer_function_exceptions show both).
+func sentList(s []string) *[]string {
+	if s == nil {
+		return nil
+	}
+	return &s
+}
+
+func errLayerNotFound() *awsError { return errNotFound("The resource you requested does not exist.") }
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
 	return s
 }
-
-func errLayerNotFound() *awsError { return errNotFound("The resource you requested does not exist.") }

@@ -74,7 +74,7 @@ func testLayerExceptionsMatchSnapshot(t *testing.T) {
 		{"delete_layer_response", del(layer, 1)},
 		{"delete_layer_again_response", del(layer, 1)},
 		{"delete_layer_version_exc_layerversion_invalid_version", del(layer, -1)},
-		{"publish_empty_result", publish(empty, nil, nil)},
+		{"publish_empty_result", publish(empty, []types.Runtime{}, []types.Architecture{})}, // sent empty: answered []
 		{"publish_layer_version_exc_invalid_runtime_arch", publish(layer, []types.Runtime{"invalidruntime"}, []types.Architecture{"invalidarch"})},
 		{"publish_layer_version_exc_partially_invalid_values", publish(layer, []types.Runtime{"invalidruntime", "invalidruntime2", "nodejs20.x"}, []types.Architecture{"invalidarch", "x86_64"})},
 	}

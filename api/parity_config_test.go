@@ -77,9 +77,11 @@ var _ = registerParity("TestLambdaLayer::test_layer_function_exceptions", []stri
 	zip := zipOf(p.t, map[string]string{"python/x.py": "X = 1\n"})
 	var arns []string
 	for _, label := range []string{"publish_result", "publish_result_2", "publish_result_3"} {
+		// CompatibleRuntimes sent empty, as the recorded test did: AWS answers
+		// [] for a list sent empty and omits one not sent.
 		out, err := p.h.client.PublishLayerVersion(p.ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String(layer),
-			CompatibleArchitectures: []types.Architecture{types.ArchitectureX8664},
-			Content:                 &types.LayerVersionContentInput{ZipFile: zip}})
+			CompatibleRuntimes: []types.Runtime{}, CompatibleArchitectures: []types.Architecture{types.ArchitectureX8664},
+			Content: &types.LayerVersionContentInput{ZipFile: zip}})
 		if err != nil {
 			p.t.Fatal(err)
 		}
