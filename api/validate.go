@@ -246,8 +246,37 @@ func validateConfig(in *configInput, creating bool, now time.Time) error {
 		if m := in.Environment.Variables.measured(); len(m) > maxEnvBytes {
 			return errInvalidParameter("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", m)
 		}
+		if r := in.Environment.Variables.reserved(); len(r) > 0 {
+			return errInvalidParameter("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(r, ", "))
+		}
 	}
 	return nil
+}
+
+// reservedEnv are the keys the runtime sets that a function may not: AWS's
+// "Reserved environment variables" (docs.aws.amazon.com/lambda/latest/dg/
+// configuration-envvars.html#configuration-envvars-runtime, read 2026-12-02).
+// TZ is listed there too but AWS accepts it in practice (a common way to set a
+// function's time zone), so it is not refused.
+var reservedEnv = map[string]bool{
+	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true,
+	"AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true,
+	"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_LAMBDA_RUNTIME_API": true,
+	"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+}
+
+// reserved lists the reserved keys set, in the order the client sent them
+// (AWS's message names them so).
+func (o *orderedEnv) reserved() []string {
+	var r []string
+	for _, k := range o.keys {
+		if reservedEnv[k] {
+			r = append(r, k)
+		}
+	}
+	return r
 }
 
 func isLogLevel(s string) bool {

@@ -145,6 +145,24 @@ class ControlPlane(unittest.TestCase):
         self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
         self.c.delete_function(FunctionName=fn)
 
+    def test_reserved_environment_variables(self):
+        # AWS refuses keys the runtime sets (the message, seen in many public
+        # deploy logs, names them in the order sent); TZ is accepted.
+        msg = ("Lambda was unable to configure your environment variables because the environment "
+               "variables you have provided contains reserved keys that are currently not supported "
+               "for modification. Reserved keys used in this request: ")
+        fn = name()
+        with self.assertRaises(ClientError) as ctx:
+            self.create(fn, Environment={"Variables": {"AWS_REGION": "x", "MINE": "1", "AWS_ACCESS_KEY_ID": "y"}})
+        self.assertAWSError(ctx, "InvalidParameterValueException", 400, msg + "AWS_REGION, AWS_ACCESS_KEY_ID")
+        self.create(fn, Environment={"Variables": {"TZ": "Europe/Paris", "MINE": "1"}})
+        with self.assertRaises(ClientError) as ctx:
+            self.c.update_function_configuration(FunctionName=fn, Environment={"Variables": {"_HANDLER": "x"}})
+        self.assertAWSError(ctx, "InvalidParameterValueException", 400, msg + "_HANDLER")
+        got = self.c.get_function_configuration(FunctionName=fn)["Environment"]["Variables"]
+        self.assertEqual(got, {"TZ": "Europe/Paris", "MINE": "1"})
+        self.c.delete_function(FunctionName=fn)
+
     def test_list_paging_and_regions(self):
         west = client(region="eu-west-1")
         names = sorted(name("page") for _ in range(5))
