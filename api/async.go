@@ -146,6 +146,9 @@ func (s *Server) RestoreAsync(ctx context.Context) error {
 // startAsync loads the stored queue once and starts the dispatcher and the
 // workers (owned by the Server).
 func (s *Server) startAsync(ctx context.Context) error {
+	if s.cfg.Engine == nil {
+		return nil // nothing can run them; they stay stored
+	}
 	q := &s.async
 	var err error
 	q.start.Do(func() {
