@@ -158,8 +158,7 @@ func (s *Server) deliver(ctx context.Context, dest, condition string, record []b
 		if ref.Qualifier != "" {
 			invoked += ":" + ref.Qualifier
 		}
-		s.enqueueAsync(efn, &engine.Request{RequestID: newRequestID(), Payload: record, InvokedARN: invoked, TraceID: traceID()})
-		return nil
+		return s.enqueueAsync(ctx, f.info(), &engine.Request{RequestID: newRequestID(), Payload: record, InvokedARN: invoked, TraceID: traceID()})
 	}
 	endpoint := strings.TrimSuffix(s.cfg.DestinationsEndpoint, "/")
 	if endpoint == "" {

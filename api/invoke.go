@@ -79,7 +79,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case "Event":
-		s.enqueueAsync(efn, req)
+		if err := s.enqueueAsync(r.Context(), fn.info(), req); err != nil {
+			return err
+		}
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}

@@ -29,7 +29,10 @@ type provEngine struct {
 	calls       int // Provision calls with n > 0
 }
 
-func (e *provEngine) Invoke(context.Context, *engine.Function, *engine.Request) (*engine.Result, error) {
+func (e *provEngine) Invoke(_ context.Context, fn *engine.Function, _ *engine.Request) (*engine.Result, error) {
+	if fn.ReservedConcurrency != nil && *fn.ReservedConcurrency == 0 {
+		return nil, engine.ErrThrottled
+	}
 	return &engine.Result{Payload: []byte(`null`)}, nil
 }
 func (e *provEngine) Prepull(context.Context, *engine.Function, func(backend.Progress)) error {

@@ -28,6 +28,7 @@ const (
 	bucketLayerVersions      = "layer-versions"
 	bucketLayerCounters      = "layer-counters"
 	bucketLayerPolicies      = "layer-policies"
+	bucketAsyncEvents        = "async-events"
 )
 
 // deletion is a delete whose effect reaches past one record.
@@ -125,6 +126,10 @@ var schema = []bucketSchema{
 	{name: bucketLayerPolicies, keys: "<account>/<region>/<layer>/<%010d version>", owner: "policy.go",
 		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
 		note:     "kept by DeleteLayerVersion: unreachable, as the version number is never reused"},
+	{name: bucketAsyncEvents, keys: "<account>/<region>/<first enqueue, unix ns, %020d>/<request id>: a queued Event invocation", owner: "async.go",
+		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		note: "an accepted event runs with the configuration it was accepted for, as before the queue was durable; " +
+			"its worker deletes it when it has run or failed for good"},
 }
 
 // layerVersionKeyOf is layerVersionKey with the version as a string, the

@@ -226,6 +226,18 @@ func TestSchemaCoversStore(t *testing.T) {
 			_, err = c.PutFunctionCodeSigningConfig(ctx, &lambda.PutFunctionCodeSigningConfigInput{FunctionName: aws.String(fn), CodeSigningConfigArn: out.CodeSigningConfig.CodeSigningConfigArn})
 			return err
 		}},
+		{"Invoke Event of a throttled function (the event stays queued)", func() error {
+			const throttled = "schema-async"
+			if _, err := c.CreateFunction(ctx, createInput(t, throttled)); err != nil {
+				return err
+			}
+			waitActive(t, c, throttled)
+			if _, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(throttled), ReservedConcurrentExecutions: aws.Int32(0)}); err != nil {
+				return err
+			}
+			_, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(throttled), InvocationType: types.InvocationTypeEvent})
+			return err
+		}},
 	}
 	// State per qualifier: the function itself, the version and the alias
 	// that get deleted.

@@ -45,6 +45,12 @@ type Config struct {
 	// Now is the clock AWS's runtime dates are read against (which runtimes
 	// CreateFunction and updates accept). nil: time.Now.
 	Now func() time.Time
+	// AsyncQueueMaxEvents and AsyncQueueMaxBytes bound the queue of Event
+	// invocations (async.go), in events and in bytes of stored records;
+	// beyond either, Invoke answers 429. Zero: DefaultAsyncQueueMaxEvents
+	// (10000) and DefaultAsyncQueueMaxBytes (256 MiB).
+	AsyncQueueMaxEvents int
+	AsyncQueueMaxBytes  int64
 }
 
 // FunctionInfo is what an engine needs to know of a function's $LATEST
@@ -101,8 +107,7 @@ type Server struct {
 	wg       sync.WaitGroup
 
 	// Event invocations wait here for the async workers (async.go).
-	asyncOnce sync.Once
-	asyncQ    chan *asyncEvent
+	async asyncQueue
 
 	// Provisioned concurrency follows the store (provisioned_sync.go).
 	provisioned provisionedSync

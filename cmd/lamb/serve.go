@@ -191,6 +191,10 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err := srv.RestoreProvisioned(ctx); err != nil {
 		log.Warn("restoring provisioned concurrency", "error", err)
 	}
+	// Event invocations accepted by an earlier server and not finished run now.
+	if err := srv.RestoreAsync(ctx); err != nil {
+		log.Warn("restoring queued Event invocations", "error", err)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, l := range listeners {
