@@ -66,6 +66,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 	if err := validateConfig(&in.configInput, true, s.cfg.Now()); err != nil {
 		return err
 	}
+	if err := checkPassRole(r, c.Scope, in.Role); err != nil {
+		return err
+	}
 
 	now := time.Now()
 	f := &functionRecord{

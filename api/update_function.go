@@ -158,6 +158,9 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if err := validateConfig(&in.configInput, false, now); err != nil {
 		return err
 	}
+	if err := checkPassRole(r, c.Scope, in.Role); err != nil {
+		return err
+	}
 	f, err := s.updateFunction(r.Context(), c, ref, in.RevisionID, false, func(tx store.Tx, f *functionRecord) error {
 		if f.PackageType == packageImage && in.Runtime != nil && *in.Runtime != "" {
 			return errInvalidParameter("Please don't provide Runtime when updating a function with packageType Image.")

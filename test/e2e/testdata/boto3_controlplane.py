@@ -163,6 +163,13 @@ class ControlPlane(unittest.TestCase):
         self.assertEqual(got, {"TZ": "Europe/Paris", "MINE": "1"})
         self.c.delete_function(FunctionName=fn)
 
+    def test_cross_account_role(self):
+        # The caller's account (123456789012, from its access key) cannot pass
+        # another account's role: AWS answers 403 with this message.
+        with self.assertRaises(ClientError) as ctx:
+            self.create(name(), Role="arn:aws:iam::999999999999:role/lambda-role")
+        self.assertAWSError(ctx, "AccessDeniedException", 403, "Cross-account pass role is not allowed.")
+
     def test_list_paging_and_regions(self):
         west = client(region="eu-west-1")
         names = sorted(name("page") for _ in range(5))
