@@ -125,6 +125,49 @@ func (p *parity) checkWith(label, location string, fix func(got map[string]any))
 	tallyParity(p.snap.id, label)
 }
 
+// parityStep is one request of a recorded scenario and the label its answer
+// is compared with ("" for a request whose answer the recording did not
+// keep). The request's type names the operation, as the SDK names them: a
+// *lambda.GetPolicyInput is sent with GetPolicy.
+type parityStep struct {
+	label string
+	in    any
+}
+
+// send makes the request in is the input of and returns its error (the
+// recorder keeps the answer for check).
+func (p *parity) send(in any) error {
+	p.t.Helper()
+	v := reflect.ValueOf(in)
+	op := strings.TrimSuffix(v.Type().Elem().Name(), "Input")
+	m := reflect.ValueOf(p.h.client).MethodByName(op)
+	if !m.IsValid() {
+		p.t.Fatalf("lambda.Client has no operation %s (for a %T)", op, in)
+	}
+	err, _ := m.Call([]reflect.Value{reflect.ValueOf(p.ctx), v})[1].Interface().(error)
+	return err
+}
+
+// mustSend is send for a step the scenario needs to succeed.
+func (p *parity) mustSend(in any) {
+	p.t.Helper()
+	if err := p.send(in); err != nil {
+		p.t.Fatalf("%T: %v", in, err)
+	}
+}
+
+// sendSteps sends the steps' requests in order, comparing each answer with
+// its step's label by check (p.check, p.checkPolicy, ...).
+func (p *parity) sendSteps(check func(label string), steps []parityStep) {
+	p.t.Helper()
+	for _, s := range steps {
+		_ = p.send(s.in)
+		if s.label != "" {
+			check(s.label)
+		}
+	}
+}
+
 // checkGot compares a view lamb's answers were assembled into (e.g. pages
 // joined as boto3's paginator does) with the recorded label.
 func (p *parity) checkGot(label string, got map[string]any) {
