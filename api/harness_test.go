@@ -168,6 +168,17 @@ type snapshot struct {
 // under CI=true) when the snapshot file is absent.
 func loadSnapshot(t *testing.T, testID string) snapshot {
 	t.Helper()
+	labels, ok := loadSnapshotFile(t)["tests/aws/services/lambda_/test_lambda_api.py::"+testID]
+	if !ok {
+		t.Fatalf("no snapshot for %s", testID)
+	}
+	return snapshot{id: testID, labels: labels}
+}
+
+// loadSnapshotFile returns the recorded labels by the snapshot file's keys
+// (path::Class::test), or skips (fails under CI=true) when it is absent.
+func loadSnapshotFile(t *testing.T) map[string]map[string]any {
+	t.Helper()
 	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
 	testenv.Need(t, "the AWS snapshots (../shared/aws-snapshots)", err == nil)
 	var all map[string]struct {
@@ -176,11 +187,11 @@ func loadSnapshot(t *testing.T, testID string) snapshot {
 	if err := json.Unmarshal(raw, &all); err != nil {
 		t.Fatal(err)
 	}
-	entry, ok := all["tests/aws/services/lambda_/test_lambda_api.py::"+testID]
-	if !ok {
-		t.Fatalf("no snapshot for %s", testID)
+	out := make(map[string]map[string]any, len(all))
+	for key, e := range all {
+		out[key] = e.Recorded
 	}
-	return snapshot{id: testID, labels: entry.Recorded}
+	return out
 }
 
 // raw sends an HTTP request as an unsigned client would (no Authorization),

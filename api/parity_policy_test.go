@@ -40,11 +40,7 @@ func (p *parity) getPolicy(name, qualifier string) {
 }
 
 func getPolicyInput(name, qualifier string) *lambda.GetPolicyInput {
-	in := &lambda.GetPolicyInput{FunctionName: aws.String(name)}
-	if qualifier != "" {
-		in.Qualifier = aws.String(qualifier)
-	}
-	return in
+	return &lambda.GetPolicyInput{FunctionName: aws.String(name), Qualifier: optional(qualifier)}
 }
 
 func removePermissionInput(name, sid string) *lambda.RemovePermissionInput {
@@ -235,20 +231,13 @@ func (p *parity) publishPolicyLayer(layer string) {
 }
 
 func layerPermission(layer string, version int64, sid, action, rev string) *lambda.AddLayerVersionPermissionInput {
-	in := &lambda.AddLayerVersionPermissionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(version),
-		StatementId: aws.String(sid), Action: aws.String(action), Principal: aws.String("*")}
-	if rev != "" {
-		in.RevisionId = aws.String(rev)
-	}
-	return in
+	return &lambda.AddLayerVersionPermissionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(version),
+		StatementId: aws.String(sid), Action: aws.String(action), Principal: aws.String("*"), RevisionId: optional(rev)}
 }
 
 func removeLayerPermission(layer string, version int64, sid, rev string) *lambda.RemoveLayerVersionPermissionInput {
-	in := &lambda.RemoveLayerVersionPermissionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(version), StatementId: aws.String(sid)}
-	if rev != "" {
-		in.RevisionId = aws.String(rev)
-	}
-	return in
+	return &lambda.RemoveLayerVersionPermissionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(version),
+		StatementId: aws.String(sid), RevisionId: optional(rev)}
 }
 
 func layerPolicy(layer string, version int64) *lambda.GetLayerVersionPolicyInput {

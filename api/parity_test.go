@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/lambhq/lamb/internal/testenv"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -146,6 +144,14 @@ func (p *parity) send(in any) error {
 	}
 	err, _ := m.Call([]reflect.Value{reflect.ValueOf(p.ctx), v})[1].Interface().(error)
 	return err
+}
+
+// optional is s as an optional request member: nil (not sent) when empty.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // mustSend is send for a step the scenario needs to succeed.
@@ -361,18 +367,10 @@ func parityUnmatched(t *testing.T, class string) []string {
 
 // parityRecorded returns the recorded labels by test id (Class::test).
 func parityRecorded(t *testing.T) map[string]map[string]any {
-	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
-	testenv.Need(t, "the AWS snapshots (../shared/aws-snapshots)", err == nil)
-	var all map[string]struct {
-		Recorded map[string]any `json:"recorded-content"`
-	}
-	if err := json.Unmarshal(raw, &all); err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]map[string]any{}
-	for id, e := range all {
-		if _, rest, ok := strings.Cut(id, ".py::"); ok {
-			out[rest] = e.Recorded
+	for key, labels := range loadSnapshotFile(t) {
+		if _, rest, ok := strings.Cut(key, ".py::"); ok {
+			out[rest] = labels
 		}
 	}
 	return out
