@@ -136,13 +136,20 @@ type parityStep struct {
 // recorder keeps the answer for check).
 func (p *parity) send(in any) error {
 	p.t.Helper()
+	return sendInput(p.t, p.h.client, p.ctx, in)
+}
+
+// sendInput makes the request in is the input of (see parityStep) with c
+// and returns its error.
+func sendInput(t testing.TB, c *lambda.Client, ctx context.Context, in any) error {
+	t.Helper()
 	v := reflect.ValueOf(in)
 	op := strings.TrimSuffix(v.Type().Elem().Name(), "Input")
-	m := reflect.ValueOf(p.h.client).MethodByName(op)
+	m := reflect.ValueOf(c).MethodByName(op)
 	if !m.IsValid() {
-		p.t.Fatalf("lambda.Client has no operation %s (for a %T)", op, in)
+		t.Fatalf("lambda.Client has no operation %s (for a %T)", op, in)
 	}
-	err, _ := m.Call([]reflect.Value{reflect.ValueOf(p.ctx), v})[1].Interface().(error)
+	err, _ := m.Call([]reflect.Value{reflect.ValueOf(ctx), v})[1].Interface().(error)
 	return err
 }
 
