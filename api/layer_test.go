@@ -32,14 +32,7 @@ func testLayerLifecycleMatchesSnapshot(t *testing.T) {
 		"the layer description", "<description>",
 		"MIT-0", "<license-info>",
 	)
-	// step sends in, which must succeed, and compares the answer with label.
-	step := func(label, location string, in any) {
-		t.Helper()
-		if err := sendInput(t, h.client, ctx, in); err != nil {
-			t.Fatalf("%s: %v", label, err)
-		}
-		matchSnapshot(t, snap, label, n.normalise(h.rec.lastResponse().boto3View(t), location))
-	}
+	step := snapshotSteps{t, h, snap, n}.step
 	getConfig := &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)}
 	publish := &lambda.PublishLayerVersionInput{
 		LayerName:               aws.String(layer),

@@ -161,6 +161,25 @@ func optional(s string) *string {
 	return &s
 }
 
+// snapshotSteps compares answers to requests sent with h, normalised by n,
+// with the labels of snap.
+type snapshotSteps struct {
+	t    *testing.T
+	h    *harness
+	snap snapshot
+	n    *normaliser
+}
+
+// step sends in, which must succeed, and compares the answer (normalised
+// with location for Location members) with label.
+func (s snapshotSteps) step(label, location string, in any) {
+	s.t.Helper()
+	if err := sendInput(s.t, s.h.client, context.Background(), in); err != nil {
+		s.t.Fatalf("%s: %v", label, err)
+	}
+	matchSnapshot(s.t, s.snap, label, s.n.normalise(s.h.rec.lastResponse().boto3View(s.t), location))
+}
+
 // mustSend is send for a step the scenario needs to succeed.
 func (p *parity) mustSend(in any) {
 	p.t.Helper()
