@@ -181,50 +181,24 @@ func TestDurableExecutionsAnswerNoneExist(t *testing.T) {
 		t.Errorf("list on a missing function: %v", err)
 	}
 	execArn := aws.String("arn:aws:lambda:us-east-1:111111111111:function:dur:$LATEST/durable-execution/run-1/abc123")
+	callback := aws.String("Y2FsbGJhY2s=")
 	for _, tc := range []struct {
 		name string
-		call func() error
+		in   any // the request, sent by sendInput
 		code string
 	}{
-		{"get", func() error {
-			_, err := h.client.GetDurableExecution(ctx, &lambda.GetDurableExecutionInput{DurableExecutionArn: execArn})
-			return err
-		}, "ResourceNotFoundException"},
-		{"history", func() error {
-			_, err := h.client.GetDurableExecutionHistory(ctx, &lambda.GetDurableExecutionHistoryInput{DurableExecutionArn: execArn})
-			return err
-		}, "ResourceNotFoundException"},
-		{"stop", func() error {
-			_, err := h.client.StopDurableExecution(ctx, &lambda.StopDurableExecutionInput{DurableExecutionArn: execArn})
-			return err
-		}, "ResourceNotFoundException"},
-		{"state", func() error {
-			_, err := h.client.GetDurableExecutionState(ctx, &lambda.GetDurableExecutionStateInput{DurableExecutionArn: execArn, CheckpointToken: aws.String("t")})
-			return err
-		}, "InvalidParameterValueException"},
-		{"checkpoint", func() error {
-			_, err := h.client.CheckpointDurableExecution(ctx, &lambda.CheckpointDurableExecutionInput{DurableExecutionArn: execArn, CheckpointToken: aws.String("t")})
-			return err
-		}, "InvalidParameterValueException"},
-		{"callback success", func() error {
-			_, err := h.client.SendDurableExecutionCallbackSuccess(ctx, &lambda.SendDurableExecutionCallbackSuccessInput{CallbackId: aws.String("Y2FsbGJhY2s=")})
-			return err
-		}, "InvalidParameterValueException"},
-		{"callback failure", func() error {
-			_, err := h.client.SendDurableExecutionCallbackFailure(ctx, &lambda.SendDurableExecutionCallbackFailureInput{CallbackId: aws.String("Y2FsbGJhY2s=")})
-			return err
-		}, "InvalidParameterValueException"},
-		{"callback heartbeat", func() error {
-			_, err := h.client.SendDurableExecutionCallbackHeartbeat(ctx, &lambda.SendDurableExecutionCallbackHeartbeatInput{CallbackId: aws.String("Y2FsbGJhY2s=")})
-			return err
-		}, "InvalidParameterValueException"},
-		{"bad arn", func() error {
-			_, err := h.client.GetDurableExecution(ctx, &lambda.GetDurableExecutionInput{DurableExecutionArn: aws.String("arn:aws:lambda:us-east-1:111111111111:function:dur")})
-			return err
-		}, "ValidationException"},
+		{"get", &lambda.GetDurableExecutionInput{DurableExecutionArn: execArn}, "ResourceNotFoundException"},
+		{"history", &lambda.GetDurableExecutionHistoryInput{DurableExecutionArn: execArn}, "ResourceNotFoundException"},
+		{"stop", &lambda.StopDurableExecutionInput{DurableExecutionArn: execArn}, "ResourceNotFoundException"},
+		{"state", &lambda.GetDurableExecutionStateInput{DurableExecutionArn: execArn, CheckpointToken: aws.String("t")}, "InvalidParameterValueException"},
+		{"checkpoint", &lambda.CheckpointDurableExecutionInput{DurableExecutionArn: execArn, CheckpointToken: aws.String("t")}, "InvalidParameterValueException"},
+		{"callback success", &lambda.SendDurableExecutionCallbackSuccessInput{CallbackId: callback}, "InvalidParameterValueException"},
+		{"callback failure", &lambda.SendDurableExecutionCallbackFailureInput{CallbackId: callback}, "InvalidParameterValueException"},
+		{"callback heartbeat", &lambda.SendDurableExecutionCallbackHeartbeatInput{CallbackId: callback}, "InvalidParameterValueException"},
+		{"bad arn", &lambda.GetDurableExecutionInput{DurableExecutionArn: aws.String("arn:aws:lambda:us-east-1:111111111111:function:dur")}, "ValidationException"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.call(); !isCode(err, tc.code) {
+			if err := sendInput(t, h.client, ctx, tc.in); !isCode(err, tc.code) {
 				t.Errorf("got %v, want %s", err, tc.code)
 			}
 		})

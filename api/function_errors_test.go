@@ -47,116 +47,64 @@ func createInput(t *testing.T, name string) *lambda.CreateFunctionInput {
 //     test_oversized_request_create_lambda, test_oversized_unzipped_lambda
 var _ = registerParityTest("FunctionErrorsMatchSnapshot", testFunctionErrorsMatchSnapshot)
 
+// functionErrorCase is a request AWS refused in a recording: in (sent by
+// sendInput) or, for what the SDK cannot send as it is, do. setup runs first
+// (e.g. creating a function); replace are the normaliser's pairs.
+type functionErrorCase struct {
+	testID, label string
+	replace       []string
+	setup         func(t *testing.T, h *harness)
+	in            any
+	do            func(t *testing.T, h *harness) error
+}
+
 func testFunctionErrorsMatchSnapshot(t *testing.T) {
 	ctx := context.Background()
+	const createExc, arns = "TestLambdaFunction::test_create_lambda_exceptions", "TestLambdaFunction::test_function_arns"
 	longArn := "arn:aws:lambda:us-east-1:111111111111:function:" + strings.Repeat("b", 100)
-	tests := []struct {
-		testID, label string
-		replace       []string
-		// setup runs first (e.g. creating a function); do sends the failing call.
-		setup func(t *testing.T, h *harness)
-		do    func(t *testing.T, h *harness) error
-	}{
-		{testID: "TestLambdaFunction::test_create_lambda_exceptions", label: "invalid_role_arn_exc",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "f1")
-				in.Role = aws.String("r1")
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_create_lambda_exceptions", label: "invalid_runtime_exc",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "f1")
-				in.Runtime = "non-existent-runtime"
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_create_lambda_exceptions", label: "uppercase_runtime_exc",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "f1")
-				in.Runtime = "PYTHON3.9"
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_create_lambda_exceptions", label: "multiple_architectures",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "f1")
-				in.Architectures = []types.Architecture{"x86_64", "arm64"}
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_create_lambda_exceptions", label: "uppercase_architecture",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "f1")
-				in.Architectures = []types.Architecture{"X86_64"}
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_create_lambda_exceptions", label: "invalid_zip_exc",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "f1")
-				in.Code.ZipFile = []byte("this is not a zip file")
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_function_arns", label: "invalid_function_name_exc",
-			do: func(t *testing.T, h *harness) error {
-				// The scenario creates a function by this name.
-				in := createInput(t, "f1")
-				in.FunctionName = aws.String("invalid:function:name")
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_function_arns", label: "long_function_name_exc",
-			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.CreateFunction(ctx, createInput(t, strings.Repeat("a", 65)))
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_function_arns", label: "long_function_arn_exc",
-			replace: []string{strings.Repeat("b", 100), "<function-name>"},
-			do: func(t *testing.T, h *harness) error {
-				// The scenario creates a function by this name.
-				in := createInput(t, "f1")
-				in.FunctionName = aws.String(longArn)
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_function_arns", label: "function_arn_other_region_exc",
-			do: func(t *testing.T, h *harness) error {
-				// The scenario creates a function by this name.
-				in := createInput(t, "f1")
+	// create is createInput(name) changed by mutate.
+	create := func(name string, mutate func(in *lambda.CreateFunctionInput)) *lambda.CreateFunctionInput {
+		in := createInput(t, name)
+		mutate(in)
+		return in
+	}
+	// createWithZip creates a function whose code is zip (built when the case runs).
+	createWithZip := func(zip func(t *testing.T) []byte) func(t *testing.T, h *harness) error {
+		return func(t *testing.T, h *harness) error {
+			in := createInput(t, "big")
+			in.Code.ZipFile = zip(t)
+			_, err := h.client.CreateFunction(ctx, in)
+			return err
+		}
+	}
+	tests := []functionErrorCase{
+		{testID: createExc, label: "invalid_role_arn_exc", in: create("f1", func(in *lambda.CreateFunctionInput) { in.Role = aws.String("r1") })},
+		{testID: createExc, label: "invalid_runtime_exc", in: create("f1", func(in *lambda.CreateFunctionInput) { in.Runtime = "non-existent-runtime" })},
+		{testID: createExc, label: "uppercase_runtime_exc", in: create("f1", func(in *lambda.CreateFunctionInput) { in.Runtime = "PYTHON3.9" })},
+		{testID: createExc, label: "multiple_architectures", in: create("f1", func(in *lambda.CreateFunctionInput) { in.Architectures = []types.Architecture{"x86_64", "arm64"} })},
+		{testID: createExc, label: "uppercase_architecture", in: create("f1", func(in *lambda.CreateFunctionInput) { in.Architectures = []types.Architecture{"X86_64"} })},
+		{testID: createExc, label: "invalid_zip_exc", in: create("f1", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = []byte("this is not a zip file") })},
+		// The scenario creates a function by each of these names.
+		{testID: arns, label: "invalid_function_name_exc", in: create("f1", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("invalid:function:name") })},
+		{testID: arns, label: "long_function_name_exc", in: createInput(t, strings.Repeat("a", 65))},
+		{testID: arns, label: "long_function_arn_exc", replace: []string{strings.Repeat("b", 100), "<function-name>"},
+			in: create("f1", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String(longArn) })},
+		{testID: arns, label: "function_arn_other_region_exc",
+			in: create("f1", func(in *lambda.CreateFunctionInput) {
 				in.FunctionName = aws.String("arn:aws:lambda:ap-southeast-1:111111111111:function:f1")
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
-		{testID: "TestLambdaFunction::test_function_arns", label: "function_arn_other_account_exc",
-			do: func(t *testing.T, h *harness) error {
-				// The scenario creates a function by this name.
-				in := createInput(t, "f1")
+			})},
+		{testID: arns, label: "function_arn_other_account_exc",
+			in: create("f1", func(in *lambda.CreateFunctionInput) {
 				in.FunctionName = aws.String("arn:aws:lambda:us-east-1:222222222222:function:f1")
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
+			})},
 		{testID: "TestLambdaFunction::test_ops_with_arn_qualifier_mismatch[get_function]", label: "not_match_exception",
-			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:111111111111:function:some-function:1"), Qualifier: aws.String("$LATEST")})
-				return err
-			}},
+			in: &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:111111111111:function:some-function:1"), Qualifier: aws.String("$LATEST")}},
 		{testID: "TestLambdaFunction::test_ops_with_arn_qualifier_mismatch[get_function]", label: "match_exception",
-			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:111111111111:function:some-function:$LATEST"), Qualifier: aws.String("$LATEST")})
-				return err
-			}},
+			in: &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:111111111111:function:some-function:$LATEST"), Qualifier: aws.String("$LATEST")}},
 		{testID: "TestLambdaFunction::test_ops_with_arn_qualifier_mismatch[delete_function]", label: "not_match_exception",
-			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("some-function:1"), Qualifier: aws.String("$LATEST")})
-				return err
-			}},
+			in: &lambda.DeleteFunctionInput{FunctionName: aws.String("some-function:1"), Qualifier: aws.String("$LATEST")}},
 		{testID: "TestLambdaFunction::test_ops_with_arn_qualifier_mismatch[delete_function]", label: "match_exception",
-			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("some-function:$LATEST"), Qualifier: aws.String("$LATEST")})
-				return err
-			}},
+			in: &lambda.DeleteFunctionInput{FunctionName: aws.String("some-function:$LATEST"), Qualifier: aws.String("$LATEST")}},
 		{testID: "TestLambdaFunction::test_ops_on_nonexisting_version[get_function]", label: "version_not_found_exception",
 			replace: []string{"existing-fn", "<fn-name>"},
 			setup: func(t *testing.T, h *harness) {
@@ -164,36 +112,15 @@ func testFunctionErrorsMatchSnapshot(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("existing-fn"), Qualifier: aws.String("1221")})
-				return err
-			}},
+			in: &lambda.GetFunctionInput{FunctionName: aws.String("existing-fn"), Qualifier: aws.String("1221")}},
 		{testID: "TestLambdaFunction::test_list_functions", label: "list_functions_invalid_functionversion",
-			do: func(t *testing.T, h *harness) error {
-				_, err := h.client.ListFunctions(ctx, &lambda.ListFunctionsInput{FunctionVersion: "invalid"})
-				return err
-			}},
+			in: &lambda.ListFunctionsInput{FunctionVersion: "invalid"}},
 		{testID: "TestLambdaSizeLimits::test_oversized_zipped_create_lambda", label: "invalid_param_exc",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "big")
-				in.Code.ZipFile = randomBytes(t, maxZippedBytes+1000)
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
+			do: createWithZip(func(t *testing.T) []byte { return randomBytes(t, maxZippedBytes+1000) })},
 		{testID: "TestLambdaSizeLimits::test_oversized_request_create_lambda", label: "invalid_param_exc",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "big")
-				in.Code.ZipFile = randomBytes(t, maxRequestBytes*3/4+1000)
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
+			do: createWithZip(func(t *testing.T) []byte { return randomBytes(t, maxRequestBytes*3/4+1000) })},
 		{testID: "TestLambdaSizeLimits::test_oversized_unzipped_lambda", label: "invalid_param_exc",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "big")
-				in.Code.ZipFile = zipClaimingSize(t, maxUnzippedBytes+1)
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			}},
+			do: createWithZip(func(t *testing.T) []byte { return zipClaimingSize(t, maxUnzippedBytes+1) })},
 		{testID: "TestLambdaSizeLimits::test_large_environment_variables_fails", label: "failed_create_fn_result",
 			do: func(t *testing.T, h *harness) error {
 				env := envFromSnapshot(t, "TestLambdaSizeLimits::test_large_environment_variables_fails", "failed_create_fn_result")
@@ -226,19 +153,9 @@ func testFunctionErrorsMatchSnapshot(t *testing.T) {
 			}},
 	}
 	for _, rt := range []string{"java8", "go1.x", "provided", "ruby2.7", "nodejs14.x", "python3.7", "dotnetcore3.1", "nodejs12.x"} {
-		tests = append(tests, struct {
-			testID, label string
-			replace       []string
-			setup         func(t *testing.T, h *harness)
-			do            func(t *testing.T, h *harness) error
-		}{
+		tests = append(tests, functionErrorCase{
 			testID: "TestRuntimeValidation::test_create_deprecated_function_runtime_with_validation_enabled[" + rt + "]", label: "deprecation_error",
-			do: func(t *testing.T, h *harness) error {
-				in := createInput(t, "old")
-				in.Runtime = types.Runtime(rt)
-				_, err := h.client.CreateFunction(ctx, in)
-				return err
-			},
+			in: create("old", func(in *lambda.CreateFunctionInput) { in.Runtime = types.Runtime(rt) }),
 		})
 	}
 	for _, tc := range tests {
@@ -251,7 +168,11 @@ func testFunctionErrorsMatchSnapshot(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, h)
 			}
-			if err := tc.do(t, h); err == nil && h.rec.lastResponse().status < 300 {
+			do := tc.do
+			if do == nil {
+				do = func(t *testing.T, h *harness) error { return sendInput(t, h.client, ctx, tc.in) }
+			}
+			if err := do(t, h); err == nil && h.rec.lastResponse().status < 300 {
 				t.Fatalf("call succeeded; AWS answered %v", snap.labels[tc.label])
 			}
 			got := newNormaliser(tc.replace...).normalise(h.rec.lastResponse().boto3View(t), "")

@@ -29,18 +29,9 @@ func testFunctionLifecycleMatchesSnapshot(t *testing.T) {
 		"runtime:"+runtimeHash("python3.12"), "runtime:<resource:2>",
 		"runtime:"+runtimeHash("python3.11"), "runtime:<resource:3>",
 	)
-	check := func(label, location string) {
-		t.Helper()
-		rr := h.rec.lastResponse()
-		got := n.normalise(rr.boto3View(t), location)
-		if label == "delete_response" {
-			// boto3 fills DeleteFunction's StatusCode member from the status line.
-			got["StatusCode"] = float64(rr.status)
-		}
-		matchSnapshot(t, snap, label, got)
-	}
+	step := snapshotSteps{t, h, snap, n}.step
 
-	_, err := h.client.CreateFunction(ctx, &lambda.CreateFunctionInput{
+	step("create_response", "", &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name),
 		Runtime:      types.RuntimePython312,
 		Role:         aws.String(testRole),
@@ -50,18 +41,11 @@ func testFunctionLifecycleMatchesSnapshot(t *testing.T) {
 		Timeout:      aws.Int32(5),
 		Environment:  &types.Environment{Variables: map[string]string{}},
 	})
-	if err != nil {
-		t.Fatalf("CreateFunction: %v", err)
-	}
-	check("create_response", "")
 	waitActive(t, h.client, name)
+	get := &lambda.GetFunctionInput{FunctionName: aws.String(name)}
+	step("get_function_response", "<location>", get)
 
-	if _, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}); err != nil {
-		t.Fatal(err)
-	}
-	check("get_function_response", "<location>")
-
-	_, err = h.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+	step("update_func_conf_response", "", &lambda.UpdateFunctionConfigurationInput{
 		FunctionName: aws.String(name),
 		Runtime:      types.RuntimePython311,
 		Description:  aws.String("Changed-Description"),
@@ -69,36 +53,26 @@ func testFunctionLifecycleMatchesSnapshot(t *testing.T) {
 		Timeout:      aws.Int32(10),
 		Environment:  &types.Environment{Variables: map[string]string{"ENV_A": "a"}},
 	})
-	if err != nil {
-		t.Fatalf("UpdateFunctionConfiguration: %v", err)
-	}
-	check("update_func_conf_response", "")
 	waitUpdated(t, h.client, name)
-	if _, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}); err != nil {
-		t.Fatal(err)
-	}
-	check("get_function_response_postupdate", "<location>")
+	step("get_function_response_postupdate", "<location>", get)
 
-	if _, err := h.client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name), ZipFile: handlerZip(t, "2")}); err != nil {
-		t.Fatalf("UpdateFunctionCode: %v", err)
-	}
-	check("update_code_response", "")
+	step("update_code_response", "", &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name), ZipFile: handlerZip(t, "2")})
 	waitUpdated(t, h.client, name)
-	if _, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}); err != nil {
-		t.Fatal(err)
-	}
-	check("get_function_response_postcodeupdate", "<location>")
+	step("get_function_response_postcodeupdate", "<location>", get)
 
 	if _, err := h.client.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
-	check("delete_response", "")
-	_, err = h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+	rr := h.rec.lastResponse()
+	got := n.normalise(rr.boto3View(t), "")
+	got["StatusCode"] = float64(rr.status) // boto3 fills DeleteFunction's StatusCode member from the status line
+	matchSnapshot(t, snap, "delete_response", got)
+	_, err := h.client.GetFunction(ctx, get)
 	var nf *types.ResourceNotFoundException
 	if !errorsAs(err, &nf) {
 		t.Fatalf("GetFunction after delete: want ResourceNotFoundException, got %v", err)
 	}
-	check("delete_postdelete", "")
+	matchSnapshot(t, snap, "delete_postdelete", n.normalise(h.rec.lastResponse().boto3View(t), ""))
 }
 
 func runtimeHash(rt string) string {
@@ -109,21 +83,28 @@ func runtimeHash(rt string) string {
 // waitActive uses the SDK's own FunctionActiveV2 waiter.
 func waitActive(t *testing.T, c *lambda.Client, name string) {
 	t.Helper()
-	w := lambda.NewFunctionActiveV2Waiter(c, func(o *lambda.FunctionActiveV2WaiterOptions) {
+	waitFunction(t, "FunctionActiveV2", name, lambda.NewFunctionActiveV2Waiter(c, func(o *lambda.FunctionActiveV2WaiterOptions) {
 		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 50*time.Millisecond
-	})
-	if err := w.Wait(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 10*time.Second); err != nil {
-		t.Fatalf("FunctionActiveV2 waiter: %v", err)
-	}
+	}))
 }
 
 // waitUpdated uses the SDK's own FunctionUpdatedV2 waiter.
 func waitUpdated(t *testing.T, c *lambda.Client, name string) {
 	t.Helper()
-	w := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+	waitFunction(t, "FunctionUpdatedV2", name, lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
 		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 50*time.Millisecond
-	})
+	}))
+}
+
+// functionWaiter is one of the SDK's waiters on GetFunction (options O).
+type functionWaiter[O any] interface {
+	Wait(ctx context.Context, in *lambda.GetFunctionInput, maxWait time.Duration, optFns ...func(*O)) error
+}
+
+// waitFunction waits up to 10 s with w, the waiter named what, for function name.
+func waitFunction[O any](t *testing.T, what, name string, w functionWaiter[O]) {
+	t.Helper()
 	if err := w.Wait(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 10*time.Second); err != nil {
-		t.Fatalf("FunctionUpdatedV2 waiter: %v", err)
+		t.Fatalf("%s waiter: %v", what, err)
 	}
 }

@@ -222,32 +222,26 @@ func TestFunctionURLBuffered(t *testing.T) {
 		}
 	})
 	t.Run("path form and any host suffix route the same", func(t *testing.T) {
-		resp, err := h.ts.Client().Get(h.ts.URL + "/_lamb/urls/" + id + "/created")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 201 {
-			t.Errorf("path form: status %d", resp.StatusCode)
-		}
-		req, _ := http.NewRequest(http.MethodGet, h.ts.URL+"/created", nil)
-		req.Host = strings.ToUpper(id) + ".lambda-url.us-east-1.example.test:9999"
-		resp2, err := h.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp2.Body.Close()
-		if resp2.StatusCode != 201 {
-			t.Errorf("other suffix: status %d", resp2.StatusCode)
-		}
-		req.Host = id + ".lambda-url.eu-west-1.localhost"
-		resp3, err := h.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp3.Body.Close()
-		if resp3.StatusCode != 404 {
-			t.Errorf("wrong region: status %d", resp3.StatusCode)
+		for _, tc := range []struct {
+			what, path, host string // host "" is the test server's own
+			want             int
+		}{
+			{"path form", "/_lamb/urls/" + id + "/created", "", 201},
+			{"other suffix", "/created", strings.ToUpper(id) + ".lambda-url.us-east-1.example.test:9999", 201},
+			{"wrong region", "/created", id + ".lambda-url.eu-west-1.localhost", 404},
+		} {
+			req, _ := http.NewRequest(http.MethodGet, h.ts.URL+tc.path, nil)
+			if tc.host != "" {
+				req.Host = tc.host
+			}
+			resp, err := h.ts.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s: status %d", tc.what, resp.StatusCode)
+			}
 		}
 	})
 	t.Run("listed by /_lamb/urls", func(t *testing.T) {

@@ -175,16 +175,7 @@ func (s snapshot) clock() func() time.Time {
 // under CI=true) when the snapshot file is absent.
 func loadSnapshot(t *testing.T, testID string) snapshot {
 	t.Helper()
-	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
-	testenv.Need(t, "the AWS snapshots (../shared/aws-snapshots)", err == nil)
-	var all map[string]struct {
-		Recorded map[string]any `json:"recorded-content"`
-		Date     string         `json:"recorded-date"`
-	}
-	if err := json.Unmarshal(raw, &all); err != nil {
-		t.Fatal(err)
-	}
-	entry, ok := all["tests/aws/services/lambda_/test_lambda_api.py::"+testID]
+	entry, ok := loadSnapshotFile(t)["tests/aws/services/lambda_/test_lambda_api.py::"+testID]
 	if !ok {
 		t.Fatalf("no snapshot for %s", testID)
 	}
@@ -195,6 +186,25 @@ func loadSnapshot(t *testing.T, testID string) snapshot {
 		t.Fatalf("snapshot %s: recorded-date: %v", testID, err)
 	}
 	return snapshot{id: testID, labels: entry.Recorded, recorded: recorded}
+}
+
+// snapshotEntry is one test id's recording.
+type snapshotEntry struct {
+	Recorded map[string]any `json:"recorded-content"`
+	Date     string         `json:"recorded-date"`
+}
+
+// loadSnapshotFile returns the recordings by the snapshot file's keys
+// (path::Class::test), or skips (fails under CI=true) when it is absent.
+func loadSnapshotFile(t *testing.T) map[string]snapshotEntry {
+	t.Helper()
+	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
+	testenv.Need(t, "the AWS snapshots (../shared/aws-snapshots)", err == nil)
+	var all map[string]snapshotEntry
+	if err := json.Unmarshal(raw, &all); err != nil {
+		t.Fatal(err)
+	}
+	return all
 }
 
 // raw sends an HTTP request as an unsigned client would (no Authorization),

@@ -180,13 +180,20 @@ func TestConcurrentCreateOneWins(t *testing.T) {
 	}
 }
 
+// createActive creates function name (createInput) and waits until it is
+// Active.
+func (h *harness) createActive(name string) {
+	h.t.Helper()
+	if _, err := h.client.CreateFunction(context.Background(), createInput(h.t, name)); err != nil {
+		h.t.Fatal(err)
+	}
+	waitActive(h.t, h.client, name)
+}
+
 func TestConcurrentUpdatesAndReads(t *testing.T) {
 	h := newHarness(t, Config{})
 	ctx := context.Background()
-	if _, err := h.client.CreateFunction(ctx, createInput(t, "busy")); err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, h.client, "busy")
+	h.createActive("busy")
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
 	for i := range 20 {
@@ -216,10 +223,7 @@ func TestConcurrentUpdatesAndReads(t *testing.T) {
 func TestRevisionIDPrecondition(t *testing.T) {
 	h := newHarness(t, Config{})
 	ctx := context.Background()
-	if _, err := h.client.CreateFunction(ctx, createInput(t, "rev")); err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, h.client, "rev")
+	h.createActive("rev")
 	_, err := h.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("rev"), RevisionId: aws.String("wrong"), Timeout: aws.Int32(9)})
 	var pf *types.PreconditionFailedException
 	if !errors.As(err, &pf) {
@@ -411,10 +415,7 @@ func TestDurableStoreSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, Config{Store: st})
-	if _, err := h.client.CreateFunction(ctx, createInput(t, "durable")); err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, h.client, "durable")
+	h.createActive("durable")
 	if _, err := h.client.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String("dl"), Content: &types.LayerVersionContentInput{ZipFile: zipOf(t, map[string]string{"a": "b"})}}); err != nil {
 		t.Fatal(err)
 	}

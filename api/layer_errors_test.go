@@ -22,47 +22,23 @@ func testLayerExceptionsMatchSnapshot(t *testing.T) {
 	n := newNormaliser("layer:"+layer, "layer:<resource:1>", "layer:"+empty, "layer:<resource:2>")
 	layerArn := "arn:aws:lambda:us-east-1:111111111111:layer:" + layer
 	zip := zipOf(t, map[string]string{"python/x.py": "X = 1\n"})
-	publish := func(name string, rts []types.Runtime, archs []types.Architecture) func() error {
-		return func() error {
-			_, err := h.client.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String(name), CompatibleRuntimes: rts, CompatibleArchitectures: archs, Content: &types.LayerVersionContentInput{ZipFile: zip}})
-			return err
-		}
+	publish := func(name string, rts []types.Runtime, archs []types.Architecture) *lambda.PublishLayerVersionInput {
+		return &lambda.PublishLayerVersionInput{LayerName: aws.String(name), CompatibleRuntimes: rts, CompatibleArchitectures: archs, Content: &types.LayerVersionContentInput{ZipFile: zip}}
 	}
-	getVersion := func(name string, v int64) func() error {
-		return func() error {
-			_, err := h.client.GetLayerVersion(ctx, &lambda.GetLayerVersionInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v)})
-			return err
-		}
+	getVersion := func(name string, v int64) *lambda.GetLayerVersionInput {
+		return &lambda.GetLayerVersionInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v)}
 	}
-	byArn := func(arn string) func() error {
-		return func() error {
-			_, err := h.client.GetLayerVersionByArn(ctx, &lambda.GetLayerVersionByArnInput{Arn: aws.String(arn)})
-			return err
-		}
+	byArn := func(arn string) *lambda.GetLayerVersionByArnInput {
+		return &lambda.GetLayerVersionByArnInput{Arn: aws.String(arn)}
 	}
-	del := func(name string, v int64) func() error {
-		return func() error {
-			_, err := h.client.DeleteLayerVersion(ctx, &lambda.DeleteLayerVersionInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v)})
-			return err
-		}
+	del := func(name string, v int64) *lambda.DeleteLayerVersionInput {
+		return &lambda.DeleteLayerVersionInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v)}
 	}
-	steps := []struct {
-		label string
-		do    func() error
-	}{
+	for _, st := range []parityStep{
 		{"publish_result", publish(layer, []types.Runtime{types.RuntimePython312}, []types.Architecture{types.ArchitectureX8664})},
-		{"list_layers_exc_compatiblearchitecture_invalid", func() error {
-			_, err := h.client.ListLayers(ctx, &lambda.ListLayersInput{CompatibleArchitecture: "archdoesnotexist"})
-			return err
-		}},
-		{"list_layers_exc_compatibleruntime_invalid", func() error {
-			_, err := h.client.ListLayers(ctx, &lambda.ListLayersInput{CompatibleRuntime: "runtimedoesnotexist"})
-			return err
-		}},
-		{"list_nonexistent_layer", func() error {
-			_, err := h.client.ListLayerVersions(ctx, &lambda.ListLayerVersionsInput{LayerName: aws.String("doesnotexist")})
-			return err
-		}},
+		{"list_layers_exc_compatiblearchitecture_invalid", &lambda.ListLayersInput{CompatibleArchitecture: "archdoesnotexist"}},
+		{"list_layers_exc_compatibleruntime_invalid", &lambda.ListLayersInput{CompatibleRuntime: "runtimedoesnotexist"}},
+		{"list_nonexistent_layer", &lambda.ListLayerVersionsInput{LayerName: aws.String("doesnotexist")}},
 		{"get_layer_version_exc_layer_doesnotexist", getVersion("doesnotexist", 1)},
 		{"get_layer_version_exc_layer_version_doesnotexist_negative", getVersion(layer, -1)},
 		{"get_layer_version_exc_layer_version_doesnotexist_zero", getVersion(layer, 0)},
@@ -77,9 +53,8 @@ func testLayerExceptionsMatchSnapshot(t *testing.T) {
 		{"publish_empty_result", publish(empty, []types.Runtime{}, []types.Architecture{})}, // sent empty: answered []
 		{"publish_layer_version_exc_invalid_runtime_arch", publish(layer, []types.Runtime{"invalidruntime"}, []types.Architecture{"invalidarch"})},
 		{"publish_layer_version_exc_partially_invalid_values", publish(layer, []types.Runtime{"invalidruntime", "invalidruntime2", "nodejs20.x"}, []types.Architecture{"invalidarch", "x86_64"})},
-	}
-	for _, st := range steps {
-		_ = st.do()
+	} {
+		_ = sendInput(t, h.client, ctx, st.in)
 		got := n.normalise(h.rec.lastResponse().boto3View(t), "<layer-location>")
 		matchSnapshot(t, snap, st.label, got)
 	}
@@ -93,7 +68,7 @@ func testLayerExceptionsMatchSnapshot(t *testing.T) {
 			rts = append(rts, types.Runtime(r.(string)))
 		}
 		name := "compat-" + id
-		if err := publish(name, rts, []types.Architecture{"arm64", "x86_64"})(); err != nil {
+		if err := sendInput(t, h.client, ctx, publish(name, rts, []types.Architecture{"arm64", "x86_64"})); err != nil {
 			t.Fatalf("%s: %v", testID, err)
 		}
 		got := newNormaliser("layer:"+name, "layer:<resource:1>").normalise(h.rec.lastResponse().boto3View(t), "<layer-location>")

@@ -32,81 +32,46 @@ func testLayerLifecycleMatchesSnapshot(t *testing.T) {
 		"the layer description", "<description>",
 		"MIT-0", "<license-info>",
 	)
-	check := func(label, location string) {
-		t.Helper()
-		got := n.normalise(h.rec.lastResponse().boto3View(t), location)
-		matchSnapshot(t, snap, label, got)
-	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	step := snapshotSteps{t, h, snap, n}.step
+	getConfig := &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)}
+	publish := &lambda.PublishLayerVersionInput{
+		LayerName:               aws.String(layer),
+		CompatibleRuntimes:      []types.Runtime{types.RuntimePython312},
+		CompatibleArchitectures: []types.Architecture{types.ArchitectureX8664},
+		LicenseInfo:             aws.String("MIT-0"),
+		Description:             aws.String("the layer description"),
+		Content:                 &types.LayerVersionContentInput{ZipFile: zipOf(t, map[string]string{"python/mylib.py": "X = 1\n"})},
 	}
 
 	in := createInput(t, fn)
 	in.Timeout = aws.Int32(30)
-	_, err := h.client.CreateFunction(ctx, in)
-	must(err)
-	waitActive(t, h.client, fn)
-	_, err = h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn)})
-	must(err)
-	check("get_fn_result", "<location>")
-	_, err = h.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
-	must(err)
-	check("get_fn_config_result", "")
-
-	layerZip := zipOf(t, map[string]string{"python/mylib.py": "X = 1\n"})
-	publish := func() *lambda.PublishLayerVersionOutput {
-		t.Helper()
-		out, err := h.client.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{
-			LayerName:               aws.String(layer),
-			CompatibleRuntimes:      []types.Runtime{types.RuntimePython312},
-			CompatibleArchitectures: []types.Architecture{types.ArchitectureX8664},
-			LicenseInfo:             aws.String("MIT-0"),
-			Description:             aws.String("the layer description"),
-			Content:                 &types.LayerVersionContentInput{ZipFile: layerZip},
-		})
-		must(err)
-		return out
+	if _, err := h.client.CreateFunction(ctx, in); err != nil {
+		t.Fatal(err)
 	}
-	v1 := publish()
-	check("publish_result", "<layer-location>")
-	publish()
-	check("publish_result_2", "<layer-location>")
+	waitActive(t, h.client, fn)
+	step("get_fn_result", "<location>", &lambda.GetFunctionInput{FunctionName: aws.String(fn)})
+	step("get_fn_config_result", "", getConfig)
 
-	_, err = h.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(fn), Layers: []string{*v1.LayerVersionArn}})
-	must(err)
-	check("update_fn_config", "")
+	v1, err := h.client.PublishLayerVersion(ctx, publish)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matchSnapshot(t, snap, "publish_result", n.normalise(h.rec.lastResponse().boto3View(t), "<layer-location>"))
+	step("publish_result_2", "<layer-location>", publish)
+
+	step("update_fn_config", "", &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(fn), Layers: []string{*v1.LayerVersionArn}})
 	waitUpdated(t, h.client, fn)
-	_, err = h.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
-	must(err)
-	check("get_fn_config", "")
+	step("get_fn_config", "", getConfig)
 
-	_, err = h.client.GetLayerVersion(ctx, &lambda.GetLayerVersionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(1)})
-	must(err)
-	check("get_layer_ver_result", "<layer-location>")
-	_, err = h.client.GetLayerVersionByArn(ctx, &lambda.GetLayerVersionByArnInput{Arn: v1.LayerVersionArn})
-	must(err)
-	check("get_layer_by_arn_version", "<layer-location>")
-	_, err = h.client.ListLayerVersions(ctx, &lambda.ListLayerVersionsInput{LayerName: aws.String(layer)})
-	must(err)
-	check("list_layer_versions_predelete", "")
+	step("get_layer_ver_result", "<layer-location>", &lambda.GetLayerVersionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(1)})
+	step("get_layer_by_arn_version", "<layer-location>", &lambda.GetLayerVersionByArnInput{Arn: v1.LayerVersionArn})
+	step("list_layer_versions_predelete", "", &lambda.ListLayerVersionsInput{LayerName: aws.String(layer)})
 
-	_, err = h.client.DeleteLayerVersion(ctx, &lambda.DeleteLayerVersionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(1)})
-	must(err)
-	check("delete_layer_1", "")
-	_, err = h.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
-	must(err)
-	check("get_fn_config_postdelete", "")
-	_, err = h.client.DeleteLayerVersion(ctx, &lambda.DeleteLayerVersionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(2)})
-	must(err)
-	check("delete_layer_2", "")
-	_, err = h.client.ListLayerVersions(ctx, &lambda.ListLayerVersionsInput{LayerName: aws.String(layer)})
-	must(err)
-	check("list_layer_versions_postdelete", "")
-	publish()
-	check("publish_result_3", "<layer-location>")
+	step("delete_layer_1", "", &lambda.DeleteLayerVersionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(1)})
+	step("get_fn_config_postdelete", "", getConfig)
+	step("delete_layer_2", "", &lambda.DeleteLayerVersionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(2)})
+	step("list_layer_versions_postdelete", "", &lambda.ListLayerVersionsInput{LayerName: aws.String(layer)})
+	step("publish_result_3", "<layer-location>", publish)
 }
 
 // Snapshot labels covered (TestLambdaLayer::test_layer_function_exceptions and

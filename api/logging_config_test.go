@@ -39,38 +39,19 @@ func testLoggingConfigMatchesSnapshot(t *testing.T) {
 		t.Run(tc.testID, func(t *testing.T) {
 			snap := loadSnapshot(t, tc.testID)
 			h := newHarness(t, Config{})
-			ctx := context.Background()
 			fn := "logfn"
 			n := newNormaliser(fn, "<function-name:1>", "role/lambda-test-role", "role/<resource:1>",
 				"runtime:"+runtimeHash("python3.12"), "runtime:<resource:2>")
-			check := func(label, location string) {
-				t.Helper()
-				matchSnapshot(t, snap, label, n.normalise(h.rec.lastResponse().boto3View(t), location))
-			}
+			step := snapshotSteps{t, h, snap, n}.step
 			in := createInput(t, fn)
 			in.MemorySize, in.Timeout, in.LoggingConfig = aws.Int32(256), aws.Int32(5), tc.create
-			if _, err := h.client.CreateFunction(ctx, in); err != nil {
-				t.Fatal(err)
-			}
-			check("create_response", "")
+			step("create_response", "", in)
 			waitActive(t, h.client, fn)
-			if _, err := h.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn)}); err != nil {
-				t.Fatal(err)
-			}
-			check("get_function_response", "<location>")
-			if _, err := h.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)}); err != nil {
-				t.Fatal(err)
-			}
-			check("function_config", "")
-			if _, err := h.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(fn), LoggingConfig: tc.update}); err != nil {
-				t.Fatal(err)
-			}
-			check("updated_config", "")
+			step("get_function_response", "<location>", &lambda.GetFunctionInput{FunctionName: aws.String(fn)})
+			step("function_config", "", &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
+			step("updated_config", "", &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(fn), LoggingConfig: tc.update})
 			waitUpdated(t, h.client, fn)
-			if _, err := h.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)}); err != nil {
-				t.Fatal(err)
-			}
-			check("received_config", "")
+			step("received_config", "", &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
 		})
 	}
 }

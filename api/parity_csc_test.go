@@ -30,15 +30,13 @@ var _ = registerParity("TestCodeSigningConfig::test_function_code_signing_config
 	p.createFn(name, nil, true)
 	arn := p.createCSC()
 	p.check("create_code_signing_config")
-	_, _ = p.h.client.UpdateCodeSigningConfig(p.ctx, &lambda.UpdateCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn),
-		CodeSigningPolicies: &types.CodeSigningPolicies{UntrustedArtifactOnDeployment: types.CodeSigningPolicyWarn}})
-	p.check("update_code_signing_config")
-	_, _ = p.h.client.GetCodeSigningConfig(p.ctx, &lambda.GetCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)})
-	p.check("get_code_signing_config")
-	_, _ = p.h.client.PutFunctionCodeSigningConfig(p.ctx, &lambda.PutFunctionCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn), FunctionName: aws.String(name)})
-	p.check("put_function_code_signing_config")
-	_, _ = p.h.client.GetFunctionCodeSigningConfig(p.ctx, &lambda.GetFunctionCodeSigningConfigInput{FunctionName: aws.String(name)})
-	p.check("get_function_code_signing_config")
+	p.sendSteps(p.check, []parityStep{
+		{"update_code_signing_config", &lambda.UpdateCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn),
+			CodeSigningPolicies: &types.CodeSigningPolicies{UntrustedArtifactOnDeployment: types.CodeSigningPolicyWarn}}},
+		{"get_code_signing_config", &lambda.GetCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)}},
+		{"put_function_code_signing_config", &lambda.PutFunctionCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn), FunctionName: aws.String(name)}},
+		{"get_function_code_signing_config", &lambda.GetFunctionCodeSigningConfigInput{FunctionName: aws.String(name)}},
+	})
 	if _, err := p.h.client.ListCodeSigningConfigs(p.ctx, &lambda.ListCodeSigningConfigsInput{}); err != nil {
 		p.t.Fatal(err)
 	}
@@ -49,12 +47,11 @@ var _ = registerParity("TestCodeSigningConfig::test_function_code_signing_config
 			p.checkValue("list_code_signing_configs", p.n.value("", item))
 		}
 	}
-	_, _ = p.h.client.ListFunctionsByCodeSigningConfig(p.ctx, &lambda.ListFunctionsByCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)})
-	p.check("list_functions_by_code_signing_config")
-	_, _ = p.h.client.DeleteFunctionCodeSigningConfig(p.ctx, &lambda.DeleteFunctionCodeSigningConfigInput{FunctionName: aws.String(name)})
-	p.check("delete_function_code_signing_config")
-	_, _ = p.h.client.DeleteCodeSigningConfig(p.ctx, &lambda.DeleteCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)})
-	p.check("delete_code_signing_config")
+	p.sendSteps(p.check, []parityStep{
+		{"list_functions_by_code_signing_config", &lambda.ListFunctionsByCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)}},
+		{"delete_function_code_signing_config", &lambda.DeleteFunctionCodeSigningConfigInput{FunctionName: aws.String(name)}},
+		{"delete_code_signing_config", &lambda.DeleteCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)}},
+	})
 })
 
 var _ = registerParity("TestCodeSigningConfig::test_code_signing_not_found_excs", []string{"csc-exc"}, func(p *parity) {
@@ -62,32 +59,20 @@ var _ = registerParity("TestCodeSigningConfig::test_code_signing_not_found_excs"
 	p.createFn(name, nil, true)
 	arn := p.createCSC()
 	p.check("create_code_signing_config")
-	_, _ = p.h.client.DeleteCodeSigningConfig(p.ctx, &lambda.DeleteCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn)})
-	p.check("delete_csc_notfound")
-	_, _ = p.h.client.DeleteFunctionCodeSigningConfig(p.ctx, &lambda.DeleteFunctionCodeSigningConfigInput{FunctionName: aws.String(name)})
-	p.check("nothing_to_delete_response")
-	_, _ = p.h.client.DeleteFunctionCodeSigningConfig(p.ctx, &lambda.DeleteFunctionCodeSigningConfigInput{FunctionName: aws.String(missing)})
-	p.check("delete_function_csc_fnnotfound")
-	_, _ = p.h.client.PutFunctionCodeSigningConfig(p.ctx, &lambda.PutFunctionCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn), FunctionName: aws.String(missing)})
-	p.check("put_function_csc_invalid_fnname")
-	_, _ = p.h.client.PutFunctionCodeSigningConfig(p.ctx, &lambda.PutFunctionCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn), FunctionName: aws.String(name)})
-	p.check("put_function_csc_invalid_csc_arn")
-	_, _ = p.h.client.PutFunctionCodeSigningConfig(p.ctx, &lambda.PutFunctionCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn), FunctionName: aws.String(missing)})
-	p.check("put_function_csc_invalid_both")
-	_, _ = p.h.client.UpdateCodeSigningConfig(p.ctx, &lambda.UpdateCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn), Description: aws.String("new")})
-	p.check("update_csc_invalid_csc_arn")
-	_, _ = p.h.client.UpdateCodeSigningConfig(p.ctx, &lambda.UpdateCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn)})
-	p.check("update_csc_noupdates")
-	_, _ = p.h.client.UpdateCodeSigningConfig(p.ctx, &lambda.UpdateCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)})
-	p.check("update_csc_noupdate_response")
-	_, _ = p.h.client.GetCodeSigningConfig(p.ctx, &lambda.GetCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn)})
-	p.check("get_csc_invalid")
-	_, _ = p.h.client.GetFunctionCodeSigningConfig(p.ctx, &lambda.GetFunctionCodeSigningConfigInput{FunctionName: aws.String(name)})
-	p.check("get_function_csc_fnwithoutcsc")
-	_, _ = p.h.client.GetFunctionCodeSigningConfig(p.ctx, &lambda.GetFunctionCodeSigningConfigInput{FunctionName: aws.String(missing)})
-	p.check("get_function_csc_nonexistingfn")
-	_, _ = p.h.client.ListFunctionsByCodeSigningConfig(p.ctx, &lambda.ListFunctionsByCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)})
-	p.check("list_functions_by_csc_fnwithoutcsc")
-	_, _ = p.h.client.ListFunctionsByCodeSigningConfig(p.ctx, &lambda.ListFunctionsByCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn)})
-	p.check("list_functions_by_csc_invalid_cscarn")
+	p.sendSteps(p.check, []parityStep{
+		{"delete_csc_notfound", &lambda.DeleteCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn)}},
+		{"nothing_to_delete_response", &lambda.DeleteFunctionCodeSigningConfigInput{FunctionName: aws.String(name)}},
+		{"delete_function_csc_fnnotfound", &lambda.DeleteFunctionCodeSigningConfigInput{FunctionName: aws.String(missing)}},
+		{"put_function_csc_invalid_fnname", &lambda.PutFunctionCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn), FunctionName: aws.String(missing)}},
+		{"put_function_csc_invalid_csc_arn", &lambda.PutFunctionCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn), FunctionName: aws.String(name)}},
+		{"put_function_csc_invalid_both", &lambda.PutFunctionCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn), FunctionName: aws.String(missing)}},
+		{"update_csc_invalid_csc_arn", &lambda.UpdateCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn), Description: aws.String("new")}},
+		{"update_csc_noupdates", &lambda.UpdateCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn)}},
+		{"update_csc_noupdate_response", &lambda.UpdateCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)}},
+		{"get_csc_invalid", &lambda.GetCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn)}},
+		{"get_function_csc_fnwithoutcsc", &lambda.GetFunctionCodeSigningConfigInput{FunctionName: aws.String(name)}},
+		{"get_function_csc_nonexistingfn", &lambda.GetFunctionCodeSigningConfigInput{FunctionName: aws.String(missing)}},
+		{"list_functions_by_csc_fnwithoutcsc", &lambda.ListFunctionsByCodeSigningConfigInput{CodeSigningConfigArn: aws.String(arn)}},
+		{"list_functions_by_csc_invalid_cscarn", &lambda.ListFunctionsByCodeSigningConfigInput{CodeSigningConfigArn: aws.String(cscInvalidArn)}},
+	})
 })

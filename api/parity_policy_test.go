@@ -36,11 +36,15 @@ func (p *parity) addPermission(in *lambda.AddPermissionInput) {
 }
 
 func (p *parity) getPolicy(name, qualifier string) {
-	in := &lambda.GetPolicyInput{FunctionName: aws.String(name)}
-	if qualifier != "" {
-		in.Qualifier = aws.String(qualifier)
-	}
-	_, _ = p.h.client.GetPolicy(p.ctx, in)
+	_, _ = p.h.client.GetPolicy(p.ctx, getPolicyInput(name, qualifier))
+}
+
+func getPolicyInput(name, qualifier string) *lambda.GetPolicyInput {
+	return &lambda.GetPolicyInput{FunctionName: aws.String(name), Qualifier: optional(qualifier)}
+}
+
+func removePermissionInput(name, sid string) *lambda.RemovePermissionInput {
+	return &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String(sid)}
 }
 
 func s3Permission(name, sid, bucket string) *lambda.AddPermissionInput {
@@ -49,6 +53,18 @@ func s3Permission(name, sid, bucket string) *lambda.AddPermissionInput {
 	if bucket != "" {
 		in.SourceArn = aws.String("arn:aws:s3:::" + bucket)
 	}
+	return in
+}
+
+// withPrincipal sets in's Principal and returns in.
+func withPrincipal(in *lambda.AddPermissionInput, principal string) *lambda.AddPermissionInput {
+	in.Principal = aws.String(principal)
+	return in
+}
+
+// withQualifier sets in's Qualifier and returns in.
+func withQualifier(in *lambda.AddPermissionInput, qualifier string) *lambda.AddPermissionInput {
+	in.Qualifier = aws.String(qualifier)
 	return in
 }
 
@@ -79,27 +95,19 @@ var _ = registerParity("TestLambdaPermissions::test_remove_multi_permissions", n
 	name := "perm-multi"
 	p.replace(name, "<resource:1>", "perm-bucket-multi", "<resource:2>")
 	p.createFn(name, nil, true)
-	p.addPermission(s3Permission(name, "s3", ""))
-	p.checkPolicy("add_permission_1")
-	in := s3Permission(name, "sqs", "perm-bucket-multi")
-	in.Principal = aws.String("sqs.amazonaws.com")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_2")
-	p.getPolicy(name, "")
-	p.checkPolicy("policy_after_2_add")
-	_, _ = p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("non-existent")})
-	p.checkPolicy("remove_permission_exception_nonexisting_sid")
-	if _, err := p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("sqs")}); err != nil {
-		p.t.Fatal(err)
-	}
-	p.getPolicy(name, "")
-	p.checkPolicy("policy_after_removal")
-	_, _ = p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("sqs")})
-	p.getPolicy(name, "")
-	p.checkPolicy("policy_after_removal_attempt")
-	if _, err := p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("s3")}); err != nil {
-		p.t.Fatal(err)
-	}
+	p.sendSteps(p.checkPolicy, []parityStep{
+		{"add_permission_1", s3Permission(name, "s3", "")},
+		{"add_permission_2", withPrincipal(s3Permission(name, "sqs", "perm-bucket-multi"), "sqs.amazonaws.com")},
+		{"policy_after_2_add", getPolicyInput(name, "")},
+		{"remove_permission_exception_nonexisting_sid", removePermissionInput(name, "non-existent")},
+	})
+	p.mustSend(removePermissionInput(name, "sqs"))
+	p.sendSteps(p.checkPolicy, []parityStep{
+		{"policy_after_removal", getPolicyInput(name, "")},
+		{"", removePermissionInput(name, "sqs")},
+		{"policy_after_removal_attempt", getPolicyInput(name, "")},
+	})
+	p.mustSend(removePermissionInput(name, "s3"))
 	p.getPolicy(name, "")
 	p.checkPolicy("get_policy_exception_removed_all")
 })
@@ -108,103 +116,64 @@ var _ = registerParity("TestLambdaPermissions::test_create_multiple_lambda_permi
 	name := "perm-many"
 	p.replace(name, "<resource:1>")
 	p.createFn(name, nil, true)
-	in := s3Permission(name, "logs", "")
-	in.Principal = aws.String("logs.amazonaws.com")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_response_1")
-	in = s3Permission(name, "kinesis", "")
-	in.Principal = aws.String("kinesis.amazonaws.com")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_response_2")
-	p.getPolicy(name, "")
-	p.checkPolicy("policy_after_2_add")
+	p.sendSteps(p.checkPolicy, []parityStep{
+		{"add_permission_response_1", withPrincipal(s3Permission(name, "logs", ""), "logs.amazonaws.com")},
+		{"add_permission_response_2", withPrincipal(s3Permission(name, "kinesis", ""), "kinesis.amazonaws.com")},
+		{"policy_after_2_add", getPolicyInput(name, "")},
+	})
 })
 
 var _ = registerParity("TestLambdaPermissions::test_permission_exceptions", nil, func(p *parity) {
 	name := "perm-exc"
 	p.replace(name, "<function-name>")
 	p.createFn(name, nil, true)
-	in := s3Permission(name, "example.com", "")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_invalid_statement_id")
-	in = s3Permission(name+":alias", "s3", "")
-	in.Qualifier = aws.String("other")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_fn_qualifier_mismatch")
-	in = s3Permission(name, "s3", "")
-	in.Qualifier = aws.String("$LATEST")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_fn_qualifier_latest")
-	in = s3Permission(name, "s3", "")
-	in.Principal = aws.String("invalid.nonaws.com")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_principal_invalid")
-	p.getPolicy("doesnotexist", "")
-	p.checkPolicy("get_policy_fn_doesnotexist")
-	p.getPolicy(name, "42")
-	p.checkPolicy("get_policy_fn_version_doesnotexist")
-	p.addPermission(s3Permission("doesnotexist", "s3", ""))
-	p.checkPolicy("add_permission_fn_doesnotexist")
-	_, _ = p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("s3")})
-	p.checkPolicy("remove_permission_policy_doesnotexist")
-	in = s3Permission(name, "s3", "")
-	in.Qualifier = aws.String("alias-doesnotexist")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_fn_alias_doesnotexist")
-	in = s3Permission(name, "s3", "")
-	in.Qualifier = aws.String("42")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_fn_version_doesnotexist")
-	in = s3Permission(name, "s3", "")
-	in.Qualifier = aws.String("invalid-qualifier-with-?-char")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_fn_qualifier_invalid")
-	in = s3Permission(name, "s3", "")
-	in.Qualifier = aws.String("valid-with-$-but-doesnotexist")
-	p.addPermission(in)
-	p.checkPolicy("add_permission_fn_qualifier_valid_doesnotexist")
-	p.addPermission(s3Permission(name, "s3", ""))
-	p.addPermission(s3Permission(name, "s3", ""))
-	p.checkPolicy("add_permission_conflicting_statement_id")
-	_, _ = p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("doesnotexist"), StatementId: aws.String("s3")})
-	p.checkPolicy("remove_permission_fn_doesnotexist")
-	_, _ = p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("s3"), Qualifier: aws.String("alias-doesnotexist")})
-	p.checkPolicy("remove_permission_fn_alias_doesnotexist")
+	p.sendSteps(p.checkPolicy, []parityStep{
+		{"add_permission_invalid_statement_id", s3Permission(name, "example.com", "")},
+		{"add_permission_fn_qualifier_mismatch", withQualifier(s3Permission(name+":alias", "s3", ""), "other")},
+		{"add_permission_fn_qualifier_latest", withQualifier(s3Permission(name, "s3", ""), "$LATEST")},
+		{"add_permission_principal_invalid", withPrincipal(s3Permission(name, "s3", ""), "invalid.nonaws.com")},
+		{"get_policy_fn_doesnotexist", getPolicyInput("doesnotexist", "")},
+		{"get_policy_fn_version_doesnotexist", getPolicyInput(name, "42")},
+		{"add_permission_fn_doesnotexist", s3Permission("doesnotexist", "s3", "")},
+		{"remove_permission_policy_doesnotexist", removePermissionInput(name, "s3")},
+		{"add_permission_fn_alias_doesnotexist", withQualifier(s3Permission(name, "s3", ""), "alias-doesnotexist")},
+		{"add_permission_fn_version_doesnotexist", withQualifier(s3Permission(name, "s3", ""), "42")},
+		{"add_permission_fn_qualifier_invalid", withQualifier(s3Permission(name, "s3", ""), "invalid-qualifier-with-?-char")},
+		{"add_permission_fn_qualifier_valid_doesnotexist", withQualifier(s3Permission(name, "s3", ""), "valid-with-$-but-doesnotexist")},
+		{"", s3Permission(name, "s3", "")},
+		{"add_permission_conflicting_statement_id", s3Permission(name, "s3", "")},
+		{"remove_permission_fn_doesnotexist", removePermissionInput("doesnotexist", "s3")},
+		{"remove_permission_fn_alias_doesnotexist", &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("s3"), Qualifier: aws.String("alias-doesnotexist")}},
+	})
 })
 
 var _ = registerParity("TestLambdaPermissions::test_add_lambda_permission_fields", nil, func(p *parity) {
 	name := "perm-fields"
+	// Only the statement naming the account has :root, only the one naming
+	// the user its ARN.
 	p.replace(name, "<resource:1>", "perm-bucket-fields", "<resource:3>", "role/perm-user", "<resource:2>")
-	p.createFn(name, nil, true)
-	in := &lambda.AddPermissionInput{FunctionName: aws.String(name), StatementId: aws.String("wilcard"),
-		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("*"), SourceAccount: aws.String(testAccount)}
-	p.addPermission(in)
-	p.checkPolicy("add_permission_principal_wildcard")
-	in = &lambda.AddPermissionInput{FunctionName: aws.String(name), StatementId: aws.String("lambda"),
-		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("lambda.amazonaws.com"), SourceAccount: aws.String(testAccount)}
-	p.addPermission(in)
-	p.checkPolicy("add_permission_principal_service")
-	in = &lambda.AddPermissionInput{FunctionName: aws.String(name), StatementId: aws.String("account-id"),
-		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String(testAccount)}
-	p.addPermission(in)
 	p.replace(":root", ":<resource:2>")
-	p.checkPolicy("add_permission_principal_account")
-	in = &lambda.AddPermissionInput{FunctionName: aws.String(name), StatementId: aws.String("user-arn"),
-		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("arn:aws:iam::111111111111:user/perm-user"), SourceAccount: aws.String(testAccount)}
-	p.addPermission(in)
 	p.replace("arn:<partition>:iam::111111111111:user/perm-user", "<user_arn>")
-	p.checkPolicy("add_permission_principal_arn")
-	in = &lambda.AddPermissionInput{FunctionName: aws.String(name), StatementId: aws.String("urlPermission"),
-		Action: aws.String("lambda:InvokeFunctionUrl"), Principal: aws.String("*"), SourceAccount: aws.String(testAccount),
-		SourceArn: aws.String("arn:aws:s3:::perm-bucket-fields"), PrincipalOrgID: aws.String("o-1234567890"),
-		FunctionUrlAuthType: types.FunctionUrlAuthTypeNone}
-	p.addPermission(in)
-	p.checkPolicy("add_permission_optional_fields")
-	in = &lambda.AddPermissionInput{FunctionName: aws.String(name), StatementId: aws.String("alexaSkill"),
-		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("*"),
-		EventSourceToken: aws.String("amzn1.ask.skill.xxxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")}
-	p.addPermission(in)
-	p.checkPolicy("add_permission_alexa_skill")
+	p.createFn(name, nil, true)
+	perm := func(sid, action, principal string) *lambda.AddPermissionInput {
+		return &lambda.AddPermissionInput{FunctionName: aws.String(name), StatementId: aws.String(sid),
+			Action: aws.String(action), Principal: aws.String(principal), SourceAccount: aws.String(testAccount)}
+	}
+	account := perm("account-id", "lambda:InvokeFunction", testAccount)
+	account.SourceAccount = nil
+	optional := perm("urlPermission", "lambda:InvokeFunctionUrl", "*")
+	optional.SourceArn, optional.PrincipalOrgID = aws.String("arn:aws:s3:::perm-bucket-fields"), aws.String("o-1234567890")
+	optional.FunctionUrlAuthType = types.FunctionUrlAuthTypeNone
+	alexa := perm("alexaSkill", "lambda:InvokeFunction", "*")
+	alexa.SourceAccount, alexa.EventSourceToken = nil, aws.String("amzn1.ask.skill.xxxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
+	p.sendSteps(p.checkPolicy, []parityStep{
+		{"add_permission_principal_wildcard", perm("wilcard", "lambda:InvokeFunction", "*")},
+		{"add_permission_principal_service", perm("lambda", "lambda:InvokeFunction", "lambda.amazonaws.com")},
+		{"add_permission_principal_account", account},
+		{"add_permission_principal_arn", perm("user-arn", "lambda:InvokeFunction", "arn:aws:iam::111111111111:user/perm-user")},
+		{"add_permission_optional_fields", optional},
+		{"add_permission_alexa_skill", alexa},
+	})
 })
 
 // test_lambda_permission_revisions was recorded in 2022; its source is no
@@ -216,21 +185,18 @@ var _ = registerParity("TestLambdaPermissions::test_lambda_permission_revisions"
 	name := "perm-rev"
 	p.replace("perm-bucket-rev", "<resource:1>")
 	p.createFn(name, nil, true)
-	in := s3Permission(name, "s3", "perm-bucket-rev")
-	in.RevisionId = aws.String("wrong")
-	if _, err := p.h.client.AddPermission(p.ctx, in); err == nil {
+	if err := p.send(bucketPermission(name, "", "s3", "perm-bucket-rev", "wrong")); err == nil {
 		p.t.Error("AddPermission with a wrong RevisionId succeeded")
 	}
-	p.addPermission(s3Permission(name, "s3", "perm-bucket-rev"))
-	_, _ = p.h.client.RemovePermission(p.ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("s3"), RevisionId: aws.String("wrong")})
-	p.checkPolicy("remove_permission_fn_revision_id_doesnotmatch")
-	p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name)})
-	p.addPermission(bucketPermission(name, "", "s3_2", "perm-bucket-rev", ""))
-	p.addPermission(bucketPermission(name, "1", "s3_2", "perm-bucket-rev", ""))
-	p.getPolicy(name, "")
-	p.checkPolicy("get_policy_after_publish_version")
-	p.getPolicy(name, "1")
-	p.checkPolicy("get_policy_v1_after_publish_version")
+	p.sendSteps(p.checkPolicy, []parityStep{
+		{"", s3Permission(name, "s3", "perm-bucket-rev")},
+		{"remove_permission_fn_revision_id_doesnotmatch", &lambda.RemovePermissionInput{FunctionName: aws.String(name), StatementId: aws.String("s3"), RevisionId: aws.String("wrong")}},
+		{"", &lambda.PublishVersionInput{FunctionName: aws.String(name)}},
+		{"", bucketPermission(name, "", "s3_2", "perm-bucket-rev", "")},
+		{"", bucketPermission(name, "1", "s3_2", "perm-bucket-rev", "")},
+		{"get_policy_after_publish_version", getPolicyInput(name, "")},
+		{"get_policy_v1_after_publish_version", getPolicyInput(name, "1")},
+	})
 	// get_function_fn8* and fn9* recorded python3.8 functions (unmatchable);
 	// their RevisionIds, compared alone, still must be the policies'.
 	p.checkFunctionRevision("get_function_fn8", name, "")
@@ -256,84 +222,57 @@ func (p *parity) checkFunctionRevision(label, name, qualifier string) {
 	}
 }
 
+// publishPolicyLayer publishes version 1 of layer, named <resource:1>.
+func (p *parity) publishPolicyLayer(layer string) {
+	p.t.Helper()
+	p.replace(layer, "<resource:1>")
+	p.mustSend(&lambda.PublishLayerVersionInput{LayerName: aws.String(layer),
+		Content: &types.LayerVersionContentInput{ZipFile: zipOf(p.t, map[string]string{"python/x.py": "X = 1\n"})}})
+}
+
+func layerPermission(layer string, version int64, sid, action, rev string) *lambda.AddLayerVersionPermissionInput {
+	return &lambda.AddLayerVersionPermissionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(version),
+		StatementId: aws.String(sid), Action: aws.String(action), Principal: aws.String("*"), RevisionId: optional(rev)}
+}
+
+func removeLayerPermission(layer string, version int64, sid, rev string) *lambda.RemoveLayerVersionPermissionInput {
+	return &lambda.RemoveLayerVersionPermissionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(version),
+		StatementId: aws.String(sid), RevisionId: optional(rev)}
+}
+
+func layerPolicy(layer string, version int64) *lambda.GetLayerVersionPolicyInput {
+	return &lambda.GetLayerVersionPolicyInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(version)}
+}
+
 var _ = registerParity("TestLambdaLayer::test_layer_policy_lifecycle", nil, func(p *parity) {
 	layer := "policy-layer"
-	p.replace(layer, "<resource:1>")
-	if _, err := p.h.client.PublishLayerVersion(p.ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String(layer),
-		Content: &types.LayerVersionContentInput{ZipFile: zipOf(p.t, map[string]string{"python/x.py": "X = 1\n"})}}); err != nil {
-		p.t.Fatal(err)
-	}
-	add := func(sid string) {
-		_, _ = p.h.client.AddLayerVersionPermission(p.ctx, &lambda.AddLayerVersionPermissionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(1),
-			StatementId: aws.String(sid), Action: aws.String("lambda:GetLayerVersion"), Principal: aws.String("*")})
-	}
-	get := func() {
-		_, _ = p.h.client.GetLayerVersionPolicy(p.ctx, &lambda.GetLayerVersionPolicyInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(1)})
-	}
-	add("s1")
-	p.checkPolicy("add_policy_s1")
-	get()
-	p.checkPolicy("get_layer_version_policy")
-	add("s2")
-	p.checkPolicy("add_policy_s2")
-	get()
-	p.checkPolicy("get_layer_version_policy_postadd2")
-	if _, err := p.h.client.RemoveLayerVersionPermission(p.ctx, &lambda.RemoveLayerVersionPermissionInput{LayerName: aws.String(layer), VersionNumber: aws.Int64(1), StatementId: aws.String("s2")}); err != nil {
-		p.t.Fatal(err)
-	}
-	get()
-	p.checkPolicy("get_layer_version_policy_postdeletes2")
+	p.publishPolicyLayer(layer)
+	p.sendSteps(p.checkPolicy, []parityStep{
+		{"add_policy_s1", layerPermission(layer, 1, "s1", "lambda:GetLayerVersion", "")},
+		{"get_layer_version_policy", layerPolicy(layer, 1)},
+		{"add_policy_s2", layerPermission(layer, 1, "s2", "lambda:GetLayerVersion", "")},
+		{"get_layer_version_policy_postadd2", layerPolicy(layer, 1)},
+	})
+	p.mustSend(removeLayerPermission(layer, 1, "s2", ""))
+	p.sendSteps(p.checkPolicy, []parityStep{{"get_layer_version_policy_postdeletes2", layerPolicy(layer, 1)}})
 })
 
 var _ = registerParity("TestLambdaLayer::test_layer_policy_exceptions", nil, func(p *parity) {
-	layer := "policy-exc-layer"
-	p.replace(layer, "<resource:1>")
-	if _, err := p.h.client.PublishLayerVersion(p.ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String(layer),
-		Content: &types.LayerVersionContentInput{ZipFile: zipOf(p.t, map[string]string{"python/x.py": "X = 1\n"})}}); err != nil {
-		p.t.Fatal(err)
-	}
-	get := func(name string, v int64) {
-		_, _ = p.h.client.GetLayerVersionPolicy(p.ctx, &lambda.GetLayerVersionPolicyInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v)})
-	}
-	add := func(name string, v int64, sid, action, rev string) {
-		in := &lambda.AddLayerVersionPermissionInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v),
-			StatementId: aws.String(sid), Action: aws.String(action), Principal: aws.String("*")}
-		if rev != "" {
-			in.RevisionId = aws.String(rev)
-		}
-		_, _ = p.h.client.AddLayerVersionPermission(p.ctx, in)
-	}
-	remove := func(name string, v int64, sid, rev string) {
-		in := &lambda.RemoveLayerVersionPermissionInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v), StatementId: aws.String(sid)}
-		if rev != "" {
-			in.RevisionId = aws.String(rev)
-		}
-		_, _ = p.h.client.RemoveLayerVersionPermission(p.ctx, in)
-	}
-	get(layer, 1)
-	p.checkPolicy("layer_permission_nopolicy_get")
-	add(layer, 1, "s1", "lambda:GetLayerVersion", "")
-	p.checkPolicy("add_layer_permission_result")
-	add(layer, 1, "s2", "*", "")
-	p.checkPolicy("layer_permission_action_invalid")
-	add(layer, 1, "s1", "lambda:GetLayerVersion", "")
-	p.checkPolicy("layer_permission_duplicate_statement")
-	add(layer, 1, "s3", "lambda:GetLayerVersion", "wrong")
-	p.checkPolicy("layer_permission_wrong_revision")
-	add(layer+"-doesnotexist", 1, "s1", "lambda:GetLayerVersion", "")
-	p.checkPolicy("layer_permission_layername_doesnotexist_add")
-	get(layer+"-doesnotexist", 1)
-	p.checkPolicy("layer_permission_layername_doesnotexist_get")
-	remove(layer+"-doesnotexist", 1, "s1", "")
-	p.checkPolicy("layer_permission_layername_doesnotexist_remove")
-	add(layer, 2, "s1", "lambda:GetLayerVersion", "")
-	p.checkPolicy("layer_permission_layerversion_doesnotexist_add")
-	get(layer, 2)
-	p.checkPolicy("layer_permission_layerversion_doesnotexist_get")
-	remove(layer, 2, "s1", "")
-	p.checkPolicy("layer_permission_layerversion_doesnotexist_remove")
-	remove(layer, 1, "doesnotexist", "")
-	p.checkPolicy("layer_permission_statementid_doesnotexist_remove")
-	remove(layer, 1, "s1", "wrong")
-	p.checkPolicy("layer_permission_wrong_revision_remove")
+	layer, missing := "policy-exc-layer", "policy-exc-layer-doesnotexist"
+	p.publishPolicyLayer(layer)
+	p.sendSteps(p.checkPolicy, []parityStep{
+		{"layer_permission_nopolicy_get", layerPolicy(layer, 1)},
+		{"add_layer_permission_result", layerPermission(layer, 1, "s1", "lambda:GetLayerVersion", "")},
+		{"layer_permission_action_invalid", layerPermission(layer, 1, "s2", "*", "")},
+		{"layer_permission_duplicate_statement", layerPermission(layer, 1, "s1", "lambda:GetLayerVersion", "")},
+		{"layer_permission_wrong_revision", layerPermission(layer, 1, "s3", "lambda:GetLayerVersion", "wrong")},
+		{"layer_permission_layername_doesnotexist_add", layerPermission(missing, 1, "s1", "lambda:GetLayerVersion", "")},
+		{"layer_permission_layername_doesnotexist_get", layerPolicy(missing, 1)},
+		{"layer_permission_layername_doesnotexist_remove", removeLayerPermission(missing, 1, "s1", "")},
+		{"layer_permission_layerversion_doesnotexist_add", layerPermission(layer, 2, "s1", "lambda:GetLayerVersion", "")},
+		{"layer_permission_layerversion_doesnotexist_get", layerPolicy(layer, 2)},
+		{"layer_permission_layerversion_doesnotexist_remove", removeLayerPermission(layer, 2, "s1", "")},
+		{"layer_permission_statementid_doesnotexist_remove", removeLayerPermission(layer, 1, "doesnotexist", "")},
+		{"layer_permission_wrong_revision_remove", removeLayerPermission(layer, 1, "s1", "wrong")},
+	})
 })

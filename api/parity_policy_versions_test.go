@@ -35,11 +35,7 @@ func (p *parity) policyRevision(name, qualifier string) string {
 		p.h.rec.last = rr
 		p.h.rec.mu.Unlock()
 	}()
-	in := &lambda.GetPolicyInput{FunctionName: aws.String(name)}
-	if qualifier != "" {
-		in.Qualifier = aws.String(qualifier)
-	}
-	out, err := p.h.client.GetPolicy(p.ctx, in)
+	out, err := p.h.client.GetPolicy(p.ctx, getPolicyInput(name, qualifier))
 	if err != nil {
 		p.t.Fatalf("GetPolicy %s:%s: %v", name, qualifier, err)
 	}

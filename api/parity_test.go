@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/lambhq/lamb/internal/testenv"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -123,6 +121,83 @@ func (p *parity) checkWith(label, location string, fix func(got map[string]any))
 		return
 	}
 	tallyParity(p.snap.id, label)
+}
+
+// parityStep is one request of a recorded scenario and the label its answer
+// is compared with ("" for a request whose answer the recording did not
+// keep). The request's type names the operation, as the SDK names them: a
+// *lambda.GetPolicyInput is sent with GetPolicy.
+type parityStep struct {
+	label string
+	in    any
+}
+
+// send makes the request in is the input of and returns its error (the
+// recorder keeps the answer for check).
+func (p *parity) send(in any) error {
+	p.t.Helper()
+	return sendInput(p.t, p.h.client, p.ctx, in)
+}
+
+// sendInput makes the request in is the input of (see parityStep) with c
+// and returns its error.
+func sendInput(t testing.TB, c *lambda.Client, ctx context.Context, in any) error {
+	t.Helper()
+	v := reflect.ValueOf(in)
+	op := strings.TrimSuffix(v.Type().Elem().Name(), "Input")
+	m := reflect.ValueOf(c).MethodByName(op)
+	if !m.IsValid() {
+		t.Fatalf("lambda.Client has no operation %s (for a %T)", op, in)
+	}
+	err, _ := m.Call([]reflect.Value{reflect.ValueOf(ctx), v})[1].Interface().(error)
+	return err
+}
+
+// optional is s as an optional request member: nil (not sent) when empty.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// snapshotSteps compares answers to requests sent with h, normalised by n,
+// with the labels of snap.
+type snapshotSteps struct {
+	t    *testing.T
+	h    *harness
+	snap snapshot
+	n    *normaliser
+}
+
+// step sends in, which must succeed, and compares the answer (normalised
+// with location for Location members) with label.
+func (s snapshotSteps) step(label, location string, in any) {
+	s.t.Helper()
+	if err := sendInput(s.t, s.h.client, context.Background(), in); err != nil {
+		s.t.Fatalf("%s: %v", label, err)
+	}
+	matchSnapshot(s.t, s.snap, label, s.n.normalise(s.h.rec.lastResponse().boto3View(s.t), location))
+}
+
+// mustSend is send for a step the scenario needs to succeed.
+func (p *parity) mustSend(in any) {
+	p.t.Helper()
+	if err := p.send(in); err != nil {
+		p.t.Fatalf("%T: %v", in, err)
+	}
+}
+
+// sendSteps sends the steps' requests in order, comparing each answer with
+// its step's label by check (p.check, p.checkPolicy, ...).
+func (p *parity) sendSteps(check func(label string), steps []parityStep) {
+	p.t.Helper()
+	for _, s := range steps {
+		_ = p.send(s.in)
+		if s.label != "" {
+			check(s.label)
+		}
+	}
 }
 
 // checkGot compares a view lamb's answers were assembled into (e.g. pages
@@ -318,18 +393,11 @@ func parityUnmatched(t *testing.T, class string) []string {
 
 // parityRecorded returns the recorded labels by test id (Class::test).
 func parityRecorded(t *testing.T) map[string]map[string]any {
-	raw, err := os.ReadFile("../../shared/aws-snapshots/lambda_api.snapshot.json")
-	testenv.Need(t, "the AWS snapshots (../shared/aws-snapshots)", err == nil)
-	var all map[string]struct {
-		Recorded map[string]any `json:"recorded-content"`
-	}
-	if err := json.Unmarshal(raw, &all); err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]map[string]any{}
-	for id, e := range all {
-		if _, rest, ok := strings.Cut(id, ".py::"); ok {
-			out[rest] = e.Recorded
+	for key, entry := range loadSnapshotFile(t) {
+		labels := entry.Recorded
+		if _, rest, ok := strings.Cut(key, ".py::"); ok {
+			out[rest] = labels
 		}
 	}
 	return out

@@ -9,23 +9,31 @@ import (
 // Re-enactments of TestLambdaVersions and TestLambdaAlias.
 
 func (p *parity) getFn(name, qualifier string) {
-	in := &lambda.GetFunctionInput{FunctionName: aws.String(name)}
-	if qualifier != "" {
-		in.Qualifier = aws.String(qualifier)
-	}
-	_, _ = p.h.client.GetFunction(p.ctx, in)
+	_, _ = p.h.client.GetFunction(p.ctx, getFunctionInput(name, qualifier))
+}
+
+func getFunctionInput(name, qualifier string) *lambda.GetFunctionInput {
+	return &lambda.GetFunctionInput{FunctionName: aws.String(name), Qualifier: optional(qualifier)}
 }
 
 func (p *parity) getFnConfig(name, qualifier string) {
-	in := &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)}
-	if qualifier != "" {
-		in.Qualifier = aws.String(qualifier)
-	}
-	_, _ = p.h.client.GetFunctionConfiguration(p.ctx, in)
+	_, _ = p.h.client.GetFunctionConfiguration(p.ctx, getFunctionConfigurationInput(name, qualifier))
+}
+
+func getFunctionConfigurationInput(name, qualifier string) *lambda.GetFunctionConfigurationInput {
+	return &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name), Qualifier: optional(qualifier)}
 }
 
 func (p *parity) listVersions(name string) {
-	_, _ = p.h.client.ListVersionsByFunction(p.ctx, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(name)})
+	_, _ = p.h.client.ListVersionsByFunction(p.ctx, listVersionsInput(name))
+}
+
+func listVersionsInput(name string) *lambda.ListVersionsByFunctionInput {
+	return &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(name)}
+}
+
+func publishInput(name string) *lambda.PublishVersionInput {
+	return &lambda.PublishVersionInput{FunctionName: aws.String(name)}
 }
 
 func (p *parity) publish(in *lambda.PublishVersionInput) *lambda.PublishVersionOutput {
@@ -46,53 +54,41 @@ var _ = registerParity("TestLambdaVersions::test_publish_version_on_create", []s
 	p.createFn(name, func(in *lambda.CreateFunctionInput) { in.Publish = true }, false)
 	p.check("create_response")
 	waitActive(p.t, p.h.client, name)
-	p.getFn(name, "")
-	p.check("get_function_result")
-	p.getFn(name, "1")
-	p.check("get_function_version_result")
-	p.getFn(name, "$LATEST")
-	p.check("get_function_latest_result")
-	p.listVersions(name)
-	p.check("list_versions_result")
-	p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name)})
-	p.check("repeated_publish_response")
-	p.listVersions(name)
-	p.check("list_versions_result_after_publish")
+	p.sendSteps(p.check, []parityStep{
+		{"get_function_result", getFunctionInput(name, "")},
+		{"get_function_version_result", getFunctionInput(name, "1")},
+		{"get_function_latest_result", getFunctionInput(name, "$LATEST")},
+		{"list_versions_result", listVersionsInput(name)},
+		{"repeated_publish_response", publishInput(name)},
+		{"list_versions_result_after_publish", listVersionsInput(name)},
+	})
 })
 
 var _ = registerParity("TestLambdaVersions::test_version_lifecycle", []string{"pv-lifecycle"}, func(p *parity) {
 	name := "pv-lifecycle"
 	p.createFn(name, func(in *lambda.CreateFunctionInput) { in.Description = aws.String("No version :(") }, true)
 	p.check("create_response")
-	p.getFn(name, "")
-	p.check("get_function_result")
-	p.listVersions(name)
-	p.check("list_versions_result")
-	_, _ = p.h.client.UpdateFunctionConfiguration(p.ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name), Description: aws.String("First version :)")})
-	p.check("first_update_response")
+	p.sendSteps(p.check, []parityStep{
+		{"get_function_result", getFunctionInput(name, "")},
+		{"list_versions_result", listVersionsInput(name)},
+		{"first_update_response", &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name), Description: aws.String("First version :)")}},
+	})
 	waitUpdated(p.t, p.h.client, name)
-	p.getFn(name, "")
-	p.check("first_update_get_function")
-	p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name), Description: aws.String("First version description :)")})
-	p.check("first_publish_response")
-	p.getFn(name, "1")
-	p.check("first_publish_get_function")
-	p.getFnConfig(name, "1")
-	p.check("first_publish_get_function_config")
-	_, _ = p.h.client.UpdateFunctionConfiguration(p.ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name), Description: aws.String("Second version :))")})
-	p.check("second_update_response")
+	p.sendSteps(p.check, []parityStep{
+		{"first_update_get_function", getFunctionInput(name, "")},
+		{"first_publish_response", &lambda.PublishVersionInput{FunctionName: aws.String(name), Description: aws.String("First version description :)")}},
+		{"first_publish_get_function", getFunctionInput(name, "1")},
+		{"first_publish_get_function_config", getFunctionConfigurationInput(name, "1")},
+		{"second_update_response", &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name), Description: aws.String("Second version :))")}},
+	})
 	waitUpdated(p.t, p.h.client, name)
-	p.getFn(name, "1")
-	p.check("first_publish_get_function_after_update")
-	p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name)})
-	p.check("second_publish_response")
-	p.publish(&lambda.PublishVersionInput{FunctionName: aws.String(name)})
-	p.check("third_publish_response")
-	p.listVersions(name)
-	p.check("list_versions_result_after_third_publish")
-	if _, err := p.h.client.DeleteFunction(p.ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name), Qualifier: aws.String("1")}); err != nil {
-		p.t.Fatalf("DeleteFunction version 1: %v", err)
-	}
+	p.sendSteps(p.check, []parityStep{
+		{"first_publish_get_function_after_update", getFunctionInput(name, "1")},
+		{"second_publish_response", publishInput(name)},
+		{"third_publish_response", publishInput(name)},
+		{"list_versions_result_after_third_publish", listVersionsInput(name)},
+	})
+	p.mustSend(&lambda.DeleteFunctionInput{FunctionName: aws.String(name), Qualifier: aws.String("1")})
 	p.listVersions(name)
 	p.check("list_versions_result_after_deletion_of_first_version")
 })
@@ -130,19 +126,17 @@ var _ = registerParity("TestLambdaVersions::test_publish_with_update", []string{
 	name := "pv-update"
 	p.createFn(name, nil, true)
 	p.check("create_response")
-	p.getFn(name, "")
-	p.check("get_function_result")
-	release := p.hold() // AWS was still updating when the recording read it
+	// AWS was still updating when the recording read the update's version
+	// (holding Prepare does not touch reads of the Active function before).
+	release := p.hold()
 	defer release()
-	_, _ = p.h.client.UpdateFunctionCode(p.ctx, &lambda.UpdateFunctionCodeInput{
-		FunctionName: aws.String(name), Publish: true,
-		ZipFile: zipOf(p.t, map[string]string{"index.py": "def handler(event, context):\n    return 2\n"}),
+	p.sendSteps(p.check, []parityStep{
+		{"get_function_result", getFunctionInput(name, "")},
+		{"update_function_code_result", &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name), Publish: true,
+			ZipFile: zipOf(p.t, map[string]string{"index.py": "def handler(event, context):\n    return 2\n"})}},
+		{"get_function_version_result", getFunctionInput(name, "1")},
+		{"get_function_latest_result", getFunctionInput(name, "$LATEST")},
 	})
-	p.check("update_function_code_result")
-	p.getFn(name, "1")
-	p.check("get_function_version_result")
-	p.getFn(name, "$LATEST")
-	p.check("get_function_latest_result")
 })
 
 // revisionNoRecord reads the current RevisionId without disturbing the

@@ -24,34 +24,17 @@ func TestPolicyRevisionIDs(t *testing.T) {
 	}
 	ctx := context.Background()
 	add := func(e env, qualifier, sid, rev string) error {
-		in := &lambda.AddPermissionInput{FunctionName: aws.String(e.name), StatementId: aws.String(sid),
-			Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("s3.amazonaws.com")}
-		if qualifier != "" {
-			in.Qualifier = aws.String(qualifier)
-		}
-		if rev != "" {
-			in.RevisionId = aws.String(rev)
-		}
-		_, err := e.c.AddPermission(ctx, in)
+		_, err := e.c.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String(e.name), StatementId: aws.String(sid),
+			Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("s3.amazonaws.com"), Qualifier: optional(qualifier), RevisionId: optional(rev)})
 		return err
 	}
 	remove := func(e env, qualifier, sid, rev string) error {
-		in := &lambda.RemovePermissionInput{FunctionName: aws.String(e.name), StatementId: aws.String(sid)}
-		if qualifier != "" {
-			in.Qualifier = aws.String(qualifier)
-		}
-		if rev != "" {
-			in.RevisionId = aws.String(rev)
-		}
-		_, err := e.c.RemovePermission(ctx, in)
+		_, err := e.c.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(e.name), StatementId: aws.String(sid),
+			Qualifier: optional(qualifier), RevisionId: optional(rev)})
 		return err
 	}
 	policy := func(e env, qualifier string) (string, []string, error) {
-		in := &lambda.GetPolicyInput{FunctionName: aws.String(e.name)}
-		if qualifier != "" {
-			in.Qualifier = aws.String(qualifier)
-		}
-		out, err := e.c.GetPolicy(ctx, in)
+		out, err := e.c.GetPolicy(ctx, getPolicyInput(e.name, qualifier))
 		if err != nil {
 			return "", nil, err
 		}

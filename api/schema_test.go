@@ -353,10 +353,3 @@ type schemaStep struct {
 	call func() error
 }
 
-// optional is nil for "" (no Qualifier), else the string.
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}

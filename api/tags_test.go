@@ -30,95 +30,65 @@ func testTagsAndConcurrencyMatchSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	arn := "arn:aws:lambda:us-east-1:111111111111:function:" + fn
-	tag := func(tags map[string]string) func() error {
-		return func() error {
-			_, err := h.client.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(arn), Tags: tags})
-			return err
-		}
+	tag := func(tags map[string]string) *lambda.TagResourceInput {
+		return &lambda.TagResourceInput{Resource: aws.String(arn), Tags: tags}
 	}
-	untag := func(keys ...string) func() error {
-		return func() error {
-			_, err := h.client.UntagResource(ctx, &lambda.UntagResourceInput{Resource: aws.String(arn), TagKeys: keys})
-			return err
-		}
+	untag := func(keys ...string) *lambda.UntagResourceInput {
+		return &lambda.UntagResourceInput{Resource: aws.String(arn), TagKeys: keys}
 	}
-	list := func() error {
-		_, err := h.client.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String(arn)})
-		return err
+	list := &lambda.ListTagsInput{Resource: aws.String(arn)}
+	concurrency := func(name string, n int32) *lambda.PutFunctionConcurrencyInput {
+		return &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(n)}
 	}
+	const (
+		lifecycle = "TestLambdaTag::test_tag_lifecycle[lambda_function]"
+		exc       = "TestLambdaTags::test_tag_exceptions"
+		rc        = "TestLambdaReservedConcurrency::test_function_concurrency"
+		rcExc     = "TestLambdaReservedConcurrency::test_function_concurrency_exceptions"
+	)
 	steps := []struct {
 		testID, label string
-		do            func() error
+		in            any // sent by sendInput; a func() sends itself
 	}{
-		{"TestLambdaTags::test_tag_exceptions", "list_tag_lambda_empty", list},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "tag_single_response", tag(map[string]string{"A": "tag-a"})},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "tag_single_response_listtags", list},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "tag_multiple_response", tag(map[string]string{"B": "tag-b", "C": "tag-c"})},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "tag_multiple_response_listtags", list},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "tag_overlap_response", tag(map[string]string{"C": "tag-c-newsuffix", "D": "tag-d"})},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "tag_overlap_response_listtags", list},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "untag_single_response", untag("A")},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "untag_single_response_listtags", list},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "untag_multiple_response", untag("B", "C")},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "untag_multiple_response_listtags", list},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "untag_nonexisting_response", untag("F")},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "untag_nonexisting_response_listtags", list},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "untag_existing_and_nonexisting_response", untag("D", "F")},
-		{"TestLambdaTag::test_tag_lifecycle[lambda_function]", "untag_existing_and_nonexisting_response_listtags", list},
-		{"TestLambdaTags::test_tag_exceptions", "untag_nomatch", untag("nomatch")},
-		{"TestLambdaTags::test_tag_exceptions", "untag_empty_keys", func() error {
+		{exc, "list_tag_lambda_empty", list},
+		{lifecycle, "tag_single_response", tag(map[string]string{"A": "tag-a"})},
+		{lifecycle, "tag_single_response_listtags", list},
+		{lifecycle, "tag_multiple_response", tag(map[string]string{"B": "tag-b", "C": "tag-c"})},
+		{lifecycle, "tag_multiple_response_listtags", list},
+		{lifecycle, "tag_overlap_response", tag(map[string]string{"C": "tag-c-newsuffix", "D": "tag-d"})},
+		{lifecycle, "tag_overlap_response_listtags", list},
+		{lifecycle, "untag_single_response", untag("A")},
+		{lifecycle, "untag_single_response_listtags", list},
+		{lifecycle, "untag_multiple_response", untag("B", "C")},
+		{lifecycle, "untag_multiple_response_listtags", list},
+		{lifecycle, "untag_nonexisting_response", untag("F")},
+		{lifecycle, "untag_nonexisting_response_listtags", list},
+		{lifecycle, "untag_existing_and_nonexisting_response", untag("D", "F")},
+		{lifecycle, "untag_existing_and_nonexisting_response_listtags", list},
+		{exc, "untag_nomatch", untag("nomatch")},
+		{exc, "untag_empty_keys", func() {
 			// The SDK refuses to send this one (TagKeys is required), boto3 does not.
 			h.rawRecorded("DELETE", "/2017-03-31/tags/"+url.PathEscape(arn), "", sigv4(testAccount, "us-east-1"))
-			return nil
 		}},
-		{"TestLambdaTags::test_tag_exceptions", "tag_empty_tags", tag(map[string]string{})},
-		{"TestLambdaTags::test_tag_exceptions", "tag_lambda_invalidarn", func() error {
-			_, err := h.client.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String("arn:aws:something"), Tags: map[string]string{"a": "b"}})
-			return err
-		}},
-		{"TestLambdaTags::test_tag_exceptions", "tag_lambda_doesnotexist", func() error {
-			_, err := h.client.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String("arn:aws:lambda:us-east-1:111111111111:function:doesnotexist"), Tags: map[string]string{"a": "b"}})
-			return err
-		}},
-		{"TestLambdaTags::test_tag_exceptions", "tag_lambda_qualifier_doesnotexist", func() error {
-			_, err := h.client.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(arn + ":v1"), Tags: map[string]string{"a": "b"}})
-			return err
-		}},
-		{"TestLambdaReservedConcurrency::test_function_concurrency", "put_function_concurrency_with_reserved_0", func() error {
-			_, err := h.client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(fn), ReservedConcurrentExecutions: aws.Int32(0)})
-			return err
-		}},
-		{"TestLambdaReservedConcurrency::test_function_concurrency", "put_function_concurrency_with_reserved_1", func() error {
-			_, err := h.client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(fn), ReservedConcurrentExecutions: aws.Int32(1)})
-			return err
-		}},
-		{"TestLambdaReservedConcurrency::test_function_concurrency", "get_function_concurrency", func() error {
-			_, err := h.client.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(fn)})
-			return err
-		}},
-		{"TestLambdaReservedConcurrency::test_function_concurrency", "delete_response", func() error {
-			_, err := h.client.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String(fn)})
-			return err
-		}},
-		{"TestLambdaReservedConcurrency::test_function_concurrency", "get_function_concurrency_after_delete", func() error {
-			_, err := h.client.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(fn)})
-			return err
-		}},
-		{"TestLambdaReservedConcurrency::test_function_concurrency_exceptions", "put_function_concurrency_with_function_name_doesnotexist", func() error {
-			_, err := h.client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("doesnotexist"), ReservedConcurrentExecutions: aws.Int32(1)})
-			return err
-		}},
-		{"TestLambdaReservedConcurrency::test_function_concurrency_exceptions", "put_function_concurrency_with_function_name_doesnotexist_and_invalid_concurrency", func() error {
-			_, err := h.client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("doesnotexist"), ReservedConcurrentExecutions: aws.Int32(-1)})
-			return err
-		}},
-		{"TestLambdaReservedConcurrency::test_function_concurrency_exceptions", "put_function_concurrency_with_qualified_arn", func() error {
-			_, err := h.client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(arn + ":1"), ReservedConcurrentExecutions: aws.Int32(1)})
-			return err
-		}},
+		{exc, "tag_empty_tags", tag(map[string]string{})},
+		{exc, "tag_lambda_invalidarn", &lambda.TagResourceInput{Resource: aws.String("arn:aws:something"), Tags: map[string]string{"a": "b"}}},
+		{exc, "tag_lambda_doesnotexist", &lambda.TagResourceInput{Resource: aws.String("arn:aws:lambda:us-east-1:111111111111:function:doesnotexist"), Tags: map[string]string{"a": "b"}}},
+		{exc, "tag_lambda_qualifier_doesnotexist", &lambda.TagResourceInput{Resource: aws.String(arn + ":v1"), Tags: map[string]string{"a": "b"}}},
+		{rc, "put_function_concurrency_with_reserved_0", concurrency(fn, 0)},
+		{rc, "put_function_concurrency_with_reserved_1", concurrency(fn, 1)},
+		{rc, "get_function_concurrency", &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(fn)}},
+		{rc, "delete_response", &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String(fn)}},
+		{rc, "get_function_concurrency_after_delete", &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(fn)}},
+		{rcExc, "put_function_concurrency_with_function_name_doesnotexist", concurrency("doesnotexist", 1)},
+		{rcExc, "put_function_concurrency_with_function_name_doesnotexist_and_invalid_concurrency", concurrency("doesnotexist", -1)},
+		{rcExc, "put_function_concurrency_with_qualified_arn", concurrency(arn+":1", 1)},
 	}
 	for _, st := range steps {
-		_ = st.do()
+		if send, ok := st.in.(func()); ok {
+			send()
+		} else {
+			_ = sendInput(t, h.client, ctx, st.in)
+		}
 		snap := loadSnapshot(t, st.testID)
 		rr := h.rec.lastResponse()
 		got := newNormaliser(fn, "<function-name:1>").normalise(rr.boto3View(t), "")

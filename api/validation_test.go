@@ -15,14 +15,7 @@ import (
 // TestCreateValidation covers checks without a snapshot label: the error
 // type and message each bad input gets.
 func TestCreateValidation(t *testing.T) {
-	h := newHarness(t, Config{})
-	ctx := context.Background()
-	tests := []struct {
-		name     string
-		edit     func(in *lambda.CreateFunctionInput)
-		wantCode string
-		wantMsg  string
-	}{
+	testCreateRefusals(t, newHarness(t, Config{}), "v", []createRefusal{
 		{"memory too small", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(100) }, "ValidationException", "Value '100' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128"},
 		{"memory over AWS limit", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(20000) }, "InvalidParameterValueException", "'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to 10240"},
 		{"timeout zero", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(0) }, "ValidationException", "at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1"},
@@ -44,15 +37,29 @@ func TestCreateValidation(t *testing.T) {
 				in.Tags[strings.Repeat("k", i+1)] = "v"
 			}
 		}, "InvalidParameterValueException", "Number of tags exceeds resource tag limit."},
-	}
+	})
+}
+
+// createRefusal is a CreateFunction input AWS refuses (createInput changed
+// by edit) and its error: wantCode with a message containing wantMsg.
+type createRefusal struct {
+	name     string
+	edit     func(in *lambda.CreateFunctionInput)
+	wantCode string
+	wantMsg  string
+}
+
+// testCreateRefusals runs each case as a subtest, creating function fn.
+func testCreateRefusals(t *testing.T, h *harness, fn string, tests []createRefusal) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := createInput(t, "v")
+			in := createInput(t, fn)
 			tc.edit(in)
-			_, err := h.client.CreateFunction(ctx, in)
+			_, err := h.client.CreateFunction(context.Background(), in)
 			var ae smithy.APIError
 			if !errors.As(err, &ae) || ae.ErrorCode() != tc.wantCode || !strings.Contains(ae.ErrorMessage(), tc.wantMsg) {
-				t.Fatalf("got %v, want %s containing %q", err, tc.wantCode, tc.wantMsg)
+				t.Fatalf("CreateFunction = %v, want %s containing %q", err, tc.wantCode, tc.wantMsg)
 			}
 		})
 	}

@@ -16,10 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
 // The Docker backend benchmarks put lamb's whole path (Invoke API → engine →
@@ -139,13 +135,7 @@ func setupDocker(b *testing.B) *dockerBench {
 	if be, err := healthBackend(ctx, h.httpc, h.lambURL); err != nil || be != "docker" {
 		b.Fatalf("lamb serves on backend %q (%v), want docker", be, err)
 	}
-	h.sdk = lambda.New(lambda.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(h.lambURL),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDBENCH", "secret", ""),
-		RetryMaxAttempts: 1,
-		HTTPClient:       h.httpc,
-	})
+	h.sdk = h.newSDK()
 	for rt := range dockerRuntimes {
 		if err := d.buildRIEImage(ctx, rt); err != nil {
 			b.Fatal(err)
@@ -351,10 +341,14 @@ func (d *dockerBench) fatalf(b *testing.B, format string, args ...any) {
 // The RIE is called at its published port (the baseline, rie) and at its
 // container's address (rie_direct), which skips the engine's port proxy.
 // Recommended: -benchtime=2000x.
-func BenchmarkDockerWarmInvoke(b *testing.B) {
+func BenchmarkDockerWarmInvoke(b *testing.B) { perDockerRuntime(b, benchDockerWarm) }
+
+// perDockerRuntime runs bench as a sub-benchmark per runtime (go, python) on
+// one Docker set-up.
+func perDockerRuntime(b *testing.B, bench func(b *testing.B, d *dockerBench, rt string)) {
 	d := setupDocker(b)
 	for _, rt := range []string{"go", "python"} {
-		b.Run(rt, func(b *testing.B) { benchDockerWarm(b, d, rt) })
+		b.Run(rt, func(b *testing.B) { bench(b, d, rt) })
 	}
 }
 
@@ -377,37 +371,10 @@ func benchDockerWarm(b *testing.B, d *dockerBench, rt string) {
 		d.fatalf(b, "address of the RIE container: %q, %v", ip, err)
 	}
 	urls := []string{lambURL, c.url, "http://" + net.JoinHostPort(ip, "8080") + riePath}
-	for range warmups {
-		for _, u := range urls {
-			if err := invoke(ctx, d.httpc, u, warmPayload); err != nil {
-				d.fatalf(b, "warm-up %s: %v", u, err)
-			}
-		}
-	}
-	b.SetBytes(int64(len(urls) * len(warmPayload)))
-	lat := make([]samples, len(urls))
-	i := 0
-	for b.Loop() {
-		// Each iteration starts with another side, so that drift in the
-		// machine's load hits all alike.
-		for k := range urls {
-			side := (i + k) % len(urls)
-			start := time.Now()
-			if err := invoke(ctx, d.httpc, urls[side], warmPayload); err != nil {
-				d.fatalf(b, "invoke %s: %v", urls[side], err)
-			}
-			lat[side] = append(lat[side], time.Since(start))
-		}
-		i++
-	}
+	lat := benchInterleaved(b, d.httpc, urls, warmPayload, func(format string, args ...any) { d.fatalf(b, format, args...) })
 	lamb, rie, direct := lat[0], lat[1], lat[2]
-	b.ReportMetric(micros(lamb.percentile(50)), "lamb_p50_us")
-	b.ReportMetric(micros(lamb.percentile(99)), "lamb_p99_us")
-	b.ReportMetric(micros(rie.percentile(50)), "rie_p50_us")
-	b.ReportMetric(micros(rie.percentile(99)), "rie_p99_us")
+	reportWarm(b, lamb, rie)
 	b.ReportMetric(micros(direct.percentile(50)), "rie_direct_p50_us")
-	b.ReportMetric(ratio(micros(lamb.percentile(50)), micros(rie.percentile(50))), "ratio_p50")
-	b.ReportMetric(ratio(micros(lamb.percentile(99)), micros(rie.percentile(99))), "ratio_p99")
 	b.ReportMetric(ratio(micros(lamb.percentile(50)), micros(direct.percentile(50))), "ratio_direct_p50")
 }
 
@@ -424,12 +391,7 @@ func benchDockerWarm(b *testing.B, d *dockerBench, rt string) {
 //
 // Only the timed parts run with the benchmark timer on. Goal: lamb and
 // lamb_new ≤ 0.75 × rie at p50. Recommended: -benchtime=15x.
-func BenchmarkDockerColdStart(b *testing.B) {
-	d := setupDocker(b)
-	for _, rt := range []string{"go", "python"} {
-		b.Run(rt, func(b *testing.B) { benchDockerCold(b, d, rt) })
-	}
-}
+func BenchmarkDockerColdStart(b *testing.B) { perDockerRuntime(b, benchDockerCold) }
 
 func benchDockerCold(b *testing.B, d *dockerBench, rt string) {
 	ctx := b.Context()
@@ -438,17 +400,8 @@ func benchDockerCold(b *testing.B, d *dockerBench, rt string) {
 	if err != nil {
 		d.fatalf(b, "%v", err)
 	}
-	payload := compactJSON(`{"bench":"cold"}`)
 	timed := func(url string) time.Duration {
-		b.StartTimer()
-		start := time.Now()
-		err := invoke(ctx, d.httpc, url, payload)
-		dur := time.Since(start)
-		b.StopTimer()
-		if err != nil {
-			d.fatalf(b, "cold invoke %s: %v", url, err)
-		}
-		return dur
+		return timedColdInvoke(b, d.httpc, url, func(format string, args ...any) { d.fatalf(b, format, args...) })
 	}
 	var lamb, lambNew, rie, rieRun samples
 	evicted := func() {
@@ -473,7 +426,7 @@ func benchDockerCold(b *testing.B, d *dockerBench, rt string) {
 	}
 	baseline := func() {
 		b.StartTimer()
-		c, err := d.startRIE(ctx, rt, payload)
+		c, err := d.startRIE(ctx, rt, coldPayload)
 		b.StopTimer()
 		if err != nil {
 			d.fatalf(b, "%v", err)
@@ -507,30 +460,9 @@ func benchDockerCold(b *testing.B, d *dockerBench, rt string) {
 // Recommended: -benchtime=1x.
 func BenchmarkDockerScaleOut(b *testing.B) {
 	d := setupDocker(b)
-	ctx := b.Context()
-	url, err := d.ensureFunction(ctx, fnSleepGo)
+	url, err := d.ensureFunction(b.Context(), fnSleepGo)
 	if err != nil {
 		d.fatalf(b, "%v", err)
 	}
-	for range 3 {
-		if _, err := throughput(ctx, d.harness, url, 4, 0); err != nil {
-			d.fatalf(b, "warm-up: %v", err)
-		}
-	}
-	var one, four int64
-	var wall time.Duration
-	for b.Loop() {
-		n1, err := throughput(ctx, d.harness, url, 1, *scaleWindow)
-		if err != nil {
-			d.fatalf(b, "%v", err)
-		}
-		n4, err := throughput(ctx, d.harness, url, 4, *scaleWindow)
-		if err != nil {
-			d.fatalf(b, "%v", err)
-		}
-		one, four, wall = one+n1, four+n4, wall+*scaleWindow
-	}
-	b.ReportMetric(float64(one)/wall.Seconds(), "c1_per_s")
-	b.ReportMetric(float64(four)/wall.Seconds(), "c4_per_s")
-	b.ReportMetric(ratio(float64(four), float64(one)), "ratio_c4_c1")
+	benchScaleOut(b, d.harness, url, func(format string, args ...any) { d.fatalf(b, format, args...) })
 }

@@ -139,14 +139,20 @@ func newHarness(ctx context.Context) (h *harness, err error) {
 	if err := h.lamb.waitReady(ctx, func() bool { return httpOK(h.httpc, h.lambURL+"/_lamb/health") }); err != nil {
 		return h, fmt.Errorf("lamb serve: %w", err)
 	}
-	h.sdk = lambda.New(lambda.Options{
+	h.sdk = h.newSDK()
+	return h, nil
+}
+
+// newSDK returns an aws-sdk-go-v2 Lambda client of lamb at h.lambURL, on
+// h's HTTP client, that does not retry.
+func (h *harness) newSDK() *lambda.Client {
+	return lambda.New(lambda.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(h.lambURL),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDBENCH", "secret", ""),
 		RetryMaxAttempts: 1,
 		HTTPClient:       h.httpc,
 	})
-	return h, nil
 }
 
 // binary returns the path in envVar if set, else builds out with the command.

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -42,35 +44,49 @@ func benchWarm(b *testing.B, payload []byte) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	urls := [2]string{lambURL, rieURL}
+	lat := benchInterleaved(b, h.httpc, []string{lambURL, rieURL}, payload, b.Fatalf)
+	reportWarm(b, lat[0], lat[1])
+}
+
+// benchInterleaved warms up on each of urls (warmups rounds), then invokes
+// each once per iteration with payload, each iteration starting with another
+// one, so that drift in the machine's load hits all alike; it returns the
+// latencies per url. fatalf fails the benchmark.
+func benchInterleaved(b *testing.B, httpc *http.Client, urls []string, payload []byte, fatalf func(format string, args ...any)) []samples {
+	ctx := b.Context()
 	for range warmups {
 		for _, u := range urls {
-			if err := invoke(ctx, h.httpc, u, payload); err != nil {
-				b.Fatalf("warm-up %s: %v", u, err)
+			if err := invoke(ctx, httpc, u, payload); err != nil {
+				fatalf("warm-up %s: %v", u, err)
 			}
 		}
 	}
-	b.SetBytes(int64(2 * len(payload)))
-	lat := [2]samples{make(samples, 0, b.N), make(samples, 0, b.N)}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for k := range 2 {
-			side := (i + k) % 2
+	b.SetBytes(int64(len(urls) * len(payload)))
+	lat := make([]samples, len(urls))
+	i := 0
+	for b.Loop() {
+		for k := range urls {
+			side := (i + k) % len(urls)
 			start := time.Now()
-			if err := invoke(ctx, h.httpc, urls[side], payload); err != nil {
-				b.Fatalf("invoke %s: %v", urls[side], err)
+			if err := invoke(ctx, httpc, urls[side], payload); err != nil {
+				fatalf("invoke %s: %v", urls[side], err)
 			}
 			lat[side] = append(lat[side], time.Since(start))
 		}
+		i++
 	}
-	b.StopTimer()
-	lamb, rie := lat[0], lat[1]
-	b.ReportMetric(micros(lamb.percentile(50)), "lamb_p50_us")
-	b.ReportMetric(micros(lamb.percentile(99)), "lamb_p99_us")
-	b.ReportMetric(micros(rie.percentile(50)), "rie_p50_us")
-	b.ReportMetric(micros(rie.percentile(99)), "rie_p99_us")
-	b.ReportMetric(ratio(micros(lamb.percentile(50)), micros(rie.percentile(50))), "ratio_p50")
-	b.ReportMetric(ratio(micros(lamb.percentile(99)), micros(rie.percentile(99))), "ratio_p99")
+	return lat
+}
+
+// reportWarm reports the p50 and p99 latencies of lamb and of the RIE (the
+// baseline) in µs, and lamb's ratio to the RIE at each.
+func reportWarm(b *testing.B, lamb, rie samples) {
+	for _, p := range []float64{50, 99} {
+		l, r := micros(lamb.percentile(p)), micros(rie.percentile(p))
+		b.ReportMetric(l, fmt.Sprintf("lamb_p%g_us", p))
+		b.ReportMetric(r, fmt.Sprintf("rie_p%g_us", p))
+		b.ReportMetric(ratio(l, r), fmt.Sprintf("ratio_p%g", p))
+	}
 }
 
 // BenchmarkColdStart times the first Invoke of a function with no instance
@@ -97,18 +113,7 @@ func benchCold(b *testing.B, fn string, withRIE bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	payload := compactJSON(`{"bench":"cold"}`)
-	timed := func(url string) time.Duration {
-		b.StartTimer()
-		start := time.Now()
-		err := invoke(ctx, h.httpc, url, payload)
-		d := time.Since(start)
-		b.StopTimer()
-		if err != nil {
-			b.Fatalf("cold invoke %s: %v", url, err)
-		}
-		return d
-	}
+	timed := func(url string) time.Duration { return timedColdInvoke(b, h.httpc, url, b.Fatalf) }
 	var lamb, lambNew, rie, floor samples
 	b.StopTimer()
 	b.ResetTimer()
@@ -159,6 +164,23 @@ func benchCold(b *testing.B, fn string, withRIE bool) {
 	}
 }
 
+// timedColdInvoke invokes url once with the benchmark timer on (it is off
+// otherwise) and returns how long the call took; fatalf fails the benchmark.
+func timedColdInvoke(b *testing.B, httpc *http.Client, url string, fatalf func(format string, args ...any)) time.Duration {
+	b.StartTimer()
+	start := time.Now()
+	err := invoke(b.Context(), httpc, url, coldPayload)
+	d := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		fatalf("cold invoke %s: %v", url, err)
+	}
+	return d
+}
+
+// coldPayload is the event of the cold-start benchmarks.
+var coldPayload = compactJSON(`{"bench":"cold"}`)
+
 // BenchmarkScaleOut measures the throughput of a function that works 20 ms
 // (the Go echo with ECHO_SLEEP_MS=20) with one client, then with four
 // concurrent clients, over the same wall time each (-bench.window, default
@@ -166,32 +188,38 @@ func benchCold(b *testing.B, fn string, withRIE bool) {
 // perfect). Recommended: -benchtime=1x.
 func BenchmarkScaleOut(b *testing.B) {
 	h := setup(b)
-	ctx := b.Context()
-	url, err := h.ensureFunction(ctx, fnSleepGo)
+	url, err := h.ensureFunction(b.Context(), fnSleepGo)
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchScaleOut(b, h, url, b.Fatalf)
+}
+
+// benchScaleOut warms four instances of the function at url, then measures
+// its throughput with one client and with four concurrent clients over
+// -bench.window each, and reports both and their ratio. fatalf fails the
+// benchmark.
+func benchScaleOut(b *testing.B, h *harness, url string, fatalf func(format string, args ...any)) {
+	ctx := b.Context()
 	// Four concurrent calls at once make the engine start four instances.
 	for range 3 {
 		if _, err := throughput(ctx, h, url, 4, 0); err != nil {
-			b.Fatalf("warm-up: %v", err)
+			fatalf("warm-up: %v", err)
 		}
 	}
 	var one, four int64
 	var wall time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for b.Loop() {
 		n1, err := throughput(ctx, h, url, 1, *scaleWindow)
 		if err != nil {
-			b.Fatal(err)
+			fatalf("%v", err)
 		}
 		n4, err := throughput(ctx, h, url, 4, *scaleWindow)
 		if err != nil {
-			b.Fatal(err)
+			fatalf("%v", err)
 		}
 		one, four, wall = one+n1, four+n4, wall+*scaleWindow
 	}
-	b.StopTimer()
 	b.ReportMetric(float64(one)/wall.Seconds(), "c1_per_s")
 	b.ReportMetric(float64(four)/wall.Seconds(), "c4_per_s")
 	b.ReportMetric(ratio(float64(four), float64(one)), "ratio_c4_c1")

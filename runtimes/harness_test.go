@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -204,7 +205,7 @@ func interpreter(t *testing.T, family string) Interpreters {
 }
 
 // writeFiles writes name → content under dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -217,11 +218,11 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-// startBootstrap writes the family's embedded bootstrap and the function's
-// files to temp dirs and runs the bootstrap against api.
-func startBootstrap(t *testing.T, api *fakeAPI, family, handler string, files map[string]string, env ...string) *proc {
+// BootstrapCommand writes the family's embedded bootstrap and the function's
+// files to temp dirs and returns the command that runs the bootstrap with in
+// and the task root (exported for the runtimes_test package too).
+func BootstrapCommand(t testing.TB, family string, in Interpreters, files map[string]string) (argv []string, taskRoot string) {
 	t.Helper()
-	in := interpreter(t, family)
 	name, content, ok := Bootstrap(family)
 	if !ok {
 		t.Fatalf("no bootstrap for %s", family)
@@ -236,6 +237,14 @@ func startBootstrap(t *testing.T, api *fakeAPI, family, handler string, files ma
 	if err != nil {
 		t.Fatal(err)
 	}
+	return argv, taskRoot
+}
+
+// startBootstrap writes the family's embedded bootstrap and the function's
+// files to temp dirs and runs the bootstrap against api.
+func startBootstrap(t *testing.T, api *fakeAPI, family, handler string, files map[string]string, env ...string) *proc {
+	t.Helper()
+	argv, taskRoot := BootstrapCommand(t, family, interpreter(t, family), files)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = taskRoot
@@ -288,4 +297,144 @@ func decodeJSON(t *testing.T, b []byte) map[string]any {
 		t.Fatalf("not a JSON object: %v: %q", err, b)
 	}
 	return m
+}
+
+// invocationCase is one invocation of a bootstrap: the handler, files added
+// to the family's app, the payload and headers sent, the environment the
+// bootstrap runs with and the check of what it posts back.
+type invocationCase struct {
+	name    string
+	handler string
+	files   map[string]string
+	payload string
+	headers map[string]string
+	env     []string
+	check   func(t *testing.T, r result)
+}
+
+// runInvocations runs each case as a subtest: a fresh bootstrap of family
+// with app (name → content) and the case's files, invoked once as req-1.
+func runInvocations(t *testing.T, family string, app map[string]string, tests []invocationCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeAPI(t)
+			files := maps.Clone(app)
+			maps.Copy(files, tc.files)
+			startBootstrap(t, api, family, tc.handler, files, tc.env...)
+			tc.check(t, api.invoke(t, invocation{id: "req-1", payload: tc.payload, headers: tc.headers}))
+		})
+	}
+}
+
+// contextHeaders are the identity and client context a "context fields"
+// invocation sends.
+var contextHeaders = map[string]string{
+	"Lambda-Runtime-Cognito-Identity": `{"cognitoIdentityId":"cid","cognitoIdentityPoolId":"pool"}`,
+	"Lambda-Runtime-Client-Context":   `{"client":{"app_title":"title"},"custom":{"k":"v"},"env":{}}`,
+}
+
+// wantContext wants r to be a handler's answer of its context fields (a JSON
+// object), with each of want's members and "remaining" about the 30 s
+// deadline the fake API gives; it returns the object for further checks.
+func wantContext(t *testing.T, r result, want map[string]any) map[string]any {
+	t.Helper()
+	wantKind(t, r, "response")
+	m := decodeJSON(t, r.body)
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, m[k], v)
+		}
+	}
+	if rem, _ := m["remaining"].(float64); rem <= 20000 || rem > 30000 {
+		t.Errorf("remaining = %v, want about 30000", m["remaining"])
+	}
+	return m
+}
+
+// invocationError is the body of an invocation error a runtime posts.
+type invocationError struct {
+	ErrorType    string   `json:"errorType"`
+	ErrorMessage string   `json:"errorMessage"`
+	RequestID    string   `json:"requestId"`
+	Trace        []string `json:"trace"`      // Node.js
+	StackTrace   []string `json:"stackTrace"` // Python
+}
+
+// wantFunctionError wants r to be an invocation error of errorType (in its
+// header and body) with message, and returns the body.
+func wantFunctionError(t *testing.T, r result, errorType, message string) invocationError {
+	t.Helper()
+	wantKind(t, r, "error")
+	if got := r.header.Get("Lambda-Runtime-Function-Error-Type"); got != errorType {
+		t.Errorf("error type header = %q", got)
+	}
+	var e invocationError
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.ErrorType != errorType || e.ErrorMessage != message {
+		t.Errorf("error = %+v", e)
+	}
+	return e
+}
+
+// initErrorCase is a handler a bootstrap cannot load and the init error it
+// must post (wantMessage "" for a syntax error, whose message varies).
+type initErrorCase struct {
+	name, handler, wantType, wantMessage string
+}
+
+// runInitErrors runs each case as a subtest: a bootstrap of family with files
+// must post the case's init error (a syntax error's message starting with
+// syntaxPrefix) and exit 1. check, when not nil, looks further at the error
+// body e.
+func runInitErrors(t *testing.T, family string, files map[string]string, syntaxPrefix string, tests []initErrorCase, check func(t *testing.T, tc initErrorCase, e map[string]any)) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeAPI(t)
+			p := startBootstrap(t, api, family, tc.handler, files)
+			r := recv(t, api.results, "init error")
+			wantKind(t, r, "init")
+			if got := r.header.Get("Lambda-Runtime-Function-Error-Type"); got != tc.wantType {
+				t.Errorf("error type header = %q, want %q", got, tc.wantType)
+			}
+			e := decodeJSON(t, r.body)
+			if e["errorType"] != tc.wantType {
+				t.Errorf("errorType = %v, want %s", e["errorType"], tc.wantType)
+			}
+			msg, _ := e["errorMessage"].(string)
+			if tc.wantMessage != "" && msg != tc.wantMessage {
+				t.Errorf("errorMessage = %q, want %q", msg, tc.wantMessage)
+			}
+			if tc.wantMessage == "" && !strings.HasPrefix(msg, syntaxPrefix) {
+				t.Errorf("errorMessage = %q", msg)
+			}
+			if check != nil {
+				check(t, tc, e)
+			}
+			if code := p.waitExit(t); code != 1 {
+				t.Errorf("exit code = %d, want 1", code)
+			}
+		})
+	}
+}
+
+// invokeThrice invokes one bootstrap of family three times (req-a, req-b,
+// req-c), passing each result to check, and wants the runtime to have kept
+// one connection for all three.
+func invokeThrice(t *testing.T, family, handler string, files map[string]string, check func(p *proc, id string, r result)) *proc {
+	t.Helper()
+	api := newFakeAPI(t)
+	p := startBootstrap(t, api, family, handler, files)
+	for _, id := range []string{"req-a", "req-b", "req-c"} {
+		r := api.invoke(t, invocation{id: id, payload: `{}`})
+		wantKind(t, r, "response")
+		check(p, id, r)
+	}
+	if n := api.conns.Load(); n != 1 {
+		t.Errorf("runtime opened %d connections for 3 invocations, want 1 (keep-alive)", n)
+	}
+	return p
 }

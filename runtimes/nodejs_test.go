@@ -3,7 +3,6 @@ package runtimes
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,14 +63,7 @@ export const streamFail = awslambda.streamifyResponse(async (event, responseStre
 `
 
 func TestNodeBootstrapInvocations(t *testing.T) {
-	tests := []struct {
-		name    string
-		handler string
-		files   map[string]string
-		payload string
-		headers map[string]string
-		check   func(t *testing.T, r result)
-	}{
+	runInvocations(t, FamilyNodejs, map[string]string{"app.mjs": nodeESM}, []invocationCase{
 		{
 			name: "ESM echo with unicode", handler: "app.echo", payload: `{"msg":"héllo ✓ 日本 🚀"}`,
 			check: wantBody(`{"msg":"héllo ✓ 日本 🚀"}`),
@@ -116,15 +108,9 @@ func TestNodeBootstrapInvocations(t *testing.T) {
 			check: wantBody(`"deep"`),
 		},
 		{
-			name: "context fields", handler: "app.ctx", payload: `{}`,
-			headers: map[string]string{
-				"Lambda-Runtime-Cognito-Identity": `{"cognitoIdentityId":"cid","cognitoIdentityPoolId":"pool"}`,
-				"Lambda-Runtime-Client-Context":   `{"client":{"app_title":"title"},"custom":{"k":"v"},"env":{}}`,
-			},
+			name: "context fields", handler: "app.ctx", payload: `{}`, headers: contextHeaders,
 			check: func(t *testing.T, r result) {
-				wantKind(t, r, "response")
-				m := decodeJSON(t, r.body)
-				want := map[string]any{
+				m := wantContext(t, r, map[string]any{
 					"awsRequestId":                   "req-1",
 					"functionName":                   "fn",
 					"functionVersion":                "$LATEST",
@@ -133,15 +119,7 @@ func TestNodeBootstrapInvocations(t *testing.T) {
 					"logGroupName":                   "/aws/lambda/fn",
 					"logStreamName":                  "2026/11/27/[$LATEST]abc",
 					"callbackWaitsForEmptyEventLoop": true,
-				}
-				for k, v := range want {
-					if m[k] != v {
-						t.Errorf("%s = %#v, want %#v", k, m[k], v)
-					}
-				}
-				if rem, _ := m["remaining"].(float64); rem <= 20000 || rem > 30000 {
-					t.Errorf("remaining = %v, want about 30000", m["remaining"])
-				}
+				})
 				if id, _ := m["identity"].(map[string]any); id["cognitoIdentityId"] != "cid" {
 					t.Errorf("identity = %v", m["identity"])
 				}
@@ -153,111 +131,63 @@ func TestNodeBootstrapInvocations(t *testing.T) {
 		{
 			name: "handler error", handler: "app.boom", payload: `{}`,
 			check: func(t *testing.T, r result) {
-				wantKind(t, r, "error")
-				if got := r.header.Get("Lambda-Runtime-Function-Error-Type"); got != "TypeError" {
-					t.Errorf("error type header = %q", got)
-				}
-				var e struct {
-					ErrorType    string   `json:"errorType"`
-					ErrorMessage string   `json:"errorMessage"`
-					Trace        []string `json:"trace"`
-				}
-				if err := json.Unmarshal(r.body, &e); err != nil {
-					t.Fatal(err)
-				}
-				if e.ErrorType != "TypeError" || e.ErrorMessage != "bad thing" {
-					t.Errorf("error = %+v", e)
-				}
+				e := wantFunctionError(t, r, "TypeError", "bad thing")
 				if len(e.Trace) < 2 || e.Trace[0] != "TypeError: bad thing" || !strings.Contains(e.Trace[1], "app.mjs") {
 					t.Errorf("trace = %q", e.Trace)
 				}
 			},
 		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			api := newFakeAPI(t)
-			files := map[string]string{"app.mjs": nodeESM}
-			for k, v := range tc.files {
-				files[k] = v
-			}
-			startBootstrap(t, api, FamilyNodejs, tc.handler, files)
-			tc.check(t, api.invoke(t, invocation{id: "req-1", payload: tc.payload, headers: tc.headers}))
-		})
-	}
+	})
 }
 
 func TestNodeBootstrapInitErrors(t *testing.T) {
-	tests := []struct {
-		name, handler, wantType, wantMessage string
-	}{
+	files := map[string]string{
+		"app.mjs":    nodeESM,
+		"broken.mjs": "export const handler = async ( => 1;\n",
+	}
+	runInitErrors(t, FamilyNodejs, files, "SyntaxError: ", []initErrorCase{
 		{"missing module", "missing.handler", "Runtime.ImportModuleError", "Error: Cannot find module 'missing'\nRequire stack:\n- /var/runtime/index.mjs"},
 		{"missing handler", "app.nope", "Runtime.HandlerNotFound", "app.nope is undefined or not exported"},
 		{"malformed handler", "app", "Runtime.MalformedHandlerName", "Bad handler"},
 		{"syntax error", "broken.handler", "Runtime.UserCodeSyntaxError", ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			api := newFakeAPI(t)
-			p := startBootstrap(t, api, FamilyNodejs, tc.handler, map[string]string{
-				"app.mjs":    nodeESM,
-				"broken.mjs": "export const handler = async ( => 1;\n",
-			})
-			r := recv(t, api.results, "init error")
-			wantKind(t, r, "init")
-			if got := r.header.Get("Lambda-Runtime-Function-Error-Type"); got != tc.wantType {
-				t.Errorf("error type header = %q, want %q", got, tc.wantType)
-			}
-			e := decodeJSON(t, r.body)
-			if e["errorType"] != tc.wantType {
-				t.Errorf("errorType = %v, want %s", e["errorType"], tc.wantType)
-			}
-			msg, _ := e["errorMessage"].(string)
-			if tc.wantMessage != "" && msg != tc.wantMessage {
-				t.Errorf("errorMessage = %q, want %q", msg, tc.wantMessage)
-			}
-			if tc.wantMessage == "" && !strings.HasPrefix(msg, "SyntaxError: ") {
-				t.Errorf("errorMessage = %q", msg)
-			}
-			if trace, _ := e["trace"].([]any); len(trace) == 0 || !strings.HasPrefix(trace[0].(string), tc.wantType+": ") {
-				t.Errorf("trace = %v, want it to start with %q", e["trace"], tc.wantType+": ")
-			}
-			if code := p.waitExit(t); code != 1 {
-				t.Errorf("exit code = %d, want 1", code)
-			}
-		})
-	}
+	}, func(t *testing.T, tc initErrorCase, e map[string]any) {
+		if trace, _ := e["trace"].([]any); len(trace) == 0 || !strings.HasPrefix(trace[0].(string), tc.wantType+": ") {
+			t.Errorf("trace = %v, want it to start with %q", e["trace"], tc.wantType+": ")
+		}
+	})
 }
 
 func TestNodeBootstrapConsoleAndKeepAlive(t *testing.T) {
-	api := newFakeAPI(t)
-	p := startBootstrap(t, api, FamilyNodejs, "app.logs", map[string]string{"app.mjs": nodeESM})
-	for _, id := range []string{"req-a", "req-b", "req-c"} {
-		r := api.invoke(t, invocation{id: id, payload: `{}`})
-		wantKind(t, r, "response")
+	invokeThrice(t, FamilyNodejs, "app.logs", map[string]string{"app.mjs": nodeESM}, func(p *proc, id string, _ result) {
 		out := p.waitOutput(t, "\t"+id+"\tERROR\toops\n")
 		if !regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t` + id + `\tINFO\thello world\n`).MatchString(out) {
 			t.Errorf("console.log line not in AWS's format:\n%s", out)
 		}
+	})
+}
+
+// gatedStream starts handler of nodeESM streaming an answer to invocation
+// id, wants firstChunk before it opens the gate the handler waits on, and
+// returns the whole streamed response.
+func gatedStream(t *testing.T, handler, id, firstChunk string) result {
+	t.Helper()
+	api := newFakeAPI(t)
+	startBootstrap(t, api, FamilyNodejs, handler, map[string]string{"app.mjs": nodeESM})
+	api.next <- invocation{id: id, payload: `{}`}
+	// The handler blocks on the gate after its first write, so seeing the
+	// first chunk here proves it was sent before the handler finished.
+	if got := string(recv(t, api.chunks, "first chunk")); got != firstChunk {
+		t.Fatalf("first chunk = %q", got)
 	}
-	if n := api.conns.Load(); n != 1 {
-		t.Errorf("runtime opened %d connections for 3 invocations, want 1 (keep-alive)", n)
-	}
+	close(api.gate)
+	r := recv(t, api.results, "streamed response")
+	wantKind(t, r, "response")
+	return r
 }
 
 func TestNodeBootstrapStreaming(t *testing.T) {
 	t.Run("chunks arrive as written", func(t *testing.T) {
-		api := newFakeAPI(t)
-		startBootstrap(t, api, FamilyNodejs, "app.stream", map[string]string{"app.mjs": nodeESM})
-		api.next <- invocation{id: "req-s", payload: `{}`}
-		// The handler blocks on the gate after its first write, so seeing the
-		// first chunk here proves it was sent before the handler finished.
-		if got := string(recv(t, api.chunks, "first chunk")); got != "first;" {
-			t.Fatalf("first chunk = %q", got)
-		}
-		close(api.gate)
-		r := recv(t, api.results, "streamed response")
-		wantKind(t, r, "response")
+		r := gatedStream(t, "app.stream", "req-s", "first;")
 		if string(r.body) != "first;second;" {
 			t.Errorf("body = %q", r.body)
 		}
@@ -295,15 +225,7 @@ func TestNodeBootstrapStreaming(t *testing.T) {
 	})
 
 	t.Run("mid-stream error trailers", func(t *testing.T) {
-		api := newFakeAPI(t)
-		startBootstrap(t, api, FamilyNodejs, "app.streamFail", map[string]string{"app.mjs": nodeESM})
-		api.next <- invocation{id: "req-f", payload: `{}`}
-		if got := string(recv(t, api.chunks, "first chunk")); got != "partial;" {
-			t.Fatalf("first chunk = %q", got)
-		}
-		close(api.gate)
-		r := recv(t, api.results, "streamed response")
-		wantKind(t, r, "response")
+		r := gatedStream(t, "app.streamFail", "req-f", "partial;")
 		if string(r.body) != "partial;" {
 			t.Errorf("body = %q", r.body)
 		}

@@ -65,15 +65,7 @@ def logs(event, context):
 `
 
 func TestPythonBootstrapInvocations(t *testing.T) {
-	tests := []struct {
-		name    string
-		handler string
-		files   map[string]string
-		payload string
-		headers map[string]string
-		env     []string
-		check   func(t *testing.T, r result)
-	}{
+	runInvocations(t, FamilyPython, map[string]string{"app.py": pyApp}, []invocationCase{
 		{
 			name: "echo with unicode", handler: "app.echo", payload: `{"msg":"héllo ✓ 日本 🚀"}`,
 			check: func(t *testing.T, r result) {
@@ -88,13 +80,8 @@ func TestPythonBootstrapInvocations(t *testing.T) {
 		},
 		{
 			name: "unicode escaped before python3.12", handler: "app.echo", payload: `{"msg":"é✓"}`,
-			env: []string{"AWS_EXECUTION_ENV=AWS_Lambda_python3.11"},
-			check: func(t *testing.T, r result) {
-				wantKind(t, r, "response")
-				if string(r.body) != `{"msg": "\u00e9\u2713"}` {
-					t.Errorf("body = %s", r.body)
-				}
-			},
+			env:   []string{"AWS_EXECUTION_ENV=AWS_Lambda_python3.11"},
+			check: wantBody(`{"msg": "\u00e9\u2713"}`),
 		},
 		{
 			// Big enough that Go's server sends it chunked.
@@ -108,23 +95,12 @@ func TestPythonBootstrapInvocations(t *testing.T) {
 		},
 		{
 			name: "decimals", handler: "app.decimals", payload: `{}`,
-			check: func(t *testing.T, r result) {
-				wantKind(t, r, "response")
-				if string(r.body) != `{"f": 1.5, "i": 2}` {
-					t.Errorf("body = %s", r.body)
-				}
-			},
+			check: wantBody(`{"f": 1.5, "i": 2}`),
 		},
 		{
 			name: "non-ASCII error type", handler: "app.unicode_error", payload: `{}`,
 			check: func(t *testing.T, r result) {
-				wantKind(t, r, "error")
-				if got := r.header.Get("Lambda-Runtime-Function-Error-Type"); got != "Ошибка" {
-					t.Errorf("error type header = %q", got)
-				}
-				if e := decodeJSON(t, r.body); e["errorType"] != "Ошибка" || e["errorMessage"] != "плохо" {
-					t.Errorf("error = %v", e)
-				}
+				wantFunctionError(t, r, "Ошибка", "плохо")
 			},
 		},
 		{
@@ -137,15 +113,9 @@ func TestPythonBootstrapInvocations(t *testing.T) {
 			},
 		},
 		{
-			name: "context fields", handler: "app.ctx", payload: `{}`,
-			headers: map[string]string{
-				"Lambda-Runtime-Cognito-Identity": `{"cognitoIdentityId":"cid","cognitoIdentityPoolId":"pool"}`,
-				"Lambda-Runtime-Client-Context":   `{"client":{"app_title":"title"},"custom":{"k":"v"},"env":{}}`,
-			},
+			name: "context fields", handler: "app.ctx", payload: `{}`, headers: contextHeaders,
 			check: func(t *testing.T, r result) {
-				wantKind(t, r, "response")
-				m := decodeJSON(t, r.body)
-				want := map[string]any{
+				m := wantContext(t, r, map[string]any{
 					"aws_request_id":           "req-1",
 					"function_name":            "fn",
 					"function_version":         "$LATEST",
@@ -156,15 +126,7 @@ func TestPythonBootstrapInvocations(t *testing.T) {
 					"cognito_identity_id":      "cid",
 					"cognito_identity_pool_id": "pool",
 					"client_app_title":         "title",
-				}
-				for k, v := range want {
-					if m[k] != v {
-						t.Errorf("%s = %#v, want %#v", k, m[k], v)
-					}
-				}
-				if rem, _ := m["remaining"].(float64); rem <= 20000 || rem > 30000 {
-					t.Errorf("remaining = %v, want about 30000", m["remaining"])
-				}
+				})
 				if c, _ := m["client_custom"].(map[string]any); c["k"] != "v" {
 					t.Errorf("client_custom = %v", m["client_custom"])
 				}
@@ -173,21 +135,9 @@ func TestPythonBootstrapInvocations(t *testing.T) {
 		{
 			name: "handler exception", handler: "app.boom", payload: `{}`,
 			check: func(t *testing.T, r result) {
-				wantKind(t, r, "error")
-				if got := r.header.Get("Lambda-Runtime-Function-Error-Type"); got != "ValueError" {
-					t.Errorf("error type header = %q", got)
-				}
-				var e struct {
-					ErrorMessage string   `json:"errorMessage"`
-					ErrorType    string   `json:"errorType"`
-					RequestID    string   `json:"requestId"`
-					StackTrace   []string `json:"stackTrace"`
-				}
-				if err := json.Unmarshal(r.body, &e); err != nil {
-					t.Fatal(err)
-				}
-				if e.ErrorMessage != "bad value" || e.ErrorType != "ValueError" || e.RequestID != "req-1" {
-					t.Errorf("error = %+v", e)
+				e := wantFunctionError(t, r, "ValueError", "bad value")
+				if e.RequestID != "req-1" {
+					t.Errorf("requestId = %q, want req-1", e.RequestID)
 				}
 				if len(e.StackTrace) != 1 || !regexp.MustCompile(`^  File ".*/app\.py", line \d+, in boom\n    raise ValueError\("bad value"\)\n$`).MatchString(e.StackTrace[0]) {
 					t.Errorf("stackTrace = %q, want only the user's frame", e.StackTrace)
@@ -207,77 +157,30 @@ func TestPythonBootstrapInvocations(t *testing.T) {
 		{
 			name: "nested handler with slashes", handler: "pkg/sub/mod.handler", payload: `{"x":1}`,
 			files: map[string]string{"pkg/sub/mod.py": "def handler(e, c):\n    return {'nested': e['x']}\n"},
-			check: func(t *testing.T, r result) {
-				wantKind(t, r, "response")
-				if string(r.body) != `{"nested": 1}` {
-					t.Errorf("body = %s", r.body)
-				}
-			},
+			check: wantBody(`{"nested": 1}`),
 		},
 		{
 			name: "nested handler with dots", handler: "pkg.sub.mod.handler", payload: `{"x":2}`,
 			files: map[string]string{"pkg/sub/mod.py": "def handler(e, c):\n    return {'nested': e['x']}\n"},
-			check: func(t *testing.T, r result) {
-				wantKind(t, r, "response")
-				if string(r.body) != `{"nested": 2}` {
-					t.Errorf("body = %s", r.body)
-				}
-			},
+			check: wantBody(`{"nested": 2}`),
 		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			api := newFakeAPI(t)
-			files := map[string]string{"app.py": pyApp}
-			for k, v := range tc.files {
-				files[k] = v
-			}
-			startBootstrap(t, api, FamilyPython, tc.handler, files, tc.env...)
-			tc.check(t, api.invoke(t, invocation{id: "req-1", payload: tc.payload, headers: tc.headers}))
-		})
-	}
+	})
 }
 
 func TestPythonBootstrapInitErrors(t *testing.T) {
-	tests := []struct {
-		name, handler, wantType, wantMessage string
-	}{
+	files := map[string]string{
+		"app.py":    pyApp,
+		"broken.py": "def handler(e, c)\n    return 1\n",
+		"raises.py": "raise KeyError('at import')\n",
+	}
+	runInitErrors(t, FamilyPython, files, "Syntax error in module 'broken': ", []initErrorCase{
 		{"missing module", "missing.handler", "Runtime.ImportModuleError", "Unable to import module 'missing': No module named 'missing'"},
 		{"missing handler", "app.nope", "Runtime.HandlerNotFound", "Handler 'nope' missing on module 'app'"},
 		{"malformed handler", "app", "Runtime.MalformedHandlerName", "Bad handler 'app': not enough values to unpack (expected 2, got 1)"},
 		{"syntax error", "broken.handler", "Runtime.UserCodeSyntaxError", ""},
 		{"built-in module", "sys.handler", "Runtime.BuiltInModuleConflict", "Cannot use built-in module sys as a handler module"},
 		{"exception at import", "raises.handler", "KeyError", "'at import'"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			api := newFakeAPI(t)
-			p := startBootstrap(t, api, FamilyPython, tc.handler, map[string]string{
-				"app.py":    pyApp,
-				"broken.py": "def handler(e, c)\n    return 1\n",
-				"raises.py": "raise KeyError('at import')\n",
-			})
-			r := recv(t, api.results, "init error")
-			wantKind(t, r, "init")
-			if got := r.header.Get("Lambda-Runtime-Function-Error-Type"); got != tc.wantType {
-				t.Errorf("error type header = %q, want %q", got, tc.wantType)
-			}
-			e := decodeJSON(t, r.body)
-			if e["errorType"] != tc.wantType {
-				t.Errorf("errorType = %v, want %s", e["errorType"], tc.wantType)
-			}
-			msg, _ := e["errorMessage"].(string)
-			if tc.wantMessage != "" && msg != tc.wantMessage {
-				t.Errorf("errorMessage = %q, want %q", msg, tc.wantMessage)
-			}
-			if tc.wantMessage == "" && !strings.HasPrefix(msg, "Syntax error in module 'broken': ") {
-				t.Errorf("errorMessage = %q", msg)
-			}
-			if code := p.waitExit(t); code != 1 {
-				t.Errorf("exit code = %d, want 1", code)
-			}
-		})
-	}
+	}, nil)
 }
 
 func TestPythonBootstrapLogsUncaughtError(t *testing.T) {
@@ -291,11 +194,7 @@ func TestPythonBootstrapLogsUncaughtError(t *testing.T) {
 }
 
 func TestPythonBootstrapLogsAndKeepAlive(t *testing.T) {
-	api := newFakeAPI(t)
-	p := startBootstrap(t, api, FamilyPython, "app.logs", map[string]string{"app.py": pyApp})
-	for _, id := range []string{"req-a", "req-b", "req-c"} {
-		r := api.invoke(t, invocation{id: id, payload: `{}`})
-		wantKind(t, r, "response")
+	p := invokeThrice(t, FamilyPython, "app.logs", map[string]string{"app.py": pyApp}, func(p *proc, id string, r result) {
 		if string(r.body) != `"ok"` {
 			t.Fatalf("body = %s", r.body)
 		}
@@ -303,12 +202,9 @@ func TestPythonBootstrapLogsAndKeepAlive(t *testing.T) {
 		if !regexp.MustCompile(`\[WARNING\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t` + id + `\twarned here\n`).MatchString(out) {
 			t.Errorf("log line not in AWS's format:\n%s", out)
 		}
-	}
+	})
 	if got := strings.Count(p.stdout.String(), "printed line\n"); got != 3 {
 		t.Errorf("print output seen %d times, want 3", got)
-	}
-	if n := api.conns.Load(); n != 1 {
-		t.Errorf("runtime opened %d connections for 3 invocations, want 1 (keep-alive)", n)
 	}
 }
 

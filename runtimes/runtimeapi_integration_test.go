@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,24 +45,7 @@ func startReal(t *testing.T, family, handler string, files map[string]string) *r
 	hs := httptest.NewServer(mux)
 	api.addr = strings.TrimPrefix(hs.URL, "http://")
 
-	name, content, ok := runtimes.Bootstrap(family)
-	if !ok {
-		t.Fatalf("no bootstrap for %s", family)
-	}
-	rtDir, taskRoot := t.TempDir(), t.TempDir()
-	bs := filepath.Join(rtDir, name)
-	if err := os.WriteFile(bs, content, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for n, c := range files {
-		if err := os.WriteFile(filepath.Join(taskRoot, n), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	argv, err := runtimes.Command(family, runtimes.Interpreters{Python: binPath, Node: binPath}, bs, taskRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	argv, taskRoot := runtimes.BootstrapCommand(t, family, runtimes.Interpreters{Python: binPath, Node: binPath}, files)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API="+api.addr, "_HANDLER="+handler, "LAMBDA_TASK_ROOT="+taskRoot)

@@ -275,18 +275,11 @@ func removeAtEnd(t *testing.T, cli *client.Client, id string) {
 
 func createEcho(t *testing.T, c *lambda.Client, name string) {
 	t.Helper()
-	ctx := ctxT(t)
-	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+	createActive(ctxT(t), t, c, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Runtime: types.RuntimePython312, Role: aws.String(role),
 		Handler: aws.String("handler.handler"),
 		Code:    &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"handler.py": "def handler(e, c):\n    return e\n"})},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	}, 30*time.Second)
 }
 
 func invokeEcho(t *testing.T, c *lambda.Client, name, payload string) {

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
 var lambBin string
@@ -186,6 +187,22 @@ func (s *server) client(region, accessKey string) *lambda.Client {
 	})
 }
 
+// buildBootstrap compiles testdata/<dir> as a provided.al2023 bootstrap zip.
+func buildBootstrap(t *testing.T, dir string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+dir)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", dir, err, b)
+	}
+	bin, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return zipOf(t, map[string]string{"bootstrap": string(bin)})
+}
+
 // zipOf builds a zip archive in memory; mode 0o755 marks executables.
 func zipOf(t *testing.T, files map[string]string) []byte {
 	t.Helper()
@@ -216,4 +233,31 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// createActive creates the function in describes and waits up to wait for it
+// to be Active.
+func createActive(ctx context.Context, t *testing.T, c *lambda.Client, in *lambda.CreateFunctionInput, wait time.Duration) {
+	t.Helper()
+	if _, err := c.CreateFunction(ctx, in); err != nil {
+		t.Fatalf("CreateFunction %s: %v", aws.ToString(in.FunctionName), err)
+	}
+	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: in.FunctionName}, wait); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startGoFunction starts lamb with the function dir: testdata/<dir>
+// (aws-lambda-go) built as a provided.al2023 bootstrap, Active. It returns the
+// test's context and a client of account 123456789012.
+func startGoFunction(t *testing.T, dir string) (context.Context, *lambda.Client) {
+	t.Helper()
+	s := startLamb(t, "")
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "123456789012")
+	createActive(ctx, t, c, &lambda.CreateFunctionInput{
+		FunctionName: aws.String(dir), Runtime: types.RuntimeProvidedal2023, Role: aws.String(role),
+		Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: buildBootstrap(t, dir)},
+	}, time.Minute)
+	return ctx, c
 }

@@ -2,15 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
 func TestBoto3Invoke(t *testing.T) {
@@ -18,36 +13,8 @@ func TestBoto3Invoke(t *testing.T) {
 	runPython(t, s, "boto3_invoke.py")
 }
 
-// buildGoBootstrap compiles testdata/goecho (aws-lambda-go) as a provided.al2023 bootstrap zip.
-func buildGoBootstrap(t *testing.T) []byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-o", out, "./testdata/goecho")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build goecho: %v\n%s", err, b)
-	}
-	bin, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return zipOf(t, map[string]string{"bootstrap": string(bin)})
-}
-
 func TestGoSDKInvokeAWSLambdaGo(t *testing.T) {
-	s := startLamb(t, "")
-	ctx := ctxT(t)
-	c := s.client("us-east-1", "123456789012")
-	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String("goecho"), Runtime: types.RuntimeProvidedal2023, Role: aws.String(role),
-		Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: buildGoBootstrap(t)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("goecho")}, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	ctx, c := startGoFunction(t, "goecho")
 	tests := []struct {
 		payload   string
 		wantError string

@@ -152,17 +152,10 @@ func ricZip(t *testing.T, pkg string) []byte {
 func createRICFunctions(ctx context.Context, t *testing.T, c *lambda.Client, zip []byte, handlers ...string) {
 	t.Helper()
 	for _, h := range handlers {
-		name := "ric-" + h
-		_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-			FunctionName: aws.String(name), Runtime: types.RuntimeProvidedal2023, Role: aws.String(role),
+		createActive(ctx, t, c, &lambda.CreateFunctionInput{
+			FunctionName: aws.String("ric-" + h), Runtime: types.RuntimeProvidedal2023, Role: aws.String(role),
 			Handler: aws.String("index." + h), Code: &types.FunctionCode{ZipFile: zip}, Timeout: aws.Int32(30),
-		})
-		if err != nil {
-			t.Fatalf("CreateFunction %s: %v", name, err)
-		}
-		if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 30*time.Second); err != nil {
-			t.Fatal(err)
-		}
+		}, 30*time.Second)
 	}
 }
 

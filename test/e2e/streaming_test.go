@@ -20,38 +20,10 @@ func TestBoto3Streaming(t *testing.T) {
 	runPython(t, s, "boto3_streaming.py")
 }
 
-// buildBootstrap compiles testdata/<dir> as a provided.al2023 bootstrap zip.
-func buildBootstrap(t *testing.T, dir string) []byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+dir)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", dir, err, b)
-	}
-	bin, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return zipOf(t, map[string]string{"bootstrap": string(bin)})
-}
-
 // TestGoSDKStreamsAWSLambdaGo: aws-lambda-go's streaming (a handler returning
 // an io.Reader) reaches aws-sdk-go-v2's event-stream reader chunk by chunk.
 func TestGoSDKStreamsAWSLambdaGo(t *testing.T) {
-	s := startLamb(t, "")
-	ctx := ctxT(t)
-	c := s.client("us-east-1", "123456789012")
-	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String("gostream"), Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
-		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ZipFile: buildBootstrap(t, "gostream")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("gostream")}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	ctx, c := startGoFunction(t, "gostream")
 	gate := filepath.Join(t.TempDir(), "gate")
 	out, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{
 		FunctionName: aws.String("gostream"), Payload: []byte(`{"gate":"` + gate + `"}`),
@@ -103,16 +75,10 @@ func TestCurlAndCLI(t *testing.T) {
   stream.write("stream\n");
   stream.end();
 });`
-	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+	createActive(ctx, t, c, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("hello"), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
 		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"index.js": js})},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("hello")}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	}, time.Minute)
 	cfg, err := c.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{
 		FunctionName: aws.String("hello"), AuthType: types.FunctionUrlAuthTypeNone, InvokeMode: types.InvokeModeResponseStream})
 	if err != nil {

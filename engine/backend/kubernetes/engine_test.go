@@ -128,16 +128,22 @@ def handler(event, context):
 	waitNoPods(t, b, 30*time.Second)
 }
 
+// returnsOneSpec is the spec of a new instance (ID prefix and a random part)
+// of a python3.12 function that returns 1.
+func returnsOneSpec(t *testing.T, prefix string) *backend.Spec {
+	code := backendtest.ZipArtifact(t, map[string]string{"app.py": "def handler(e, c):\n    return 1\n"})
+	return &backend.Spec{InstanceID: prefix + randomID(), PoolKey: "p", FunctionName: "fn", Version: "$LATEST",
+		FunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:fn", PackageType: "Zip", Runtime: "python3.12",
+		Handler: "app.handler", MemoryMB: 128, Timeout: 10 * time.Second, Code: code}
+}
+
 // Reap, as a restarted server runs it, removes the Pods its dead predecessor
 // (same server ID) left, and that instance sees its Pod go; Pods of another
 // server, which may be alive, stay.
 func TestReapDeadPredecessor(t *testing.T) {
 	dead := newTestBackend(t)
 	other := newTestBackend(t)
-	code := backendtest.ZipArtifact(t, map[string]string{"app.py": "def handler(e, c):\n    return 1\n"})
-	spec := &backend.Spec{InstanceID: "reap-" + randomID(), PoolKey: "p", FunctionName: "fn", Version: "$LATEST",
-		FunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:fn", PackageType: "Zip", Runtime: "python3.12",
-		Handler: "app.handler", MemoryMB: 128, Timeout: 10 * time.Second, Code: code}
+	spec := returnsOneSpec(t, "reap-")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	in, err := dead.Launch(ctx, spec)
@@ -171,10 +177,7 @@ func TestReapDeadPredecessor(t *testing.T) {
 func TestLaunchWithRefusedToken(t *testing.T) {
 	b := newTestBackend(t)
 	b.token = "not-the-token-the-server-knows"
-	code := backendtest.ZipArtifact(t, map[string]string{"app.py": "def handler(e, c):\n    return 1\n"})
-	spec := &backend.Spec{InstanceID: "tok-" + randomID(), PoolKey: "p", FunctionName: "fn", Version: "$LATEST",
-		FunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:fn", PackageType: "Zip", Runtime: "python3.12",
-		Handler: "app.handler", MemoryMB: 128, Timeout: 10 * time.Second, Code: code}
+	spec := returnsOneSpec(t, "tok-")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err := b.Launch(ctx, spec)
@@ -195,10 +198,7 @@ func TestLaunchMissingImage(t *testing.T) {
 		c.RuntimeImages["python"] = "lamb-runtime-python:does-not-exist"
 		c.PullPolicy = "Never"
 	})
-	code := backendtest.ZipArtifact(t, map[string]string{"app.py": "def handler(e, c):\n    return 1\n"})
-	spec := &backend.Spec{InstanceID: "img-" + randomID(), PoolKey: "p", FunctionName: "fn", Version: "$LATEST",
-		FunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:fn", PackageType: "Zip", Runtime: "python3.12",
-		Handler: "app.handler", MemoryMB: 128, Timeout: 10 * time.Second, Code: code}
+	spec := returnsOneSpec(t, "img-")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err := b.Launch(ctx, spec)

@@ -14,18 +14,13 @@ import urllib.request
 import uuid
 import zipfile
 
-import boto3
-import botocore.config
 from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ["LAMB_ENDPOINT"]
+from lambtest import ENDPOINT, lambda_client
+
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-role"
-C = boto3.client(
-    "lambda", endpoint_url=ENDPOINT, region_name="us-east-1",
-    aws_access_key_id=ACCOUNT, aws_secret_access_key="x",
-    config=botocore.config.Config(retries={"max_attempts": 1}),
-)
+C = lambda_client(ACCOUNT)
 
 
 def make_zip(source):

@@ -1,35 +1,20 @@
 """Control-plane checks with boto3 against a running lamb (LAMB_ENDPOINT)."""
 import base64
 import hashlib
-import io
 import os
 import unittest
 import urllib.request
 import uuid
-import zipfile
 
-import boto3
-import botocore.config
 from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ["LAMB_ENDPOINT"]
+from lambtest import lambda_client, make_zip
+
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 
 
 def client(region="us-east-1", key="123456789012", validate=True):
-    return boto3.client(
-        "lambda", endpoint_url=ENDPOINT, region_name=region,
-        aws_access_key_id=key, aws_secret_access_key="x",
-        config=botocore.config.Config(retries={"max_attempts": 1}, parameter_validation=validate),
-    )
-
-
-def make_zip(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, body in files.items():
-            z.writestr(name, body)
-    return buf.getvalue()
+    return lambda_client(key, region, parameter_validation=validate)
 
 
 ECHO = make_zip({"handler.py": "def handler(event, context):\n    return event\n"})

@@ -1,7 +1,6 @@
 """Invoke checks with boto3 against a running lamb (LAMB_ENDPOINT) on any backend."""
 import base64
 import concurrent.futures
-import io
 import json
 import os
 import tempfile
@@ -9,19 +8,13 @@ import time
 import unittest
 import urllib.request
 import uuid
-import zipfile
 
-import boto3
-import botocore.config
 from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ["LAMB_ENDPOINT"]
+from lambtest import ENDPOINT, lambda_client, make_zip
+
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
-C = boto3.client(
-    "lambda", endpoint_url=ENDPOINT, region_name="us-east-1",
-    aws_access_key_id="test", aws_secret_access_key="x",
-    config=botocore.config.Config(retries={"max_attempts": 1}, read_timeout=120),
-)
+C = lambda_client(read_timeout=120)
 
 HANDLER = r'''
 import json, os, sys, time
@@ -62,14 +55,6 @@ def handler(event, context):
         return {"pid": os.getpid(), "calls": CALLS}
     return event
 '''
-
-
-def make_zip(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, body in files.items():
-            z.writestr(name, body)
-    return buf.getvalue()
 
 
 def create(name, files, runtime="python3.12", handler="handler.handler", **kw):

@@ -1,27 +1,19 @@
 """Response streaming and function URLs, checked with boto3 and plain HTTP
 against a running lamb (LAMB_ENDPOINT)."""
 import http.client
-import io
 import json
-import os
 import time
 import unittest
 import urllib.parse
-import zipfile
 
-import boto3
-import botocore.config
 from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ["LAMB_ENDPOINT"]
+from lambtest import ENDPOINT, lambda_client, make_zip
+
 HOSTPORT = urllib.parse.urlparse(ENDPOINT).netloc
 PORT = HOSTPORT.rsplit(":", 1)[1]
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
-C = boto3.client(
-    "lambda", endpoint_url=ENDPOINT, region_name="us-east-1",
-    aws_access_key_id="test", aws_secret_access_key="x",
-    config=botocore.config.Config(retries={"max_attempts": 1}, read_timeout=60),
-)
+C = lambda_client(read_timeout=60)
 
 STREAM_JS = r'''
 exports.handler = awslambda.streamifyResponse(async (event, stream) => {
@@ -50,14 +42,6 @@ def handler(event, context):
         return {"statusCode": 201, "headers": {"x-made-by": "lamb", "content-type": "text/plain"}, "body": "hi"}
     return event
 '''
-
-
-def make_zip(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, body in files.items():
-            z.writestr(name, body)
-    return buf.getvalue()
 
 
 def create(name, files, runtime, handler):
