@@ -191,6 +191,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err := srv.RestoreProvisioned(ctx); err != nil {
 		log.Warn("restoring provisioned concurrency", "error", err)
 	}
+	// Blobs whose last reference was deleted just before a crash go now.
+	srv.CollectGarbage()
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, l := range listeners {
