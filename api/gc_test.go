@@ -302,4 +302,3 @@ func TestGCRacesUploads(t *testing.T) {
 	cancel()
 	sweeps.Wait()
 }
-
