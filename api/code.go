@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -62,16 +61,6 @@ func checkZip(data []byte, extraUnzipped int64) (storedZip, error) {
 		Size:         int64(len(data)),
 		UnzippedSize: info.UnzippedSize,
 	}, nil
-}
-
-// putZip stores a checked zip in the blobs (once per content).
-func (s *Server) putZip(ctx context.Context, data []byte, z storedZip) (storedZip, error) {
-	h, err := s.store.PutBlob(ctx, data)
-	if err != nil {
-		return storedZip{}, fmt.Errorf("store zip: %w", err)
-	}
-	z.SHA256Hex = h
-	return z, nil
 }
 
 // codeURL is where a client that asked through r downloads a blob: lamb's

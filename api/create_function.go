@@ -168,17 +168,20 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 // layers inside it.
 func (s *Server) storeFunction(ctx context.Context, f *functionRecord, zip []byte, check func(tx store.Tx) error, layers *[]string) error {
 	var z storedZip
+	uploaded := func(error) {}
 	if zip != nil {
 		var err error
 		if z, err = checkZip(zip, 0); err != nil {
 			return err
 		}
-		if z, err = s.putZip(ctx, zip, z); err != nil {
+		if z, uploaded, err = s.putZip(ctx, zip, z); err != nil {
 			return err
 		}
 		f.CodeSHA256Hex, f.CodeSHA256, f.CodeSize = z.SHA256Hex, z.SHA256, z.Size
 	}
-	return s.store.Update(ctx, func(tx store.Tx) error {
+	err := errNotCommitted
+	defer func() { uploaded(err) }() // gc.go: no sweep until the record is in
+	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := check(tx); err != nil {
 			return err
 		}
@@ -194,6 +197,7 @@ func (s *Server) storeFunction(ctx context.Context, f *functionRecord, zip []byt
 		}
 		return tx.Put(bucketFunctions, functionKey(f.scope(), f.Name), f)
 	})
+	return err
 }
 
 func validateArchitectures(archs []string) error {

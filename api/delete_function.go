@@ -28,6 +28,7 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, c *call)
 		if err := s.deleteVersion(r.Context(), c.Scope, ref); err != nil {
 			return err
 		}
+		s.requestSweep() // the version's code may be garbage now (gc.go)
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
@@ -48,7 +49,8 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	// A deleted function's warm instances go with it.
 	s.evict(r.Context(), deleted)
-	// Code blobs stay: another function or layer may share them.
+	// Its code blobs go unless another function, version or layer shares them (gc.go).
+	s.requestSweep()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

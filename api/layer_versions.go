@@ -62,9 +62,12 @@ func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	if z, err = s.putZip(r.Context(), in.Content.ZipFile, z); err != nil {
+	var uploaded func(error)
+	if z, uploaded, err = s.putZip(r.Context(), in.Content.ZipFile, z); err != nil {
 		return err
 	}
+	committed := errNotCommitted
+	defer func() { uploaded(committed) }() // gc.go: no sweep until the record is in
 	l := &layerVersionRecord{
 		Account: sc.Account, Region: sc.Region, Name: name,
 		Description: in.Description, LicenseInfo: in.LicenseInfo,
@@ -84,6 +87,7 @@ func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *
 		}
 		return tx.Put(bucketLayerVersions, layerVersionKey(sc, name, l.Version), l)
 	})
+	committed = err
 	if err != nil {
 		return err
 	}
@@ -160,6 +164,7 @@ func (s *Server) deleteLayerVersion(w http.ResponseWriter, r *http.Request, c *c
 	}); err != nil {
 		return err
 	}
+	s.requestSweep() // its blob goes unless a function still uses it (gc.go)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

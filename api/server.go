@@ -111,6 +111,9 @@ type Server struct {
 
 	// Provisioned concurrency follows the store (provisioned_sync.go).
 	provisioned provisionedSync
+
+	// Unreferenced blobs are removed in the background (gc.go).
+	gc blobGC
 }
 
 // New returns a Server. It starts no goroutines until a function is created.

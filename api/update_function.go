@@ -91,9 +91,13 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 			return err
 		}
 		if !in.DryRun {
-			if z, err = s.putZip(r.Context(), in.ZipFile, z); err != nil {
+			var uploaded func(error)
+			if z, uploaded, err = s.putZip(r.Context(), in.ZipFile, z); err != nil {
 				return err
 			}
+			// gc.go: no sweep until the record is in. Done either way: the
+			// code replaced, or the upload refused, may be garbage now.
+			defer uploaded(errCodeReplaced)
 		}
 	}
 	now := s.cfg.Now()

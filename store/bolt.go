@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -38,7 +39,39 @@ func Open(ctx context.Context, dir string) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database in %s (is another lamb using it?): %w", dir, err)
 	}
-	return &Bolt{db: db, blobDir: blobDir}, nil
+	b := &Bolt{db: db, blobDir: blobDir}
+	// Holding the database lock, no other lamb writes here: a temporary
+	// file is what a PutBlob cut short by a crash left behind.
+	if err := b.removeTemps(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// removeTemps removes the temporary files of blob writes that never finished.
+func (b *Bolt) removeTemps() error {
+	shards, err := os.ReadDir(b.blobDir)
+	if err != nil {
+		return fmt.Errorf("read blob dir: %w", err)
+	}
+	for _, sh := range shards {
+		if !sh.IsDir() {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(b.blobDir, sh.Name()))
+		if err != nil {
+			return fmt.Errorf("read blob dir: %w", err)
+		}
+		for _, f := range files {
+			if strings.HasPrefix(f.Name(), ".tmp-") {
+				if err := os.Remove(filepath.Join(b.blobDir, sh.Name(), f.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("remove unfinished blob: %w", err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // View implements Store.
@@ -80,6 +113,13 @@ func (b *Bolt) PutBlob(ctx context.Context, data []byte) (string, error) {
 		return "", fmt.Errorf("store blob: %w", err)
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
+	if errors.Is(err, os.ErrNotExist) {
+		// DeleteBlob removed the (then empty) shard directory between
+		// MkdirAll and CreateTemp: make it again.
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			f, err = os.CreateTemp(dir, ".tmp-*")
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("store blob: %w", err)
 	}
@@ -105,6 +145,72 @@ func (b *Bolt) PutBlob(ctx context.Context, data []byte) (string, error) {
 		d.Close()
 	}
 	return h, nil
+}
+
+// Blobs implements Store. Temporary files of writes in progress are not blobs.
+func (b *Bolt) Blobs(ctx context.Context, fn func(sha256hex string, size int64) error) error {
+	shards, err := os.ReadDir(b.blobDir)
+	if err != nil {
+		return fmt.Errorf("list blobs: %w", err)
+	}
+	for _, sh := range shards {
+		if !sh.IsDir() || len(sh.Name()) != 2 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		files, err := os.ReadDir(filepath.Join(b.blobDir, sh.Name()))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // removed meanwhile by DeleteBlob
+		}
+		if err != nil {
+			return fmt.Errorf("list blobs: %w", err)
+		}
+		for _, f := range files {
+			h := f.Name()
+			if p, err := b.blobPath(h); err != nil || filepath.Base(filepath.Dir(p)) != sh.Name() || !f.Type().IsRegular() {
+				continue
+			}
+			info, err := f.Info()
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("list blobs: %w", err)
+			}
+			if err := fn(h, info.Size()); err != nil {
+				if errors.Is(err, ErrStop) {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// DeleteBlob implements Store. The shard directory goes too once it is empty.
+func (b *Bolt) DeleteBlob(ctx context.Context, h string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p, err := b.blobPath(h)
+	if err != nil {
+		return nil // no such key can be stored
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete blob: %w", err)
+	}
+	dir := filepath.Dir(p)
+	// Fails, harmlessly, while the shard holds other blobs or a write in progress.
+	_ = os.Remove(dir)
+	// As with PutBlob's rename, the removal is durable once the directory is synced.
+	if d, err := os.Open(filepath.Dir(dir)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 // OpenBlob implements Store.

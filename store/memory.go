@@ -88,6 +88,34 @@ func (m *Memory) OpenBlob(ctx context.Context, h string) (io.ReadCloser, int64, 
 	return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
 }
 
+// Blobs implements Store.
+func (m *Memory) Blobs(ctx context.Context, fn func(sha256hex string, size int64) error) error {
+	m.mu.RLock()
+	sizes := make(map[string]int64, len(m.blobs))
+	for h, b := range m.blobs {
+		sizes[h] = int64(len(b))
+	}
+	m.mu.RUnlock()
+	// fn runs unlocked, so that it may call DeleteBlob.
+	for h, n := range sizes {
+		if err := fn(h, n); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteBlob implements Store.
+func (m *Memory) DeleteBlob(ctx context.Context, h string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.blobs, h)
+	return nil
+}
+
 // Close implements Store.
 func (m *Memory) Close() error { return nil }
 

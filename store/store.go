@@ -29,6 +29,14 @@ type Store interface {
 	PutBlob(ctx context.Context, data []byte) (sha256hex string, err error)
 	// OpenBlob returns a blob's content and size; ErrNotFound if it is not stored.
 	OpenBlob(ctx context.Context, sha256hex string) (io.ReadCloser, int64, error)
+	// Blobs calls fn with the key and size of every stored blob, in no
+	// particular order. Returning ErrStop from fn ends it without error.
+	Blobs(ctx context.Context, fn func(sha256hex string, size int64) error) error
+	// DeleteBlob removes a blob; removing an absent one is not an error. The
+	// store does not know who references a blob: the caller must make sure
+	// nothing does and that no PutBlob of the same bytes runs meanwhile
+	// (api/gc.go).
+	DeleteBlob(ctx context.Context, sha256hex string) error
 
 	Close() error
 }

@@ -195,6 +195,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err := srv.RestoreAsync(ctx); err != nil {
 		log.Warn("restoring queued Event invocations", "error", err)
 	}
+	// Blobs whose last reference was deleted just before a crash go now.
+	srv.CollectGarbage()
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, l := range listeners {
