@@ -352,4 +352,3 @@ type schemaStep struct {
 	name string
 	call func() error
 }
-
