@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -43,16 +42,7 @@ func loadAlias(tx store.Tx, sc scope, fn, alias string) (*aliasRecord, error) {
 
 // listAliasRecords returns a function's aliases in name order.
 func listAliasRecords(tx store.Tx, sc scope, fn string) ([]*aliasRecord, error) {
-	var out []*aliasRecord
-	err := tx.Scan(bucketAliases, functionKey(sc, fn)+"/", "", func(_ string, raw []byte) error {
-		var a aliasRecord
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		out = append(out, &a)
-		return nil
-	})
-	return out, err
+	return store.All[aliasRecord](tx, bucketAliases, functionKey(sc, fn)+"/")
 }
 
 // pickWeighted chooses the version of one invocation through an alias: the

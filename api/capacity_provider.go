@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -378,11 +377,7 @@ func (s *Server) listCapacityProviders(w http.ResponseWriter, r *http.Request, c
 	}
 	var all []*capacityProvider
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketCapacityProviders, c.Scope.Account+"/"+c.Scope.Region+"/", "", func(_ string, raw []byte) error {
-			var rec capacityProviderRecord
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				return fmt.Errorf("decode capacity provider: %w", err)
-			}
+		return store.Each(tx, bucketCapacityProviders, c.Scope.Account+"/"+c.Scope.Region+"/", "", func(_ string, rec *capacityProviderRecord) error {
 			if state == "" || rec.State == state {
 				all = append(all, &rec.capacityProvider)
 			}
@@ -422,12 +417,8 @@ func functionsOnProvider(tx store.Tx, sc scope, arn string) ([]functionVersionOn
 	}
 	prefix := sc.Account + "/" + sc.Region + "/"
 	for _, bucket := range []string{bucketFunctions, bucketVersions} {
-		err := tx.Scan(bucket, prefix, "", func(_ string, raw []byte) error {
-			var f functionRecord
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return fmt.Errorf("decode function: %w", err)
-			}
-			collect(&f)
+		err := store.Each(tx, bucket, prefix, "", func(_ string, f *functionRecord) error {
+			collect(f)
 			return nil
 		})
 		if err != nil {

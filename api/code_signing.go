@@ -2,7 +2,6 @@ package api
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -181,12 +180,8 @@ func (s *Server) updateCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 // cscUsers lists the functions of sc using the config arn.
 func cscUsers(tx store.Tx, sc scope, arn string) ([]string, error) {
 	var out []string
-	err := tx.Scan(bucketFunctionCSC, sc.Account+"/"+sc.Region+"/", "", func(key string, raw []byte) error {
-		var a string
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		if a == arn {
+	err := store.Each(tx, bucketFunctionCSC, sc.Account+"/"+sc.Region+"/", "", func(key string, a *string) error {
+		if *a == arn {
 			out = append(out, functionArn(sc, key[strings.LastIndex(key, "/")+1:]))
 		}
 		return nil
@@ -228,12 +223,8 @@ func (s *Server) listCodeSigningConfigs(w http.ResponseWriter, r *http.Request, 
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
 	p := newPage[codeSigningConfig](maxItems)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketCodeSigning, prefix, scanFrom(c, prefix), func(_ string, raw []byte) error {
-			var cfg codeSigningConfig
-			if err := json.Unmarshal(raw, &cfg); err != nil {
-				return err
-			}
-			if !p.add(cfg.CodeSigningConfigID, cfg) {
+		return store.Each(tx, bucketCodeSigning, prefix, scanFrom(c, prefix), func(_ string, cfg *codeSigningConfig) error {
+			if !p.add(cfg.CodeSigningConfigID, *cfg) {
 				return store.ErrStop
 			}
 			return nil

@@ -318,11 +318,7 @@ func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.R
 		if marker != "" {
 			start = qualifierKey(c.Scope, ref.Name, marker)
 		}
-		return tx.Scan(bucketEventInvokeConfigs, functionKey(c.Scope, ref.Name)+"/", start, func(_ string, raw []byte) error {
-			var cfg eventInvokeConfig
-			if err := jsonUnmarshal(raw, &cfg); err != nil {
-				return err
-			}
+		return store.Each(tx, bucketEventInvokeConfigs, functionKey(c.Scope, ref.Name)+"/", start, func(_ string, cfg *eventInvokeConfig) error {
 			if !p.add(cfg.Qualifier, cfg.output(c.Scope, ref.Name)) {
 				return store.ErrStop
 			}

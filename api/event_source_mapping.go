@@ -214,11 +214,8 @@ func duplicateKafkaMapping(tx store.Tx, sc scope, doc esmDoc) (*awsError, error)
 	servers := kafkaServers(doc)
 	topics, _ := json.Marshal(doc["Topics"])
 	var dup *awsError
-	err := tx.Scan(bucketESM, sc.Account+"/"+sc.Region+"/", "", func(_ string, raw []byte) error {
-		var other esmDoc
-		if err := json.Unmarshal(raw, &other); err != nil {
-			return err
-		}
+	err := store.Each(tx, bucketESM, sc.Account+"/"+sc.Region+"/", "", func(_ string, d *esmDoc) error {
+		other := *d
 		ot, _ := json.Marshal(other["Topics"])
 		if other["FunctionArn"] == doc["FunctionArn"] && kafkaServers(other) == servers && string(ot) == string(topics) && servers != "" {
 			var tl []string

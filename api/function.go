@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -146,8 +145,6 @@ func (s *Server) loadFunctionRef(ctx context.Context, c *call, ref functionRef) 
 	s.resumePrepare(f)
 	return f, nil
 }
-
-func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
 

@@ -449,14 +449,8 @@ func (s *Server) listFunctionUrlConfigs(w http.ResponseWriter, r *http.Request, 
 		} else if err != nil {
 			return err
 		}
-		return tx.Scan(bucketFunctionURLs, functionKey(c.Scope, ref.Name)+"/", "", func(_ string, raw []byte) error {
-			var u urlRecord
-			if err := jsonUnmarshal(raw, &u); err != nil {
-				return err
-			}
-			all = append(all, &u)
-			return nil
-		})
+		all, err = store.All[urlRecord](tx, bucketFunctionURLs, functionKey(c.Scope, ref.Name)+"/")
+		return err
 	})
 	if err != nil {
 		return err
@@ -506,15 +500,9 @@ func (s *Server) lookupURL(ctx context.Context, id string) (*urlRecord, bool, er
 // allURLs lists every URL config of every account (GET /_lamb/urls).
 func (s *Server) allURLs(ctx context.Context) ([]*urlRecord, error) {
 	var all []*urlRecord
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(bucketFunctionURLs, "", "", func(_ string, raw []byte) error {
-			var u urlRecord
-			if err := jsonUnmarshal(raw, &u); err != nil {
-				return err
-			}
-			all = append(all, &u)
-			return nil
-		})
+	err := s.store.View(ctx, func(tx store.Tx) (err error) {
+		all, err = store.All[urlRecord](tx, bucketFunctionURLs, "")
+		return err
 	})
 	return all, err
 }

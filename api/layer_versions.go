@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -211,16 +210,7 @@ func scanLayerVersions(tx store.Tx, sc scope, name string) ([]*layerVersionRecor
 	if name != "" {
 		prefix = layerPrefix(sc, name)
 	}
-	var out []*layerVersionRecord
-	err := tx.Scan(bucketLayerVersions, prefix, "", func(_ string, raw []byte) error {
-		var l layerVersionRecord
-		if err := json.Unmarshal(raw, &l); err != nil {
-			return err
-		}
-		out = append(out, &l)
-		return nil
-	})
-	return out, err
+	return store.All[layerVersionRecord](tx, bucketLayerVersions, prefix)
 }
 
 type listLayerVersionsOutput struct {

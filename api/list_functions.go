@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -63,11 +62,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketFunctions, prefix, start, func(key string, raw []byte) error {
-			var f functionRecord
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return err
-			}
+		return store.Each(tx, bucketFunctions, prefix, start, func(_ string, f *functionRecord) error {
 			// add appends one entry, or ends the page before it.
 			skipping := f.Name == startName && startQual != ""
 			add := func(qualifier string, cfg functionConfiguration) bool {
@@ -106,7 +101,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 					return err
 				}
 				for _, v := range versions {
-					settleVersion(v, &f)
+					settleVersion(v, f)
 					v.shownQualifier = v.Version
 					if !add(v.Version, listedConfiguration(v)) {
 						return store.ErrStop

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -241,11 +240,7 @@ func (s *Server) listProvisionedConcurrencyConfigs(w http.ResponseWriter, r *htt
 		} else if err != nil {
 			return err
 		}
-		return tx.Scan(bucketProvisioned, functionKey(c.Scope, ref.Name)+"/", "", func(_ string, raw []byte) error {
-			var p provisionedRecord
-			if err := json.Unmarshal(raw, &p); err != nil {
-				return err
-			}
+		return store.Each(tx, bucketProvisioned, functionKey(c.Scope, ref.Name)+"/", "", func(_ string, p *provisionedRecord) error {
 			available := int32(-1)
 			if n, found := avail[p.Qualifier]; counted && found {
 				available = n

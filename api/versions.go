@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,16 +57,7 @@ func loadVersion(tx store.Tx, sc scope, name, version string) (*functionRecord, 
 
 // listVersionRecords returns a function's published versions, oldest first.
 func listVersionRecords(tx store.Tx, sc scope, name string) ([]*functionRecord, error) {
-	var out []*functionRecord
-	err := tx.Scan(bucketVersions, versionPrefix(sc, name), "", func(_ string, raw []byte) error {
-		var f functionRecord
-		if err := json.Unmarshal(raw, &f); err != nil {
-			return err
-		}
-		out = append(out, &f)
-		return nil
-	})
-	return out, err
+	return store.All[functionRecord](tx, bucketVersions, versionPrefix(sc, name))
 }
 
 // settleVersion fills in what a version shares with its function (reserved
