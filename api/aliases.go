@@ -378,8 +378,7 @@ type listAliasesOutput struct {
 	NextMarker string               `json:"NextMarker,omitempty"`
 }
 
-// listAliases serves ListAliases (?FunctionVersion= filters, markers are
-// the next alias's name).
+// listAliases serves ListAliases in name order (?FunctionVersion= filters).
 func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := resolveFunction(c)
 	if err != nil {
@@ -390,28 +389,24 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, c *call) er
 		return err
 	}
 	fv := c.Query.Get("FunctionVersion")
-	marker := c.Query.Get("Marker")
-	p := newPage[aliasConfiguration](maxItems)
+	var p *listPage[aliasConfiguration]
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
 		if _, err := aliasFunction(tx, c, ref); err != nil {
 			return err
 		}
-		aliases, err := listAliasRecords(tx, c.Scope, ref.Name)
-		if err != nil {
+		if p, err = newPage[aliasConfiguration](c, maxItems); err != nil {
 			return err
 		}
-		for _, a := range aliases {
+		prefix := functionKey(c.Scope, ref.Name) + "/"
+		return store.Each(tx, bucketAliases, prefix, p.resumeAt(prefix), func(_ string, a *aliasRecord) error {
 			if fv != "" && a.FunctionVersion != fv {
-				continue
-			}
-			if marker != "" && a.Name < marker {
-				continue
+				return nil
 			}
 			if !p.add(a.Name, a.configuration(c.Scope, ref.Name)) {
-				break
+				return store.ErrStop
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return err

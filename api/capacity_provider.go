@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -387,13 +388,13 @@ func (s *Server) listCapacityProviders(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(all, c.Query.Get("Marker"), maxItems, func(cp *capacityProvider) string { return cp.CapacityProviderArn })
+	p, err := pageOf(c, all, cmp.Or(maxItems, 50), func(cp *capacityProvider) string { return cp.CapacityProviderArn })
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"CapacityProviders": page}
-	if next != "" {
-		out["NextMarker"] = next
+	out := map[string]any{"CapacityProviders": p.items}
+	if p.next != "" {
+		out["NextMarker"] = p.next
 	}
 	writeJSON(w, c.Op.successCode(), out)
 	return nil
@@ -448,13 +449,13 @@ func (s *Server) listFunctionVersionsByCapacityProvider(w http.ResponseWriter, r
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(users, c.Query.Get("Marker"), maxItems, func(u functionVersionOnProvider) string { return u.FunctionArn })
+	p, err := pageOf(c, users, cmp.Or(maxItems, 50), func(u functionVersionOnProvider) string { return u.FunctionArn })
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"CapacityProviderArn": cp.CapacityProviderArn, "FunctionVersions": page}
-	if next != "" {
-		out["NextMarker"] = next
+	out := map[string]any{"CapacityProviderArn": cp.CapacityProviderArn, "FunctionVersions": p.items}
+	if p.next != "" {
+		out["NextMarker"] = p.next
 	}
 	writeJSON(w, c.Op.successCode(), out)
 	return nil

@@ -214,16 +214,19 @@ func (s *Server) deleteCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
-// listCodeSigningConfigs serves ListCodeSigningConfigs (markers: the next id).
+// listCodeSigningConfigs serves ListCodeSigningConfigs, in id order.
 func (s *Server) listCodeSigningConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
 	maxItems, err := pageSize(c, 10000, 50)
 	if err != nil {
 		return err
 	}
+	p, err := newPage[codeSigningConfig](c, maxItems)
+	if err != nil {
+		return err
+	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
-	p := newPage[codeSigningConfig](maxItems)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return store.Each(tx, bucketCodeSigning, prefix, scanFrom(c, prefix), func(_ string, cfg *codeSigningConfig) error {
+		return store.Each(tx, bucketCodeSigning, prefix, p.resumeAt(prefix), func(_ string, cfg *codeSigningConfig) error {
 			if !p.add(cfg.CodeSigningConfigID, *cfg) {
 				return store.ErrStop
 			}

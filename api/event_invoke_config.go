@@ -296,7 +296,7 @@ func (s *Server) deleteFunctionEventInvokeConfig(w http.ResponseWriter, r *http.
 }
 
 // listFunctionEventInvokeConfigs serves ListFunctionEventInvokeConfigs
-// ($LATEST, versions, aliases in key order; markers are the next qualifier).
+// ($LATEST, versions, aliases in key order).
 func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := unqualifiedFunction(c)
 	if err != nil {
@@ -306,19 +306,18 @@ func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
-	marker := c.Query.Get("Marker")
-	p := newPage[eventInvokeConfigOutput](maxItems)
+	var p *listPage[eventInvokeConfigOutput]
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
 		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
 			return errFunctionDoesNotExist()
 		} else if err != nil {
 			return err
 		}
-		start := ""
-		if marker != "" {
-			start = qualifierKey(c.Scope, ref.Name, marker)
+		if p, err = newPage[eventInvokeConfigOutput](c, maxItems); err != nil {
+			return err
 		}
-		return store.Each(tx, bucketEventInvokeConfigs, functionKey(c.Scope, ref.Name)+"/", start, func(_ string, cfg *eventInvokeConfig) error {
+		prefix := functionKey(c.Scope, ref.Name) + "/"
+		return store.Each(tx, bucketEventInvokeConfigs, prefix, p.resumeAt(prefix), func(_ string, cfg *eventInvokeConfig) error {
 			if !p.add(cfg.Qualifier, cfg.output(c.Scope, ref.Name)) {
 				return store.ErrStop
 			}

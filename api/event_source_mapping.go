@@ -341,7 +341,7 @@ func (s *Server) deleteEventSourceMapping(w http.ResponseWriter, r *http.Request
 }
 
 // listEventSourceMappings serves ListEventSourceMappings (?FunctionName=,
-// ?EventSourceArn= filter; markers are the next UUID).
+// ?EventSourceArn= filter), in UUID order.
 func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request, c *call) error {
 	maxItems, err := pageSize(c, 10000, 100)
 	if err != nil {
@@ -356,10 +356,13 @@ func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request,
 		wantFn = ref.arn(c.Scope)
 	}
 	wantSource := c.Query.Get("EventSourceArn")
+	p, err := newPage[esmDoc](c, maxItems)
+	if err != nil {
+		return err
+	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
-	p := newPage[esmDoc](maxItems)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketESM, prefix, scanFrom(c, prefix), func(key string, _ []byte) error {
+		return tx.Scan(bucketESM, prefix, p.resumeAt(prefix), func(key string, _ []byte) error {
 			doc, err := loadESM(tx, c.Scope, strings.TrimPrefix(key, prefix))
 			if err != nil {
 				return err

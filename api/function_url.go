@@ -413,8 +413,7 @@ type listURLConfigsOutput struct {
 }
 
 // listFunctionUrlConfigs serves ListFunctionUrlConfigs: the function's own
-// config first, then its aliases' in name order. Markers are the index of the
-// next item.
+// config first, then its aliases' in name order.
 func (s *Server) listFunctionUrlConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := resolveFunction(c)
 	if err != nil {
@@ -434,36 +433,31 @@ func (s *Server) listFunctionUrlConfigs(w http.ResponseWriter, r *http.Request, 
 		}
 		maxItems = n
 	}
-	start := 0
-	if m := c.Query.Get("Marker"); m != "" {
-		n, err := strconv.Atoi(m)
-		if err != nil || n < 0 {
-			return errInvalidParameter("Invalid marker: %s", m)
-		}
-		start = n
+	p, err := newPage[urlConfigOutput](c, maxItems)
+	if err != nil {
+		return err
 	}
-	var all []*urlRecord
+	port := requestPort(r)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
 		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
 			return errURLFunctionNotFound()
 		} else if err != nil {
 			return err
 		}
-		all, err = store.All[urlRecord](tx, bucketFunctionURLs, functionKey(c.Scope, ref.Name)+"/")
-		return err
+		// The function's own config (qualifier "") is keyed prefix itself:
+		// it comes first, so it never starts a later page.
+		prefix := functionKey(c.Scope, ref.Name) + "/"
+		return store.Each(tx, bucketFunctionURLs, prefix, p.resumeAt(prefix), func(_ string, u *urlRecord) error {
+			if !p.add(u.Qualifier, u.output(port, true, true)) {
+				return store.ErrStop
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return err
 	}
-	out := listURLConfigsOutput{FunctionUrlConfigs: []urlConfigOutput{}}
-	port := requestPort(r)
-	for i := start; i < len(all) && i < start+maxItems; i++ {
-		out.FunctionUrlConfigs = append(out.FunctionUrlConfigs, all[i].output(port, true, true))
-	}
-	if start+maxItems < len(all) {
-		out.NextMarker = strconv.Itoa(start + maxItems)
-	}
-	writeJSON(w, c.Op.successCode(), out)
+	writeJSON(w, c.Op.successCode(), listURLConfigsOutput{FunctionUrlConfigs: p.items, NextMarker: p.next})
 	return nil
 }
 

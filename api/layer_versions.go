@@ -1,7 +1,7 @@
 package api
 
 import (
-	"encoding/base64"
+	"cmp"
 	"errors"
 	"net/http"
 	"slices"
@@ -247,11 +247,11 @@ func (s *Server) listLayerVersions(w http.ResponseWriter, r *http.Request, c *ca
 			items = append(items, l.listItem())
 		}
 	}
-	page, next, err := paginate(items, c.Query.Get("Marker"), maxItems, func(x layerVersionResponse) string { return strconv.FormatInt(x.Version, 10) })
+	p, err := pageOf(c, items, cmp.Or(maxItems, 50), func(x layerVersionResponse) string { return strconv.FormatInt(x.Version, 10) })
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listLayerVersionsOutput{LayerVersions: page, NextMarker: next})
+	writeJSON(w, c.Op.successCode(), listLayerVersionsOutput{LayerVersions: p.items, NextMarker: p.next})
 	return nil
 }
 
@@ -297,41 +297,10 @@ func (s *Server) listLayers(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		items = append(items, layersListItem{LayerName: l.Name, LayerArn: l.layerArn(), LatestMatchingVersion: l.listItem()})
 	}
-	page, next, err := paginate(items, c.Query.Get("Marker"), maxItems, func(x layersListItem) string { return x.LayerName })
+	p, err := pageOf(c, items, cmp.Or(maxItems, 50), func(x layersListItem) string { return x.LayerName })
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listLayersOutput{Layers: page, NextMarker: next})
+	writeJSON(w, c.Op.successCode(), listLayersOutput{Layers: p.items, NextMarker: p.next})
 	return nil
-}
-
-// paginate cuts items at an opaque marker (base64 of the first item's key).
-func paginate[T any](items []T, marker string, maxItems int, key func(T) string) ([]T, string, error) {
-	if maxItems == 0 {
-		maxItems = 50
-	}
-	start := 0
-	if marker != "" {
-		k, err := base64.RawURLEncoding.DecodeString(marker)
-		if err != nil {
-			return nil, "", errInvalidParameter("Invalid marker: %s", marker)
-		}
-		start = len(items)
-		for i, it := range items {
-			if key(it) == string(k) {
-				start = i
-				break
-			}
-		}
-	}
-	items = items[start:]
-	next := ""
-	if len(items) > maxItems {
-		next = base64.RawURLEncoding.EncodeToString([]byte(key(items[maxItems])))
-		items = items[:maxItems]
-	}
-	if items == nil {
-		items = []T{}
-	}
-	return items, next, nil
 }

@@ -294,7 +294,7 @@ func listedConfiguration(f *functionRecord) functionConfiguration {
 }
 
 // listVersionsByFunction serves ListVersionsByFunction: $LATEST, then the
-// published versions in order. Markers are the index of the next item.
+// published versions in order.
 func (s *Server) listVersionsByFunction(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := resolveFunction(c)
 	if err != nil {
@@ -329,15 +329,12 @@ func (s *Server) listVersionsByFunction(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	start := 0
-	if m := c.Query.Get("Marker"); m != "" {
-		if start, err = strconv.Atoi(m); err != nil || start < 0 {
-			return errInvalidParameter("Invalid marker: %s", m)
-		}
+	p, err := newPage[functionConfiguration](c, maxItems)
+	if err != nil {
+		return err
 	}
-	p := newPage[functionConfiguration](maxItems)
-	for i := start; i < len(all); i++ {
-		if !p.add(strconv.Itoa(i), listedConfiguration(all[i])) {
+	for _, f := range all {
+		if !p.add(f.shownQualifier, listedConfiguration(f)) {
 			break
 		}
 	}
