@@ -130,14 +130,14 @@ func validateAliasInput(in *aliasInput, create bool) error {
 	if create {
 		switch {
 		case in.Name == nil:
-			v.problems = append(v.problems, "Value null at 'name' failed to satisfy constraint: Member must not be null")
+			v.null("name")
 		case len(*in.Name) > 128:
 			v.add(*in.Name, "name", "Member must have length less than or equal to 128")
 		case !aliasNamePattern.MatchString(*in.Name) || isVersionNumber(*in.Name):
 			v.add(*in.Name, "name", "Member must satisfy regular expression pattern: "+aliasNamePatternText)
 		}
 		if in.FunctionVersion == nil {
-			v.problems = append(v.problems, "Value null at 'functionVersion' failed to satisfy constraint: Member must not be null")
+			v.null("functionVersion")
 		}
 	}
 	if in.FunctionVersion != nil && (len(*in.FunctionVersion) > 1024 || !regexp.MustCompile(`^(\$LATEST|[0-9]+)$`).MatchString(*in.FunctionVersion)) {

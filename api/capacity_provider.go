@@ -164,7 +164,7 @@ func (s *Server) createCapacityProvider(w http.ResponseWriter, r *http.Request, 
 		"capacityProviderName": in.CapacityProviderName == nil, "vpcConfig": in.VpcConfig == nil, "permissionsConfig": in.PermissionsConfig == nil,
 	} {
 		if missing {
-			v.problems = append(v.problems, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", member))
+			v.null(member)
 		}
 	}
 	sort.Strings(v.problems)
@@ -179,7 +179,7 @@ func (s *Server) createCapacityProvider(w http.ResponseWriter, r *http.Request, 
 		v.add(fmt.Sprintf("[%s]", strings.Join(in.VpcConfig.SubnetIds, ", ")), "vpcConfig.subnetIds", "Member must have length between 1 and 16")
 	}
 	if in.VpcConfig.SecurityGroupIds == nil {
-		v.problems = append(v.problems, "Value null at 'vpcConfig.securityGroupIds' failed to satisfy constraint: Member must not be null")
+		v.null("vpcConfig.securityGroupIds")
 	} else if len(in.VpcConfig.SecurityGroupIds) > 5 {
 		v.add(fmt.Sprintf("[%s]", strings.Join(in.VpcConfig.SecurityGroupIds, ", ")), "vpcConfig.securityGroupIds", "Member must have length less than or equal to 5")
 	}
@@ -483,7 +483,7 @@ func checkCapacityProviderConfig(tx store.Tx, sc scope, cfg *providerConfig) err
 	var v validationError
 	m := cfg.LambdaManagedInstancesCapacityProviderConfig
 	if m == nil {
-		v.problems = append(v.problems, "Value null at 'providerConfig.lambdaManagedInstancesCapacityProviderConfig' failed to satisfy constraint: Member must not be null")
+		v.null("providerConfig.lambdaManagedInstancesCapacityProviderConfig")
 		return v.err()
 	}
 	if !capacityProviderArnPattern.MatchString(m.CapacityProviderArn) {

@@ -86,7 +86,7 @@ func loadCSC(tx store.Tx, sc scope, arn string) (*codeSigningConfig, string, err
 func (in *cscInput) validate(create bool) error {
 	var v validationError
 	if create && in.AllowedPublishers == nil {
-		v.problems = append(v.problems, "Value null at 'allowedPublishers' failed to satisfy constraint: Member must not be null")
+		v.null("allowedPublishers")
 	}
 	if p := in.CodeSigningPolicies; p != nil && p.UntrustedArtifactOnDeployment != "" &&
 		p.UntrustedArtifactOnDeployment != "Warn" && p.UntrustedArtifactOnDeployment != "Enforce" {
@@ -278,7 +278,7 @@ func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 	}
 	if in.CodeSigningConfigArn == nil {
 		var v validationError
-		v.problems = append(v.problems, "Value null at 'codeSigningConfigArn' failed to satisfy constraint: Member must not be null")
+		v.null("codeSigningConfigArn")
 		return v.err()
 	}
 	arn := *in.CodeSigningConfigArn

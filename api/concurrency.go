@@ -49,7 +49,7 @@ func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 	}
 	var v validationError
 	if in.ReservedConcurrentExecutions == nil {
-		v.problems = append(v.problems, "Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
+		v.null("reservedConcurrentExecutions")
 	}
 	if err := v.err(); err != nil {
 		return err

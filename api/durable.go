@@ -80,7 +80,7 @@ func (s *Server) durableExecutionUnknown(w http.ResponseWriter, r *http.Request,
 	}
 	if c.Op.Name == "GetDurableExecutionState" && c.Query.Get("CheckpointToken") == "" {
 		var v validationError
-		v.problems = append(v.problems, "Value null at 'checkpointToken' failed to satisfy constraint: Member must not be null")
+		v.null("checkpointToken")
 		return v.err()
 	}
 	return errInvalidParameter("Invalid durable execution %s: %s.", arn, noDurableRuntime)

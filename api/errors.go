@@ -79,6 +79,11 @@ func (v *validationError) add(value, member, constraint string) {
 	v.problems = append(v.problems, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint))
 }
 
+// null records that member, which the model requires, was not sent.
+func (v *validationError) null(member string) {
+	v.problems = append(v.problems, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", member))
+}
+
 func (v *validationError) err() error {
 	switch len(v.problems) {
 	case 0:

@@ -62,7 +62,7 @@ func requiredEnum(value *string, member string, allowed ...string) error {
 	var v validationError
 	switch {
 	case value == nil:
-		v.problems = append(v.problems, "Value null at '"+member+"' failed to satisfy constraint: Member must not be null")
+		v.null(member)
 	case !slices.Contains(allowed, *value):
 		v.add(*value, member, "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
 	}

@@ -34,7 +34,7 @@ func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *
 	}
 	var v validationError
 	if in.Content == nil {
-		v.problems = append(v.problems, "Value null at 'content' failed to satisfy constraint: Member must not be null")
+		v.null("content")
 	}
 	if slices.ContainsFunc(in.CompatibleRuntimes, func(id string) bool { _, ok := runtimes.Lookup(id); return !ok }) {
 		v.add("["+strings.Join(in.CompatibleRuntimes, ", ")+"]", "compatibleRuntimes", "Member must satisfy enum value set: ["+strings.Join(awsSupportedRuntimes, ", ")+"]")

@@ -254,18 +254,18 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) 
 	var v validationError
 	switch {
 	case in.StatementID == nil:
-		v.problems = append(v.problems, "Value null at 'statementId' failed to satisfy constraint: Member must not be null")
+		v.null("statementId")
 	case len(*in.StatementID) > 100 || !statementIDPattern.MatchString(*in.StatementID):
 		v.add(*in.StatementID, "statementId", "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)")
 	}
 	switch {
 	case in.Action == nil:
-		v.problems = append(v.problems, "Value null at 'action' failed to satisfy constraint: Member must not be null")
+		v.null("action")
 	case !permissionAction.MatchString(*in.Action):
 		v.add(*in.Action, "action", "Member must satisfy regular expression pattern: "+permissionActionText)
 	}
 	if in.Principal == nil {
-		v.problems = append(v.problems, "Value null at 'principal' failed to satisfy constraint: Member must not be null")
+		v.null("principal")
 	}
 	if err := v.err(); err != nil {
 		return err
@@ -453,17 +453,17 @@ func (s *Server) addLayerVersionPermission(w http.ResponseWriter, r *http.Reques
 	}
 	var v validationError
 	if in.StatementID == nil {
-		v.problems = append(v.problems, "Value null at 'statementId' failed to satisfy constraint: Member must not be null")
+		v.null("statementId")
 	} else if !statementIDPattern.MatchString(*in.StatementID) {
 		v.add(*in.StatementID, "statementId", "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)")
 	}
 	if in.Action == nil {
-		v.problems = append(v.problems, "Value null at 'action' failed to satisfy constraint: Member must not be null")
+		v.null("action")
 	} else if *in.Action != "lambda:GetLayerVersion" {
 		v.add(*in.Action, "action", "Member must satisfy regular expression pattern: lambda:GetLayerVersion")
 	}
 	if in.Principal == nil {
-		v.problems = append(v.problems, "Value null at 'principal' failed to satisfy constraint: Member must not be null")
+		v.null("principal")
 	} else if *in.Principal != "*" && !accountIDPattern.MatchString(*in.Principal) && !strings.HasPrefix(*in.Principal, "arn:") {
 		v.add(*in.Principal, "principal", `Member must satisfy regular expression pattern: \d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root`)
 	}

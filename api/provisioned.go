@@ -113,7 +113,7 @@ func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 	}
 	var v validationError
 	if in.ProvisionedConcurrentExecutions == nil {
-		v.problems = append(v.problems, "Value null at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
+		v.null("provisionedConcurrentExecutions")
 	} else if *in.ProvisionedConcurrentExecutions < 1 {
 		v.add(itoa(*in.ProvisionedConcurrentExecutions), "provisionedConcurrentExecutions", "Member must have value greater than or equal to 1")
 	}

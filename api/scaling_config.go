@@ -44,7 +44,7 @@ func scalingTarget(tx store.Tx, c *call) (*functionRecord, error) {
 	var v validationError
 	switch {
 	case q == "":
-		v.problems = append(v.problems, "Value null at 'qualifier' failed to satisfy constraint: Member must not be null")
+		v.null("qualifier")
 	case len(q) > 128:
 		v.add(q, "qualifier", "Member must have length less than or equal to 128")
 	case !publishedQualifierPattern.MatchString(q):

@@ -200,7 +200,7 @@ func (s *Server) untagResource(w http.ResponseWriter, r *http.Request, c *call) 
 	keys := c.Query["tagKeys"]
 	if len(keys) == 0 {
 		var v validationError
-		v.problems = append(v.problems, "Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+		v.null("tagKeys")
 		return v.err()
 	}
 	err = s.withTags(r, c, res, true, func(tags map[string]string) error {
