@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -10,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lambhq/lamb/engine"
@@ -33,23 +36,8 @@ const (
 
 // invoke serves Invoke: RequestResponse, Event and DryRun.
 func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
-	invType := r.Header.Get("X-Amz-Invocation-Type")
-	if invType == "" {
-		invType = "RequestResponse"
-	}
-	logType := r.Header.Get("X-Amz-Log-Type")
-	var v validationError
-	switch invType {
-	case "RequestResponse", "Event", "DryRun":
-	default:
-		v.add(invType, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
-	}
-	switch logType {
-	case "", "None", "Tail":
-	default:
-		v.add(logType, "logType", "Member must satisfy enum value set: [None, Tail]")
-	}
-	if err := v.err(); err != nil {
+	invType, logType, err := invokeHeaders(r, "Event", "RequestResponse", "DryRun")
+	if err != nil {
 		return err
 	}
 
@@ -100,6 +88,24 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(res.Payload)
 	return nil
+}
+
+// invokeHeaders reads X-Amz-Invocation-Type (RequestResponse when absent) and
+// X-Amz-Log-Type, refusing an invocation type not in invTypes (in the order
+// AWS's message lists them) and a log type other than None and Tail.
+func invokeHeaders(r *http.Request, invTypes ...string) (invType, logType string, err error) {
+	invType = cmp.Or(r.Header.Get("X-Amz-Invocation-Type"), "RequestResponse")
+	logType = r.Header.Get("X-Amz-Log-Type")
+	var v validationError
+	if !slices.Contains(invTypes, invType) {
+		v.add(invType, "invocationType", "Member must satisfy enum value set: ["+strings.Join(invTypes, ", ")+"]")
+	}
+	switch logType {
+	case "", "None", "Tail":
+	default:
+		v.add(logType, "logType", "Member must satisfy enum value set: [None, Tail]")
+	}
+	return invType, logType, v.err()
 }
 
 // readInvokePayload reads an invocation's payload within AWS's limit. AWS
