@@ -145,6 +145,5 @@ func (s *Server) getAccountSettings(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }

@@ -246,8 +246,7 @@ func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), a.configuration(c.Scope, ref.Name))
-	return nil
+	return reply(w, c, a.configuration(c.Scope, ref.Name))
 }
 
 // getAlias serves GetAlias.
@@ -272,8 +271,7 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), a.configuration(c.Scope, ref.Name))
-	return nil
+	return reply(w, c, a.configuration(c.Scope, ref.Name))
 }
 
 // updateAlias serves UpdateAlias.
@@ -340,8 +338,7 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	if moved {
 		s.syncProvisioned(c.Scope, ref.Name)
 	}
-	writeJSON(w, c.Op.successCode(), a.configuration(c.Scope, ref.Name))
-	return nil
+	return reply(w, c, a.configuration(c.Scope, ref.Name))
 }
 
 // deleteAlias serves DeleteAlias (204, also for an alias that does not exist).
@@ -411,6 +408,5 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listAliasesOutput{Aliases: p.items, NextMarker: p.next})
-	return nil
+	return reply(w, c, listAliasesOutput{Aliases: p.items, NextMarker: p.next})
 }

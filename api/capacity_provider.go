@@ -248,8 +248,7 @@ func (s *Server) createCapacityProvider(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CapacityProvider": cp})
-	return nil
+	return reply(w, c, map[string]any{"CapacityProvider": cp})
 }
 
 // loadCapacityProvider reads the provider c's label names.
@@ -279,8 +278,7 @@ func (s *Server) getCapacityProvider(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CapacityProvider": rec.capacityProvider})
-	return nil
+	return reply(w, c, map[string]any{"CapacityProvider": rec.capacityProvider})
 }
 
 // updateCapacityProvider serves UpdateCapacityProvider (202): only the
@@ -316,8 +314,7 @@ func (s *Server) updateCapacityProvider(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CapacityProvider": rec.capacityProvider})
-	return nil
+	return reply(w, c, map[string]any{"CapacityProvider": rec.capacityProvider})
 }
 
 // deleteCapacityProvider serves DeleteCapacityProvider (202). A provider
@@ -343,8 +340,7 @@ func (s *Server) deleteCapacityProvider(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	cp.State = "Deleting"
-	writeJSON(w, c.Op.successCode(), map[string]any{"CapacityProvider": cp.capacityProvider})
-	return nil
+	return reply(w, c, map[string]any{"CapacityProvider": cp.capacityProvider})
 }
 
 // maxItemsQuery reads a MaxItems query limited to 1..max.
@@ -396,8 +392,7 @@ func (s *Server) listCapacityProviders(w http.ResponseWriter, r *http.Request, c
 	if p.next != "" {
 		out["NextMarker"] = p.next
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // functionVersionOnProvider is one item of ListFunctionVersionsByCapacityProvider.
@@ -457,8 +452,7 @@ func (s *Server) listFunctionVersionsByCapacityProvider(w http.ResponseWriter, r
 	if p.next != "" {
 		out["NextMarker"] = p.next
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // providerConfig is the model's CapacityProviderConfig of a function.

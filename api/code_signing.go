@@ -130,8 +130,7 @@ func (s *Server) createCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CodeSigningConfig": cfg})
-	return nil
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
 }
 
 // getCodeSigningConfig serves GetCodeSigningConfig.
@@ -145,8 +144,7 @@ func (s *Server) getCodeSigningConfig(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CodeSigningConfig": cfg})
-	return nil
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
 }
 
 // updateCodeSigningConfig serves UpdateCodeSigningConfig.
@@ -173,8 +171,7 @@ func (s *Server) updateCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CodeSigningConfig": cfg})
-	return nil
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
 }
 
 // cscUsers lists the functions of sc using the config arn.
@@ -236,11 +233,10 @@ func (s *Server) listCodeSigningConfigs(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), struct {
+	return reply(w, c, struct {
 		CodeSigningConfigs []codeSigningConfig `json:"CodeSigningConfigs"`
 		NextMarker         string              `json:"NextMarker,omitempty"`
 	}{p.items, p.next})
-	return nil
 }
 
 // listFunctionsByCodeSigningConfig serves ListFunctionsByCodeSigningConfig.
@@ -260,8 +256,7 @@ func (s *Server) listFunctionsByCodeSigningConfig(w http.ResponseWriter, r *http
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // putFunctionCodeSigningConfig serves PutFunctionCodeSigningConfig.
@@ -296,8 +291,7 @@ func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
-	return nil
+	return reply(w, c, map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
 }
 
 // getFunctionCodeSigningConfig serves GetFunctionCodeSigningConfig ({} without one).
@@ -322,11 +316,9 @@ func (s *Server) getFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	if arn == "" {
-		writeJSON(w, c.Op.successCode(), struct{}{})
-		return nil
+		return reply(w, c, struct{}{})
 	}
-	writeJSON(w, c.Op.successCode(), map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
-	return nil
+	return reply(w, c, map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
 }
 
 // deleteFunctionCodeSigningConfig serves DeleteFunctionCodeSigningConfig (204).

@@ -97,8 +97,7 @@ func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), concurrency{ReservedConcurrentExecutions: want})
-	return nil
+	return reply(w, c, concurrency{ReservedConcurrentExecutions: want})
 }
 
 // getFunctionConcurrency serves GetFunctionConcurrency: {} when none is set.
@@ -112,11 +111,9 @@ func (s *Server) getFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	if f.ReservedConcurrency == nil {
-		writeJSON(w, c.Op.successCode(), struct{}{})
-		return nil
+		return reply(w, c, struct{}{})
 	}
-	writeJSON(w, c.Op.successCode(), concurrency{ReservedConcurrentExecutions: *f.ReservedConcurrency})
-	return nil
+	return reply(w, c, concurrency{ReservedConcurrentExecutions: *f.ReservedConcurrency})
 }
 
 // deleteFunctionConcurrency serves DeleteFunctionConcurrency (204).

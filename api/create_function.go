@@ -154,8 +154,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		cfg.Version = v.Version
 	}
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
 }
 
 // storeFunction checks and stores zip (if any), resolves layers (if given) and

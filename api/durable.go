@@ -137,8 +137,7 @@ func (s *Server) listDurableExecutionsByFunction(w http.ResponseWriter, r *http.
 	if _, err := s.loadQualified(r.Context(), c.Scope, ref, nil); err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"DurableExecutions": []any{}})
-	return nil
+	return reply(w, c, map[string]any{"DurableExecutions": []any{}})
 }
 
 // lowerFirst turns a member name into its validation-message form.

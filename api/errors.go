@@ -134,3 +134,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 }
+
+// reply answers v as the JSON body with the operation's success status: the
+// last step of most handlers.
+func reply(w http.ResponseWriter, c *call, v any) error {
+	writeJSON(w, c.Op.successCode(), v)
+	return nil
+}

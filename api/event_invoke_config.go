@@ -227,8 +227,7 @@ func (s *Server) writeEventInvokeConfig(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // loadEventConfig reads the event invoke config ref names (its qualifier, or
@@ -271,8 +270,7 @@ func (s *Server) getFunctionEventInvokeConfig(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // deleteFunctionEventInvokeConfig serves DeleteFunctionEventInvokeConfig (204).
@@ -327,9 +325,8 @@ func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), struct {
+	return reply(w, c, struct {
 		FunctionEventInvokeConfigs []eventInvokeConfigOutput `json:"FunctionEventInvokeConfigs"`
 		NextMarker                 string                    `json:"NextMarker,omitempty"`
 	}{p.items, p.next})
-	return nil
 }

@@ -184,8 +184,7 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 	}
 	s.log.WarnContext(r.Context(), "event source mapping stored, but lamb polls no event sources: it will never invoke its function",
 		"uuid", uuid, "function", doc["FunctionArn"], "source", source)
-	writeJSON(w, c.Op.successCode(), doc)
-	return nil
+	return reply(w, c, doc)
 }
 
 // esmTags reads CreateEventSourceMapping's Tags member (a string map of at
@@ -274,8 +273,7 @@ func (s *Server) getEventSourceMapping(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), doc)
-	return nil
+	return reply(w, c, doc)
 }
 
 // updateEventSourceMapping serves UpdateEventSourceMapping (202).
@@ -315,8 +313,7 @@ func (s *Server) updateEventSourceMapping(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), doc)
-	return nil
+	return reply(w, c, doc)
 }
 
 // deleteEventSourceMapping serves DeleteEventSourceMapping (202, State Deleting).
@@ -336,8 +333,7 @@ func (s *Server) deleteEventSourceMapping(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	doc["State"] = "Deleting"
-	writeJSON(w, c.Op.successCode(), doc)
-	return nil
+	return reply(w, c, doc)
 }
 
 // listEventSourceMappings serves ListEventSourceMappings (?FunctionName=,
@@ -379,9 +375,8 @@ func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), struct {
+	return reply(w, c, struct {
 		EventSourceMappings []esmDoc `json:"EventSourceMappings"`
 		NextMarker          string   `json:"NextMarker,omitempty"`
 	}{p.items, p.next})
-	return nil
 }

@@ -88,8 +88,7 @@ func (s *Server) putFunctionRecursionConfig(w http.ResponseWriter, r *http.Reque
 	if err := s.functionSetting(r, c, ref, "recursion", nil, &cfg); err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
 }
 
 // getFunctionRecursionConfig serves GetFunctionRecursionConfig (Terminate by default).
@@ -102,8 +101,7 @@ func (s *Server) getFunctionRecursionConfig(w http.ResponseWriter, r *http.Reque
 	if err := s.functionSetting(r, c, ref, "recursion", &cfg, nil); err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
 }
 
 // putRuntimeManagementConfig serves PutRuntimeManagementConfig.
@@ -136,8 +134,7 @@ func (s *Server) putRuntimeManagementConfig(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	cfg.FunctionArn = ref.arn(c.Scope)
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
 }
 
 // getRuntimeManagementConfig serves GetRuntimeManagementConfig (Auto by default).
@@ -151,6 +148,5 @@ func (s *Server) getRuntimeManagementConfig(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	cfg.FunctionArn = ref.arn(c.Scope)
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
 }

@@ -309,8 +309,7 @@ func (s *Server) createFunctionUrlConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), u.output(requestPort(r), false, in.InvokeMode != nil))
-	return nil
+	return reply(w, c, u.output(requestPort(r), false, in.InvokeMode != nil))
 }
 
 // getFunctionUrlConfig serves GetFunctionUrlConfig.
@@ -326,8 +325,7 @@ func (s *Server) getFunctionUrlConfig(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), u.output(requestPort(r), true, true))
-	return nil
+	return reply(w, c, u.output(requestPort(r), true, true))
 }
 
 // loadURLConfig reads the config of ref; AWS's not-found error when the
@@ -380,8 +378,7 @@ func (s *Server) updateFunctionUrlConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), u.output(requestPort(r), true, in.InvokeMode != nil))
-	return nil
+	return reply(w, c, u.output(requestPort(r), true, in.InvokeMode != nil))
 }
 
 // deleteFunctionUrlConfig serves DeleteFunctionUrlConfig (204).
@@ -457,8 +454,7 @@ func (s *Server) listFunctionUrlConfigs(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listURLConfigsOutput{FunctionUrlConfigs: p.items, NextMarker: p.next})
-	return nil
+	return reply(w, c, listURLConfigsOutput{FunctionUrlConfigs: p.items, NextMarker: p.next})
 }
 
 // lookupURL finds the config a url-id names; ok is false when there is none.

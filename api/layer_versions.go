@@ -86,8 +86,7 @@ func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), l.response(codeURL(r, l.CodeSHA256Hex)))
-	return nil
+	return reply(w, c, l.response(codeURL(r, l.CodeSHA256Hex)))
 }
 
 // layerVersionLabel reads {LayerName} and {VersionNumber}.
@@ -119,8 +118,7 @@ func (s *Server) answerLayerVersion(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), l.response(codeURL(r, l.CodeSHA256Hex)))
-	return nil
+	return reply(w, c, l.response(codeURL(r, l.CodeSHA256Hex)))
 }
 
 // getLayerVersion serves GetLayerVersion.
@@ -251,8 +249,7 @@ func (s *Server) listLayerVersions(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listLayerVersionsOutput{LayerVersions: p.items, NextMarker: p.next})
-	return nil
+	return reply(w, c, listLayerVersionsOutput{LayerVersions: p.items, NextMarker: p.next})
 }
 
 type layersListItem struct {
@@ -301,6 +298,5 @@ func (s *Server) listLayers(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listLayersOutput{Layers: p.items, NextMarker: p.next})
-	return nil
+	return reply(w, c, listLayersOutput{Layers: p.items, NextMarker: p.next})
 }

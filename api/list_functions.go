@@ -48,8 +48,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	if master != "" {
 		// Lambda@Edge replicas: lamb has none.
-		writeJSON(w, c.Op.successCode(), listFunctionsOutput{Functions: p.items})
-		return nil
+		return reply(w, c, listFunctionsOutput{Functions: p.items})
 	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
 	// The scan resumes at the marker's function; a marker naming one of its
@@ -89,6 +88,5 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listFunctionsOutput{Functions: p.items, NextMarker: p.next})
-	return nil
+	return reply(w, c, listFunctionsOutput{Functions: p.items, NextMarker: p.next})
 }

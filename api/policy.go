@@ -340,8 +340,7 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]string{"Statement": string(statement)})
-	return nil
+	return reply(w, c, map[string]string{"Statement": string(statement)})
 }
 
 // getPolicy serves GetPolicy.
@@ -373,8 +372,7 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // removePermission serves RemovePermission (204).
@@ -511,8 +509,7 @@ func (s *Server) addLayerVersionPermission(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // getLayerVersionPolicy serves GetLayerVersionPolicy.
@@ -540,8 +537,7 @@ func (s *Server) getLayerVersionPolicy(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // removeLayerVersionPermission serves RemoveLayerVersionPermission (204).

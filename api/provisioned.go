@@ -161,8 +161,7 @@ func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 		return err
 	}
 	s.syncProvisioned(c.Scope, ref.Name)
-	writeJSON(w, c.Op.successCode(), rec.output("", -1))
-	return nil
+	return reply(w, c, rec.output("", -1))
 }
 
 // getProvisionedConcurrencyConfig serves GetProvisionedConcurrencyConfig.
@@ -192,8 +191,7 @@ func (s *Server) getProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 	} else if n, found := avail[ref.Qualifier]; ok && found {
 		available = n
 	}
-	writeJSON(w, c.Op.successCode(), rec.output("", available))
-	return nil
+	return reply(w, c, rec.output("", available))
 }
 
 // deleteProvisionedConcurrencyConfig serves DeleteProvisionedConcurrencyConfig (204).
@@ -252,6 +250,5 @@ func (s *Server) listProvisionedConcurrencyConfigs(w http.ResponseWriter, r *htt
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }

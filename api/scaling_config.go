@@ -121,8 +121,7 @@ func (s *Server) putFunctionScalingConfig(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"FunctionState": state})
-	return nil
+	return reply(w, c, map[string]any{"FunctionState": state})
 }
 
 // getFunctionScalingConfig serves GetFunctionScalingConfig.
@@ -147,6 +146,5 @@ func (s *Server) getFunctionScalingConfig(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }

@@ -232,6 +232,5 @@ func (s *Server) listTags(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"Tags": out})
-	return nil
+	return reply(w, c, map[string]any{"Tags": out})
 }

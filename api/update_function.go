@@ -127,8 +127,7 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 		}
 		f.shownQualifier = f.Version
 	}
-	writeJSON(w, c.Op.successCode(), f.configuration())
-	return nil
+	return reply(w, c, f.configuration())
 }
 
 // updateFunctionConfigurationInput is the UpdateFunctionConfiguration body.
@@ -176,6 +175,5 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), f.configuration())
-	return nil
+	return reply(w, c, f.configuration())
 }

@@ -274,8 +274,7 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	out.shownQualifier = out.Version
-	writeJSON(w, c.Op.successCode(), out.configuration())
-	return nil
+	return reply(w, c, out.configuration())
 }
 
 type listVersionsOutput struct {
@@ -338,8 +337,7 @@ func (s *Server) listVersionsByFunction(w http.ResponseWriter, r *http.Request, 
 			break
 		}
 	}
-	writeJSON(w, c.Op.successCode(), listVersionsOutput{Versions: p.items, NextMarker: p.next})
-	return nil
+	return reply(w, c, listVersionsOutput{Versions: p.items, NextMarker: p.next})
 }
 
 // publishAfterChange publishes the function's new $LATEST right after
