@@ -196,15 +196,6 @@ func checkAliasTargets(tx store.Tx, latest *functionRecord, version string, weig
 	return nil
 }
 
-// aliasFunction loads the function of an alias operation, refusing qualified names.
-func aliasFunction(tx store.Tx, c *call, ref functionRef) (*functionRecord, error) {
-	latest, err := loadFunction(tx, c.Scope, ref.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errFunctionNotFound(ref.notFoundArn(c.Scope))
-	}
-	return latest, err
-}
-
 // createAlias serves CreateAlias (201).
 func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := resolveFunction(c)
@@ -226,10 +217,7 @@ func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, c *call) er
 		a.Weights = w
 	}
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(functionArn(c.Scope, ref.Name) + ":" + a.FunctionVersion)
-		}
+		latest, err := loadFunctionOr(tx, c.Scope, ref.Name, errFunctionNotFound(functionArn(c.Scope, ref.Name)+":"+a.FunctionVersion))
 		if err != nil {
 			return err
 		}
@@ -258,7 +246,7 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, c *call) error
 	name := c.Labels["Name"]
 	var a *aliasRecord
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		latest, err := aliasFunction(tx, c, ref)
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
@@ -293,7 +281,7 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, c *call) er
 		moved bool // a provisioned alias now routes to other versions
 	)
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		latest, err := aliasFunction(tx, c, ref)
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
@@ -350,7 +338,7 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	name := c.Labels["Name"]
 	var provisioned bool // the alias kept provisioned instances: release them
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		if _, err := aliasFunction(tx, c, ref); err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
 		var p provisionedRecord
@@ -388,7 +376,7 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, c *call) er
 	fv := c.Query.Get("FunctionVersion")
 	var p *listPage[aliasConfiguration]
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := aliasFunction(tx, c, ref); err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
 		if p, err = newPage[aliasConfiguration](c, maxItems); err != nil {

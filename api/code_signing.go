@@ -281,9 +281,7 @@ func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 		if _, _, err := loadCSC(tx, c.Scope, arn); err != nil {
 			return newError("CodeSigningConfigNotFoundException", "The code signing configuration cannot be found. Check that the provided configuration is not deleted: %s.", arn)
 		}
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		} else if err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
 		return tx.Put(bucketFunctionCSC, functionKey(c.Scope, ref.Name), arn)
@@ -302,9 +300,7 @@ func (s *Server) getFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 	}
 	var arn string
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		} else if err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
 		if err := tx.Get(bucketFunctionCSC, functionKey(c.Scope, ref.Name), &arn); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -328,9 +324,7 @@ func (s *Server) deleteFunctionCodeSigningConfig(w http.ResponseWriter, r *http.
 		return err
 	}
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		} else if err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
 		return tx.Delete(bucketFunctionCSC, functionKey(c.Scope, ref.Name))

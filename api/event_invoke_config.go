@@ -145,10 +145,7 @@ func (in *eventInvokeConfigInput) validate(tx store.Tx, latest *functionRecord, 
 // eventConfigTarget resolves the function and qualifier of an event invoke
 // config operation; qualifier "" means $LATEST.
 func eventConfigTarget(tx store.Tx, c *call, ref functionRef, missing error) (*functionRecord, string, error) {
-	latest, err := loadFunction(tx, c.Scope, ref.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", missing
-	}
+	latest, err := loadFunctionOr(tx, c.Scope, ref.Name, missing)
 	if err != nil {
 		return nil, "", err
 	}
@@ -306,9 +303,7 @@ func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.R
 	}
 	var p *listPage[eventInvokeConfigOutput]
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionDoesNotExist()
-		} else if err != nil {
+		if _, err := loadFunctionOr(tx, c.Scope, ref.Name, errFunctionDoesNotExist()); err != nil {
 			return err
 		}
 		if p, err = newPage[eventInvokeConfigOutput](c, maxItems); err != nil {

@@ -148,10 +148,7 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 	}
 	uuid = doc["UUID"].(string)
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errInvalidParameter("Function does not exist")
-		}
+		latest, err := loadFunctionOr(tx, c.Scope, ref.Name, errInvalidParameter("Function does not exist"))
 		if err != nil {
 			return err
 		}

@@ -113,6 +113,22 @@ func loadFunction(tx store.Tx, sc scope, name string) (*functionRecord, error) {
 	return &f, nil
 }
 
+// loadFunctionOr is loadFunction answering notFound, the operation's own AWS
+// error, when the function does not exist.
+func loadFunctionOr(tx store.Tx, sc scope, name string, notFound error) (*functionRecord, error) {
+	f, err := loadFunction(tx, sc, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound
+	}
+	return f, err
+}
+
+// loadRefFunction is the function ref names, or AWS's usual
+// ResourceNotFoundException naming ref.
+func loadRefFunction(tx store.Tx, sc scope, ref functionRef) (*functionRecord, error) {
+	return loadFunctionOr(tx, sc, ref.Name, errFunctionNotFound(ref.notFoundArn(sc)))
+}
+
 // lookupFunction resolves c's {FunctionName} label and Qualifier query and
 // loads the function's $LATEST: the one call a handler of a function
 // operation (Invoke, ...) needs. Its errors are AWS-shaped; return them.
@@ -131,14 +147,10 @@ func (s *Server) lookupFunction(ctx context.Context, c *call) (*functionRecord, 
 // Prepare (work left by an earlier process).
 func (s *Server) loadFunctionRef(ctx context.Context, c *call, ref functionRef) (*functionRecord, error) {
 	var f *functionRecord
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		f, err = loadFunction(tx, c.Scope, ref.Name)
+	err := s.store.View(ctx, func(tx store.Tx) (err error) {
+		f, err = loadRefFunction(tx, c.Scope, ref)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errFunctionNotFound(ref.notFoundArn(c.Scope))
-	}
 	if err != nil {
 		return nil, err
 	}

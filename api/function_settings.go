@@ -30,10 +30,7 @@ type runtimeManagementConfig struct {
 func (s *Server) functionSetting(r *http.Request, c *call, ref functionRef, kind string, out any, put any) error {
 	key := qualifierKey(c.Scope, ref.Name, kind+":"+ref.Qualifier)
 	fn := func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		}
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}

@@ -436,9 +436,7 @@ func (s *Server) listFunctionUrlConfigs(w http.ResponseWriter, r *http.Request, 
 	}
 	port := requestPort(r)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errURLFunctionNotFound()
-		} else if err != nil {
+		if _, err := loadFunctionOr(tx, c.Scope, ref.Name, errURLFunctionNotFound()); err != nil {
 			return err
 		}
 		// The function's own config (qualifier "") is keyed prefix itself:

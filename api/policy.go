@@ -173,10 +173,7 @@ func (t *policyTarget) bump(tx store.Tx, rev string) error {
 // loadPolicyTarget resolves ref for the permission operations. missingFn is
 // the error for an absent function.
 func loadPolicyTarget(tx store.Tx, sc scope, ref functionRef, missingFn error) (*policyTarget, error) {
-	latest, err := loadFunction(tx, sc, ref.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, missingFn
-	}
+	latest, err := loadFunctionOr(tx, sc, ref.Name, missingFn)
 	if err != nil {
 		return nil, err
 	}

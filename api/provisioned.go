@@ -233,9 +233,7 @@ func (s *Server) listProvisionedConcurrencyConfigs(w http.ResponseWriter, r *htt
 		return err
 	}
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(functionArn(c.Scope, ref.Name))
-		} else if err != nil {
+		if _, err := loadFunctionOr(tx, c.Scope, ref.Name, errFunctionNotFound(functionArn(c.Scope, ref.Name))); err != nil {
 			return err
 		}
 		return store.Each(tx, bucketProvisioned, functionKey(c.Scope, ref.Name)+"/", "", func(_ string, p *provisionedRecord) error {

@@ -53,10 +53,7 @@ func scalingTarget(tx store.Tx, c *call) (*functionRecord, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	latest, err := loadFunction(tx, c.Scope, ref.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errFunctionNotFound(functionArn(c.Scope, ref.Name))
-	}
+	latest, err := loadFunctionOr(tx, c.Scope, ref.Name, errFunctionNotFound(functionArn(c.Scope, ref.Name)))
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -17,10 +16,7 @@ func (s *Server) updateFunction(ctx context.Context, c *call, ref functionRef, r
 	var f *functionRecord
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		f, err = loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		}
+		f, err = loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}

@@ -133,10 +133,7 @@ func resolveQualifier(tx store.Tx, latest *functionRecord, qualifier string, pic
 func (s *Server) loadQualified(ctx context.Context, sc scope, ref functionRef, pick func(*aliasRecord) string) (*functionRecord, error) {
 	var f *functionRecord
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		latest, err := loadFunction(tx, sc, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(sc))
-		}
+		latest, err := loadRefFunction(tx, sc, ref)
 		if err != nil {
 			return err
 		}
@@ -246,10 +243,7 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	var out *functionRecord
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		}
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
@@ -305,10 +299,7 @@ func (s *Server) listVersionsByFunction(w http.ResponseWriter, r *http.Request, 
 	}
 	var all []*functionRecord
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		}
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
