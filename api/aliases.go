@@ -198,15 +198,11 @@ func checkAliasTargets(tx store.Tx, latest *functionRecord, version string, weig
 
 // createAlias serves CreateAlias (201).
 func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[aliasInput](r, c, resolveFunction)
 	if err != nil {
 		return err
 	}
-	var in aliasInput
-	if err := decodeBody(r, c, &in); err != nil {
-		return err
-	}
-	if err := validateAliasInput(&in, true); err != nil {
+	if err := validateAliasInput(in, true); err != nil {
 		return err
 	}
 	a := &aliasRecord{Name: *in.Name, FunctionVersion: *in.FunctionVersion, RevisionID: newRevisionID()}
@@ -264,16 +260,12 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, c *call) error
 
 // updateAlias serves UpdateAlias.
 func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[aliasInput](r, c, resolveFunction)
 	if err != nil {
 		return err
 	}
 	name := c.Labels["Name"]
-	var in aliasInput
-	if err := decodeBody(r, c, &in); err != nil {
-		return err
-	}
-	if err := validateAliasInput(&in, false); err != nil {
+	if err := validateAliasInput(in, false); err != nil {
 		return err
 	}
 	var (

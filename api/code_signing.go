@@ -259,16 +259,15 @@ func (s *Server) listFunctionsByCodeSigningConfig(w http.ResponseWriter, r *http
 	return reply(w, c, out)
 }
 
+// functionCSCInput is the PutFunctionCodeSigningConfig body.
+type functionCSCInput struct {
+	CodeSigningConfigArn *string `json:"CodeSigningConfigArn"`
+}
+
 // putFunctionCodeSigningConfig serves PutFunctionCodeSigningConfig.
 func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := unqualifiedFunction(c)
+	ref, in, err := readRequest[functionCSCInput](r, c, unqualifiedFunction)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		CodeSigningConfigArn *string `json:"CodeSigningConfigArn"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if in.CodeSigningConfigArn == nil {

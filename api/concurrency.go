@@ -35,16 +35,15 @@ func errReservedBelowProvisioned(provisioned int64) *awsError {
 	return errInvalidParameter("Specified ReservedConcurrentExecutions for function is less than function's total provisioned concurrency [%d].", provisioned)
 }
 
+// concurrencyInput is the PutFunctionConcurrency body.
+type concurrencyInput struct {
+	ReservedConcurrentExecutions *int32 `json:"ReservedConcurrentExecutions"`
+}
+
 // putFunctionConcurrency serves PutFunctionConcurrency.
 func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := unqualifiedFunction(c)
+	ref, in, err := readRequest[concurrencyInput](r, c, unqualifiedFunction)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		ReservedConcurrentExecutions *int32 `json:"ReservedConcurrentExecutions"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	var v validationError

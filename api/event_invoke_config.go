@@ -174,12 +174,8 @@ func (s *Server) updateFunctionEventInvokeConfig(w http.ResponseWriter, r *http.
 }
 
 func (s *Server) writeEventInvokeConfig(w http.ResponseWriter, r *http.Request, c *call, update bool) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[eventInvokeConfigInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in eventInvokeConfigInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	var out eventInvokeConfigOutput

@@ -66,16 +66,15 @@ func requiredEnum(value *string, member string, allowed ...string) error {
 	return v.err()
 }
 
+// recursionInput is the PutFunctionRecursionConfig body.
+type recursionInput struct {
+	RecursiveLoop *string `json:"RecursiveLoop"`
+}
+
 // putFunctionRecursionConfig serves PutFunctionRecursionConfig.
 func (s *Server) putFunctionRecursionConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := unqualifiedFunction(c)
+	ref, in, err := readRequest[recursionInput](r, c, unqualifiedFunction)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		RecursiveLoop *string `json:"RecursiveLoop"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if err := requiredEnum(in.RecursiveLoop, "recursiveLoop", "Terminate", "Allow"); err != nil {
@@ -101,17 +100,16 @@ func (s *Server) getFunctionRecursionConfig(w http.ResponseWriter, r *http.Reque
 	return reply(w, c, cfg)
 }
 
+// runtimeManagementInput is the PutRuntimeManagementConfig body.
+type runtimeManagementInput struct {
+	UpdateRuntimeOn   *string `json:"UpdateRuntimeOn"`
+	RuntimeVersionArn *string `json:"RuntimeVersionArn"`
+}
+
 // putRuntimeManagementConfig serves PutRuntimeManagementConfig.
 func (s *Server) putRuntimeManagementConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[runtimeManagementInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		UpdateRuntimeOn   *string `json:"UpdateRuntimeOn"`
-		RuntimeVersionArn *string `json:"RuntimeVersionArn"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if err := requiredEnum(in.UpdateRuntimeOn, "updateRuntimeOn", "Auto", "Manual", "FunctionUpdate"); err != nil {

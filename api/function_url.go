@@ -241,14 +241,10 @@ func urlTargetExists(tx store.Tx, sc scope, ref functionRef) (bool, error) {
 
 // readURLConfigInput reads the target and the validated body of
 // CreateFunctionUrlConfig (create) or UpdateFunctionUrlConfig.
-func readURLConfigInput(r *http.Request, c *call, create bool) (functionRef, urlConfigInput, error) {
-	var in urlConfigInput
-	ref, err := resolveURLTarget(c)
+func readURLConfigInput(r *http.Request, c *call, create bool) (functionRef, *urlConfigInput, error) {
+	ref, in, err := readRequest[urlConfigInput](r, c, resolveURLTarget)
 	if err != nil {
-		return ref, in, err
-	}
-	if err := decodeBody(r, c, &in); err != nil {
-		return ref, in, err
+		return ref, nil, err
 	}
 	return ref, in, in.validate(create)
 }

@@ -240,12 +240,8 @@ func cloneValues(v map[string][]string) map[string][]string {
 
 // addPermission serves AddPermission (201).
 func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := permissionRef(c)
+	ref, in, err := readRequest[addPermissionInput](r, c, permissionRef)
 	if err != nil {
-		return err
-	}
-	var in addPermissionInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	var v validationError

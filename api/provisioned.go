@@ -99,16 +99,15 @@ func provisionedTarget(tx store.Tx, sc scope, ref functionRef, latestMsg string)
 	return v, a, err
 }
 
+// provisionedInput is the PutProvisionedConcurrencyConfig body.
+type provisionedInput struct {
+	ProvisionedConcurrentExecutions *int32 `json:"ProvisionedConcurrentExecutions"`
+}
+
 // putProvisionedConcurrencyConfig serves PutProvisionedConcurrencyConfig (202).
 func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[provisionedInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		ProvisionedConcurrentExecutions *int32 `json:"ProvisionedConcurrentExecutions"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	var v validationError

@@ -159,16 +159,15 @@ func changeTags(tags *map[string]string, change func(tags map[string]string) err
 	return nil
 }
 
+// tagsInput is the TagResource body.
+type tagsInput struct {
+	Tags map[string]string `json:"Tags"`
+}
+
 // tagResource serves TagResource (204).
 func (s *Server) tagResource(w http.ResponseWriter, r *http.Request, c *call) error {
-	res, err := resolveTagged(c)
+	res, in, err := readRequest[tagsInput](r, c, resolveTagged)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		Tags map[string]string `json:"Tags"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if len(in.Tags) == 0 {

@@ -64,12 +64,8 @@ type updateFunctionCodeInput struct {
 
 // updateFunctionCode serves UpdateFunctionCode.
 func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[updateFunctionCodeInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in updateFunctionCodeInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if err := latestOnly(ref, c.Scope); err != nil {
@@ -134,12 +130,8 @@ type updateFunctionConfigurationInput struct {
 
 // updateFunctionConfiguration serves UpdateFunctionConfiguration.
 func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[updateFunctionConfigurationInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in updateFunctionConfigurationInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if err := latestOnly(ref, c.Scope); err != nil {

@@ -228,12 +228,8 @@ type publishVersionInput struct {
 
 // publishVersion serves PublishVersion (201).
 func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[publishVersionInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in publishVersionInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if in.Description != nil && len(*in.Description) > 256 {
