@@ -346,8 +346,7 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	if provisioned {
 		s.syncProvisioned(c.Scope, ref.Name)
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 type listAliasesOutput struct {

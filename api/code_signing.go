@@ -207,8 +207,7 @@ func (s *Server) deleteCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // listCodeSigningConfigs serves ListCodeSigningConfigs, in id order.
@@ -331,6 +330,5 @@ func (s *Server) deleteFunctionCodeSigningConfig(w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }

@@ -132,6 +132,5 @@ func (s *Server) deleteFunctionConcurrency(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }

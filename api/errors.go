@@ -141,3 +141,9 @@ func reply(w http.ResponseWriter, c *call, v any) error {
 	writeJSON(w, c.Op.successCode(), v)
 	return nil
 }
+
+// replyEmpty answers the operation's success status without a body (its 204).
+func replyEmpty(w http.ResponseWriter, c *call) error {
+	w.WriteHeader(c.Op.successCode())
+	return nil
+}

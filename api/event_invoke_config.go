@@ -282,8 +282,7 @@ func (s *Server) deleteFunctionEventInvokeConfig(w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // listFunctionEventInvokeConfigs serves ListFunctionEventInvokeConfigs

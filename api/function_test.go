@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/lambhq/lamb/store"
@@ -53,26 +52,5 @@ func TestLoadFunctionOr(t *testing.T) {
 				t.Fatalf("= %v, %v; want %q", f, err, tc.wantMsg)
 			}
 		})
-	}
-}
-
-// TestReply: a handler's answer has the operation's success status.
-func TestReply(t *testing.T) {
-	for _, tc := range []struct {
-		code int
-		v    any
-		want string
-	}{
-		{200, map[string]string{"A": "b"}, "{\"A\":\"b\"}\n"},
-		{201, struct{}{}, "{}\n"},
-		{202, nil, ""},
-	} {
-		rec := httptest.NewRecorder()
-		if err := reply(rec, &call{Op: &operation{Code: tc.code}}, tc.v); err != nil {
-			t.Fatal(err)
-		}
-		if rec.Code != tc.code || rec.Body.String() != tc.want || rec.Header().Get("Content-Type") != "application/json" {
-			t.Errorf("reply(%d, %v) = %d %q %q", tc.code, tc.v, rec.Code, rec.Body, rec.Header().Get("Content-Type"))
-		}
 	}
 }

@@ -396,8 +396,7 @@ func (s *Server) deleteFunctionUrlConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 type listURLConfigsOutput struct {

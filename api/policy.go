@@ -413,8 +413,7 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // Layer version policies.
@@ -565,6 +564,5 @@ func (s *Server) removeLayerVersionPermission(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }

@@ -214,8 +214,7 @@ func (s *Server) deleteProvisionedConcurrencyConfig(w http.ResponseWriter, r *ht
 	case <-r.Context().Done():
 	case <-s.ctx.Done():
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // listProvisionedConcurrencyConfigs serves ListProvisionedConcurrencyConfigs.

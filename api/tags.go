@@ -186,8 +186,7 @@ func (s *Server) tagResource(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // untagResource serves UntagResource (204); absent keys are ignored.
@@ -211,8 +210,7 @@ func (s *Server) untagResource(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // listTags serves ListTags.
