@@ -211,6 +211,30 @@ func scanLayerVersions(tx store.Tx, sc scope, name string) ([]*layerVersionRecor
 	return store.All[layerVersionRecord](tx, bucketLayerVersions, prefix)
 }
 
+// matchingLayerVersions reads the filters and MaxItems of ListLayers and
+// ListLayerVersions and returns the versions of sc's layer name (of all its
+// layers for "") that match, in key order (by layer name, then oldest first),
+// and the page size.
+func (s *Server) matchingLayerVersions(r *http.Request, c *call, sc scope, name string) ([]*layerVersionRecord, int, error) {
+	var v validationError
+	filter := parseLayerFilter(c, &v)
+	maxItems, err := parseMaxItems(c, &v, 50)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := v.err(); err != nil {
+		return nil, 0, err
+	}
+	var versions []*layerVersionRecord
+	if err := s.store.View(r.Context(), func(tx store.Tx) (err error) {
+		versions, err = scanLayerVersions(tx, sc, name)
+		return err
+	}); err != nil {
+		return nil, 0, err
+	}
+	return slices.DeleteFunc(versions, func(l *layerVersionRecord) bool { return !filter.match(l) }), cmp.Or(maxItems, 50), nil
+}
+
 type listLayerVersionsOutput struct {
 	LayerVersions []layerVersionResponse `json:"LayerVersions"`
 	NextMarker    string                 `json:"NextMarker,omitempty"`
@@ -222,30 +246,16 @@ func (s *Server) listLayerVersions(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	var v validationError
-	filter := parseLayerFilter(c, &v)
-	maxItems, err := parseMaxItems(c, &v, 50)
+	versions, maxItems, err := s.matchingLayerVersions(r, c, sc, name)
 	if err != nil {
-		return err
-	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	var versions []*layerVersionRecord
-	if err := s.store.View(r.Context(), func(tx store.Tx) error {
-		versions, err = scanLayerVersions(tx, sc, name)
-		return err
-	}); err != nil {
 		return err
 	}
 	slices.Reverse(versions)
 	var items []layerVersionResponse
 	for _, l := range versions {
-		if filter.match(l) {
-			items = append(items, l.listItem())
-		}
+		items = append(items, l.listItem())
 	}
-	p, err := pageOf(c, items, cmp.Or(maxItems, 50), func(x layerVersionResponse) string { return strconv.FormatInt(x.Version, 10) })
+	p, err := pageOf(c, items, maxItems, func(x layerVersionResponse) string { return strconv.FormatInt(x.Version, 10) })
 	if err != nil {
 		return err
 	}
@@ -266,27 +276,12 @@ type listLayersOutput struct {
 // listLayers serves ListLayers: each layer with its newest version that
 // matches the filters.
 func (s *Server) listLayers(w http.ResponseWriter, r *http.Request, c *call) error {
-	var v validationError
-	filter := parseLayerFilter(c, &v)
-	maxItems, err := parseMaxItems(c, &v, 50)
+	versions, maxItems, err := s.matchingLayerVersions(r, c, c.Scope, "")
 	if err != nil {
-		return err
-	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	var versions []*layerVersionRecord
-	if err := s.store.View(r.Context(), func(tx store.Tx) error {
-		versions, err = scanLayerVersions(tx, c.Scope, "")
-		return err
-	}); err != nil {
 		return err
 	}
 	var items []layersListItem
 	for _, l := range versions {
-		if !filter.match(l) {
-			continue
-		}
 		// Versions come oldest first per layer: a later matching one replaces this.
 		if len(items) > 0 && items[len(items)-1].LayerName == l.Name {
 			items[len(items)-1].LatestMatchingVersion = l.listItem()
@@ -294,7 +289,7 @@ func (s *Server) listLayers(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		items = append(items, layersListItem{LayerName: l.Name, LayerArn: l.layerArn(), LatestMatchingVersion: l.listItem()})
 	}
-	p, err := pageOf(c, items, cmp.Or(maxItems, 50), func(x layersListItem) string { return x.LayerName })
+	p, err := pageOf(c, items, maxItems, func(x layersListItem) string { return x.LayerName })
 	if err != nil {
 		return err
 	}
