@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"regexp"
@@ -33,11 +32,7 @@ var aliasNamePattern = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
 func aliasKey(sc scope, fn, alias string) string { return functionKey(sc, fn) + "/" + alias }
 
 func loadAlias(tx store.Tx, sc scope, fn, alias string) (*aliasRecord, error) {
-	var a aliasRecord
-	if err := tx.Get(bucketAliases, aliasKey(sc, fn, alias), &a); err != nil {
-		return nil, fmt.Errorf("load alias %s:%s: %w", fn, alias, err)
-	}
-	return &a, nil
+	return store.Load[aliasRecord](tx, bucketAliases, aliasKey(sc, fn, alias))
 }
 
 // listAliasRecords returns a function's aliases in name order.

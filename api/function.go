@@ -106,11 +106,7 @@ func (f *functionRecord) arn() string { return functionArn(f.scope(), f.Name) }
 
 // loadFunction reads a function's record; ErrNotFound (wrapped) when absent.
 func loadFunction(tx store.Tx, sc scope, name string) (*functionRecord, error) {
-	var f functionRecord
-	if err := tx.Get(bucketFunctions, functionKey(sc, name), &f); err != nil {
-		return nil, fmt.Errorf("load function %s: %w", name, err)
-	}
-	return &f, nil
+	return store.Load[functionRecord](tx, bucketFunctions, functionKey(sc, name))
 }
 
 // loadFunctionOr is loadFunction answering notFound, the operation's own AWS

@@ -91,11 +91,7 @@ func parseLayerName(raw string, sc scope) (scope, string, error) {
 }
 
 func loadLayerVersion(tx store.Tx, sc scope, name string, version int64) (*layerVersionRecord, error) {
-	var l layerVersionRecord
-	if err := tx.Get(bucketLayerVersions, layerVersionKey(sc, name, version), &l); err != nil {
-		return nil, fmt.Errorf("load layer %s:%d: %w", name, version, err)
-	}
-	return &l, nil
+	return store.Load[layerVersionRecord](tx, bucketLayerVersions, layerVersionKey(sc, name, version))
 }
 
 // resolveLayers checks a function's layer list as AWS does and returns the

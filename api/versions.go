@@ -48,11 +48,7 @@ func versionKey(sc scope, name, version string) string {
 
 // loadVersion reads a published version; ErrNotFound (wrapped) when absent.
 func loadVersion(tx store.Tx, sc scope, name, version string) (*functionRecord, error) {
-	var f functionRecord
-	if err := tx.Get(bucketVersions, versionKey(sc, name, version), &f); err != nil {
-		return nil, fmt.Errorf("load version %s:%s: %w", name, version, err)
-	}
-	return &f, nil
+	return store.Load[functionRecord](tx, bucketVersions, versionKey(sc, name, version))
 }
 
 // listVersionRecords returns a function's published versions, oldest first.

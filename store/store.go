@@ -52,6 +52,15 @@ type Tx interface {
 // ErrStop ends a Scan early without error.
 var ErrStop = errors.New("stop scan")
 
+// Load is Get into a new T.
+func Load[T any](tx Tx, bucket, key string) (*T, error) {
+	doc := new(T)
+	if err := tx.Get(bucket, key, doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
 // Each is Scan with every document decoded as a T (a decode error names the
 // key and ends the scan). fn's ErrStop ends it without error, as for Scan.
 func Each[T any](tx Tx, bucket, prefix, start string, fn func(key string, doc *T) error) error {

@@ -238,7 +238,7 @@ func TestDurableAcrossKill(t *testing.T) {
 	}
 }
 
-func TestEachAndAll(t *testing.T) {
+func TestLoadEachAndAll(t *testing.T) {
 	ctx := context.Background()
 	for name, s := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -281,6 +281,19 @@ func TestEachAndAll(t *testing.T) {
 						t.Errorf("Each = %v, %v; want %v, %v", got, err, tc.want, tc.wantErr)
 					}
 				})
+			}
+			for _, tc := range []struct {
+				key, want string
+				notFound  bool
+			}{{"a/2", "a/2:1", false}, {"a/9", "", true}} {
+				var d *doc
+				err := s.View(ctx, func(tx store.Tx) (err error) {
+					d, err = store.Load[doc](tx, "docs", tc.key)
+					return err
+				})
+				if errors.Is(err, store.ErrNotFound) != tc.notFound || (d != nil && fmt.Sprintf("%s:%d", d.Name, d.N) != tc.want) || (d == nil) != tc.notFound {
+					t.Errorf("Load(%s) = %v, %v; want %q (not found: %v)", tc.key, d, err, tc.want, tc.notFound)
+				}
 			}
 			var all []*doc
 			if err := s.View(ctx, func(tx store.Tx) (err error) {
