@@ -369,14 +369,8 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, c *call) er
 			return err
 		}
 		prefix := functionKey(c.Scope, ref.Name) + "/"
-		return store.Each(tx, bucketAliases, prefix, p.resumeAt(prefix), func(_ string, a *aliasRecord) error {
-			if fv != "" && a.FunctionVersion != fv {
-				return nil
-			}
-			if !p.add(a.Name, a.configuration(c.Scope, ref.Name)) {
-				return store.ErrStop
-			}
-			return nil
+		return scanPage(tx, p, bucketAliases, prefix, func(a *aliasRecord) (string, aliasConfiguration, bool) {
+			return a.Name, a.configuration(c.Scope, ref.Name), fv == "" || a.FunctionVersion == fv
 		})
 	})
 	if err != nil {

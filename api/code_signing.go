@@ -222,11 +222,8 @@ func (s *Server) listCodeSigningConfigs(w http.ResponseWriter, r *http.Request, 
 	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return store.Each(tx, bucketCodeSigning, prefix, p.resumeAt(prefix), func(_ string, cfg *codeSigningConfig) error {
-			if !p.add(cfg.CodeSigningConfigID, *cfg) {
-				return store.ErrStop
-			}
-			return nil
+		return scanPage(tx, p, bucketCodeSigning, prefix, func(cfg *codeSigningConfig) (string, codeSigningConfig, bool) {
+			return cfg.CodeSigningConfigID, *cfg, true
 		})
 	})
 	if err != nil {

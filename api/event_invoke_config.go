@@ -305,11 +305,8 @@ func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.R
 			return err
 		}
 		prefix := functionKey(c.Scope, ref.Name) + "/"
-		return store.Each(tx, bucketEventInvokeConfigs, prefix, p.resumeAt(prefix), func(_ string, cfg *eventInvokeConfig) error {
-			if !p.add(cfg.Qualifier, cfg.output(c.Scope, ref.Name)) {
-				return store.ErrStop
-			}
-			return nil
+		return scanPage(tx, p, bucketEventInvokeConfigs, prefix, func(cfg *eventInvokeConfig) (string, eventInvokeConfigOutput, bool) {
+			return cfg.Qualifier, cfg.output(c.Scope, ref.Name), true
 		})
 	})
 	if err != nil {

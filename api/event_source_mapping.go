@@ -244,19 +244,24 @@ func errESMNotFound() *awsError { return errNotFound("The resource you requested
 // loadESM reads a mapping; its State moves on from Creating/Updating as
 // AWS's does once the (here, notional) poller picked it up.
 func loadESM(tx store.Tx, sc scope, uuid string) (esmDoc, error) {
-	var doc esmDoc
-	if err := tx.Get(bucketESM, esmKey(sc, uuid), &doc); errors.Is(err, store.ErrNotFound) {
+	doc, err := store.Load[esmDoc](tx, bucketESM, esmKey(sc, uuid))
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, errESMNotFound()
 	} else if err != nil {
 		return nil, err
 	}
+	return doc.settled(), nil
+}
+
+// settled is the mapping as read: its State moved on (see loadESM).
+func (doc esmDoc) settled() esmDoc {
 	switch doc["State"] {
 	case "Creating", "Updating", "Enabling":
 		doc["State"] = "Enabled"
 	case "Disabling":
 		doc["State"] = "Disabled"
 	}
-	return doc, nil
+	return doc
 }
 
 // getEventSourceMapping serves GetEventSourceMapping.
@@ -355,18 +360,10 @@ func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request,
 	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketESM, prefix, p.resumeAt(prefix), func(key string, _ []byte) error {
-			doc, err := loadESM(tx, c.Scope, strings.TrimPrefix(key, prefix))
-			if err != nil {
-				return err
-			}
-			if (wantFn != "" && doc["FunctionArn"] != wantFn) || (wantSource != "" && doc["EventSourceArn"] != wantSource) {
-				return nil
-			}
-			if !p.add(doc["UUID"].(string), doc) {
-				return store.ErrStop
-			}
-			return nil
+		return scanPage(tx, p, bucketESM, prefix, func(d *esmDoc) (string, esmDoc, bool) {
+			doc := d.settled()
+			match := (wantFn == "" || doc["FunctionArn"] == wantFn) && (wantSource == "" || doc["EventSourceArn"] == wantSource)
+			return doc["UUID"].(string), doc, match
 		})
 	})
 	if err != nil {

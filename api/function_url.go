@@ -437,11 +437,8 @@ func (s *Server) listFunctionUrlConfigs(w http.ResponseWriter, r *http.Request, 
 		// The function's own config (qualifier "") is keyed prefix itself:
 		// it comes first, so it never starts a later page.
 		prefix := functionKey(c.Scope, ref.Name) + "/"
-		return store.Each(tx, bucketFunctionURLs, prefix, p.resumeAt(prefix), func(_ string, u *urlRecord) error {
-			if !p.add(u.Qualifier, u.output(port, true, true)) {
-				return store.ErrStop
-			}
-			return nil
+		return scanPage(tx, p, bucketFunctionURLs, prefix, func(u *urlRecord) (string, urlConfigOutput, bool) {
+			return u.Qualifier, u.output(port, true, true), true
 		})
 	})
 	if err != nil {

@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/base64"
 	"strconv"
+
+	"github.com/lambhq/lamb/store"
 )
 
 // Every List operation pages one way. A NextMarker is the key of the first
@@ -111,6 +113,18 @@ func (p *listPage[T]) add(key string, item T) bool {
 	}
 	p.items = append(p.items, item)
 	return true
+}
+
+// scanPage fills p from bucket's documents under prefix, keyed prefix+entry
+// key, from the marker's entry on (or where it stood). entry is a document's
+// key and list item; ok false leaves the document out.
+func scanPage[D, T any](tx store.Tx, p *listPage[T], bucket, prefix string, entry func(doc *D) (key string, item T, ok bool)) error {
+	return store.Each(tx, bucket, prefix, p.resumeAt(prefix), func(_ string, doc *D) error {
+		if key, item, ok := entry(doc); ok && !p.add(key, item) {
+			return store.ErrStop
+		}
+		return nil
+	})
 }
 
 // resumeAt is where a store Scan over prefix starts when the list's entries

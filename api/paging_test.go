@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/lambhq/lamb/store"
 )
 
 func TestMarkerRoundTrip(t *testing.T) {
@@ -83,21 +84,56 @@ func TestListPage(t *testing.T) {
 	}
 }
 
-func TestResumeAtHandsSkippingToTheScan(t *testing.T) {
-	p, err := newPage[string](&call{Query: url.Values{"Marker": {encodeMarker("c")}}}, 2)
-	if err != nil {
+// TestScanPage: a store-scanned list resumes at the marker's entry, or where
+// it stood when it is gone, and leaves out what entry refuses.
+func TestScanPage(t *testing.T) {
+	st := store.NewMemory()
+	ctx := context.Background()
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		for _, k := range []string{"a", "b", "c", "d", "e"} {
+			if err := tx.Put("docs", "p/"+k, k); err != nil {
+				return err
+			}
+		}
+		return tx.Put("docs", "q/a", "other prefix")
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if got := p.resumeAt("acct/region/"); got != "acct/region/c" {
-		t.Fatalf("resumeAt = %q", got)
+	tests := []struct {
+		name     string
+		max      int
+		marker   string // a key; "" for none
+		want     []string
+		wantNext string
+	}{
+		{"first page, c left out", 2, "", []string{"A", "B"}, "d"},
+		{"from the marker", 2, "d", []string{"D", "E"}, ""},
+		{"marker's entry gone", 1, "bb", []string{"D"}, "e"},
+		{"all", 10, "", []string{"A", "B", "D", "E"}, ""},
 	}
-	// A scan resuming after a deleted "c" offers "d" first: it is shown.
-	p.add("d", "d")
-	if fmt.Sprint(p.items) != "[d]" {
-		t.Fatalf("items after resumeAt = %v", p.items)
-	}
-	if got := (&listPage[string]{}).resumeAt("acct/region/"); got != "" {
-		t.Fatalf("resumeAt without a marker = %q, want the scan's start", got)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := url.Values{}
+			if tc.marker != "" {
+				q.Set("Marker", encodeMarker(tc.marker))
+			}
+			p, err := newPage[string](&call{Query: q}, tc.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = st.View(ctx, func(tx store.Tx) error {
+				return scanPage(tx, p, "docs", "p/", func(doc *string) (string, string, bool) {
+					return *doc, strings.ToUpper(*doc), *doc != "c"
+				})
+			})
+			next := ""
+			if p.next != "" {
+				next, _ = decodeMarker(p.next)
+			}
+			if err != nil || !reflect.DeepEqual(p.items, tc.want) || next != tc.wantNext {
+				t.Errorf("= %q next %q, %v; want %q next %q", p.items, next, err, tc.want, tc.wantNext)
+			}
+		})
 	}
 }
 
