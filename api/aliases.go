@@ -351,11 +351,7 @@ type listAliasesOutput struct {
 
 // listAliases serves ListAliases in name order (?FunctionVersion= filters).
 func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
-	if err != nil {
-		return err
-	}
-	maxItems, err := pageSize(c, 10000, 50)
+	ref, maxItems, err := listRequest(c, resolveFunction, 10000, 50)
 	if err != nil {
 		return err
 	}

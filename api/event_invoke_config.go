@@ -288,11 +288,7 @@ func (s *Server) deleteFunctionEventInvokeConfig(w http.ResponseWriter, r *http.
 // listFunctionEventInvokeConfigs serves ListFunctionEventInvokeConfigs
 // ($LATEST, versions, aliases in key order).
 func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := unqualifiedFunction(c)
-	if err != nil {
-		return err
-	}
-	maxItems, err := pageSize(c, 50, 50)
+	ref, maxItems, err := listRequest(c, unqualifiedFunction, 50, 50)
 	if err != nil {
 		return err
 	}

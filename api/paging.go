@@ -45,6 +45,17 @@ func pageSize(c *call, limit, def int) (int, error) {
 	return maxItems, nil
 }
 
+// listRequest reads what a List operation of one function reads first: the
+// function (resolve), then MaxItems (see pageSize).
+func listRequest(c *call, resolve func(*call) (functionRef, error), limit, def int) (functionRef, int, error) {
+	ref, err := resolve(c)
+	if err != nil {
+		return ref, 0, err
+	}
+	maxItems, err := pageSize(c, limit, def)
+	return ref, maxItems, err
+}
+
 // parseMaxItems reads the MaxItems query (0 when absent), recording range
 // violations in v.
 func parseMaxItems(c *call, v *validationError, limit int) (int, error) {

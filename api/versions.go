@@ -281,11 +281,7 @@ func listedConfiguration(f *functionRecord) functionConfiguration {
 // listVersionsByFunction serves ListVersionsByFunction: $LATEST, then the
 // published versions in order.
 func (s *Server) listVersionsByFunction(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
-	if err != nil {
-		return err
-	}
-	maxItems, err := pageSize(c, 10000, 50)
+	ref, maxItems, err := listRequest(c, resolveFunction, 10000, 50)
 	if err != nil {
 		return err
 	}
