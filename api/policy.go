@@ -30,6 +30,25 @@ type policyDoc struct {
 	RevisionID string            `json:"revisionId,omitempty"`
 }
 
+// loadPolicy reads the policy at bucket/key; none is an empty one.
+func loadPolicy(tx store.Tx, bucket, key string) (*policyDoc, error) {
+	var p policyDoc
+	if err := tx.Get(bucket, key, &p); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// existingPolicy is loadPolicy answering missing when the policy has no
+// statement.
+func existingPolicy(tx store.Tx, bucket, key string, missing error) (*policyDoc, error) {
+	p, err := loadPolicy(tx, bucket, key)
+	if err == nil && len(p.Statements) == 0 {
+		return nil, missing
+	}
+	return p, err
+}
+
 // kv is one member of a JSON object written in a fixed order (AWS's).
 type kv struct {
 	k string
@@ -276,11 +295,11 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) 
 		if err != nil {
 			return err
 		}
-		var p policyDoc
-		if err := tx.Get(bucketPolicies, t.key, &p); err != nil && !errors.Is(err, store.ErrNotFound) {
+		p, err := loadPolicy(tx, bucketPolicies, t.key)
+		if err != nil {
 			return err
 		}
-		if in.RevisionID != nil && *in.RevisionID != "" && *in.RevisionID != t.policyRevision(&p) {
+		if in.RevisionID != nil && *in.RevisionID != "" && *in.RevisionID != t.policyRevision(p) {
 			// AWS names GetPolicy here even while the function has no policy
 			// yet (recorded 2025; in 2022 it named GetFunction/GetAlias).
 			return errPolicyPrecondition("GetPolicy")
@@ -325,7 +344,7 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		p.Statements = append(p.Statements, statement)
 		p.RevisionID = newRevisionID()
-		if err := tx.Put(bucketPolicies, t.key, &p); err != nil {
+		if err := tx.Put(bucketPolicies, t.key, p); err != nil {
 			return err
 		}
 		return t.bump(tx, p.RevisionID)
@@ -353,13 +372,11 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, c *call) erro
 			}
 			return err
 		}
-		var p policyDoc
-		if err := tx.Get(bucketPolicies, t.key, &p); errors.Is(err, store.ErrNotFound) || (err == nil && len(p.Statements) == 0) {
-			return missing
-		} else if err != nil {
+		p, err := existingPolicy(tx, bucketPolicies, t.key, missing)
+		if err != nil {
 			return err
 		}
-		out = map[string]string{"Policy": policyJSON(p.Statements), "RevisionId": t.policyRevision(&p)}
+		out = map[string]string{"Policy": policyJSON(p.Statements), "RevisionId": t.policyRevision(p)}
 		return nil
 	})
 	if err != nil {
@@ -381,13 +398,11 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, c *cal
 		if err != nil {
 			return err
 		}
-		var p policyDoc
-		if err := tx.Get(bucketPolicies, t.key, &p); errors.Is(err, store.ErrNotFound) || (err == nil && len(p.Statements) == 0) {
-			return errNotFound("No policy is associated with the given resource.")
-		} else if err != nil {
+		p, err := existingPolicy(tx, bucketPolicies, t.key, errNotFound("No policy is associated with the given resource."))
+		if err != nil {
 			return err
 		}
-		if rev != "" && rev != t.policyRevision(&p) {
+		if rev != "" && rev != t.policyRevision(p) {
 			// Recorded 2022, unqualified: GetFunction/GetAlias (no newer
 			// recording of this error).
 			if t.alias != nil || t.version != nil {
@@ -405,7 +420,7 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, c *cal
 			if err := tx.Delete(bucketPolicies, t.key); err != nil {
 				return err
 			}
-		} else if err := tx.Put(bucketPolicies, t.key, &p); err != nil {
+		} else if err := tx.Put(bucketPolicies, t.key, p); err != nil {
 			return err
 		}
 		return t.bump(tx, p.RevisionID)
@@ -467,8 +482,8 @@ func (s *Server) addLayerVersionPermission(w http.ResponseWriter, r *http.Reques
 			return err
 		}
 		key := layerVersionKey(sc, name, version)
-		var p policyDoc
-		if err := tx.Get(bucketLayerPolicies, key, &p); err != nil && !errors.Is(err, store.ErrNotFound) {
+		p, err := loadPolicy(tx, bucketLayerPolicies, key)
+		if err != nil {
 			return err
 		}
 		if rev := c.Query.Get("RevisionId"); rev != "" && rev != p.RevisionID {
@@ -496,7 +511,7 @@ func (s *Server) addLayerVersionPermission(w http.ResponseWriter, r *http.Reques
 		p.Statements = append(p.Statements, raw)
 		p.RevisionID = newRevisionID()
 		out = map[string]string{"Statement": string(raw), "RevisionId": p.RevisionID}
-		return tx.Put(bucketLayerPolicies, key, &p)
+		return tx.Put(bucketLayerPolicies, key, p)
 	})
 	if err != nil {
 		return err
@@ -515,11 +530,7 @@ func (s *Server) getLayerVersionPolicy(w http.ResponseWriter, r *http.Request, c
 		if _, err := layerPolicyTarget(tx, sc, name, version); err != nil {
 			return err
 		}
-		var p policyDoc
-		err := tx.Get(bucketLayerPolicies, layerVersionKey(sc, name, version), &p)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && len(p.Statements) == 0) {
-			return errNotFound("No policy is associated with the given resource.")
-		}
+		p, err := existingPolicy(tx, bucketLayerPolicies, layerVersionKey(sc, name, version), errNotFound("No policy is associated with the given resource."))
 		if err != nil {
 			return err
 		}
@@ -545,9 +556,8 @@ func (s *Server) removeLayerVersionPermission(w http.ResponseWriter, r *http.Req
 			return err
 		}
 		key := layerVersionKey(sc, name, version)
-		var p policyDoc
-		err := tx.Get(bucketLayerPolicies, key, &p)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		p, err := loadPolicy(tx, bucketLayerPolicies, key)
+		if err != nil {
 			return err
 		}
 		if rev != "" && rev != p.RevisionID {
@@ -559,7 +569,7 @@ func (s *Server) removeLayerVersionPermission(w http.ResponseWriter, r *http.Req
 		}
 		p.Statements = append(p.Statements[:i], p.Statements[i+1:]...)
 		p.RevisionID = newRevisionID()
-		return tx.Put(bucketLayerPolicies, key, &p)
+		return tx.Put(bucketLayerPolicies, key, p)
 	})
 	if err != nil {
 		return err
