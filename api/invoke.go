@@ -40,24 +40,11 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-
-	fn, invoked, err := s.lookupInvokeTarget(r.Context(), c) // versions.go: aliases route by weight
-	if err != nil {
-		return err
-	}
-	// After the lookup, so a bad name gets AWS's answer even without an engine.
-	if s.cfg.Engine == nil {
-		return newError("ServiceException", "lamb: this server runs no engine")
-	}
 	limit := int64(maxSyncPayload)
 	if invType == "Event" {
 		limit = maxAsyncPayload
 	}
-	payload, err := readInvokePayload(r, limit)
-	if err != nil {
-		return err
-	}
-	efn, req, err := s.newEngineRequest(w, r, fn, invoked, payload)
+	efn, req, err := s.newEngineRequest(w, r, c, limit)
 	if err != nil {
 		return err
 	}
@@ -151,11 +138,24 @@ func logTail(log []byte) []byte {
 	return log[len(log)-maxTailBytes:]
 }
 
-// engineFunction turns a function's configuration into what the engine runs.
-// newEngineRequest does what both Invoke operations do once the payload is
-// read: check the client context and the function's state, and build the
-// engine's function and request. The request ID goes out in X-Amzn-RequestId.
-func (s *Server) newEngineRequest(w http.ResponseWriter, r *http.Request, fn *functionRecord, invoked string, payload []byte) (*engine.Function, *engine.Request, error) {
+// newEngineRequest does what both Invoke operations do once their headers are
+// read: find the function (versions.go: aliases route by weight), read the
+// payload within limit, check the client context and the function's state,
+// and build the engine's function and request. The request ID goes out in
+// X-Amzn-RequestId.
+func (s *Server) newEngineRequest(w http.ResponseWriter, r *http.Request, c *call, limit int64) (*engine.Function, *engine.Request, error) {
+	fn, invoked, err := s.lookupInvokeTarget(r.Context(), c)
+	if err != nil {
+		return nil, nil, err
+	}
+	// After the lookup, so a bad name gets AWS's answer even without an engine.
+	if s.cfg.Engine == nil {
+		return nil, nil, newError("ServiceException", "lamb: this server runs no engine")
+	}
+	payload, err := readInvokePayload(r, limit)
+	if err != nil {
+		return nil, nil, err
+	}
 	clientContext, err := decodeClientContext(r.Header.Get("X-Amz-Client-Context"))
 	if err != nil {
 		return nil, nil, err
@@ -173,6 +173,7 @@ func (s *Server) newEngineRequest(w http.ResponseWriter, r *http.Request, fn *fu
 		ClientContext: clientContext, TraceID: traceID()}, nil
 }
 
+// engineFunction turns a function's configuration into what the engine runs.
 func (s *Server) engineFunction(info FunctionInfo) (*engine.Function, error) {
 	fn := &engine.Function{
 		AccountID:          info.AccountID,

@@ -75,15 +75,7 @@ func (s *Server) invokeWithResponseStream(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	fn, invoked, err := s.lookupInvokeTarget(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	payload, err := readInvokePayload(r, maxSyncPayload)
-	if err != nil {
-		return err
-	}
-	efn, req, err := s.newEngineRequest(w, r, fn, invoked, payload)
+	efn, req, err := s.newEngineRequest(w, r, c, maxSyncPayload)
 	if err != nil {
 		return err
 	}
