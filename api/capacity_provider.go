@@ -474,12 +474,11 @@ func checkCapacityProviderConfig(tx store.Tx, sc scope, cfg *providerConfig) err
 	if cfg == nil {
 		return nil
 	}
-	var v validationError
 	m := cfg.LambdaManagedInstancesCapacityProviderConfig
 	if m == nil {
-		v.null("providerConfig.lambdaManagedInstancesCapacityProviderConfig")
-		return v.err()
+		return errNull("providerConfig.lambdaManagedInstancesCapacityProviderConfig")
 	}
+	var v validationError
 	if !capacityProviderArnPattern.MatchString(m.CapacityProviderArn) {
 		v.add(m.CapacityProviderArn, "providerConfig.lambdaManagedInstancesCapacityProviderConfig.capacityProviderArn",
 			`Member must satisfy regular expression pattern: arn:aws[a-zA-Z-]*:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:capacity-provider:[a-zA-Z0-9-_]+`)

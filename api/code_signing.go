@@ -267,9 +267,7 @@ func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	if in.CodeSigningConfigArn == nil {
-		var v validationError
-		v.null("codeSigningConfigArn")
-		return v.err()
+		return errNull("codeSigningConfigArn")
 	}
 	arn := *in.CodeSigningConfigArn
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {

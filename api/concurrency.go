@@ -46,12 +46,8 @@ func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	var v validationError
 	if in.ReservedConcurrentExecutions == nil {
-		v.null("reservedConcurrentExecutions")
-	}
-	if err := v.err(); err != nil {
-		return err
+		return errNull("reservedConcurrentExecutions")
 	}
 	want := *in.ReservedConcurrentExecutions
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {

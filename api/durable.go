@@ -79,9 +79,7 @@ func (s *Server) durableExecutionUnknown(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	if c.Op.Name == "GetDurableExecutionState" && c.Query.Get("CheckpointToken") == "" {
-		var v validationError
-		v.null("checkpointToken")
-		return v.err()
+		return errNull("checkpointToken")
 	}
 	return errInvalidParameter("Invalid durable execution %s: %s.", arn, noDurableRuntime)
 }

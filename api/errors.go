@@ -84,6 +84,13 @@ func (v *validationError) null(member string) {
 	v.problems = append(v.problems, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", member))
 }
 
+// errNull is AWS's ValidationException for one required member not sent.
+func errNull(member string) error {
+	var v validationError
+	v.null(member)
+	return v.err()
+}
+
 func (v *validationError) err() error {
 	switch len(v.problems) {
 	case 0:

@@ -197,9 +197,7 @@ func (s *Server) untagResource(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	keys := c.Query["tagKeys"]
 	if len(keys) == 0 {
-		var v validationError
-		v.null("tagKeys")
-		return v.err()
+		return errNull("tagKeys")
 	}
 	err = s.withTags(r, c, res, true, func(tags map[string]string) error {
 		for _, k := range keys {

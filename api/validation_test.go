@@ -105,6 +105,11 @@ func TestValidationErrorNull(t *testing.T) {
 			"Value 'x' at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [a]; " +
 			"Value null at 'code' failed to satisfy constraint: Member must not be null"},
 	}
+	want := "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null"
+	var ae *awsError
+	if err := errNull("tagKeys"); !errors.As(err, &ae) || ae.Code != "ValidationException" || ae.Message != want {
+		t.Errorf("errNull = %v; want %q", err, want)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var v validationError
