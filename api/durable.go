@@ -28,7 +28,8 @@ const durableExecutionArnPatternText = `arn:([a-zA-Z0-9-]+):lambda:([a-zA-Z0-9-]
 // noDurableRuntime is the reason lamb gives in its durable-execution errors.
 const noDurableRuntime = "lamb runs no durable functions (no durable execution runtime), so no durable execution exists"
 
-// durableExecutionArn validates the {DurableExecutionArn} label.
+// durableExecutionArn validates what an operation on one execution reads
+// first: the {DurableExecutionArn} label, then the MaxItems query.
 func durableExecutionArn(c *call) (string, error) {
 	arn := c.Labels["DurableExecutionArn"]
 	var v validationError
@@ -38,7 +39,10 @@ func durableExecutionArn(c *call) (string, error) {
 	if !durableExecutionArnPattern.MatchString(arn) {
 		v.add(arn, "durableExecutionArn", "Member must satisfy regular expression pattern: "+durableExecutionArnPatternText)
 	}
-	return arn, v.err()
+	if err := v.err(); err != nil {
+		return arn, err
+	}
+	return arn, itemCount(c)
 }
 
 // itemCount validates an ItemCount query member (0..1000).
@@ -62,9 +66,6 @@ func (s *Server) durableExecutionNotFound(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	if err := itemCount(c); err != nil {
-		return err
-	}
 	return errNotFound("Durable execution not found: %s (%s).", arn, noDurableRuntime)
 }
 
@@ -73,9 +74,6 @@ func (s *Server) durableExecutionNotFound(w http.ResponseWriter, r *http.Request
 func (s *Server) durableExecutionUnknown(w http.ResponseWriter, r *http.Request, c *call) error {
 	arn, err := durableExecutionArn(c)
 	if err != nil {
-		return err
-	}
-	if err := itemCount(c); err != nil {
 		return err
 	}
 	if c.Op.Name == "GetDurableExecutionState" && c.Query.Get("CheckpointToken") == "" {
