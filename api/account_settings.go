@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -48,11 +47,7 @@ func (u *concurrencyUse) unreserved() int64 {
 func readConcurrencyUse(tx store.Tx, sc scope, skipKey string) (*concurrencyUse, error) {
 	u := &concurrencyUse{fnReserved: map[string]int64{}, fnProvisioned: map[string]int64{}}
 	prefix := sc.Account + "/" + sc.Region + "/"
-	err := tx.Scan(bucketFunctions, prefix, "", func(_ string, raw []byte) error {
-		var f functionRecord
-		if err := json.Unmarshal(raw, &f); err != nil {
-			return err
-		}
+	err := store.Each(tx, bucketFunctions, prefix, "", func(_ string, f *functionRecord) error {
 		if f.ReservedConcurrency != nil {
 			u.reserved += int64(*f.ReservedConcurrency)
 			u.fnReserved[f.Name] = int64(*f.ReservedConcurrency)
@@ -62,13 +57,9 @@ func readConcurrencyUse(tx store.Tx, sc scope, skipKey string) (*concurrencyUse,
 	if err != nil {
 		return nil, fmt.Errorf("sum reserved concurrency: %w", err)
 	}
-	err = tx.Scan(bucketProvisioned, prefix, "", func(key string, raw []byte) error {
+	err = store.Each(tx, bucketProvisioned, prefix, "", func(key string, p *provisionedRecord) error {
 		if key == skipKey {
 			return nil
-		}
-		var p provisionedRecord
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return err
 		}
 		name, _, _ := strings.Cut(strings.TrimPrefix(key, prefix), "/")
 		u.fnProvisioned[name] += int64(p.Requested)
@@ -128,11 +119,7 @@ func (s *Server) getAccountSettings(w http.ResponseWriter, r *http.Request, c *c
 			return err
 		}
 		out.AccountLimit.UnreservedConcurrentExecutions = u.unreserved()
-		err = tx.Scan(bucketFunctions, prefix, "", func(_ string, raw []byte) error {
-			var f functionRecord
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return err
-			}
+		err = store.Each(tx, bucketFunctions, prefix, "", func(_ string, f *functionRecord) error {
 			out.AccountUsage.FunctionCount++
 			out.AccountUsage.TotalCodeSize += f.CodeSize
 			return nil
@@ -140,24 +127,16 @@ func (s *Server) getAccountSettings(w http.ResponseWriter, r *http.Request, c *c
 		if err != nil {
 			return err
 		}
-		err = tx.Scan(bucketVersions, prefix, "", func(_ string, raw []byte) error {
-			var f functionRecord
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return err
-			}
+		err = store.Each(tx, bucketVersions, prefix, "", func(_ string, f *functionRecord) error {
 			out.AccountUsage.TotalCodeSize += f.CodeSize
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		return tx.Scan(bucketLayerVersions, prefix, "", func(key string, raw []byte) error {
+		return store.Each(tx, bucketLayerVersions, prefix, "", func(key string, l *layerVersionRecord) error {
 			if strings.Count(strings.TrimPrefix(key, prefix), "/") != 1 {
 				return nil
-			}
-			var l layerVersionRecord
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return err
 			}
 			out.AccountUsage.TotalCodeSize += l.CodeSize
 			return nil
@@ -166,6 +145,5 @@ func (s *Server) getAccountSettings(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }

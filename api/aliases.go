@@ -1,9 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"regexp"
@@ -31,25 +29,12 @@ var aliasNamePattern = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
 func aliasKey(sc scope, fn, alias string) string { return functionKey(sc, fn) + "/" + alias }
 
 func loadAlias(tx store.Tx, sc scope, fn, alias string) (*aliasRecord, error) {
-	var a aliasRecord
-	if err := tx.Get(bucketAliases, aliasKey(sc, fn, alias), &a); err != nil {
-		return nil, fmt.Errorf("load alias %s:%s: %w", fn, alias, err)
-	}
-	return &a, nil
+	return store.Load[aliasRecord](tx, bucketAliases, aliasKey(sc, fn, alias))
 }
 
 // listAliasRecords returns a function's aliases in name order.
 func listAliasRecords(tx store.Tx, sc scope, fn string) ([]*aliasRecord, error) {
-	var out []*aliasRecord
-	err := tx.Scan(bucketAliases, functionKey(sc, fn)+"/", "", func(_ string, raw []byte) error {
-		var a aliasRecord
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		out = append(out, &a)
-		return nil
-	})
-	return out, err
+	return store.All[aliasRecord](tx, bucketAliases, functionKey(sc, fn)+"/")
 }
 
 // pickWeighted chooses the version of one invocation through an alias: the
@@ -137,14 +122,14 @@ func validateAliasInput(in *aliasInput, create bool) error {
 	if create {
 		switch {
 		case in.Name == nil:
-			v.problems = append(v.problems, "Value null at 'name' failed to satisfy constraint: Member must not be null")
+			v.null("name")
 		case len(*in.Name) > 128:
 			v.add(*in.Name, "name", "Member must have length less than or equal to 128")
 		case !aliasNamePattern.MatchString(*in.Name) || isVersionNumber(*in.Name):
 			v.add(*in.Name, "name", "Member must satisfy regular expression pattern: "+aliasNamePatternText)
 		}
 		if in.FunctionVersion == nil {
-			v.problems = append(v.problems, "Value null at 'functionVersion' failed to satisfy constraint: Member must not be null")
+			v.null("functionVersion")
 		}
 	}
 	if in.FunctionVersion != nil && (len(*in.FunctionVersion) > 1024 || !regexp.MustCompile(`^(\$LATEST|[0-9]+)$`).MatchString(*in.FunctionVersion)) {
@@ -203,26 +188,13 @@ func checkAliasTargets(tx store.Tx, latest *functionRecord, version string, weig
 	return nil
 }
 
-// aliasFunction loads the function of an alias operation, refusing qualified names.
-func aliasFunction(tx store.Tx, c *call, ref functionRef) (*functionRecord, error) {
-	latest, err := loadFunction(tx, c.Scope, ref.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errFunctionNotFound(ref.notFoundArn(c.Scope))
-	}
-	return latest, err
-}
-
 // createAlias serves CreateAlias (201).
 func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[aliasInput](r, c, resolveFunction)
 	if err != nil {
 		return err
 	}
-	var in aliasInput
-	if err := decodeBody(r, c, &in); err != nil {
-		return err
-	}
-	if err := validateAliasInput(&in, true); err != nil {
+	if err := validateAliasInput(in, true); err != nil {
 		return err
 	}
 	a := &aliasRecord{Name: *in.Name, FunctionVersion: *in.FunctionVersion, RevisionID: newRevisionID()}
@@ -233,10 +205,7 @@ func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, c *call) er
 		a.Weights = w
 	}
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(functionArn(c.Scope, ref.Name) + ":" + a.FunctionVersion)
-		}
+		latest, err := loadFunctionOr(tx, c.Scope, ref.Name, errFunctionNotFound(functionArn(c.Scope, ref.Name)+":"+a.FunctionVersion))
 		if err != nil {
 			return err
 		}
@@ -253,8 +222,7 @@ func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), a.configuration(c.Scope, ref.Name))
-	return nil
+	return reply(w, c, a.configuration(c.Scope, ref.Name))
 }
 
 // getAlias serves GetAlias.
@@ -266,7 +234,7 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, c *call) error
 	name := c.Labels["Name"]
 	var a *aliasRecord
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		latest, err := aliasFunction(tx, c, ref)
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
@@ -279,22 +247,17 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), a.configuration(c.Scope, ref.Name))
-	return nil
+	return reply(w, c, a.configuration(c.Scope, ref.Name))
 }
 
 // updateAlias serves UpdateAlias.
 func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[aliasInput](r, c, resolveFunction)
 	if err != nil {
 		return err
 	}
 	name := c.Labels["Name"]
-	var in aliasInput
-	if err := decodeBody(r, c, &in); err != nil {
-		return err
-	}
-	if err := validateAliasInput(&in, false); err != nil {
+	if err := validateAliasInput(in, false); err != nil {
 		return err
 	}
 	var (
@@ -302,7 +265,7 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, c *call) er
 		moved bool // a provisioned alias now routes to other versions
 	)
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		latest, err := aliasFunction(tx, c, ref)
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
@@ -347,8 +310,7 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	if moved {
 		s.syncProvisioned(c.Scope, ref.Name)
 	}
-	writeJSON(w, c.Op.successCode(), a.configuration(c.Scope, ref.Name))
-	return nil
+	return reply(w, c, a.configuration(c.Scope, ref.Name))
 }
 
 // deleteAlias serves DeleteAlias (204, also for an alias that does not exist).
@@ -360,7 +322,7 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	name := c.Labels["Name"]
 	var provisioned bool // the alias kept provisioned instances: release them
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		if _, err := aliasFunction(tx, c, ref); err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
 		var p provisionedRecord
@@ -373,8 +335,7 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, c *call) er
 	if provisioned {
 		s.syncProvisioned(c.Scope, ref.Name)
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 type listAliasesOutput struct {
@@ -382,44 +343,28 @@ type listAliasesOutput struct {
 	NextMarker string               `json:"NextMarker,omitempty"`
 }
 
-// listAliases serves ListAliases (?FunctionVersion= filters, markers are
-// the next alias's name).
+// listAliases serves ListAliases in name order (?FunctionVersion= filters).
 func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
-	if err != nil {
-		return err
-	}
-	maxItems, err := pageSize(c, 10000, 50)
+	ref, maxItems, err := listRequest(c, resolveFunction, 10000, 50)
 	if err != nil {
 		return err
 	}
 	fv := c.Query.Get("FunctionVersion")
-	marker := c.Query.Get("Marker")
-	p := newPage[aliasConfiguration](maxItems)
+	var p *listPage[aliasConfiguration]
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := aliasFunction(tx, c, ref); err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
-		aliases, err := listAliasRecords(tx, c.Scope, ref.Name)
-		if err != nil {
+		if p, err = newPage[aliasConfiguration](c, maxItems); err != nil {
 			return err
 		}
-		for _, a := range aliases {
-			if fv != "" && a.FunctionVersion != fv {
-				continue
-			}
-			if marker != "" && a.Name < marker {
-				continue
-			}
-			if !p.add(a.Name, a.configuration(c.Scope, ref.Name)) {
-				break
-			}
-		}
-		return nil
+		prefix := functionKey(c.Scope, ref.Name) + "/"
+		return scanPage(tx, p, bucketAliases, prefix, func(a *aliasRecord) (string, aliasConfiguration, bool) {
+			return a.Name, a.configuration(c.Scope, ref.Name), fv == "" || a.FunctionVersion == fv
+		})
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listAliasesOutput{Aliases: p.items, NextMarker: p.next})
-	return nil
+	return reply(w, c, listAliasesOutput{Aliases: p.items, NextMarker: p.next})
 }

@@ -159,7 +159,7 @@ func (s *Server) startAsync(ctx context.Context) error {
 				var rec struct {
 					NextRun time.Time `json:"nextRun"`
 				}
-				if err := jsonUnmarshal(raw, &rec); err != nil {
+				if err := json.Unmarshal(raw, &rec); err != nil {
 					s.log.Error("async event unreadable; dropped", "key", key, "error", err)
 					return nil
 				}

@@ -1,7 +1,7 @@
 package api
 
 import (
-	"encoding/json"
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -162,7 +162,7 @@ func (s *Server) createCapacityProvider(w http.ResponseWriter, r *http.Request, 
 		"capacityProviderName": in.CapacityProviderName == nil, "vpcConfig": in.VpcConfig == nil, "permissionsConfig": in.PermissionsConfig == nil,
 	} {
 		if missing {
-			v.problems = append(v.problems, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", member))
+			v.null(member)
 		}
 	}
 	sort.Strings(v.problems)
@@ -177,7 +177,7 @@ func (s *Server) createCapacityProvider(w http.ResponseWriter, r *http.Request, 
 		v.add(fmt.Sprintf("[%s]", strings.Join(in.VpcConfig.SubnetIds, ", ")), "vpcConfig.subnetIds", "Member must have length between 1 and 16")
 	}
 	if in.VpcConfig.SecurityGroupIds == nil {
-		v.problems = append(v.problems, "Value null at 'vpcConfig.securityGroupIds' failed to satisfy constraint: Member must not be null")
+		v.null("vpcConfig.securityGroupIds")
 	} else if len(in.VpcConfig.SecurityGroupIds) > 5 {
 		v.add(fmt.Sprintf("[%s]", strings.Join(in.VpcConfig.SecurityGroupIds, ", ")), "vpcConfig.securityGroupIds", "Member must have length less than or equal to 5")
 	}
@@ -246,8 +246,7 @@ func (s *Server) createCapacityProvider(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CapacityProvider": cp})
-	return nil
+	return reply(w, c, map[string]any{"CapacityProvider": cp})
 }
 
 // loadCapacityProvider reads the provider c's label names.
@@ -277,8 +276,7 @@ func (s *Server) getCapacityProvider(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CapacityProvider": rec.capacityProvider})
-	return nil
+	return reply(w, c, map[string]any{"CapacityProvider": rec.capacityProvider})
 }
 
 // updateCapacityProvider serves UpdateCapacityProvider (202): only the
@@ -314,8 +312,7 @@ func (s *Server) updateCapacityProvider(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CapacityProvider": rec.capacityProvider})
-	return nil
+	return reply(w, c, map[string]any{"CapacityProvider": rec.capacityProvider})
 }
 
 // deleteCapacityProvider serves DeleteCapacityProvider (202). A provider
@@ -341,8 +338,7 @@ func (s *Server) deleteCapacityProvider(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	cp.State = "Deleting"
-	writeJSON(w, c.Op.successCode(), map[string]any{"CapacityProvider": cp.capacityProvider})
-	return nil
+	return reply(w, c, map[string]any{"CapacityProvider": cp.capacityProvider})
 }
 
 // maxItemsQuery reads a MaxItems query limited to 1..max.
@@ -376,11 +372,7 @@ func (s *Server) listCapacityProviders(w http.ResponseWriter, r *http.Request, c
 	}
 	var all []*capacityProvider
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketCapacityProviders, c.Scope.Account+"/"+c.Scope.Region+"/", "", func(_ string, raw []byte) error {
-			var rec capacityProviderRecord
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				return fmt.Errorf("decode capacity provider: %w", err)
-			}
+		return store.Each(tx, bucketCapacityProviders, c.Scope.Account+"/"+c.Scope.Region+"/", "", func(_ string, rec *capacityProviderRecord) error {
 			if state == "" || rec.State == state {
 				all = append(all, &rec.capacityProvider)
 			}
@@ -390,16 +382,15 @@ func (s *Server) listCapacityProviders(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(all, c.Query.Get("Marker"), maxItems, func(cp *capacityProvider) string { return cp.CapacityProviderArn })
+	p, err := pageOf(c, all, cmp.Or(maxItems, 50), func(cp *capacityProvider) string { return cp.CapacityProviderArn })
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"CapacityProviders": page}
-	if next != "" {
-		out["NextMarker"] = next
+	out := map[string]any{"CapacityProviders": p.items}
+	if p.next != "" {
+		out["NextMarker"] = p.next
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // functionVersionOnProvider is one item of ListFunctionVersionsByCapacityProvider.
@@ -420,12 +411,8 @@ func functionsOnProvider(tx store.Tx, sc scope, arn string) ([]functionVersionOn
 	}
 	prefix := sc.Account + "/" + sc.Region + "/"
 	for _, bucket := range []string{bucketFunctions, bucketVersions} {
-		err := tx.Scan(bucket, prefix, "", func(_ string, raw []byte) error {
-			var f functionRecord
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return fmt.Errorf("decode function: %w", err)
-			}
-			collect(&f)
+		err := store.Each(tx, bucket, prefix, "", func(_ string, f *functionRecord) error {
+			collect(f)
 			return nil
 		})
 		if err != nil {
@@ -455,16 +442,15 @@ func (s *Server) listFunctionVersionsByCapacityProvider(w http.ResponseWriter, r
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(users, c.Query.Get("Marker"), maxItems, func(u functionVersionOnProvider) string { return u.FunctionArn })
+	p, err := pageOf(c, users, cmp.Or(maxItems, 50), func(u functionVersionOnProvider) string { return u.FunctionArn })
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"CapacityProviderArn": cp.CapacityProviderArn, "FunctionVersions": page}
-	if next != "" {
-		out["NextMarker"] = next
+	out := map[string]any{"CapacityProviderArn": cp.CapacityProviderArn, "FunctionVersions": p.items}
+	if p.next != "" {
+		out["NextMarker"] = p.next
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // providerConfig is the model's CapacityProviderConfig of a function.
@@ -486,12 +472,11 @@ func checkCapacityProviderConfig(tx store.Tx, sc scope, cfg *providerConfig) err
 	if cfg == nil {
 		return nil
 	}
-	var v validationError
 	m := cfg.LambdaManagedInstancesCapacityProviderConfig
 	if m == nil {
-		v.problems = append(v.problems, "Value null at 'providerConfig.lambdaManagedInstancesCapacityProviderConfig' failed to satisfy constraint: Member must not be null")
-		return v.err()
+		return errNull("providerConfig.lambdaManagedInstancesCapacityProviderConfig")
 	}
+	var v validationError
 	if !capacityProviderArnPattern.MatchString(m.CapacityProviderArn) {
 		v.add(m.CapacityProviderArn, "providerConfig.lambdaManagedInstancesCapacityProviderConfig.capacityProviderArn",
 			`Member must satisfy regular expression pattern: arn:aws[a-zA-Z-]*:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:capacity-provider:[a-zA-Z0-9-_]+`)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -83,7 +82,7 @@ func loadCSC(tx store.Tx, sc scope, arn string) (*codeSigningConfig, string, err
 func (in *cscInput) validate(create bool) error {
 	var v validationError
 	if create && in.AllowedPublishers == nil {
-		v.problems = append(v.problems, "Value null at 'allowedPublishers' failed to satisfy constraint: Member must not be null")
+		v.null("allowedPublishers")
 	}
 	if p := in.CodeSigningPolicies; p != nil && p.UntrustedArtifactOnDeployment != "" &&
 		p.UntrustedArtifactOnDeployment != "Warn" && p.UntrustedArtifactOnDeployment != "Enforce" {
@@ -127,8 +126,7 @@ func (s *Server) createCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CodeSigningConfig": cfg})
-	return nil
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
 }
 
 // getCodeSigningConfig serves GetCodeSigningConfig.
@@ -142,8 +140,7 @@ func (s *Server) getCodeSigningConfig(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CodeSigningConfig": cfg})
-	return nil
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
 }
 
 // updateCodeSigningConfig serves UpdateCodeSigningConfig.
@@ -170,19 +167,14 @@ func (s *Server) updateCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"CodeSigningConfig": cfg})
-	return nil
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
 }
 
 // cscUsers lists the functions of sc using the config arn.
 func cscUsers(tx store.Tx, sc scope, arn string) ([]string, error) {
 	var out []string
-	err := tx.Scan(bucketFunctionCSC, sc.Account+"/"+sc.Region+"/", "", func(key string, raw []byte) error {
-		var a string
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		if a == arn {
+	err := store.Each(tx, bucketFunctionCSC, sc.Account+"/"+sc.Region+"/", "", func(key string, a *string) error {
+		if *a == arn {
 			out = append(out, functionArn(sc, key[strings.LastIndex(key, "/")+1:]))
 		}
 		return nil
@@ -211,38 +203,32 @@ func (s *Server) deleteCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
-// listCodeSigningConfigs serves ListCodeSigningConfigs (markers: the next id).
+// listCodeSigningConfigs serves ListCodeSigningConfigs, in id order.
 func (s *Server) listCodeSigningConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
 	maxItems, err := pageSize(c, 10000, 50)
 	if err != nil {
 		return err
 	}
+	p, err := newPage[codeSigningConfig](c, maxItems)
+	if err != nil {
+		return err
+	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
-	p := newPage[codeSigningConfig](maxItems)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketCodeSigning, prefix, scanFrom(c, prefix), func(_ string, raw []byte) error {
-			var cfg codeSigningConfig
-			if err := json.Unmarshal(raw, &cfg); err != nil {
-				return err
-			}
-			if !p.add(cfg.CodeSigningConfigID, cfg) {
-				return store.ErrStop
-			}
-			return nil
+		return scanPage(tx, p, bucketCodeSigning, prefix, func(cfg *codeSigningConfig) (string, codeSigningConfig, bool) {
+			return cfg.CodeSigningConfigID, *cfg, true
 		})
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), struct {
+	return reply(w, c, struct {
 		CodeSigningConfigs []codeSigningConfig `json:"CodeSigningConfigs"`
 		NextMarker         string              `json:"NextMarker,omitempty"`
 	}{p.items, p.next})
-	return nil
 }
 
 // listFunctionsByCodeSigningConfig serves ListFunctionsByCodeSigningConfig.
@@ -262,35 +248,29 @@ func (s *Server) listFunctionsByCodeSigningConfig(w http.ResponseWriter, r *http
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
+}
+
+// functionCSCInput is the PutFunctionCodeSigningConfig body.
+type functionCSCInput struct {
+	CodeSigningConfigArn *string `json:"CodeSigningConfigArn"`
 }
 
 // putFunctionCodeSigningConfig serves PutFunctionCodeSigningConfig.
 func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := unqualifiedFunction(c)
+	ref, in, err := readRequest[functionCSCInput](r, c, unqualifiedFunction)
 	if err != nil {
 		return err
 	}
-	var in struct {
-		CodeSigningConfigArn *string `json:"CodeSigningConfigArn"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
-		return err
-	}
 	if in.CodeSigningConfigArn == nil {
-		var v validationError
-		v.problems = append(v.problems, "Value null at 'codeSigningConfigArn' failed to satisfy constraint: Member must not be null")
-		return v.err()
+		return errNull("codeSigningConfigArn")
 	}
 	arn := *in.CodeSigningConfigArn
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
 		if _, _, err := loadCSC(tx, c.Scope, arn); err != nil {
 			return newError("CodeSigningConfigNotFoundException", "The code signing configuration cannot be found. Check that the provided configuration is not deleted: %s.", arn)
 		}
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		} else if err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
 		return tx.Put(bucketFunctionCSC, functionKey(c.Scope, ref.Name), arn)
@@ -298,8 +278,7 @@ func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
-	return nil
+	return reply(w, c, map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
 }
 
 // getFunctionCodeSigningConfig serves GetFunctionCodeSigningConfig ({} without one).
@@ -310,9 +289,7 @@ func (s *Server) getFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 	}
 	var arn string
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		} else if err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
 		if err := tx.Get(bucketFunctionCSC, functionKey(c.Scope, ref.Name), &arn); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -324,11 +301,9 @@ func (s *Server) getFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	if arn == "" {
-		writeJSON(w, c.Op.successCode(), struct{}{})
-		return nil
+		return reply(w, c, struct{}{})
 	}
-	writeJSON(w, c.Op.successCode(), map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
-	return nil
+	return reply(w, c, map[string]string{"CodeSigningConfigArn": arn, "FunctionName": ref.Name})
 }
 
 // deleteFunctionCodeSigningConfig serves DeleteFunctionCodeSigningConfig (204).
@@ -338,9 +313,7 @@ func (s *Server) deleteFunctionCodeSigningConfig(w http.ResponseWriter, r *http.
 		return err
 	}
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		} else if err != nil {
+		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err
 		}
 		return tx.Delete(bucketFunctionCSC, functionKey(c.Scope, ref.Name))
@@ -348,6 +321,5 @@ func (s *Server) deleteFunctionCodeSigningConfig(w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }

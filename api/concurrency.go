@@ -35,24 +35,19 @@ func errReservedBelowProvisioned(provisioned int64) *awsError {
 	return errInvalidParameter("Specified ReservedConcurrentExecutions for function is less than function's total provisioned concurrency [%d].", provisioned)
 }
 
+// concurrencyInput is the PutFunctionConcurrency body.
+type concurrencyInput struct {
+	ReservedConcurrentExecutions *int32 `json:"ReservedConcurrentExecutions"`
+}
+
 // putFunctionConcurrency serves PutFunctionConcurrency.
 func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := unqualifiedFunction(c)
+	ref, in, err := readRequest[concurrencyInput](r, c, unqualifiedFunction)
 	if err != nil {
 		return err
 	}
-	var in struct {
-		ReservedConcurrentExecutions *int32 `json:"ReservedConcurrentExecutions"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
-		return err
-	}
-	var v validationError
 	if in.ReservedConcurrentExecutions == nil {
-		v.problems = append(v.problems, "Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
-	}
-	if err := v.err(); err != nil {
-		return err
+		return errNull("reservedConcurrentExecutions")
 	}
 	want := *in.ReservedConcurrentExecutions
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
@@ -97,8 +92,7 @@ func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), concurrency{ReservedConcurrentExecutions: want})
-	return nil
+	return reply(w, c, concurrency{ReservedConcurrentExecutions: want})
 }
 
 // getFunctionConcurrency serves GetFunctionConcurrency: {} when none is set.
@@ -112,11 +106,9 @@ func (s *Server) getFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	if f.ReservedConcurrency == nil {
-		writeJSON(w, c.Op.successCode(), struct{}{})
-		return nil
+		return reply(w, c, struct{}{})
 	}
-	writeJSON(w, c.Op.successCode(), concurrency{ReservedConcurrentExecutions: *f.ReservedConcurrency})
-	return nil
+	return reply(w, c, concurrency{ReservedConcurrentExecutions: *f.ReservedConcurrency})
 }
 
 // deleteFunctionConcurrency serves DeleteFunctionConcurrency (204).
@@ -136,6 +128,5 @@ func (s *Server) deleteFunctionConcurrency(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }

@@ -33,13 +33,13 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	var v validationError
 	if in.FunctionName == nil {
-		v.problems = append(v.problems, "Value null at 'functionName' failed to satisfy constraint: Member must not be null")
+		v.null("functionName")
 	}
 	if in.Role == nil {
-		v.problems = append(v.problems, "Value null at 'role' failed to satisfy constraint: Member must not be null")
+		v.null("role")
 	}
 	if in.Code == nil {
-		v.problems = append(v.problems, "Value null at 'code' failed to satisfy constraint: Member must not be null")
+		v.null("code")
 	}
 	if err := v.err(); err != nil {
 		return err
@@ -158,8 +158,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		cfg.Version = v.Version
 	}
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
 }
 
 // storeFunction checks and stores zip (if any), resolves layers (if given) and

@@ -28,7 +28,8 @@ const durableExecutionArnPatternText = `arn:([a-zA-Z0-9-]+):lambda:([a-zA-Z0-9-]
 // noDurableRuntime is the reason lamb gives in its durable-execution errors.
 const noDurableRuntime = "lamb runs no durable functions (no durable execution runtime), so no durable execution exists"
 
-// durableExecutionArn validates the {DurableExecutionArn} label.
+// durableExecutionArn validates what an operation on one execution reads
+// first: the {DurableExecutionArn} label, then the MaxItems query.
 func durableExecutionArn(c *call) (string, error) {
 	arn := c.Labels["DurableExecutionArn"]
 	var v validationError
@@ -38,7 +39,10 @@ func durableExecutionArn(c *call) (string, error) {
 	if !durableExecutionArnPattern.MatchString(arn) {
 		v.add(arn, "durableExecutionArn", "Member must satisfy regular expression pattern: "+durableExecutionArnPatternText)
 	}
-	return arn, v.err()
+	if err := v.err(); err != nil {
+		return arn, err
+	}
+	return arn, itemCount(c)
 }
 
 // itemCount validates an ItemCount query member (0..1000).
@@ -62,9 +66,6 @@ func (s *Server) durableExecutionNotFound(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	if err := itemCount(c); err != nil {
-		return err
-	}
 	return errNotFound("Durable execution not found: %s (%s).", arn, noDurableRuntime)
 }
 
@@ -75,13 +76,8 @@ func (s *Server) durableExecutionUnknown(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	if err := itemCount(c); err != nil {
-		return err
-	}
 	if c.Op.Name == "GetDurableExecutionState" && c.Query.Get("CheckpointToken") == "" {
-		var v validationError
-		v.problems = append(v.problems, "Value null at 'checkpointToken' failed to satisfy constraint: Member must not be null")
-		return v.err()
+		return errNull("checkpointToken")
 	}
 	return errInvalidParameter("Invalid durable execution %s: %s.", arn, noDurableRuntime)
 }
@@ -137,8 +133,7 @@ func (s *Server) listDurableExecutionsByFunction(w http.ResponseWriter, r *http.
 	if _, err := s.loadQualified(r.Context(), c.Scope, ref, nil); err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"DurableExecutions": []any{}})
-	return nil
+	return reply(w, c, map[string]any{"DurableExecutions": []any{}})
 }
 
 // lowerFirst turns a member name into its validation-message form.

@@ -79,6 +79,18 @@ func (v *validationError) add(value, member, constraint string) {
 	v.problems = append(v.problems, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint))
 }
 
+// null records that member, which the model requires, was not sent.
+func (v *validationError) null(member string) {
+	v.problems = append(v.problems, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", member))
+}
+
+// errNull is AWS's ValidationException for one required member not sent.
+func errNull(member string) error {
+	var v validationError
+	v.null(member)
+	return v.err()
+}
+
 func (v *validationError) err() error {
 	switch len(v.problems) {
 	case 0:
@@ -128,4 +140,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if v != nil {
 		_ = json.NewEncoder(w).Encode(v)
 	}
+}
+
+// reply answers v as the JSON body with the operation's success status: the
+// last step of most handlers.
+func reply(w http.ResponseWriter, c *call, v any) error {
+	writeJSON(w, c.Op.successCode(), v)
+	return nil
+}
+
+// replyEmpty answers the operation's success status without a body (its 204).
+func replyEmpty(w http.ResponseWriter, c *call) error {
+	w.WriteHeader(c.Op.successCode())
+	return nil
 }

@@ -144,10 +144,7 @@ func (in *eventInvokeConfigInput) validate(tx store.Tx, latest *functionRecord, 
 // eventConfigTarget resolves the function and qualifier of an event invoke
 // config operation; qualifier "" means $LATEST.
 func eventConfigTarget(tx store.Tx, c *call, ref functionRef, missing error) (*functionRecord, string, error) {
-	latest, err := loadFunction(tx, c.Scope, ref.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", missing
-	}
+	latest, err := loadFunctionOr(tx, c.Scope, ref.Name, missing)
 	if err != nil {
 		return nil, "", err
 	}
@@ -176,12 +173,8 @@ func (s *Server) updateFunctionEventInvokeConfig(w http.ResponseWriter, r *http.
 }
 
 func (s *Server) writeEventInvokeConfig(w http.ResponseWriter, r *http.Request, c *call, update bool) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[eventInvokeConfigInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in eventInvokeConfigInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	var out eventInvokeConfigOutput
@@ -226,8 +219,7 @@ func (s *Server) writeEventInvokeConfig(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // loadEventConfig reads the event invoke config ref names (its qualifier, or
@@ -270,8 +262,7 @@ func (s *Server) getFunctionEventInvokeConfig(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // deleteFunctionEventInvokeConfig serves DeleteFunctionEventInvokeConfig (204).
@@ -290,50 +281,34 @@ func (s *Server) deleteFunctionEventInvokeConfig(w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // listFunctionEventInvokeConfigs serves ListFunctionEventInvokeConfigs
-// ($LATEST, versions, aliases in key order; markers are the next qualifier).
+// ($LATEST, versions, aliases in key order).
 func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := unqualifiedFunction(c)
+	ref, maxItems, err := listRequest(c, unqualifiedFunction, 50, 50)
 	if err != nil {
 		return err
 	}
-	maxItems, err := pageSize(c, 50, 50)
-	if err != nil {
-		return err
-	}
-	marker := c.Query.Get("Marker")
-	p := newPage[eventInvokeConfigOutput](maxItems)
+	var p *listPage[eventInvokeConfigOutput]
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionDoesNotExist()
-		} else if err != nil {
+		if _, err := loadFunctionOr(tx, c.Scope, ref.Name, errFunctionDoesNotExist()); err != nil {
 			return err
 		}
-		start := ""
-		if marker != "" {
-			start = qualifierKey(c.Scope, ref.Name, marker)
+		if p, err = newPage[eventInvokeConfigOutput](c, maxItems); err != nil {
+			return err
 		}
-		return tx.Scan(bucketEventInvokeConfigs, functionKey(c.Scope, ref.Name)+"/", start, func(_ string, raw []byte) error {
-			var cfg eventInvokeConfig
-			if err := jsonUnmarshal(raw, &cfg); err != nil {
-				return err
-			}
-			if !p.add(cfg.Qualifier, cfg.output(c.Scope, ref.Name)) {
-				return store.ErrStop
-			}
-			return nil
+		prefix := functionKey(c.Scope, ref.Name) + "/"
+		return scanPage(tx, p, bucketEventInvokeConfigs, prefix, func(cfg *eventInvokeConfig) (string, eventInvokeConfigOutput, bool) {
+			return cfg.Qualifier, cfg.output(c.Scope, ref.Name), true
 		})
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), struct {
+	return reply(w, c, struct {
 		FunctionEventInvokeConfigs []eventInvokeConfigOutput `json:"FunctionEventInvokeConfigs"`
 		NextMarker                 string                    `json:"NextMarker,omitempty"`
 	}{p.items, p.next})
-	return nil
 }

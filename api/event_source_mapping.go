@@ -147,10 +147,7 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 	}
 	uuid = doc["UUID"].(string)
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errInvalidParameter("Function does not exist")
-		}
+		latest, err := loadFunctionOr(tx, c.Scope, ref.Name, errInvalidParameter("Function does not exist"))
 		if err != nil {
 			return err
 		}
@@ -183,8 +180,7 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 	}
 	s.log.WarnContext(r.Context(), "event source mapping stored, but lamb polls no event sources: it will never invoke its function",
 		"uuid", uuid, "function", doc["FunctionArn"], "source", source)
-	writeJSON(w, c.Op.successCode(), doc)
-	return nil
+	return reply(w, c, doc)
 }
 
 // esmTags reads CreateEventSourceMapping's Tags member (a string map of at
@@ -213,11 +209,8 @@ func duplicateKafkaMapping(tx store.Tx, sc scope, doc esmDoc) (*awsError, error)
 	servers := kafkaServers(doc)
 	topics, _ := json.Marshal(doc["Topics"])
 	var dup *awsError
-	err := tx.Scan(bucketESM, sc.Account+"/"+sc.Region+"/", "", func(_ string, raw []byte) error {
-		var other esmDoc
-		if err := json.Unmarshal(raw, &other); err != nil {
-			return err
-		}
+	err := store.Each(tx, bucketESM, sc.Account+"/"+sc.Region+"/", "", func(_ string, d *esmDoc) error {
+		other := *d
 		ot, _ := json.Marshal(other["Topics"])
 		if other["FunctionArn"] == doc["FunctionArn"] && kafkaServers(other) == servers && string(ot) == string(topics) && servers != "" {
 			var tl []string
@@ -250,19 +243,24 @@ func errESMNotFound() *awsError { return errNotFound("The resource you requested
 // loadESM reads a mapping; its State moves on from Creating/Updating as
 // AWS's does once the (here, notional) poller picked it up.
 func loadESM(tx store.Tx, sc scope, uuid string) (esmDoc, error) {
-	var doc esmDoc
-	if err := tx.Get(bucketESM, esmKey(sc, uuid), &doc); errors.Is(err, store.ErrNotFound) {
+	doc, err := store.Load[esmDoc](tx, bucketESM, esmKey(sc, uuid))
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, errESMNotFound()
 	} else if err != nil {
 		return nil, err
 	}
+	return doc.settled(), nil
+}
+
+// settled is the mapping as read: its State moved on (see loadESM).
+func (doc esmDoc) settled() esmDoc {
 	switch doc["State"] {
 	case "Creating", "Updating", "Enabling":
 		doc["State"] = "Enabled"
 	case "Disabling":
 		doc["State"] = "Disabled"
 	}
-	return doc, nil
+	return doc
 }
 
 // getEventSourceMapping serves GetEventSourceMapping.
@@ -276,8 +274,7 @@ func (s *Server) getEventSourceMapping(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), doc)
-	return nil
+	return reply(w, c, doc)
 }
 
 // updateEventSourceMapping serves UpdateEventSourceMapping (202).
@@ -317,8 +314,7 @@ func (s *Server) updateEventSourceMapping(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), doc)
-	return nil
+	return reply(w, c, doc)
 }
 
 // deleteEventSourceMapping serves DeleteEventSourceMapping (202, State Deleting).
@@ -338,12 +334,11 @@ func (s *Server) deleteEventSourceMapping(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	doc["State"] = "Deleting"
-	writeJSON(w, c.Op.successCode(), doc)
-	return nil
+	return reply(w, c, doc)
 }
 
 // listEventSourceMappings serves ListEventSourceMappings (?FunctionName=,
-// ?EventSourceArn= filter; markers are the next UUID).
+// ?EventSourceArn= filter), in UUID order.
 func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request, c *call) error {
 	maxItems, err := pageSize(c, 10000, 100)
 	if err != nil {
@@ -358,29 +353,23 @@ func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request,
 		wantFn = ref.arn(c.Scope)
 	}
 	wantSource := c.Query.Get("EventSourceArn")
+	p, err := newPage[esmDoc](c, maxItems)
+	if err != nil {
+		return err
+	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
-	p := newPage[esmDoc](maxItems)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketESM, prefix, scanFrom(c, prefix), func(key string, _ []byte) error {
-			doc, err := loadESM(tx, c.Scope, strings.TrimPrefix(key, prefix))
-			if err != nil {
-				return err
-			}
-			if (wantFn != "" && doc["FunctionArn"] != wantFn) || (wantSource != "" && doc["EventSourceArn"] != wantSource) {
-				return nil
-			}
-			if !p.add(doc["UUID"].(string), doc) {
-				return store.ErrStop
-			}
-			return nil
+		return scanPage(tx, p, bucketESM, prefix, func(d *esmDoc) (string, esmDoc, bool) {
+			doc := d.settled()
+			match := (wantFn == "" || doc["FunctionArn"] == wantFn) && (wantSource == "" || doc["EventSourceArn"] == wantSource)
+			return doc["UUID"].(string), doc, match
 		})
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), struct {
+	return reply(w, c, struct {
 		EventSourceMappings []esmDoc `json:"EventSourceMappings"`
 		NextMarker          string   `json:"NextMarker,omitempty"`
 	}{p.items, p.next})
-	return nil
 }

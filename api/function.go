@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -100,11 +99,23 @@ func (f *functionRecord) arn() string { return functionArn(f.scope(), f.Name) }
 
 // loadFunction reads a function's record; ErrNotFound (wrapped) when absent.
 func loadFunction(tx store.Tx, sc scope, name string) (*functionRecord, error) {
-	var f functionRecord
-	if err := tx.Get(bucketFunctions, functionKey(sc, name), &f); err != nil {
-		return nil, fmt.Errorf("load function %s: %w", name, err)
+	return store.Load[functionRecord](tx, bucketFunctions, functionKey(sc, name))
+}
+
+// loadFunctionOr is loadFunction answering notFound, the operation's own AWS
+// error, when the function does not exist.
+func loadFunctionOr(tx store.Tx, sc scope, name string, notFound error) (*functionRecord, error) {
+	f, err := loadFunction(tx, sc, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound
 	}
-	return &f, nil
+	return f, err
+}
+
+// loadRefFunction is the function ref names, or AWS's usual
+// ResourceNotFoundException naming ref.
+func loadRefFunction(tx store.Tx, sc scope, ref functionRef) (*functionRecord, error) {
+	return loadFunctionOr(tx, sc, ref.Name, errFunctionNotFound(ref.notFoundArn(sc)))
 }
 
 // lookupFunction resolves c's {FunctionName} label and Qualifier query and
@@ -125,22 +136,16 @@ func (s *Server) lookupFunction(ctx context.Context, c *call) (*functionRecord, 
 // Prepare (work left by an earlier process).
 func (s *Server) loadFunctionRef(ctx context.Context, c *call, ref functionRef) (*functionRecord, error) {
 	var f *functionRecord
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		f, err = loadFunction(tx, c.Scope, ref.Name)
+	err := s.store.View(ctx, func(tx store.Tx) (err error) {
+		f, err = loadRefFunction(tx, c.Scope, ref)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errFunctionNotFound(ref.notFoundArn(c.Scope))
-	}
 	if err != nil {
 		return nil, err
 	}
 	s.resumePrepare(f)
 	return f, nil
 }
-
-func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
 

@@ -131,7 +131,7 @@ func validateTenancyConfig(v *validationError, in *tenancyConfig) {
 	}
 	switch m := in.TenantIsolationMode; {
 	case m == nil:
-		v.problems = append(v.problems, "Value null at 'tenancyConfig.tenantIsolationMode' failed to satisfy constraint: Member must not be null")
+		v.null("tenancyConfig.tenantIsolationMode")
 	case *m != "PER_TENANT":
 		v.add(*m, "tenancyConfig.tenantIsolationMode", "Member must satisfy enum value set: [PER_TENANT]")
 	}

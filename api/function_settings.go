@@ -29,10 +29,7 @@ type runtimeManagementConfig struct {
 func (s *Server) functionSetting(r *http.Request, c *call, ref functionRef, kind string, out any, put any) error {
 	key := qualifierKey(c.Scope, ref.Name, kind+":"+ref.Qualifier)
 	fn := func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		}
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
@@ -61,23 +58,22 @@ func requiredEnum(value *string, member string, allowed ...string) error {
 	var v validationError
 	switch {
 	case value == nil:
-		v.problems = append(v.problems, "Value null at '"+member+"' failed to satisfy constraint: Member must not be null")
+		v.null(member)
 	case !slices.Contains(allowed, *value):
 		v.add(*value, member, "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
 	}
 	return v.err()
 }
 
+// recursionInput is the PutFunctionRecursionConfig body.
+type recursionInput struct {
+	RecursiveLoop *string `json:"RecursiveLoop"`
+}
+
 // putFunctionRecursionConfig serves PutFunctionRecursionConfig.
 func (s *Server) putFunctionRecursionConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := unqualifiedFunction(c)
+	ref, in, err := readRequest[recursionInput](r, c, unqualifiedFunction)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		RecursiveLoop *string `json:"RecursiveLoop"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if err := requiredEnum(in.RecursiveLoop, "recursiveLoop", "Terminate", "Allow"); err != nil {
@@ -87,8 +83,7 @@ func (s *Server) putFunctionRecursionConfig(w http.ResponseWriter, r *http.Reque
 	if err := s.functionSetting(r, c, ref, "recursion", nil, &cfg); err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
 }
 
 // getFunctionRecursionConfig serves GetFunctionRecursionConfig (Terminate by default).
@@ -101,21 +96,19 @@ func (s *Server) getFunctionRecursionConfig(w http.ResponseWriter, r *http.Reque
 	if err := s.functionSetting(r, c, ref, "recursion", &cfg, nil); err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
+}
+
+// runtimeManagementInput is the PutRuntimeManagementConfig body.
+type runtimeManagementInput struct {
+	UpdateRuntimeOn   *string `json:"UpdateRuntimeOn"`
+	RuntimeVersionArn *string `json:"RuntimeVersionArn"`
 }
 
 // putRuntimeManagementConfig serves PutRuntimeManagementConfig.
 func (s *Server) putRuntimeManagementConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[runtimeManagementInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		UpdateRuntimeOn   *string `json:"UpdateRuntimeOn"`
-		RuntimeVersionArn *string `json:"RuntimeVersionArn"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if err := requiredEnum(in.UpdateRuntimeOn, "updateRuntimeOn", "Auto", "Manual", "FunctionUpdate"); err != nil {
@@ -135,8 +128,7 @@ func (s *Server) putRuntimeManagementConfig(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	cfg.FunctionArn = ref.arn(c.Scope)
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
 }
 
 // getRuntimeManagementConfig serves GetRuntimeManagementConfig (Auto by default).
@@ -150,6 +142,5 @@ func (s *Server) getRuntimeManagementConfig(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	cfg.FunctionArn = ref.arn(c.Scope)
-	writeJSON(w, c.Op.successCode(), cfg)
-	return nil
+	return reply(w, c, cfg)
 }

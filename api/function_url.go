@@ -233,14 +233,10 @@ func urlTargetExists(tx store.Tx, sc scope, ref functionRef) (bool, error) {
 
 // readURLConfigInput reads the target and the validated body of
 // CreateFunctionUrlConfig (create) or UpdateFunctionUrlConfig.
-func readURLConfigInput(r *http.Request, c *call, create bool) (functionRef, urlConfigInput, error) {
-	var in urlConfigInput
-	ref, err := resolveURLTarget(c)
+func readURLConfigInput(r *http.Request, c *call, create bool) (functionRef, *urlConfigInput, error) {
+	ref, in, err := readRequest[urlConfigInput](r, c, resolveURLTarget)
 	if err != nil {
-		return ref, in, err
-	}
-	if err := decodeBody(r, c, &in); err != nil {
-		return ref, in, err
+		return ref, nil, err
 	}
 	return ref, in, in.validate(create)
 }
@@ -301,8 +297,7 @@ func (s *Server) createFunctionUrlConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), u.output(requestPort(r), false, in.InvokeMode != nil))
-	return nil
+	return reply(w, c, u.output(requestPort(r), false, in.InvokeMode != nil))
 }
 
 // getFunctionUrlConfig serves GetFunctionUrlConfig.
@@ -318,8 +313,7 @@ func (s *Server) getFunctionUrlConfig(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), u.output(requestPort(r), true, true))
-	return nil
+	return reply(w, c, u.output(requestPort(r), true, true))
 }
 
 // loadURLConfig reads the config of ref; AWS's not-found error when the
@@ -372,8 +366,7 @@ func (s *Server) updateFunctionUrlConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), u.output(requestPort(r), true, in.InvokeMode != nil))
-	return nil
+	return reply(w, c, u.output(requestPort(r), true, in.InvokeMode != nil))
 }
 
 // deleteFunctionUrlConfig serves DeleteFunctionUrlConfig (204).
@@ -395,8 +388,7 @@ func (s *Server) deleteFunctionUrlConfig(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 type listURLConfigsOutput struct {
@@ -405,8 +397,7 @@ type listURLConfigsOutput struct {
 }
 
 // listFunctionUrlConfigs serves ListFunctionUrlConfigs: the function's own
-// config first, then its aliases' in name order. Markers are the index of the
-// next item.
+// config first, then its aliases' in name order.
 func (s *Server) listFunctionUrlConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := resolveFunction(c)
 	if err != nil {
@@ -426,43 +417,26 @@ func (s *Server) listFunctionUrlConfigs(w http.ResponseWriter, r *http.Request, 
 		}
 		maxItems = n
 	}
-	start := 0
-	if m := c.Query.Get("Marker"); m != "" {
-		n, err := strconv.Atoi(m)
-		if err != nil || n < 0 {
-			return errInvalidParameter("Invalid marker: %s", m)
-		}
-		start = n
+	p, err := newPage[urlConfigOutput](c, maxItems)
+	if err != nil {
+		return err
 	}
-	var all []*urlRecord
+	port := requestPort(r)
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errURLFunctionNotFound()
-		} else if err != nil {
+		if _, err := loadFunctionOr(tx, c.Scope, ref.Name, errURLFunctionNotFound()); err != nil {
 			return err
 		}
-		return tx.Scan(bucketFunctionURLs, functionKey(c.Scope, ref.Name)+"/", "", func(_ string, raw []byte) error {
-			var u urlRecord
-			if err := jsonUnmarshal(raw, &u); err != nil {
-				return err
-			}
-			all = append(all, &u)
-			return nil
+		// The function's own config (qualifier "") is keyed prefix itself:
+		// it comes first, so it never starts a later page.
+		prefix := functionKey(c.Scope, ref.Name) + "/"
+		return scanPage(tx, p, bucketFunctionURLs, prefix, func(u *urlRecord) (string, urlConfigOutput, bool) {
+			return u.Qualifier, u.output(port, true, true), true
 		})
 	})
 	if err != nil {
 		return err
 	}
-	out := listURLConfigsOutput{FunctionUrlConfigs: []urlConfigOutput{}}
-	port := requestPort(r)
-	for i := start; i < len(all) && i < start+maxItems; i++ {
-		out.FunctionUrlConfigs = append(out.FunctionUrlConfigs, all[i].output(port, true, true))
-	}
-	if start+maxItems < len(all) {
-		out.NextMarker = strconv.Itoa(start + maxItems)
-	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, listURLConfigsOutput{FunctionUrlConfigs: p.items, NextMarker: p.next})
 }
 
 // lookupURL finds the config a url-id names; ok is false when there is none.
@@ -498,15 +472,9 @@ func (s *Server) lookupURL(ctx context.Context, id string) (*urlRecord, bool, er
 // allURLs lists every URL config of every account (GET /_lamb/urls).
 func (s *Server) allURLs(ctx context.Context) ([]*urlRecord, error) {
 	var all []*urlRecord
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(bucketFunctionURLs, "", "", func(_ string, raw []byte) error {
-			var u urlRecord
-			if err := jsonUnmarshal(raw, &u); err != nil {
-				return err
-			}
-			all = append(all, &u)
-			return nil
-		})
+	err := s.store.View(ctx, func(tx store.Tx) (err error) {
+		all, err = store.All[urlRecord](tx, bucketFunctionURLs, "")
+		return err
 	})
 	return all, err
 }

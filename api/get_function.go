@@ -36,8 +36,7 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, c *call) er
 	if f.ReservedConcurrency != nil {
 		out.Concurrency = &concurrency{ReservedConcurrentExecutions: *f.ReservedConcurrency}
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // getFunctionConfiguration serves GetFunctionConfiguration.
@@ -46,6 +45,5 @@ func (s *Server) getFunctionConfiguration(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), f.configuration())
-	return nil
+	return reply(w, c, f.configuration())
 }

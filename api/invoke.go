@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -10,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lambhq/lamb/engine"
@@ -33,43 +36,15 @@ const (
 
 // invoke serves Invoke: RequestResponse, Event and DryRun.
 func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
-	invType := r.Header.Get("X-Amz-Invocation-Type")
-	if invType == "" {
-		invType = "RequestResponse"
-	}
-	logType := r.Header.Get("X-Amz-Log-Type")
-	var v validationError
-	switch invType {
-	case "RequestResponse", "Event", "DryRun":
-	default:
-		v.add(invType, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
-	}
-	switch logType {
-	case "", "None", "Tail":
-	default:
-		v.add(logType, "logType", "Member must satisfy enum value set: [None, Tail]")
-	}
-	if err := v.err(); err != nil {
-		return err
-	}
-
-	fn, invoked, err := s.lookupInvokeTarget(r.Context(), c) // versions.go: aliases route by weight
+	invType, logType, err := invokeHeaders(r, "Event", "RequestResponse", "DryRun")
 	if err != nil {
 		return err
-	}
-	// After the lookup, so a bad name gets AWS's answer even without an engine.
-	if s.cfg.Engine == nil {
-		return newError("ServiceException", "lamb: this server runs no engine")
 	}
 	limit := int64(maxSyncPayload)
 	if invType == "Event" {
 		limit = maxAsyncPayload
 	}
-	payload, err := readInvokePayload(r, limit)
-	if err != nil {
-		return err
-	}
-	efn, req, err := s.newEngineRequest(w, r, fn, invoked, payload)
+	fn, efn, req, err := s.newEngineRequest(w, r, c, limit)
 	if err != nil {
 		return err
 	}
@@ -102,6 +77,24 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(res.Payload)
 	return nil
+}
+
+// invokeHeaders reads X-Amz-Invocation-Type (RequestResponse when absent) and
+// X-Amz-Log-Type, refusing an invocation type not in invTypes (in the order
+// AWS's message lists them) and a log type other than None and Tail.
+func invokeHeaders(r *http.Request, invTypes ...string) (invType, logType string, err error) {
+	invType = cmp.Or(r.Header.Get("X-Amz-Invocation-Type"), "RequestResponse")
+	logType = r.Header.Get("X-Amz-Log-Type")
+	var v validationError
+	if !slices.Contains(invTypes, invType) {
+		v.add(invType, "invocationType", "Member must satisfy enum value set: ["+strings.Join(invTypes, ", ")+"]")
+	}
+	switch logType {
+	case "", "None", "Tail":
+	default:
+		v.add(logType, "logType", "Member must satisfy enum value set: [None, Tail]")
+	}
+	return invType, logType, v.err()
 }
 
 // readInvokePayload reads an invocation's payload within AWS's limit. AWS
@@ -147,28 +140,42 @@ func logTail(log []byte) []byte {
 	return log[len(log)-maxTailBytes:]
 }
 
-// engineFunction turns a function's configuration into what the engine runs.
-// newEngineRequest does what both Invoke operations do once the payload is
-// read: check the client context and the function's state, and build the
-// engine's function and request. The request ID goes out in X-Amzn-RequestId.
-func (s *Server) newEngineRequest(w http.ResponseWriter, r *http.Request, fn *functionRecord, invoked string, payload []byte) (*engine.Function, *engine.Request, error) {
+// newEngineRequest does what both Invoke operations do once their headers are
+// read: find the function (versions.go: aliases route by weight), read the
+// payload within limit, check the client context and the function's state,
+// and build the engine's function and request. The request ID goes out in
+// X-Amzn-RequestId.
+func (s *Server) newEngineRequest(w http.ResponseWriter, r *http.Request, c *call, limit int64) (*functionRecord, *engine.Function, *engine.Request, error) {
+	fn, invoked, err := s.lookupInvokeTarget(r.Context(), c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// After the lookup, so a bad name gets AWS's answer even without an engine.
+	if s.cfg.Engine == nil {
+		return nil, nil, nil, newError("ServiceException", "lamb: this server runs no engine")
+	}
+	payload, err := readInvokePayload(r, limit)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	clientContext, err := decodeClientContext(r.Header.Get("X-Amz-Client-Context"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if fn.State == "Failed" {
-		return nil, nil, newError("ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Failed")
+		return nil, nil, nil, newError("ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Failed")
 	}
 	efn, err := s.engineFunction(fn.info())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	requestID := newRequestID()
 	w.Header().Set("X-Amzn-RequestId", requestID)
-	return efn, &engine.Request{RequestID: requestID, Payload: payload, InvokedARN: invoked,
+	return fn, efn, &engine.Request{RequestID: requestID, Payload: payload, InvokedARN: invoked,
 		ClientContext: clientContext, TraceID: traceID()}, nil
 }
 
+// engineFunction turns a function's configuration into what the engine runs.
 func (s *Server) engineFunction(info FunctionInfo) (*engine.Function, error) {
 	fn := &engine.Function{
 		AccountID:          info.AccountID,

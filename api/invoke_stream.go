@@ -71,34 +71,11 @@ func (s *Server) invokeWithResponseStream(w http.ResponseWriter, r *http.Request
 	if s.cfg.Engine == nil {
 		return newError("ServiceException", "lamb: this server runs no engine")
 	}
-	invType := r.Header.Get("X-Amz-Invocation-Type")
-	if invType == "" {
-		invType = "RequestResponse"
-	}
-	logType := r.Header.Get("X-Amz-Log-Type")
-	var v validationError
-	switch invType {
-	case "RequestResponse", "DryRun":
-	default:
-		v.add(invType, "invocationType", "Member must satisfy enum value set: [RequestResponse, DryRun]")
-	}
-	switch logType {
-	case "", "None", "Tail":
-	default:
-		v.add(logType, "logType", "Member must satisfy enum value set: [None, Tail]")
-	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	fn, invoked, err := s.lookupInvokeTarget(r.Context(), c)
+	invType, logType, err := invokeHeaders(r, "RequestResponse", "DryRun")
 	if err != nil {
 		return err
 	}
-	payload, err := readInvokePayload(r, maxSyncPayload)
-	if err != nil {
-		return err
-	}
-	efn, req, err := s.newEngineRequest(w, r, fn, invoked, payload)
+	_, efn, req, err := s.newEngineRequest(w, r, c, maxSyncPayload)
 	if err != nil {
 		return err
 	}

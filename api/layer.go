@@ -60,35 +60,22 @@ type parsedLayerVersionArn struct {
 }
 
 func parseLayerVersionArn(arn string) (parsedLayerVersionArn, bool) {
-	m := layerVersionArnPattern.FindStringSubmatch(arn)
-	if m == nil {
+	g := matchGroups(layerVersionArnPattern, arn)
+	if g == nil {
 		return parsedLayerVersionArn{}, false
 	}
-	var p parsedLayerVersionArn
-	for i, g := range layerVersionArnPattern.SubexpNames() {
-		switch g {
-		case "region":
-			p.Region = m[i]
-		case "account":
-			p.Account = m[i]
-		case "name":
-			p.Name = m[i]
-		case "version":
-			v, err := strconv.ParseInt(m[i], 10, 64)
-			if err != nil {
-				return parsedLayerVersionArn{}, false
-			}
-			p.Version = v
-		}
+	v, err := strconv.ParseInt(g["version"], 10, 64)
+	if err != nil {
+		return parsedLayerVersionArn{}, false
 	}
-	return p, true
+	return parsedLayerVersionArn{Region: g["region"], Account: g["account"], Name: g["name"], Version: v}, true
 }
 
 // parseLayerName reads the {LayerName} label: a name or a layer ARN. A layer
 // ARN names a layer in its own account and region.
 func parseLayerName(raw string, sc scope) (scope, string, error) {
-	m := layerNamePattern.FindStringSubmatch(raw)
-	if m == nil || len(raw) > 140 {
+	g := matchGroups(layerNamePattern, raw)
+	if g == nil || len(raw) > 140 {
 		var v validationError
 		if len(raw) > 140 {
 			v.add(raw, "layerName", "Member must have length less than or equal to 140")
@@ -97,31 +84,14 @@ func parseLayerName(raw string, sc scope) (scope, string, error) {
 		}
 		return scope{}, "", v.err()
 	}
-	var region, account, name, bare string
-	for i, g := range layerNamePattern.SubexpNames() {
-		switch g {
-		case "region":
-			region = m[i]
-		case "account":
-			account = m[i]
-		case "name":
-			name = m[i]
-		case "bare":
-			bare = m[i]
-		}
-	}
-	if bare != "" {
+	if bare := g["bare"]; bare != "" {
 		return sc, bare, nil
 	}
-	return scope{Account: account, Region: region}, name, nil
+	return scope{Account: g["account"], Region: g["region"]}, g["name"], nil
 }
 
 func loadLayerVersion(tx store.Tx, sc scope, name string, version int64) (*layerVersionRecord, error) {
-	var l layerVersionRecord
-	if err := tx.Get(bucketLayerVersions, layerVersionKey(sc, name, version), &l); err != nil {
-		return nil, fmt.Errorf("load layer %s:%d: %w", name, version, err)
-	}
-	return &l, nil
+	return store.Load[layerVersionRecord](tx, bucketLayerVersions, layerVersionKey(sc, name, version))
 }
 
 // resolveLayers checks a function's layer list as AWS does and returns the

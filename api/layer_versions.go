@@ -1,8 +1,7 @@
 package api
 
 import (
-	"encoding/base64"
-	"encoding/json"
+	"cmp"
 	"errors"
 	"net/http"
 	"slices"
@@ -35,7 +34,7 @@ func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *
 	}
 	var v validationError
 	if in.Content == nil {
-		v.problems = append(v.problems, "Value null at 'content' failed to satisfy constraint: Member must not be null")
+		v.null("content")
 	}
 	if slices.ContainsFunc(in.CompatibleRuntimes, func(id string) bool { _, ok := runtimes.Lookup(id); return !ok }) {
 		v.add("["+strings.Join(in.CompatibleRuntimes, ", ")+"]", "compatibleRuntimes", "Member must satisfy enum value set: ["+strings.Join(awsSupportedRuntimes, ", ")+"]")
@@ -91,8 +90,7 @@ func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), l.response(codeURL(r, l.CodeSHA256Hex)))
-	return nil
+	return reply(w, c, l.response(codeURL(r, l.CodeSHA256Hex)))
 }
 
 // layerVersionLabel reads {LayerName} and {VersionNumber}.
@@ -124,8 +122,7 @@ func (s *Server) answerLayerVersion(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), l.response(codeURL(r, l.CodeSHA256Hex)))
-	return nil
+	return reply(w, c, l.response(codeURL(r, l.CodeSHA256Hex)))
 }
 
 // getLayerVersion serves GetLayerVersion.
@@ -216,16 +213,31 @@ func scanLayerVersions(tx store.Tx, sc scope, name string) ([]*layerVersionRecor
 	if name != "" {
 		prefix = layerPrefix(sc, name)
 	}
-	var out []*layerVersionRecord
-	err := tx.Scan(bucketLayerVersions, prefix, "", func(_ string, raw []byte) error {
-		var l layerVersionRecord
-		if err := json.Unmarshal(raw, &l); err != nil {
-			return err
-		}
-		out = append(out, &l)
-		return nil
-	})
-	return out, err
+	return store.All[layerVersionRecord](tx, bucketLayerVersions, prefix)
+}
+
+// matchingLayerVersions reads the filters and MaxItems of ListLayers and
+// ListLayerVersions and returns the versions of sc's layer name (of all its
+// layers for "") that match, in key order (by layer name, then oldest first),
+// and the page size.
+func (s *Server) matchingLayerVersions(r *http.Request, c *call, sc scope, name string) ([]*layerVersionRecord, int, error) {
+	var v validationError
+	filter := parseLayerFilter(c, &v)
+	maxItems, err := parseMaxItems(c, &v, 50)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := v.err(); err != nil {
+		return nil, 0, err
+	}
+	var versions []*layerVersionRecord
+	if err := s.store.View(r.Context(), func(tx store.Tx) (err error) {
+		versions, err = scanLayerVersions(tx, sc, name)
+		return err
+	}); err != nil {
+		return nil, 0, err
+	}
+	return slices.DeleteFunc(versions, func(l *layerVersionRecord) bool { return !filter.match(l) }), cmp.Or(maxItems, 50), nil
 }
 
 type listLayerVersionsOutput struct {
@@ -239,35 +251,20 @@ func (s *Server) listLayerVersions(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	var v validationError
-	filter := parseLayerFilter(c, &v)
-	maxItems, err := parseMaxItems(c, &v, 50)
+	versions, maxItems, err := s.matchingLayerVersions(r, c, sc, name)
 	if err != nil {
-		return err
-	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	var versions []*layerVersionRecord
-	if err := s.store.View(r.Context(), func(tx store.Tx) error {
-		versions, err = scanLayerVersions(tx, sc, name)
-		return err
-	}); err != nil {
 		return err
 	}
 	slices.Reverse(versions)
 	var items []layerVersionResponse
 	for _, l := range versions {
-		if filter.match(l) {
-			items = append(items, l.listItem())
-		}
+		items = append(items, l.listItem())
 	}
-	page, next, err := paginate(items, c.Query.Get("Marker"), maxItems, func(x layerVersionResponse) string { return strconv.FormatInt(x.Version, 10) })
+	p, err := pageOf(c, items, maxItems, func(x layerVersionResponse) string { return strconv.FormatInt(x.Version, 10) })
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listLayerVersionsOutput{LayerVersions: page, NextMarker: next})
-	return nil
+	return reply(w, c, listLayerVersionsOutput{LayerVersions: p.items, NextMarker: p.next})
 }
 
 type layersListItem struct {
@@ -284,27 +281,12 @@ type listLayersOutput struct {
 // listLayers serves ListLayers: each layer with its newest version that
 // matches the filters.
 func (s *Server) listLayers(w http.ResponseWriter, r *http.Request, c *call) error {
-	var v validationError
-	filter := parseLayerFilter(c, &v)
-	maxItems, err := parseMaxItems(c, &v, 50)
+	versions, maxItems, err := s.matchingLayerVersions(r, c, c.Scope, "")
 	if err != nil {
-		return err
-	}
-	if err := v.err(); err != nil {
-		return err
-	}
-	var versions []*layerVersionRecord
-	if err := s.store.View(r.Context(), func(tx store.Tx) error {
-		versions, err = scanLayerVersions(tx, c.Scope, "")
-		return err
-	}); err != nil {
 		return err
 	}
 	var items []layersListItem
 	for _, l := range versions {
-		if !filter.match(l) {
-			continue
-		}
 		// Versions come oldest first per layer: a later matching one replaces this.
 		if len(items) > 0 && items[len(items)-1].LayerName == l.Name {
 			items[len(items)-1].LatestMatchingVersion = l.listItem()
@@ -312,41 +294,9 @@ func (s *Server) listLayers(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		items = append(items, layersListItem{LayerName: l.Name, LayerArn: l.layerArn(), LatestMatchingVersion: l.listItem()})
 	}
-	page, next, err := paginate(items, c.Query.Get("Marker"), maxItems, func(x layersListItem) string { return x.LayerName })
+	p, err := pageOf(c, items, maxItems, func(x layersListItem) string { return x.LayerName })
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), listLayersOutput{Layers: page, NextMarker: next})
-	return nil
-}
-
-// paginate cuts items at an opaque marker (base64 of the first item's key).
-func paginate[T any](items []T, marker string, maxItems int, key func(T) string) ([]T, string, error) {
-	if maxItems == 0 {
-		maxItems = 50
-	}
-	start := 0
-	if marker != "" {
-		k, err := base64.RawURLEncoding.DecodeString(marker)
-		if err != nil {
-			return nil, "", errInvalidParameter("Invalid marker: %s", marker)
-		}
-		start = len(items)
-		for i, it := range items {
-			if key(it) == string(k) {
-				start = i
-				break
-			}
-		}
-	}
-	items = items[start:]
-	next := ""
-	if len(items) > maxItems {
-		next = base64.RawURLEncoding.EncodeToString([]byte(key(items[maxItems])))
-		items = items[:maxItems]
-	}
-	if items == nil {
-		items = []T{}
-	}
-	return items, next, nil
+	return reply(w, c, listLayersOutput{Layers: p.items, NextMarker: p.next})
 }

@@ -1,11 +1,8 @@
 package api
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/lambhq/lamb/store"
@@ -18,8 +15,7 @@ type listFunctionsOutput struct {
 	NextMarker string                  `json:"NextMarker,omitempty"`
 }
 
-// listFunctions serves ListFunctions, in name order. Markers are opaque
-// (base64 of the next function's name).
+// listFunctions serves ListFunctions, in name order.
 func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) error {
 	var v validationError
 	fv := c.Query.Get("FunctionVersion")
@@ -43,74 +39,47 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 	if maxItems == 0 {
 		maxItems = 50
 	}
-	// A marker names the first entry of the next page: a function, and with
-	// FunctionVersion=ALL one of its versions ("name\nqualifier"), since AWS
-	// pages through versions one entry at a time.
-	start, startName, startQual := "", "", ""
-	if m := c.Query.Get("Marker"); m != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(m)
-		if err != nil {
-			return errInvalidParameter("Invalid marker: %s", m)
-		}
-		startName, startQual, _ = strings.Cut(string(raw), "\n")
-		start = functionKey(c.Scope, startName)
+	// The entries are the functions, each followed with FunctionVersion=ALL
+	// by its published versions (versions.go), since AWS pages through
+	// versions one entry at a time: keyed "name" and "name\nversion".
+	p, err := newPage[functionConfiguration](c, maxItems)
+	if err != nil {
+		return err
 	}
-	out := listFunctionsOutput{Functions: []functionConfiguration{}}
 	if master != "" {
 		// Lambda@Edge replicas: lamb has none.
-		writeJSON(w, c.Op.successCode(), out)
-		return nil
+		return reply(w, c, listFunctionsOutput{Functions: p.items})
 	}
 	prefix := c.Scope.Account + "/" + c.Scope.Region + "/"
+	// The scan resumes at the marker's function; a marker naming one of its
+	// versions skips up to that.
+	var start string
+	if name, _, isVersion := strings.Cut(p.from, "\n"); isVersion {
+		start = functionKey(c.Scope, name)
+	} else {
+		start = p.resumeAt(prefix)
+	}
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Scan(bucketFunctions, prefix, start, func(key string, raw []byte) error {
-			var f functionRecord
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return err
-			}
-			// add appends one entry, or ends the page before it.
-			skipping := f.Name == startName && startQual != ""
-			add := func(qualifier string, cfg functionConfiguration) bool {
-				if skipping {
-					if qualifier != startQual {
-						return true
-					}
-					skipping = false
-				}
-				if len(out.Functions) == maxItems {
-					marker := f.Name
-					if qualifier != "$LATEST" {
-						marker += "\n" + qualifier
-					}
-					out.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(marker))
-					return false
-				}
-				out.Functions = append(out.Functions, cfg)
-				return true
-			}
-			cfg := f.configuration()
-			// ListFunctions shows neither state nor runtime version.
-			cfg.State, cfg.StateReason, cfg.StateReasonCode = "", "", ""
-			cfg.LastUpdateStatus, cfg.LastUpdateStatusReason, cfg.LastUpdateStatusReasonCode = "", "", ""
-			cfg.RuntimeVersionConfig = nil
+		return store.Each(tx, bucketFunctions, prefix, start, func(_ string, f *functionRecord) error {
+			cfg := listedConfiguration(f)
 			if fv == "ALL" {
 				cfg.FunctionArn += ":$LATEST"
 			}
-			if !add("$LATEST", cfg) {
+			if !p.add(f.Name, cfg) {
 				return store.ErrStop
 			}
-			if fv == "ALL" {
-				// Published versions follow their $LATEST (versions.go).
-				versions, err := listVersionRecords(tx, c.Scope, f.Name)
-				if err != nil {
-					return err
-				}
-				for _, v := range versions {
-					settleVersion(v, &f)
-					v.shownQualifier = v.Version
-					if !add(v.Version, listedConfiguration(v)) {
-						return store.ErrStop
-					}
+			if fv != "ALL" {
+				return nil
+			}
+			versions, err := listVersionRecords(tx, c.Scope, f.Name)
+			if err != nil {
+				return err
+			}
+			for _, v := range versions {
+				settleVersion(v, f)
+				v.shownQualifier = v.Version
+				if !p.add(f.Name+"\n"+v.Version, listedConfiguration(v)) {
+					return store.ErrStop
 				}
 			}
 			return nil
@@ -119,26 +88,5 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
-}
-
-// parseMaxItems reads the MaxItems query (0 when absent), recording range
-// violations in v.
-func parseMaxItems(c *call, v *validationError, limit int) (int, error) {
-	raw := c.Query.Get("MaxItems")
-	if raw == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil {
-		return 0, newError("InvalidRequestContentException", "Could not parse MaxItems: %s is not a number", raw)
-	}
-	switch {
-	case n < 1:
-		v.add(raw, "maxItems", "Member must have value greater than or equal to 1")
-	case n > limit:
-		v.add(raw, "maxItems", "Member must have value less than or equal to "+strconv.Itoa(limit))
-	}
-	return n, nil
+	return reply(w, c, listFunctionsOutput{Functions: p.items, NextMarker: p.next})
 }

@@ -26,6 +26,25 @@ type policyDoc struct {
 	RevisionID string            `json:"revisionId,omitempty"`
 }
 
+// loadPolicy reads the policy at bucket/key; none is an empty one.
+func loadPolicy(tx store.Tx, bucket, key string) (*policyDoc, error) {
+	var p policyDoc
+	if err := tx.Get(bucket, key, &p); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// existingPolicy is loadPolicy answering missing when the policy has no
+// statement.
+func existingPolicy(tx store.Tx, bucket, key string, missing error) (*policyDoc, error) {
+	p, err := loadPolicy(tx, bucket, key)
+	if err == nil && len(p.Statements) == 0 {
+		return nil, missing
+	}
+	return p, err
+}
+
 // kv is one member of a JSON object written in a fixed order (AWS's).
 type kv struct {
 	k string
@@ -169,10 +188,7 @@ func (t *policyTarget) bump(tx store.Tx, rev string) error {
 // loadPolicyTarget resolves ref for the permission operations. missingFn is
 // the error for an absent function.
 func loadPolicyTarget(tx store.Tx, sc scope, ref functionRef, missingFn error) (*policyTarget, error) {
-	latest, err := loadFunction(tx, sc, ref.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, missingFn
-	}
+	latest, err := loadFunctionOr(tx, sc, ref.Name, missingFn)
 	if err != nil {
 		return nil, err
 	}
@@ -239,29 +255,25 @@ func cloneValues(v map[string][]string) map[string][]string {
 
 // addPermission serves AddPermission (201).
 func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := permissionRef(c)
+	ref, in, err := readRequest[addPermissionInput](r, c, permissionRef)
 	if err != nil {
-		return err
-	}
-	var in addPermissionInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	var v validationError
 	switch {
 	case in.StatementID == nil:
-		v.problems = append(v.problems, "Value null at 'statementId' failed to satisfy constraint: Member must not be null")
+		v.null("statementId")
 	case len(*in.StatementID) > 100 || !statementIDPattern.MatchString(*in.StatementID):
 		v.add(*in.StatementID, "statementId", "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)")
 	}
 	switch {
 	case in.Action == nil:
-		v.problems = append(v.problems, "Value null at 'action' failed to satisfy constraint: Member must not be null")
+		v.null("action")
 	case !permissionAction.MatchString(*in.Action):
 		v.add(*in.Action, "action", "Member must satisfy regular expression pattern: "+permissionActionText)
 	}
 	if in.Principal == nil {
-		v.problems = append(v.problems, "Value null at 'principal' failed to satisfy constraint: Member must not be null")
+		v.null("principal")
 	}
 	if err := v.err(); err != nil {
 		return err
@@ -279,11 +291,11 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) 
 		if err != nil {
 			return err
 		}
-		var p policyDoc
-		if err := tx.Get(bucketPolicies, t.key, &p); err != nil && !errors.Is(err, store.ErrNotFound) {
+		p, err := loadPolicy(tx, bucketPolicies, t.key)
+		if err != nil {
 			return err
 		}
-		if in.RevisionID != nil && *in.RevisionID != "" && *in.RevisionID != t.policyRevision(&p) {
+		if in.RevisionID != nil && *in.RevisionID != "" && *in.RevisionID != t.policyRevision(p) {
 			// AWS names GetPolicy here even while the function has no policy
 			// yet (recorded 2025; in 2022 it named GetFunction/GetAlias).
 			return errPolicyPrecondition("GetPolicy")
@@ -328,7 +340,7 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		p.Statements = append(p.Statements, statement)
 		p.RevisionID = newRevisionID()
-		if err := tx.Put(bucketPolicies, t.key, &p); err != nil {
+		if err := tx.Put(bucketPolicies, t.key, p); err != nil {
 			return err
 		}
 		return t.bump(tx, p.RevisionID)
@@ -336,8 +348,7 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]string{"Statement": string(statement)})
-	return nil
+	return reply(w, c, map[string]string{"Statement": string(statement)})
 }
 
 // getPolicy serves GetPolicy.
@@ -357,20 +368,17 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, c *call) erro
 			}
 			return err
 		}
-		var p policyDoc
-		if err := tx.Get(bucketPolicies, t.key, &p); errors.Is(err, store.ErrNotFound) || (err == nil && len(p.Statements) == 0) {
-			return missing
-		} else if err != nil {
+		p, err := existingPolicy(tx, bucketPolicies, t.key, missing)
+		if err != nil {
 			return err
 		}
-		out = map[string]string{"Policy": policyJSON(p.Statements), "RevisionId": t.policyRevision(&p)}
+		out = map[string]string{"Policy": policyJSON(p.Statements), "RevisionId": t.policyRevision(p)}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // removePermission serves RemovePermission (204).
@@ -386,13 +394,11 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, c *cal
 		if err != nil {
 			return err
 		}
-		var p policyDoc
-		if err := tx.Get(bucketPolicies, t.key, &p); errors.Is(err, store.ErrNotFound) || (err == nil && len(p.Statements) == 0) {
-			return errNotFound("No policy is associated with the given resource.")
-		} else if err != nil {
+		p, err := existingPolicy(tx, bucketPolicies, t.key, errNotFound("No policy is associated with the given resource."))
+		if err != nil {
 			return err
 		}
-		if rev != "" && rev != t.policyRevision(&p) {
+		if rev != "" && rev != t.policyRevision(p) {
 			// Recorded 2022, unqualified: GetFunction/GetAlias (no newer
 			// recording of this error).
 			if t.alias != nil || t.version != nil {
@@ -410,7 +416,7 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, c *cal
 			if err := tx.Delete(bucketPolicies, t.key); err != nil {
 				return err
 			}
-		} else if err := tx.Put(bucketPolicies, t.key, &p); err != nil {
+		} else if err := tx.Put(bucketPolicies, t.key, p); err != nil {
 			return err
 		}
 		return t.bump(tx, p.RevisionID)
@@ -418,8 +424,7 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // Layer version policies.
@@ -449,17 +454,17 @@ func (s *Server) addLayerVersionPermission(w http.ResponseWriter, r *http.Reques
 	}
 	var v validationError
 	if in.StatementID == nil {
-		v.problems = append(v.problems, "Value null at 'statementId' failed to satisfy constraint: Member must not be null")
+		v.null("statementId")
 	} else if !statementIDPattern.MatchString(*in.StatementID) {
 		v.add(*in.StatementID, "statementId", "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)")
 	}
 	if in.Action == nil {
-		v.problems = append(v.problems, "Value null at 'action' failed to satisfy constraint: Member must not be null")
+		v.null("action")
 	} else if *in.Action != "lambda:GetLayerVersion" {
 		v.add(*in.Action, "action", "Member must satisfy regular expression pattern: lambda:GetLayerVersion")
 	}
 	if in.Principal == nil {
-		v.problems = append(v.problems, "Value null at 'principal' failed to satisfy constraint: Member must not be null")
+		v.null("principal")
 	} else if *in.Principal != "*" && !accountIDPattern.MatchString(*in.Principal) && !strings.HasPrefix(*in.Principal, "arn:") {
 		v.add(*in.Principal, "principal", `Member must satisfy regular expression pattern: \d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root`)
 	}
@@ -473,8 +478,8 @@ func (s *Server) addLayerVersionPermission(w http.ResponseWriter, r *http.Reques
 			return err
 		}
 		key := layerVersionKey(sc, name, version)
-		var p policyDoc
-		if err := tx.Get(bucketLayerPolicies, key, &p); err != nil && !errors.Is(err, store.ErrNotFound) {
+		p, err := loadPolicy(tx, bucketLayerPolicies, key)
+		if err != nil {
 			return err
 		}
 		if rev := c.Query.Get("RevisionId"); rev != "" && rev != p.RevisionID {
@@ -502,13 +507,12 @@ func (s *Server) addLayerVersionPermission(w http.ResponseWriter, r *http.Reques
 		p.Statements = append(p.Statements, raw)
 		p.RevisionID = newRevisionID()
 		out = map[string]string{"Statement": string(raw), "RevisionId": p.RevisionID}
-		return tx.Put(bucketLayerPolicies, key, &p)
+		return tx.Put(bucketLayerPolicies, key, p)
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // getLayerVersionPolicy serves GetLayerVersionPolicy.
@@ -522,11 +526,7 @@ func (s *Server) getLayerVersionPolicy(w http.ResponseWriter, r *http.Request, c
 		if _, err := layerPolicyTarget(tx, sc, name, version); err != nil {
 			return err
 		}
-		var p policyDoc
-		err := tx.Get(bucketLayerPolicies, layerVersionKey(sc, name, version), &p)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && len(p.Statements) == 0) {
-			return errNotFound("No policy is associated with the given resource.")
-		}
+		p, err := existingPolicy(tx, bucketLayerPolicies, layerVersionKey(sc, name, version), errNotFound("No policy is associated with the given resource."))
 		if err != nil {
 			return err
 		}
@@ -536,8 +536,7 @@ func (s *Server) getLayerVersionPolicy(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }
 
 // removeLayerVersionPermission serves RemoveLayerVersionPermission (204).
@@ -553,9 +552,8 @@ func (s *Server) removeLayerVersionPermission(w http.ResponseWriter, r *http.Req
 			return err
 		}
 		key := layerVersionKey(sc, name, version)
-		var p policyDoc
-		err := tx.Get(bucketLayerPolicies, key, &p)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		p, err := loadPolicy(tx, bucketLayerPolicies, key)
+		if err != nil {
 			return err
 		}
 		if rev != "" && rev != p.RevisionID {
@@ -567,11 +565,10 @@ func (s *Server) removeLayerVersionPermission(w http.ResponseWriter, r *http.Req
 		}
 		p.Statements = append(p.Statements[:i], p.Statements[i+1:]...)
 		p.RevisionID = newRevisionID()
-		return tx.Put(bucketLayerPolicies, key, &p)
+		return tx.Put(bucketLayerPolicies, key, p)
 	})
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }

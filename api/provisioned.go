@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -99,21 +98,20 @@ func provisionedTarget(tx store.Tx, sc scope, ref functionRef, latestMsg string)
 	return v, a, err
 }
 
+// provisionedInput is the PutProvisionedConcurrencyConfig body.
+type provisionedInput struct {
+	ProvisionedConcurrentExecutions *int32 `json:"ProvisionedConcurrentExecutions"`
+}
+
 // putProvisionedConcurrencyConfig serves PutProvisionedConcurrencyConfig (202).
 func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[provisionedInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		ProvisionedConcurrentExecutions *int32 `json:"ProvisionedConcurrentExecutions"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	var v validationError
 	if in.ProvisionedConcurrentExecutions == nil {
-		v.problems = append(v.problems, "Value null at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
+		v.null("provisionedConcurrentExecutions")
 	} else if *in.ProvisionedConcurrentExecutions < 1 {
 		v.add(itoa(*in.ProvisionedConcurrentExecutions), "provisionedConcurrentExecutions", "Member must have value greater than or equal to 1")
 	}
@@ -161,8 +159,7 @@ func (s *Server) putProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 		return err
 	}
 	s.syncProvisioned(c.Scope, ref.Name)
-	writeJSON(w, c.Op.successCode(), rec.output("", -1))
-	return nil
+	return reply(w, c, rec.output("", -1))
 }
 
 // getProvisionedConcurrencyConfig serves GetProvisionedConcurrencyConfig.
@@ -192,8 +189,7 @@ func (s *Server) getProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.
 	} else if n, found := avail[ref.Qualifier]; ok && found {
 		available = n
 	}
-	writeJSON(w, c.Op.successCode(), rec.output("", available))
-	return nil
+	return reply(w, c, rec.output("", available))
 }
 
 // deleteProvisionedConcurrencyConfig serves DeleteProvisionedConcurrencyConfig (204).
@@ -217,8 +213,7 @@ func (s *Server) deleteProvisionedConcurrencyConfig(w http.ResponseWriter, r *ht
 	case <-r.Context().Done():
 	case <-s.ctx.Done():
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // listProvisionedConcurrencyConfigs serves ListProvisionedConcurrencyConfigs.
@@ -235,16 +230,10 @@ func (s *Server) listProvisionedConcurrencyConfigs(w http.ResponseWriter, r *htt
 		return err
 	}
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		if _, err := loadFunction(tx, c.Scope, ref.Name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(functionArn(c.Scope, ref.Name))
-		} else if err != nil {
+		if _, err := loadFunctionOr(tx, c.Scope, ref.Name, errFunctionNotFound(functionArn(c.Scope, ref.Name))); err != nil {
 			return err
 		}
-		return tx.Scan(bucketProvisioned, functionKey(c.Scope, ref.Name)+"/", "", func(_ string, raw []byte) error {
-			var p provisionedRecord
-			if err := json.Unmarshal(raw, &p); err != nil {
-				return err
-			}
+		return store.Each(tx, bucketProvisioned, functionKey(c.Scope, ref.Name)+"/", "", func(_ string, p *provisionedRecord) error {
 			available := int32(-1)
 			if n, found := avail[p.Qualifier]; counted && found {
 				available = n
@@ -256,6 +245,5 @@ func (s *Server) listProvisionedConcurrencyConfigs(w http.ResponseWriter, r *htt
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -156,11 +155,7 @@ func (s *Server) planProvisioned(ctx context.Context, sc scope, name string) (*p
 		for _, a := range aliases {
 			byName[a.Name] = a
 		}
-		return tx.Scan(bucketProvisioned, functionKey(sc, name)+"/", "", func(_ string, raw []byte) error {
-			var p provisionedRecord
-			if err := json.Unmarshal(raw, &p); err != nil {
-				return err
-			}
+		return store.Each(tx, bucketProvisioned, functionKey(sc, name)+"/", "", func(_ string, p *provisionedRecord) error {
 			c := plannedConfig{gen: p.Generation, shares: map[string]int{}}
 			var shares map[string]int
 			if isVersionNumber(p.Qualifier) {

@@ -49,27 +49,30 @@ func splitFunctionName(v *validationError, raw string, maxLen int, pattern *rege
 	if len(raw) > maxLen {
 		v.add(raw, "functionName", functionNameLength(maxLen))
 	}
-	m := pattern.FindStringSubmatch(raw)
-	if m == nil {
+	g := matchGroups(pattern, raw)
+	if g == nil {
 		v.add(raw, "functionName", "Member must satisfy regular expression pattern: "+patternText)
 	}
 	if err := v.err(); err != nil {
 		return functionRef{}, err
 	}
-	ref := functionRef{Raw: raw}
-	for i, group := range pattern.SubexpNames() {
-		switch group {
-		case "region":
-			ref.Region = m[i]
-		case "account":
-			ref.Account = m[i]
-		case "name":
-			ref.Name = m[i]
-		case "qualifier":
-			ref.Qualifier = m[i]
+	return functionRef{Raw: raw, Region: g["region"], Account: g["account"], Name: g["name"], Qualifier: g["qualifier"]}, nil
+}
+
+// matchGroups is pattern's match of s by group name (a later group of the
+// same name wins), or nil when s does not match.
+func matchGroups(pattern *regexp.Regexp, s string) map[string]string {
+	m := pattern.FindStringSubmatch(s)
+	if m == nil {
+		return nil
+	}
+	g := map[string]string{}
+	for i, name := range pattern.SubexpNames() {
+		if name != "" {
+			g[name] = m[i]
 		}
 	}
-	return ref, nil
+	return g
 }
 
 // parseFunctionName validates raw (a name, ARN, partial ARN or name:qualifier)

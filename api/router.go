@@ -332,6 +332,21 @@ func decodeBody(r *http.Request, c *call, v any) error {
 	return nil
 }
 
+// readRequest reads what the request names (resolve: resolveFunction,
+// unqualifiedFunction, ...) and its JSON body as a T, answering AWS's error
+// for either; the name first, as AWS checks it first.
+func readRequest[T, R any](r *http.Request, c *call, resolve func(*call) (R, error)) (R, *T, error) {
+	target, err := resolve(c)
+	if err != nil {
+		return target, nil, err
+	}
+	in := new(T)
+	if err := decodeBody(r, c, in); err != nil {
+		return target, nil, err
+	}
+	return target, in, nil
+}
+
 // jsonErrorText describes a JSON decoding error without Go type names.
 func jsonErrorText(err error) string {
 	var te *json.UnmarshalTypeError

@@ -44,7 +44,7 @@ func scalingTarget(tx store.Tx, c *call) (*functionRecord, error) {
 	var v validationError
 	switch {
 	case q == "":
-		v.problems = append(v.problems, "Value null at 'qualifier' failed to satisfy constraint: Member must not be null")
+		v.null("qualifier")
 	case len(q) > 128:
 		v.add(q, "qualifier", "Member must have length less than or equal to 128")
 	case !publishedQualifierPattern.MatchString(q):
@@ -53,10 +53,7 @@ func scalingTarget(tx store.Tx, c *call) (*functionRecord, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	latest, err := loadFunction(tx, c.Scope, ref.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errFunctionNotFound(functionArn(c.Scope, ref.Name))
-	}
+	latest, err := loadFunctionOr(tx, c.Scope, ref.Name, errFunctionNotFound(functionArn(c.Scope, ref.Name)))
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +118,7 @@ func (s *Server) putFunctionScalingConfig(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"FunctionState": state})
-	return nil
+	return reply(w, c, map[string]any{"FunctionState": state})
 }
 
 // getFunctionScalingConfig serves GetFunctionScalingConfig.
@@ -147,6 +143,5 @@ func (s *Server) getFunctionScalingConfig(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), out)
-	return nil
+	return reply(w, c, out)
 }

@@ -154,16 +154,15 @@ func changeTags(tags *map[string]string, change func(tags map[string]string) err
 	return nil
 }
 
+// tagsInput is the TagResource body.
+type tagsInput struct {
+	Tags map[string]string `json:"Tags"`
+}
+
 // tagResource serves TagResource (204).
 func (s *Server) tagResource(w http.ResponseWriter, r *http.Request, c *call) error {
-	res, err := resolveTagged(c)
+	res, in, err := readRequest[tagsInput](r, c, resolveTagged)
 	if err != nil {
-		return err
-	}
-	var in struct {
-		Tags map[string]string `json:"Tags"`
-	}
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if len(in.Tags) == 0 {
@@ -182,8 +181,7 @@ func (s *Server) tagResource(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // untagResource serves UntagResource (204); absent keys are ignored.
@@ -194,9 +192,7 @@ func (s *Server) untagResource(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	keys := c.Query["tagKeys"]
 	if len(keys) == 0 {
-		var v validationError
-		v.problems = append(v.problems, "Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
-		return v.err()
+		return errNull("tagKeys")
 	}
 	err = s.withTags(r, c, res, true, func(tags map[string]string) error {
 		for _, k := range keys {
@@ -207,8 +203,7 @@ func (s *Server) untagResource(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(c.Op.successCode())
-	return nil
+	return replyEmpty(w, c)
 }
 
 // listTags serves ListTags.
@@ -227,6 +222,5 @@ func (s *Server) listTags(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), map[string]any{"Tags": out})
-	return nil
+	return reply(w, c, map[string]any{"Tags": out})
 }

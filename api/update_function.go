@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -17,10 +16,7 @@ func (s *Server) updateFunction(ctx context.Context, c *call, ref functionRef, r
 	var f *functionRecord
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		f, err = loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		}
+		f, err = loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
@@ -68,12 +64,8 @@ type updateFunctionCodeInput struct {
 
 // updateFunctionCode serves UpdateFunctionCode.
 func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[updateFunctionCodeInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in updateFunctionCodeInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if err := latestOnly(ref, c.Scope); err != nil {
@@ -135,8 +127,7 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 		}
 		f.shownQualifier = f.Version
 	}
-	writeJSON(w, c.Op.successCode(), f.configuration())
-	return nil
+	return reply(w, c, f.configuration())
 }
 
 // updateFunctionConfigurationInput is the UpdateFunctionConfiguration body.
@@ -147,12 +138,8 @@ type updateFunctionConfigurationInput struct {
 
 // updateFunctionConfiguration serves UpdateFunctionConfiguration.
 func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[updateFunctionConfigurationInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in updateFunctionConfigurationInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if err := latestOnly(ref, c.Scope); err != nil {
@@ -195,6 +182,5 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, c.Op.successCode(), f.configuration())
-	return nil
+	return reply(w, c, f.configuration())
 }

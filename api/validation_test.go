@@ -91,3 +91,40 @@ func TestImageFunction(t *testing.T) {
 		t.Fatalf("zip update of image function: %v", err)
 	}
 }
+
+// TestValidationErrorNull: a missing required member reads as AWS words it,
+// in order with the other problems of the same request.
+func TestValidationErrorNull(t *testing.T) {
+	tests := []struct {
+		name string
+		fill func(v *validationError)
+		want string
+	}{
+		{"one", func(v *validationError) { v.null("role") },
+			"1 validation error detected: Value null at 'role' failed to satisfy constraint: Member must not be null"},
+		{"nested member", func(v *validationError) { v.null("tenancyConfig.tenantIsolationMode") },
+			"1 validation error detected: Value null at 'tenancyConfig.tenantIsolationMode' failed to satisfy constraint: Member must not be null"},
+		{"with others, in order", func(v *validationError) {
+			v.null("functionName")
+			v.add("x", "runtime", "Member must satisfy enum value set: [a]")
+			v.null("code")
+		}, "3 validation errors detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null; " +
+			"Value 'x' at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [a]; " +
+			"Value null at 'code' failed to satisfy constraint: Member must not be null"},
+	}
+	want := "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null"
+	var ae *awsError
+	if err := errNull("tagKeys"); !errors.As(err, &ae) || ae.Code != "ValidationException" || ae.Message != want {
+		t.Errorf("errNull = %v; want %q", err, want)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var v validationError
+			tc.fill(&v)
+			var ae *awsError
+			if err := v.err(); !errors.As(err, &ae) || ae.Code != "ValidationException" || ae.Status != 400 || ae.Message != tc.want {
+				t.Errorf("err() = %v; want ValidationException %q", err, tc.want)
+			}
+		})
+	}
+}

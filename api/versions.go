@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,25 +44,12 @@ func versionKey(sc scope, name, version string) string {
 
 // loadVersion reads a published version; ErrNotFound (wrapped) when absent.
 func loadVersion(tx store.Tx, sc scope, name, version string) (*functionRecord, error) {
-	var f functionRecord
-	if err := tx.Get(bucketVersions, versionKey(sc, name, version), &f); err != nil {
-		return nil, fmt.Errorf("load version %s:%s: %w", name, version, err)
-	}
-	return &f, nil
+	return store.Load[functionRecord](tx, bucketVersions, versionKey(sc, name, version))
 }
 
 // listVersionRecords returns a function's published versions, oldest first.
 func listVersionRecords(tx store.Tx, sc scope, name string) ([]*functionRecord, error) {
-	var out []*functionRecord
-	err := tx.Scan(bucketVersions, versionPrefix(sc, name), "", func(_ string, raw []byte) error {
-		var f functionRecord
-		if err := json.Unmarshal(raw, &f); err != nil {
-			return err
-		}
-		out = append(out, &f)
-		return nil
-	})
-	return out, err
+	return store.All[functionRecord](tx, bucketVersions, versionPrefix(sc, name))
 }
 
 // settleVersion fills in what a version shares with its function (reserved
@@ -139,10 +125,7 @@ func resolveQualifier(tx store.Tx, latest *functionRecord, qualifier string, pic
 func (s *Server) loadQualified(ctx context.Context, sc scope, ref functionRef, pick func(*aliasRecord) string) (*functionRecord, error) {
 	var f *functionRecord
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		latest, err := loadFunction(tx, sc, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(sc))
-		}
+		latest, err := loadRefFunction(tx, sc, ref)
 		if err != nil {
 			return err
 		}
@@ -237,12 +220,8 @@ type publishVersionInput struct {
 
 // publishVersion serves PublishVersion (201).
 func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
+	ref, in, err := readRequest[publishVersionInput](r, c, resolveFunction)
 	if err != nil {
-		return err
-	}
-	var in publishVersionInput
-	if err := decodeBody(r, c, &in); err != nil {
 		return err
 	}
 	if in.Description != nil && len(*in.Description) > 256 {
@@ -252,10 +231,7 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	var out *functionRecord
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		}
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
@@ -280,8 +256,7 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	out.shownQualifier = out.Version
-	writeJSON(w, c.Op.successCode(), out.configuration())
-	return nil
+	return reply(w, c, out.configuration())
 }
 
 type listVersionsOutput struct {
@@ -300,22 +275,15 @@ func listedConfiguration(f *functionRecord) functionConfiguration {
 }
 
 // listVersionsByFunction serves ListVersionsByFunction: $LATEST, then the
-// published versions in order. Markers are the index of the next item.
+// published versions in order.
 func (s *Server) listVersionsByFunction(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := resolveFunction(c)
-	if err != nil {
-		return err
-	}
-	maxItems, err := pageSize(c, 10000, 50)
+	ref, maxItems, err := listRequest(c, resolveFunction, 10000, 50)
 	if err != nil {
 		return err
 	}
 	var all []*functionRecord
 	err = s.store.View(r.Context(), func(tx store.Tx) error {
-		latest, err := loadFunction(tx, c.Scope, ref.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(c.Scope))
-		}
+		latest, err := loadRefFunction(tx, c.Scope, ref)
 		if err != nil {
 			return err
 		}
@@ -335,20 +303,16 @@ func (s *Server) listVersionsByFunction(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	start := 0
-	if m := c.Query.Get("Marker"); m != "" {
-		if start, err = strconv.Atoi(m); err != nil || start < 0 {
-			return errInvalidParameter("Invalid marker: %s", m)
-		}
+	p, err := newPage[functionConfiguration](c, maxItems)
+	if err != nil {
+		return err
 	}
-	p := newPage[functionConfiguration](maxItems)
-	for i := start; i < len(all); i++ {
-		if !p.add(strconv.Itoa(i), listedConfiguration(all[i])) {
+	for _, f := range all {
+		if !p.add(f.shownQualifier, listedConfiguration(f)) {
 			break
 		}
 	}
-	writeJSON(w, c.Op.successCode(), listVersionsOutput{Versions: p.items, NextMarker: p.next})
-	return nil
+	return reply(w, c, listVersionsOutput{Versions: p.items, NextMarker: p.next})
 }
 
 // publishAfterChange publishes the function's new $LATEST right after

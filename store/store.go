@@ -9,7 +9,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -57,3 +59,34 @@ type Tx interface {
 
 // ErrStop ends a Scan early without error.
 var ErrStop = errors.New("stop scan")
+
+// Load is Get into a new T.
+func Load[T any](tx Tx, bucket, key string) (*T, error) {
+	doc := new(T)
+	if err := tx.Get(bucket, key, doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Each is Scan with every document decoded as a T (a decode error names the
+// key and ends the scan). fn's ErrStop ends it without error, as for Scan.
+func Each[T any](tx Tx, bucket, prefix, start string, fn func(key string, doc *T) error) error {
+	return tx.Scan(bucket, prefix, start, func(key string, raw []byte) error {
+		var doc T
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return fmt.Errorf("decode %s/%s: %w", bucket, key, err)
+		}
+		return fn(key, &doc)
+	})
+}
+
+// All returns the documents of bucket under prefix decoded as T, in key order.
+func All[T any](tx Tx, bucket, prefix string) ([]*T, error) {
+	var out []*T
+	err := Each(tx, bucket, prefix, "", func(_ string, doc *T) error {
+		out = append(out, doc)
+		return nil
+	})
+	return out, err
+}

@@ -269,3 +269,79 @@ func TestBoltBuckets(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadEachAndAll(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			if err := s.Update(ctx, func(tx store.Tx) error {
+				for i, k := range []string{"a/1", "a/2", "a/3", "b/1"} {
+					if err := tx.Put("docs", k, doc{Name: k, N: i}); err != nil {
+						return err
+					}
+				}
+				// Not a doc: decoding it fails.
+				return tx.Put("docs", "c/1", "text")
+			}); err != nil {
+				t.Fatal(err)
+			}
+			tests := []struct {
+				name, prefix, start string
+				stopAfter           int // 0: never
+				want                string
+				wantErr             string
+			}{
+				{name: "all under prefix", prefix: "a/", want: "[a/1=a/1:0 a/2=a/2:1 a/3=a/3:2]"},
+				{name: "from start", prefix: "a/", start: "a/2", want: "[a/2=a/2:1 a/3=a/3:2]"},
+				{name: "ErrStop ends quietly", prefix: "a/", stopAfter: 2, want: "[a/1=a/1:0 a/2=a/2:1]"},
+				{name: "nothing", prefix: "none/", want: "[]"},
+				{name: "undecodable", prefix: "c/", want: "[]", wantErr: "decode docs/c/1: json: cannot unmarshal string into Go value of type store_test.doc"},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					got := []string{}
+					err := s.View(ctx, func(tx store.Tx) error {
+						return store.Each(tx, "docs", tc.prefix, tc.start, func(key string, d *doc) error {
+							got = append(got, fmt.Sprintf("%s=%s:%d", key, d.Name, d.N))
+							if len(got) == tc.stopAfter {
+								return store.ErrStop
+							}
+							return nil
+						})
+					})
+					if fmt.Sprint(got) != tc.want || fmt.Sprint(err) != fmt.Sprint(errOrNil(tc.wantErr)) {
+						t.Errorf("Each = %v, %v; want %v, %v", got, err, tc.want, tc.wantErr)
+					}
+				})
+			}
+			for _, tc := range []struct {
+				key, want string
+				notFound  bool
+			}{{"a/2", "a/2:1", false}, {"a/9", "", true}} {
+				var d *doc
+				err := s.View(ctx, func(tx store.Tx) (err error) {
+					d, err = store.Load[doc](tx, "docs", tc.key)
+					return err
+				})
+				if errors.Is(err, store.ErrNotFound) != tc.notFound || (d != nil && fmt.Sprintf("%s:%d", d.Name, d.N) != tc.want) || (d == nil) != tc.notFound {
+					t.Errorf("Load(%s) = %v, %v; want %q (not found: %v)", tc.key, d, err, tc.want, tc.notFound)
+				}
+			}
+			var all []*doc
+			if err := s.View(ctx, func(tx store.Tx) (err error) {
+				all, err = store.All[doc](tx, "docs", "a/")
+				return err
+			}); err != nil || len(all) != 3 || all[0].Name != "a/1" || all[2].Name != "a/3" {
+				t.Errorf("All = %v, %v; want a/1..a/3", all, err)
+			}
+		})
+	}
+}
+
+// errOrNil is an error with text msg, nil for "".
+func errOrNil(msg string) error {
+	if msg == "" {
+		return nil
+	}
+	return errors.New(msg)
+}
