@@ -396,7 +396,8 @@ func (h *Host) openTunnel(id uint64) {
 		}
 		h.tunnels[t] = struct{}{}
 		h.tunMu.Unlock()
-		if err := h.cfg.API.Deliver(h.exited, t); err != nil && h.exited.Err() == nil {
+		// lamb shutting down closes API: no warning for that.
+		if err := h.cfg.API.Deliver(h.exited, t); err != nil && h.exited.Err() == nil && !errors.Is(err, agentapi.ErrListenerClosed) {
 			h.cfg.Logger.Warn("sandbox: hand a tunnel to lamb's API", "instance", h.cfg.ID, "err", err)
 		}
 	}()
