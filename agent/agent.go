@@ -4,8 +4,10 @@
 // It starts the function's runtime (the image's bootstrap) with
 // AWS_LAMBDA_RUNTIME_API pointing at a Runtime API server inside the agent,
 // captures the runtime's output, and serves the host one HTTP endpoint
-// (package agentapi): an event stream (ready, init error, log lines, exit),
-// invoke (answers stream back as the runtime writes them) and shutdown.
+// (package agentapi): an event stream (ready, init error, log lines, tunnel
+// requests, exit), invoke (answers stream back as the runtime writes them),
+// tunnels and shutdown. With Config.Endpoint it also serves lamb's API to the
+// function on the sandbox's loopback, through tunnels the host opens.
 //
 // It needs nothing from the image but a Linux kernel: it is stdlib-only and
 // static. It exits when the runtime exits (with the runtime's status), on
@@ -39,6 +41,14 @@ type Config struct {
 	// Listener, if set, serves the host API instead of listening on Listen
 	// (tests). Run closes it.
 	Listener net.Listener
+	// Endpoint, when set, is where the agent serves lamb's API to the
+	// function (agentapi.EndpointAddr, its AWS_ENDPOINT_URL), carrying each
+	// connection to the host through a tunnel. A failure to listen there is
+	// logged, not fatal: the function runs without it.
+	Endpoint string
+	// EndpointListener, if set, is used instead of listening on Endpoint
+	// (tests). Run closes it.
+	EndpointListener net.Listener
 	// Command is the runtime's argv. When empty, the first executable file of
 	// Try runs; when none is, the agent reports Runtime.InvalidEntrypoint.
 	Command []string
@@ -60,6 +70,7 @@ type agent struct {
 	srv    *runtimeapi.Server
 	events *eventQueue
 	out    *runtimeoutput.Capture
+	ep     *agentapi.Endpoint // nil without Config.Endpoint
 
 	exited     context.Context // cancelled once the runtime exited
 	markExited context.CancelFunc
@@ -107,12 +118,22 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	rtHS := &http.Server{Handler: a.srv.Handler(), ReadHeaderTimeout: time.Minute}
 	hostHS := &http.Server{Handler: a.routes(), ReadHeaderTimeout: time.Minute}
 	var wg sync.WaitGroup
+	if epLn := a.endpointListener(); epLn != nil {
+		a.ep = agentapi.NewEndpoint(epLn, func(id uint64) {
+			a.events.push(agentapi.Event{Type: agentapi.EventTunnel, Tunnel: id})
+		}, a.log)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = a.ep.Serve() }()
+	}
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = rtHS.Serve(rtLn) }()
 	go func() { defer wg.Done(); _ = hostHS.Serve(hostLn) }()
 	defer func() {
 		_ = a.srv.Close()
 		_ = rtHS.Close()
+		if a.ep != nil {
+			_ = a.ep.Close() // the sandbox ends: so do its connections to lamb
+		}
 		// Let an invocation in progress write its trailers; the event stream
 		// has ended already.
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -143,6 +164,23 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	code := a.runRuntime(ctx, argv)
 	a.waitDrained(ctx)
 	return code, nil
+}
+
+// endpointListener listens where the function reaches lamb's API; nil when
+// it should not or cannot.
+func (a *agent) endpointListener() net.Listener {
+	if a.cfg.EndpointListener != nil {
+		return a.cfg.EndpointListener
+	}
+	if a.cfg.Endpoint == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.Endpoint)
+	if err != nil {
+		a.log.Warn("agent: the function cannot reach lamb's API (AWS_ENDPOINT_URL)", "err", err)
+		return nil
+	}
+	return ln
 }
 
 // runRuntime starts the runtime and supervises it until it exited; it returns

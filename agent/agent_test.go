@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,8 +21,11 @@ import (
 	"github.com/lambhq/lamb/runtimes"
 )
 
-const app = `import os, sys
+const app = `import os, sys, urllib.request
 def handler(event, context):
+    if "fetch" in event:
+        with urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + event["fetch"], timeout=10) as r:
+            return {"got": r.read().decode()}
     for line in event.get("log", []):
         print(line)
     if "exit" in event:
@@ -35,6 +40,12 @@ def handler(event, context):
 // returns a client, the event stream and the channel Run's result arrives on.
 func startAgent(t *testing.T, handler string, try []string) (*agentapi.Client, *agentapi.EventStream, <-chan int, string) {
 	t.Helper()
+	return startAgentEndpoint(t, handler, try, nil)
+}
+
+// startAgentEndpoint is startAgent with the agent serving lamb's API on ep.
+func startAgentEndpoint(t *testing.T, handler string, try []string, ep net.Listener) (*agentapi.Client, *agentapi.EventStream, <-chan int, string) {
+	t.Helper()
 	py := testenv.LookPath(t, "python3")
 	dir := t.TempDir()
 	name, boot, _ := runtimes.Bootstrap(runtimes.FamilyPython)
@@ -48,8 +59,11 @@ func startAgent(t *testing.T, handler string, try []string) (*agentapi.Client, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := agent.Config{Listener: ln, Dir: dir, Try: try, ExitGrace: 10 * time.Second,
+	cfg := agent.Config{Listener: ln, EndpointListener: ep, Dir: dir, Try: try, ExitGrace: 10 * time.Second,
 		Env: []string{"_HANDLER=" + handler, "LAMBDA_TASK_ROOT=" + dir, "PATH=" + os.Getenv("PATH")}}
+	if ep != nil {
+		cfg.Env = append(cfg.Env, "AWS_ENDPOINT_URL=http://"+ep.Addr().String())
+	}
 	if try == nil {
 		cfg.Command = []string{py, "-u", filepath.Join(dir, name)}
 	}
@@ -189,5 +203,58 @@ func TestShutdown(t *testing.T) {
 	}
 	if code := <-codes; code != 0 {
 		t.Errorf("exit status %d after shutdown", code)
+	}
+}
+
+// TestEndpoint: the function reaches "lamb's API" at AWS_ENDPOINT_URL on its
+// loopback, through a tunnel the host opens when the event stream asks.
+func TestEndpoint(t *testing.T) {
+	epLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, es, _, _ := startAgentEndpoint(t, "app.handler", nil, epLn)
+	if ev := next(t, es, nil); ev.Type != agentapi.EventReady {
+		t.Fatalf("first event %+v, want ready", ev)
+	}
+	api := agentapi.NewListener(nil)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "lamb says "+r.URL.Path)
+	})}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = srv.Serve(api) }()
+	go func() { // the host's side of the event stream
+		defer wg.Done()
+		var tunnels sync.WaitGroup
+		defer tunnels.Wait()
+		for {
+			ev, err := es.Next()
+			if err != nil {
+				return
+			}
+			if ev.Type == agentapi.EventTunnel {
+				tunnels.Add(1)
+				go func() {
+					defer tunnels.Done()
+					if tc, err := c.Tunnel(ctx, ev.Tunnel); err == nil {
+						_ = api.Deliver(ctx, tc)
+					}
+				}()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		es.Close()
+		_ = srv.Close()
+		wg.Wait()
+	})
+	for i := range 2 {
+		_, body, err := call(t, c, `{"fetch":"/2015-03-31/functions/"}`)
+		if err != nil || body != `{"got": "lamb says /2015-03-31/functions/"}` {
+			t.Fatalf("call %d: %s, %v", i, body, err)
+		}
 	}
 }

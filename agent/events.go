@@ -9,7 +9,10 @@ import (
 )
 
 // maxQueuedLogs bounds log events kept while no host reads the stream; the
-// oldest are dropped first. Ready, init error and exit events are never dropped.
+// oldest are dropped first. Ready, init error and exit events are never
+// dropped. Tunnel events beyond agentapi.MaxTunnels are dropped oldest first
+// too: no more connections than that wait for a tunnel, so the oldest ones'
+// connections are gone already.
 const maxQueuedLogs = 8192
 
 // eventQueue holds events until the host's /v1/events stream takes them. One
@@ -18,6 +21,7 @@ type eventQueue struct {
 	mu       sync.Mutex
 	q        []agentapi.Event
 	logs     int
+	tunnels  int
 	changed  chan struct{} // closed and replaced on every push
 	exitSent bool
 	sent     chan struct{} // closed once the exit event was written to a stream
@@ -31,21 +35,36 @@ func newEventQueue() *eventQueue {
 func (e *eventQueue) push(ev agentapi.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if ev.Type == agentapi.EventLog {
+	switch ev.Type {
+	case agentapi.EventLog:
 		if e.logs >= maxQueuedLogs {
-			for i, old := range e.q {
-				if old.Type == agentapi.EventLog {
-					e.q = append(e.q[:i], e.q[i+1:]...)
-					e.logs--
-					break
-				}
-			}
+			e.dropOldest(agentapi.EventLog)
 		}
 		e.logs++
+	case agentapi.EventTunnel:
+		if e.tunnels >= agentapi.MaxTunnels {
+			e.dropOldest(agentapi.EventTunnel)
+		}
+		e.tunnels++
 	}
 	e.q = append(e.q, ev)
 	close(e.changed)
 	e.changed = make(chan struct{})
+}
+
+// dropOldest removes the oldest queued event of type typ; e.mu is held.
+func (e *eventQueue) dropOldest(typ string) {
+	for i, old := range e.q {
+		if old.Type == typ {
+			e.q = append(e.q[:i], e.q[i+1:]...)
+			if typ == agentapi.EventLog {
+				e.logs--
+			} else {
+				e.tunnels--
+			}
+			return
+		}
+	}
 }
 
 // drained is closed once the exit event reached a stream.
@@ -56,7 +75,7 @@ func (e *eventQueue) take() ([]agentapi.Event, <-chan struct{}) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	q := e.q
-	e.q, e.logs = nil, 0
+	e.q, e.logs, e.tunnels = nil, 0, 0
 	return q, e.changed
 }
 
@@ -115,8 +134,11 @@ func (e *eventQueue) requeue(evs []agentapi.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, ev := range evs {
-		if ev.Type == agentapi.EventLog {
+		switch ev.Type {
+		case agentapi.EventLog:
 			e.logs++
+		case agentapi.EventTunnel:
+			e.tunnels++
 		}
 	}
 	e.q = append(append([]agentapi.Event(nil), evs...), e.q...)

@@ -21,6 +21,13 @@ func (a *agent) routes() http.Handler {
 	mux.HandleFunc("GET "+agentapi.PathEvents, a.events.serve)
 	mux.HandleFunc("POST "+agentapi.PathInvoke, a.handleInvoke)
 	mux.HandleFunc("POST "+agentapi.PathShutdown, a.handleShutdown)
+	mux.HandleFunc("POST "+agentapi.PathTunnel, func(w http.ResponseWriter, r *http.Request) {
+		if a.ep == nil {
+			http.Error(w, "the agent serves no endpoint", http.StatusNotFound)
+			return
+		}
+		a.ep.ServeTunnel(w, r)
+	})
 	return mux
 }
 

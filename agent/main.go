@@ -15,7 +15,7 @@ import (
 // Main runs the agent from command-line arguments (those after `lamb agent`)
 // and returns the process's exit status:
 //
-//	lamb agent [--listen :9009] [--try /var/task/bootstrap]... [--dir /var/task] [-- command args...]
+//	lamb agent [--listen :9009] [--endpoint 127.0.0.1:3001] [--try /var/task/bootstrap]... [--dir /var/task] [-- command args...]
 //	lamb agent --hold
 //
 // With --hold it runs nothing and waits for SIGTERM/SIGINT: a container that
@@ -24,6 +24,7 @@ func Main(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", ":"+strconv.Itoa(agentapi.DefaultPort), "host API address")
+	endpoint := fs.String("endpoint", "", "address to serve lamb's API on for the function, through tunnels to the host (e.g. "+agentapi.EndpointAddr+")")
 	dir := fs.String("dir", "", "working directory of the runtime")
 	hold := fs.Bool("hold", false, "only wait for SIGTERM/SIGINT (a network holder)")
 	var try multiFlag
@@ -37,7 +38,7 @@ func Main(args []string, stderr io.Writer) int {
 		<-ctx.Done()
 		return 0
 	}
-	code, err := Run(ctx, Config{Listen: *listen, Dir: *dir, Try: try, Command: fs.Args()})
+	code, err := Run(ctx, Config{Listen: *listen, Endpoint: *endpoint, Dir: *dir, Try: try, Command: fs.Args()})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 	}

@@ -8,8 +8,11 @@
 #
 # Images are tagged with a hash of their inputs (this script, the bootstraps,
 # the mirror, the suite); an image already built from the same inputs is
-# reused, so running it again is instant. The debootstrap rootfs is cached in
-# LAMB_IMAGE_CACHE (default /var/cache/lamb-images).
+# reused, so running it again is instant. The debootstrap rootfs and each
+# family's finished rootfs (tarballs this script made, keyed by the same
+# hash) are cached in LAMB_IMAGE_CACHE (default /var/cache/lamb-images), so
+# an engine with an empty data root (CI starts one per run) gets its images
+# with one `docker import` each.
 #
 # Needs: root, debootstrap, docker (or DOCKER=podman), sha256sum.
 set -euo pipefail
@@ -81,15 +84,36 @@ base_rootfs() {
 
 # build_family FAMILY prints FAMILY=IMAGE after making sure IMAGE exists.
 build_family() {
-	local fam=$1 tag image dir pkgs
+	local fam=$1 tag image tarball
 	tag=$(inputs_hash "$fam")
 	image="lamb-runtime-$fam:$tag"
 	if "$DOCKER" image inspect "$image" >/dev/null 2>&1; then
 		echo "$fam=$image"
 		return
 	fi
+	tarball="$CACHE/$fam-$tag.tar"
+	if [ ! -f "$tarball" ]; then
+		family_rootfs "$fam" "$tarball"
+		# Those of older inputs are never used again.
+		find "$CACHE" -maxdepth 1 -name "$fam-*.tar" ! -name "$fam-$tag.tar" -delete
+	fi
+	log "importing $image"
+	"$DOCKER" import \
+		--change 'ENTRYPOINT ["/lambda-entrypoint.sh"]' \
+		--change 'WORKDIR /var/task' \
+		--change 'ENV LAMBDA_TASK_ROOT=/var/task' \
+		--change 'ENV LAMBDA_RUNTIME_DIR=/var/runtime' \
+		--change 'ENV PATH=/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin' \
+		--change "LABEL lamb.runtime-image=$fam" \
+		- "$image" <"$tarball" >/dev/null
+	echo "$fam=$image"
+}
+
+# family_rootfs FAMILY TARBALL makes FAMILY's root filesystem as TARBALL.
+family_rootfs() {
+	local fam=$1 tarball=$2 dir pkgs
 	dir=$(mktemp -d "$CACHE/$fam.XXXXXX")
-	trap 'umount -l "$dir/proc" 2>/dev/null || true; rm -rf "$dir"' RETURN
+	trap 'umount -l "$dir/proc" 2>/dev/null || true; rm -rf "$dir"; trap - RETURN' RETURN
 	tar -C "$dir" -xf "$(base_rootfs)"
 	pkgs=$(packages "$fam")
 	if [ -n "$pkgs" ]; then
@@ -134,16 +158,8 @@ SH
 		"$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
 		"$dir"/usr/share/locale/* "$dir"/var/log/*
 	: >"$dir/etc/resolv.conf"
-	log "importing $image"
-	tar -C "$dir" -c . | "$DOCKER" import \
-		--change 'ENTRYPOINT ["/lambda-entrypoint.sh"]' \
-		--change 'WORKDIR /var/task' \
-		--change 'ENV LAMBDA_TASK_ROOT=/var/task' \
-		--change 'ENV LAMBDA_RUNTIME_DIR=/var/runtime' \
-		--change 'ENV PATH=/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin' \
-		--change "LABEL lamb.runtime-image=$fam" \
-		- "$image" >/dev/null
-	echo "$fam=$image"
+	tar -C "$dir" -cf "$tarball.tmp" .
+	mv "$tarball.tmp" "$tarball"
 }
 
 mkdir -p "$CACHE"

@@ -1,18 +1,32 @@
 // Package agentapi is the wire contract between lamb's host side (a container
 // backend) and the agent inside a sandbox, plus the host's client for it.
 //
-// The agent serves one HTTP endpoint with three routes:
+// The agent serves one HTTP endpoint with four routes:
 //
 //	GET  /v1/events    a stream of newline-delimited JSON Events (ready, initError,
-//	                   log, exit), kept open for the sandbox's life; its end means
-//	                   the agent is gone
+//	                   log, tunnel, exit), kept open for the sandbox's life; its end
+//	                   means the agent is gone
 //	POST /v1/invoke    one invocation: metadata in X-Lamb-* headers, the payload as
 //	                   body; the answer streams back in frames as the runtime writes
 //	                   it, closed by an End frame (error trailer, log, peak memory)
+//	POST /v1/tunnel    an HTTP Upgrade (101) to a raw byte stream that the agent
+//	                   splices with one connection a function opened to lamb's API
+//	                   (see Endpoint)
 //	POST /v1/shutdown  stop the runtime and exit
 //
 // Readiness is an event pushed on the stream the host holds open, not something
 // the host polls for.
+//
+// # Tunnels
+//
+// Functions reach lamb's API at AWS_ENDPOINT_URL=http://127.0.0.1:3001, on the
+// sandbox's own loopback, whatever the network between the host and the
+// sandbox: the agent accepts each connection there (Endpoint), asks the host
+// for a tunnel with a tunnel event on the stream the host reads, and the host
+// opens one to /v1/tunnel, the way it opens every other connection to the
+// agent, and hands it to lamb's API server through a Listener. No address of
+// the host needs to exist or be reachable from the sandbox, and lamb listens
+// on nothing but its own address.
 package agentapi
 
 import "time"
@@ -20,10 +34,24 @@ import "time"
 // DefaultPort is the TCP port the agent listens on inside the sandbox.
 const DefaultPort = 9009
 
+// EndpointAddr is where the agent serves lamb's API inside the sandbox (the
+// sandbox's own loopback; lamb's default port), and EndpointURL the
+// AWS_ENDPOINT_URL that reaches it.
+const (
+	EndpointAddr = "127.0.0.1:3001"
+	EndpointURL  = "http://" + EndpointAddr
+)
+
+// MaxTunnels bounds the connections to lamb's API one sandbox holds open at
+// once (waiting for their tunnel or tunnelled); the agent closes any beyond.
+// SDKs keep a pool of about ten.
+const MaxTunnels = 64
+
 // Routes.
 const (
 	PathEvents   = "/v1/events"
 	PathInvoke   = "/v1/invoke"
+	PathTunnel   = "/v1/tunnel"
 	PathShutdown = "/v1/shutdown"
 )
 
@@ -36,6 +64,7 @@ const (
 	HeaderClientContext   = "X-Lamb-Client-Context"
 	HeaderCognitoIdentity = "X-Lamb-Cognito-Identity"
 	HeaderStream          = "X-Lamb-Stream" // "1": answer as a stream
+	HeaderTunnel          = "X-Lamb-Tunnel" // the tunnel event's ID (POST /v1/tunnel)
 )
 
 // Response headers.
@@ -77,6 +106,7 @@ const (
 	EventReady     = "ready"
 	EventInitError = "initError"
 	EventLog       = "log"
+	EventTunnel    = "tunnel"
 	EventExit      = "exit"
 )
 
@@ -96,6 +126,10 @@ type Event struct {
 	// an invocation's trailers mention.
 	Line []byte `json:"line,omitempty"`
 	Seq  uint64 `json:"seq,omitempty"`
+
+	// tunnel: a function connected to EndpointAddr; open a tunnel for it
+	// (Client.Tunnel) with this ID.
+	Tunnel uint64 `json:"tunnel,omitempty"`
 
 	// exit
 	Code   int    `json:"code,omitempty"`   // exit status; -1 when killed by a signal

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/docker"
 	"github.com/lambhq/lamb/engine/backend/process"
@@ -15,25 +15,28 @@ import (
 
 // newBackend builds the backend --backend names. auto takes Docker or Podman
 // when one answers, else the process backend; a named backend that cannot be
-// had is an error, never a silent fall back.
-func newBackend(ctx context.Context, o serveOptions, workDir, serverID string, log *slog.Logger) (engine.Backend, error) {
+// had is an error, never a silent fall back. Container and Kubernetes
+// backends hand the connections their functions open to lamb's API
+// (AWS_ENDPOINT_URL, served by each sandbox's agent) to api, which lamb
+// serves; the process backend's functions run on the host.
+func newBackend(ctx context.Context, o serveOptions, workDir, serverID string, api *agentapi.Listener, log *slog.Logger) (engine.Backend, error) {
 	switch o.backend {
 	case "auto":
 		if host, ok := docker.Detect(ctx); ok {
-			return newDockerBackend(ctx, o, host, serverID, log)
+			return newDockerBackend(ctx, o, host, serverID, api, log)
 		}
 		log.Info("backend auto: no Docker or Podman engine answers; using the process backend")
 		return newProcessBackend(o, workDir, log)
 	case "process":
 		return newProcessBackend(o, workDir, log)
 	case "docker", "podman":
-		return newDockerBackend(ctx, o, "", serverID, log)
+		return newDockerBackend(ctx, o, "", serverID, api, log)
 	case "kubernetes":
 		images, err := runtimeImages(o.runtimeImages)
 		if err != nil {
 			return nil, err
 		}
-		kb, err := newKubernetesBackend(ctx, o.kube, images, serverID, log)
+		kb, err := newKubernetesBackend(ctx, o.kube, images, serverID, api, log)
 		if err != nil {
 			return nil, err // a bad configuration stops start-up: never a fall back
 		}
@@ -46,12 +49,12 @@ func newProcessBackend(o serveOptions, workDir string, log *slog.Logger) (engine
 	return process.New(process.Config{WorkDir: workDir, PythonBin: o.python, NodeBin: o.node, Logger: log})
 }
 
-func newDockerBackend(ctx context.Context, o serveOptions, host, serverID string, log *slog.Logger) (engine.Backend, error) {
+func newDockerBackend(ctx context.Context, o serveOptions, host, serverID string, api *agentapi.Listener, log *slog.Logger) (engine.Backend, error) {
 	images, err := runtimeImages(o.runtimeImages)
 	if err != nil {
 		return nil, err
 	}
-	b, err := docker.New(ctx, docker.Config{Host: host, ServerID: serverID, RuntimeImages: images, Logger: log})
+	b, err := docker.New(ctx, docker.Config{Host: host, ServerID: serverID, RuntimeImages: images, API: api, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("--backend %s: %w", o.backend, err)
 	}
@@ -87,33 +90,4 @@ func runtimeImages(flags []string) (map[string]string, error) {
 		images[k] = v
 	}
 	return images, nil
-}
-
-// listenForInstances opens a second listener where a container backend's
-// instances can reach lamb (the engine network's gateway), and tells the
-// backend the URL to give functions as AWS_ENDPOINT_URL. lamb stays off every
-// other interface. It returns nil when nothing more is needed.
-func listenForInstances(ctx context.Context, be engine.Backend, main net.Listener, log *slog.Logger) (net.Listener, error) {
-	d, ok := be.(*docker.Backend)
-	if !ok {
-		return nil, nil
-	}
-	addr := main.Addr().(*net.TCPAddr)
-	port := fmt.Sprint(addr.Port)
-	d.SetHostAddr("http://" + net.JoinHostPort(d.HostAlias(), port))
-	if addr.IP.IsUnspecified() {
-		return nil, nil // already on every interface
-	}
-	gw, err := d.Gateway(ctx)
-	if err != nil {
-		log.Warn("functions cannot reach lamb's API from their containers", "error", err)
-		return nil, nil
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(gw.String(), port))
-	if err != nil {
-		log.Warn("functions cannot reach lamb's API from their containers", "error", err)
-		return nil, nil
-	}
-	log.Info("listening for functions on the container network", "addr", ln.Addr().String())
-	return ln, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend/kubernetes"
 )
 
@@ -53,8 +54,8 @@ func addKubernetesFlags(fs *pflag.FlagSet, o *kubeOptions) {
 // unreachable cluster is an error (never a fall back). The caller mounts
 // b.ArtifactHandler() at kubernetes.ArtifactPath on lamb's listener (see
 // withKubeArtifacts) and serves on kubeListener's listener too.
-func newKubernetesBackend(ctx context.Context, o kubeOptions, runtimeImages map[string]string, serverID string, log *slog.Logger) (*kubernetes.Backend, error) {
-	cfg := kubernetes.Config{
+func newKubernetesBackend(ctx context.Context, o kubeOptions, runtimeImages map[string]string, serverID string, api *agentapi.Listener, log *slog.Logger) (*kubernetes.Backend, error) {
+	cfg := kubernetes.Config{API: api,
 		SelfURL: o.selfURL, InitImage: o.initImage, Namespace: o.namespace, Kubeconfig: o.kubeconfig,
 		Context: o.context, ServerID: serverID, RuntimeImages: runtimeImages, ServiceAccount: o.serviceAccount,
 		ImagePullSecrets: o.pullSecrets, PullPolicy: corev1.PullPolicy(o.pullPolicy), TerminationGrace: o.grace,

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/api"
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/kubernetes"
@@ -128,7 +129,10 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	be, err := newBackend(ctx, o, workDir, id, log)
+	// Functions in containers and Pods reach the API through their agents'
+	// tunnels, which arrive here: lamb listens on no address of theirs.
+	tunnels := agentapi.NewListener(nil)
+	be, err := newBackend(ctx, o, workDir, id, tunnels, log)
 	if err != nil {
 		return err
 	}
@@ -163,7 +167,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
-	listeners := []net.Listener{ln}
+	listeners := []net.Listener{ln, tunnels}
 	if kb, ok := be.(*kubernetes.Backend); ok {
 		// Pods fetch code from lamb's artifact endpoint at the self URL.
 		hs.Handler = withKubeArtifacts(srv, kb)
@@ -175,12 +179,6 @@ func serve(ctx context.Context, o serveOptions) error {
 		if extra != nil {
 			listeners = append(listeners, extra)
 		}
-	}
-	if extra, err := listenForInstances(ctx, be, ln, log); err != nil {
-		ln.Close()
-		return err
-	} else if extra != nil {
-		listeners = append(listeners, extra)
 	}
 	log.Info("lamb is serving", "addr", "http://"+ln.Addr().String(), "backend", be.Name(),
 		"state", stateDesc, "version", version, "startup", time.Since(start).Round(time.Millisecond))

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,16 +157,24 @@ func boto3Pods(t *testing.T, s *server, out any, args ...string) {
 }
 
 type podCall struct {
-	Pod   string   `json:"pod"`
-	Files []string `json:"files"`
-	MS    float64  `json:"ms"`
+	Pod      string   `json:"pod"`
+	Files    []string `json:"files"`
+	Endpoint string   `json:"endpoint"`
+	Names    []string `json:"names"`
+	MS       float64  `json:"ms"`
 }
 
 const podHandler = `
-import os, socket, time
+import json, os, socket, time, urllib.request
 def handler(event, context):
     time.sleep(event.get("sleep", 0))
-    return {"pod": socket.gethostname(), "files": sorted(os.listdir("/var/task"))}
+    out = {"pod": socket.gethostname(), "files": sorted(os.listdir("/var/task"))}
+    if event.get("list"):
+        url = os.environ["AWS_ENDPOINT_URL"] + "/2015-03-31/functions/"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            out["names"] = [f["FunctionName"] for f in json.load(r)["Functions"]]
+        out["endpoint"] = os.environ["AWS_ENDPOINT_URL"]
+    return out
 `
 
 func TestKubernetesBoto3(t *testing.T) {
@@ -183,6 +192,11 @@ func TestKubernetesBoto3(t *testing.T) {
 	boto3Pods(t, s, &first, "invoke", "podfn")
 	if len(first.Files) != 1 || first.Files[0] != "app.py" {
 		t.Fatalf("/var/task in the pod holds %v, want [app.py]", first.Files)
+	}
+	// The first Pod lists functions through AWS_ENDPOINT_URL: its agent's
+	// tunnel on the Pod's loopback, not an address of lamb's.
+	if first.Endpoint != "http://127.0.0.1:3001" || !slices.Contains(first.Names, "podfn") {
+		t.Fatalf("from the pod, AWS_ENDPOINT_URL %q lists %v", first.Endpoint, first.Names)
 	}
 	pod, err := k.cs.CoreV1().Pods(k.namespace).Get(t.Context(), first.Pod, metav1.GetOptions{})
 	if err != nil {

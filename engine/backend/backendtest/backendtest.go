@@ -9,9 +9,10 @@
 //		backendtest.Run(t, func(t *testing.T) backend.Backend { ... }, backendtest.Options{Python: true})
 //	}
 //
-// A backend whose sandboxes cannot reach the host's loopback (containers,
-// Pods) sets Options.HostAddr to an address of the host they can reach: the
-// stream cases signal the function over HTTP there.
+// The stream cases have the function call the test over HTTP. A backend
+// whose sandboxes reach lamb's API through the agent's tunnels sets
+// Options.API, and the function calls AWS_ENDPOINT_URL; one whose sandboxes
+// can reach an address of the host sets Options.HostAddr to it.
 //
 // Run needs the Go toolchain (it builds the aws-lambda-go function) and the
 // package's source tree (testdata/goecho).
@@ -39,6 +40,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
 )
 
@@ -56,6 +58,11 @@ type Options struct {
 	// the case's instance was launched, so an address that exists only once a
 	// sandbox runs (a bridge created on demand) works.
 	HostAddr string
+	// API, when set, returns the Listener the backend b (made by newBackend)
+	// hands its sandboxes' tunnels to: the stream cases then serve the
+	// signal there, and the function calls it at agentapi.EndpointURL, so
+	// the tunnels are exercised and no address of the host is needed.
+	API func(b backend.Backend) *agentapi.Listener
 }
 
 // Run runs the conformance suite. newBackend returns a fresh backend for each
@@ -238,17 +245,17 @@ func (h *harness) goExitAtInit(t *testing.T) {
 }
 
 func (h *harness) goStream(t *testing.T) {
-	_, in := h.launch(t, newSpec("provided.al2023", "bootstrap", h.goZip))
-	h.checkStream(t, in, "stream-req")
+	b, in := h.launch(t, newSpec("provided.al2023", "bootstrap", h.goZip))
+	h.checkStream(t, b, in, "stream-req")
 }
 
 // checkStream invokes in, streaming, with {"wait": URL}: the function must
 // stream "first", GET URL, then stream "second:" and the body it got. The
 // first chunk has to arrive while the GET is held open, which proves the
 // response is streamed rather than buffered.
-func (h *harness) checkStream(t *testing.T, in backend.Instance, id string) {
+func (h *harness) checkStream(t *testing.T, b backend.Backend, in backend.Instance, id string) {
 	t.Helper()
-	url, called, release := h.signal(t)
+	url, called, release := h.signal(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.Timeout)
 	defer cancel()
 	resp, err := in.Invoke(ctx, &backend.Invocation{RequestID: id, Payload: []byte(`{"wait":"` + url + `"}`),
@@ -268,7 +275,7 @@ func (h *harness) checkStream(t *testing.T, in backend.Instance, id string) {
 	select {
 	case <-called:
 	case <-ctx.Done():
-		t.Fatalf("the function never called %s (HostAddr %s unreachable from the sandbox?)", url, h.opts.HostAddr)
+		t.Fatalf("the function never called %s (HostAddr %s unreachable from the sandbox? API %v)", url, h.opts.HostAddr, h.opts.API != nil)
 	}
 	release()
 	rest, err := io.ReadAll(resp.Body)
@@ -282,14 +289,22 @@ func (h *harness) checkStream(t *testing.T, in backend.Instance, id string) {
 	}
 }
 
-// signal serves one endpoint on Options.HostAddr until the test ends: a GET
-// is reported on called and answered "go" once release was called. The
-// server is shut down (and any GET still held aborted) at cleanup.
-func (h *harness) signal(t *testing.T) (url string, called <-chan struct{}, release func()) {
+// signal serves one endpoint on b's Options.API listener, else on
+// Options.HostAddr, until the test ends: a GET is reported on called and
+// answered "go" once release was called. The server is shut down (and any
+// GET still held aborted) at cleanup.
+func (h *harness) signal(t *testing.T, b backend.Backend) (url string, called <-chan struct{}, release func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(h.opts.HostAddr, "0"))
-	if err != nil {
-		t.Fatalf("listen on Options.HostAddr: %v", err)
+	var ln net.Listener
+	base := agentapi.EndpointURL
+	if h.opts.API != nil {
+		ln = h.opts.API(b)
+	} else {
+		tl, err := net.Listen("tcp", net.JoinHostPort(h.opts.HostAddr, "0"))
+		if err != nil {
+			t.Fatalf("listen on Options.HostAddr: %v", err)
+		}
+		ln, base = tl, "http://"+tl.Addr().String()
 	}
 	calledCh, released := make(chan struct{}, 1), make(chan struct{})
 	mux := http.NewServeMux()
@@ -316,7 +331,7 @@ func (h *harness) signal(t *testing.T) (url string, called <-chan struct{}, rele
 		_ = srv.Close()
 		<-served
 	})
-	return "http://" + ln.Addr().String() + "/signal", calledCh, func() { once.Do(func() { close(released) }) }
+	return base + "/signal", calledCh, func() { once.Do(func() { close(released) }) }
 }
 
 func (h *harness) goStop(t *testing.T) {
@@ -516,8 +531,8 @@ const nodeApp = `export const handler = awslambda.streamifyResponse(async (event
 
 func (h *harness) nodeStream(t *testing.T) {
 	code := zipArtifact(t, map[string]zipFile{"index.mjs": {mode: 0o644, body: nodeApp}})
-	_, in := h.launch(t, newSpec("nodejs22.x", "index.handler", code))
-	h.checkStream(t, in, "node-stream")
+	b, in := h.launch(t, newSpec("nodejs22.x", "index.handler", code))
+	h.checkStream(t, b, in, "node-stream")
 }
 
 // describe adds an exit's output to the error's text.

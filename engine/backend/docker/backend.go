@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
@@ -49,9 +50,14 @@ type Config struct {
 	// Spec.Image, then AWS's base image (runtimes.Lookup).
 	RuntimeImages map[string]string
 	Logger        *slog.Logger // default: discard
-	// HostAddr, when set, becomes AWS_ENDPOINT_URL in every container, so that
-	// SDKs inside functions reach lamb (e.g. "http://172.17.0.1:9000").
-	HostAddr string
+	// API, when set, receives the connections functions open to lamb's API:
+	// each container's agent serves AWS_ENDPOINT_URL on the container's own
+	// loopback (agentapi.EndpointURL) and carries its connections to the host
+	// through tunnels over the connection the host holds to it, which this
+	// backend hands to API. Serve lamb's API on it. No address of the host
+	// need exist or be reachable from containers (a bridge not created yet, a
+	// remote engine, rootless Podman). Nil: functions get no AWS_ENDPOINT_URL.
+	API *agentapi.Listener
 	// AgentBinary is a static Linux executable with the agent mode (run as
 	// `AgentBinary agent ...`): the lamb binary itself (default
 	// os.Executable()) or lamb-agent.

@@ -27,5 +27,8 @@
 // exit: readiness is pushed, not polled) and sends each invocation as one
 // HTTP request whose answer streams back as the runtime writes it; see
 // package agentapi. Exits and OOM kills come from the agent's exit event and
-// the container's state.
+// the container's state. Functions reach lamb's API at AWS_ENDPOINT_URL on
+// the container's own loopback, where the agent listens and tunnels each
+// connection to the host over that same path (Config.API), so no address
+// of the host has to exist or be reachable from the container.
 package docker

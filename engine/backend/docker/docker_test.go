@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/engine/backend/backendtest"
 )
@@ -68,9 +71,20 @@ func waitDone(t *testing.T, in backend.Instance) {
 	}
 }
 
-const probeApp = `import json, os
+const probeApp = `import json, os, socket, urllib.request
 def handler(event, context):
     out = {}
+    if "fetch" in event:
+        try:
+            with urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + event["fetch"], timeout=10) as r:
+                out["fetched"] = r.read().decode()
+        except Exception as e:
+            out["fetched"] = "error: " + repr(e)
+    for name in event.get("resolve", []):
+        try:
+            out[name] = socket.gethostbyname(name)
+        except Exception as e:
+            out[name] = "error: " + repr(e)
     for p in event.get("read", []):
         try:
             out[p] = open(p).read()
@@ -99,13 +113,7 @@ def handler(event, context):
 // /var/task, layers merged into /opt (later layers win), a read-only root,
 // a writable /tmp, the endpoint variable.
 func TestSandbox(t *testing.T) {
-	host, images, agentBin := setup(t)
-	b, err := New(context.Background(), Config{Host: host, ServerID: "test-" + randomID(), RuntimeImages: images,
-		AgentBinary: agentBin, HostAddr: "http://host.docker.internal:4566"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(context.Background())
+	b := newTestBackend(t)
 	code := backendtest.ZipArtifact(t, map[string]string{"app.py": probeApp, "data/hello.txt": "from code"})
 	l1 := backendtest.ZipArtifact(t, map[string]string{"python/greet.py": "def hello():\n    return 'layer one'\n", "one.txt": "1"})
 	l2 := backendtest.ZipArtifact(t, map[string]string{"python/greet.py": "def hello():\n    return 'layer two'\n", "two.txt": "2"})
@@ -134,7 +142,7 @@ func TestSandbox(t *testing.T) {
 		}
 	}
 	env, _ := got["env"].(map[string]any)
-	if env["AWS_ENDPOINT_URL"] != "http://host.docker.internal:4566" || env["LAMBDA_TASK_ROOT"] != "/var/task" ||
+	if env["AWS_ENDPOINT_URL"] != agentapi.EndpointURL || env["LAMBDA_TASK_ROOT"] != "/var/task" ||
 		!strings.HasPrefix(fmt.Sprint(env["AWS_LAMBDA_RUNTIME_API"]), "127.0.0.1:") {
 		t.Errorf("env %v", env)
 	}
@@ -149,6 +157,66 @@ func TestSandbox(t *testing.T) {
 	}
 	if ci.HostConfig.Memory != 256<<20 || ci.HostConfig.MemorySwap != 256<<20 || !ci.HostConfig.ReadonlyRootfs {
 		t.Errorf("memory %d swap %d readonly %v", ci.HostConfig.Memory, ci.HostConfig.MemorySwap, ci.HostConfig.ReadonlyRootfs)
+	}
+}
+
+// TestEndpoint: functions reach lamb's API at AWS_ENDPOINT_URL, on the
+// container's loopback, through the agent's tunnels, from the first
+// container on (no address of the host needed), in a network of their own
+// or a spare holder's; the host alias still resolves.
+func TestEndpoint(t *testing.T) {
+	b := newTestBackend(t)
+	serveAPI(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "lamb API: %s %s host=%s", r.Method, r.URL.Path, r.Host)
+	}))
+	_, images, _ := setup(t)
+	alias := b.hostAlias()
+	code := backendtest.ZipArtifact(t, map[string]string{"app.py": probeApp})
+	// In order: every launch starts a spare network holder for the next.
+	tests := []struct {
+		name    string
+		prepull bool   // wait for a spare network holder first
+		network string // "own", "spare" or "" (either)
+		env     map[string]string
+		want    string
+	}{
+		{"first container, own network", false, "own", nil, "lamb API: GET /2015-03-31/functions/ host=127.0.0.1:3001"},
+		{"the function's own endpoint wins", false, "", map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:1"}, "error: "},
+		{"in a spare holder's network", true, "spare", nil, "lamb API: GET /2015-03-31/functions/ host=127.0.0.1:3001"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.prepull {
+				if err := b.Prepull(context.Background(), images["python"], nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			spec := testSpec(t, "python3.12", "app.handler", code)
+			for k, v := range tt.env {
+				spec.Env[k] = v
+			}
+			in := launch(t, b, spec)
+			network := map[bool]string{false: "own", true: "spare"}[in.(*instance).holder != ""]
+			if tt.network != "" && network != tt.network {
+				t.Errorf("network: %s, want %s", network, tt.network)
+			}
+			for call := range 2 { // the second call may reuse the first's tunnel
+				_, body, err := invoke(t, in, `{"fetch":"/2015-03-31/functions/","resolve":["`+alias+`"]}`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got map[string]any
+				if err := json.Unmarshal(body, &got); err != nil {
+					t.Fatalf("%v: %s", err, body)
+				}
+				if f := fmt.Sprint(got["fetched"]); !strings.HasPrefix(f, tt.want) {
+					t.Errorf("call %d: fetched %q, want %q", call, f, tt.want)
+				}
+				if ip := fmt.Sprint(got[alias]); net.ParseIP(ip) == nil {
+					t.Errorf("%s does not resolve: %s", alias, ip)
+				}
+			}
+		})
 	}
 }
 

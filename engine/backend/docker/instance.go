@@ -94,6 +94,9 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	}
 
 	entry := []string{agentDir + "/lamb", "agent", "--listen", ":" + strconv.Itoa(agentPort)}
+	if b.cfg.API != nil {
+		entry = append(entry, "--endpoint", agentapi.EndpointAddr)
+	}
 	for _, t := range try {
 		entry = append(entry, "--try", t)
 	}
@@ -189,7 +192,7 @@ func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.
 	// agent usually means the container is going away: wait a little for its
 	// exit to show.
 	in.Host = sandbox.New(sandbox.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.remove,
-		ExitGrace: 2 * time.Second, LogWait: 5 * time.Second})
+		ExitGrace: 2 * time.Second, LogWait: 5 * time.Second, API: b.cfg.API, Logger: b.log})
 	if err := b.live.Add(in); err != nil {
 		in.removeNow()
 		return nil, fmt.Errorf("docker backend: %w", err)
@@ -261,7 +264,11 @@ func (b *Backend) plan(ctx context.Context, spec *backend.Spec) (img string, arg
 
 // environ is the engine's environment plus what only the sandbox knows.
 func (b *Backend) environ(spec *backend.Spec) []string {
-	env := sandbox.Environ(spec, b.hostAddr())
+	endpoint := ""
+	if b.cfg.API != nil {
+		endpoint = agentapi.EndpointURL
+	}
+	env := sandbox.Environ(spec, endpoint)
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)

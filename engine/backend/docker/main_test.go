@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/lambhq/lamb/internal/testenv"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
 )
 
@@ -131,7 +133,9 @@ func newTestBackendAs(t *testing.T, serverID string) *Backend {
 	host, images, agentBin := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := New(ctx, Config{Host: host, ServerID: serverID, RuntimeImages: images, AgentBinary: agentBin})
+	// Tunnels wait in API until a test serves it (serveAPI).
+	b, err := New(ctx, Config{Host: host, ServerID: serverID, RuntimeImages: images, AgentBinary: agentBin,
+		API: agentapi.NewListener(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,3 +148,13 @@ func newTestBackendAs(t *testing.T, serverID string) *Backend {
 }
 
 var _ backend.Backend = (*Backend)(nil)
+
+// serveAPI serves h as lamb's API to b's functions (AWS_ENDPOINT_URL) until
+// the test ends.
+func serveAPI(t *testing.T, b *Backend, h http.Handler) {
+	t.Helper()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(b.cfg.API) }()
+	t.Cleanup(func() { _ = srv.Close(); <-served })
+}

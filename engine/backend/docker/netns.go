@@ -203,12 +203,23 @@ func (b *Backend) startHolder(ctx context.Context, img string) (*holder, error) 
 }
 
 // ownNetwork adds what a container with a network namespace of its own
-// needs: the host alias (Podman's host.containers.internal is built in).
-// Containers that join its namespace share its /etc/hosts.
+// needs: the host alias (Podman's host.containers.internal is built in),
+// which functions may use for servers of their own on the host; lamb's API
+// they reach through the agent. Containers that join its namespace share its
+// /etc/hosts.
 func (b *Backend) ownNetwork(hc *container.HostConfig) {
 	if !b.podman {
-		hc.ExtraHosts = []string{"host.docker.internal:host-gateway"}
+		hc.ExtraHosts = []string{b.hostAlias() + ":host-gateway"}
 	}
+}
+
+// hostAlias is the name containers resolve to the host: Docker's
+// host-gateway alias, or the one Podman adds itself.
+func (b *Backend) hostAlias() string {
+	if b.podman {
+		return "host.containers.internal"
+	}
+	return "host.docker.internal"
 }
 
 // limits sets rlimits the engine can apply: rootless Podman cannot raise them

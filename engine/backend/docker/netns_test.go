@@ -61,8 +61,8 @@ func TestSpareNetwork(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatalf("%v: %s", err, body)
 	}
-	if hosts, _ := got["/etc/hosts"].(string); !strings.Contains(hosts, b.HostAlias()) {
-		t.Errorf("/etc/hosts of an instance in a holder's namespace lacks %s:\n%s", b.HostAlias(), hosts)
+	if hosts, _ := got["/etc/hosts"].(string); !strings.Contains(hosts, b.hostAlias()) {
+		t.Errorf("/etc/hosts of an instance in a holder's namespace lacks %s:\n%s", b.hostAlias(), hosts)
 	}
 
 	next := waitSpare(t, b, img)

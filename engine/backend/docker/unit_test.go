@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/ziparchive"
 )
@@ -109,7 +110,7 @@ func TestZipToTar(t *testing.T) {
 
 func TestPlanAndEnviron(t *testing.T) {
 	b := &Backend{cfg: Config{RuntimeImages: map[string]string{"python": "py-family", "python3.13": "py313", "provided": "prov"},
-		HostAddr: "http://gw:4566"}}
+		API: agentapi.NewListener(nil)}}
 	cases := []struct {
 		name      string
 		spec      backend.Spec
@@ -120,7 +121,7 @@ func TestPlanAndEnviron(t *testing.T) {
 	}{
 		{"family image", backend.Spec{Runtime: "python3.12", Handler: "app.handler", Env: map[string]string{"PYTHONPATH": "/mine"}},
 			"py-family", []string{"/lambda-entrypoint.sh", "app.handler"}, nil,
-			[]string{"PYTHONPATH=/mine:/opt/python/lib/python3.12/site-packages:/opt/python", "AWS_ENDPOINT_URL=http://gw:4566", "LAMBDA_TASK_ROOT=/var/task", "TMPDIR=/tmp"}},
+			[]string{"PYTHONPATH=/mine:/opt/python/lib/python3.12/site-packages:/opt/python", "AWS_ENDPOINT_URL=http://127.0.0.1:3001", "LAMBDA_TASK_ROOT=/var/task", "TMPDIR=/tmp"}},
 		{"runtime image wins", backend.Spec{Runtime: "python3.13", Handler: "h.h"}, "py313", []string{"/lambda-entrypoint.sh", "h.h"}, nil, nil},
 		{"provided", backend.Spec{Runtime: "provided.al2023", Handler: "x", Env: map[string]string{"AWS_ENDPOINT_URL": "http://own"}},
 			"prov", nil, []string{"/var/task/bootstrap", "/opt/bootstrap"}, []string{"AWS_ENDPOINT_URL=http://own"}},

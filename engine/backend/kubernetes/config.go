@@ -13,14 +13,22 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/lambhq/lamb/agent/agentapi"
 )
 
 // Config configures the backend. SelfURL and InitImage are required.
 type Config struct {
 	// SelfURL is how Pods reach this lamb server (e.g. "http://10.244.0.1:9000"
-	// or "http://lamb.lamb.svc:9000"): the init container fetches artifacts from
-	// it, and it becomes AWS_ENDPOINT_URL inside functions.
+	// or "http://lamb.lamb.svc:9000"): the init container fetches artifacts
+	// from it. Without API it is AWS_ENDPOINT_URL inside functions too.
 	SelfURL string
+	// API, when set, receives the connections functions open to lamb's API:
+	// each Pod's agent serves AWS_ENDPOINT_URL on the Pod's own loopback
+	// (agentapi.EndpointURL) and carries its connections to lamb through
+	// tunnels over the connection lamb holds to the agent at the Pod IP,
+	// which this backend hands to API. Serve lamb's API on it.
+	API *agentapi.Listener
 	// InitImage is lamb's own image (scripts/build-lamb-image.sh), run as the
 	// init container.
 	InitImage string

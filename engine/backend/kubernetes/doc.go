@@ -11,7 +11,9 @@
 // Backend. The main container runs the runtime image with the agent as its
 // entrypoint; /var/task, /opt and /tmp are emptyDirs. lamb watches the Pod
 // until it runs, then reaches the agent at the Pod IP (package agentapi) and
-// waits for its ready event.
+// waits for its ready event. Functions reach lamb's API at AWS_ENDPOINT_URL on
+// the Pod's loopback, through the agent's tunnels over that connection
+// (Config.API); only the init container uses SelfURL.
 //
 // # Ownership
 //

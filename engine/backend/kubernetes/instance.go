@@ -65,7 +65,8 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	// The answer and the log lines come over two connections: Response.Log
 	// waits a bounded time for the lines, not for the caller's ctx, which
 	// may be over once the body is read.
-	in.Host = sandbox.New(sandbox.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.kill, LogWait: 5 * time.Second})
+	in.Host = sandbox.New(sandbox.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.kill, LogWait: 5 * time.Second,
+		API: b.cfg.API, Logger: b.log})
 	in.podGone, in.goneFn = context.WithCancel(context.Background())
 	if err := b.arts.add(arts...); err != nil {
 		return nil, fmt.Errorf("kubernetes backend: %w", err)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/internal/testenv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -229,6 +230,7 @@ func newTestBackendWith(t *testing.T, mod func(*Config)) *Backend {
 	cfg := Config{
 		Namespace: fixture.namespace, Kubeconfig: fixture.kubeconfig, SelfURL: fixture.selfURL, InitImage: fixture.initImage,
 		ServerID: "test-" + randomID(), RuntimeImages: images, StartTimeout: time.Minute,
+		API: agentapi.NewListener(nil), // tunnels wait there until a test serves it
 	}
 	if mod != nil {
 		mod(&cfg)

@@ -108,6 +108,9 @@ func (c *Config) plan(spec *backend.Spec) (img string, agentArgs []string, err e
 		return "", nil, fmt.Errorf("%w: no image for runtime %q", ErrUnsupported, spec.Runtime)
 	}
 	args := []string{"agent", "--listen", ":" + strconv.Itoa(agentPort), "--dir", taskRoot}
+	if c.API != nil {
+		args = append(args, "--endpoint", agentapi.EndpointAddr)
+	}
 	if rt.Family == runtimes.FamilyProvided {
 		// AWS looks for /var/task/bootstrap, then /opt/bootstrap (layers).
 		return img, append(args, "--try", taskRoot+"/bootstrap", "--try", optDir+"/bootstrap"), nil
@@ -117,7 +120,11 @@ func (c *Config) plan(spec *backend.Spec) (img string, agentArgs []string, err e
 
 // environ is the engine's environment plus what only the sandbox knows.
 func (c *Config) environ(spec *backend.Spec) []corev1.EnvVar {
-	env := sandbox.Environ(spec, c.SelfURL)
+	endpoint := c.SelfURL
+	if c.API != nil {
+		endpoint = agentapi.EndpointURL
+	}
+	env := sandbox.Environ(spec, endpoint)
 	out := make([]corev1.EnvVar, 0, len(env))
 	for k, v := range env {
 		out = append(out, corev1.EnvVar{Name: k, Value: v})

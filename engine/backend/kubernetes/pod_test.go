@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
 )
 
@@ -244,4 +245,44 @@ func writeFile(t *testing.T, body string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestPodEndpoint: with API, functions reach lamb through the agent's tunnel
+// on the Pod's loopback; without, at SelfURL.
+func TestPodEndpoint(t *testing.T) {
+	tests := []struct {
+		name     string
+		api      *agentapi.Listener
+		wantURL  string
+		wantFlag bool
+	}{
+		{"tunnel", agentapi.NewListener(nil), agentapi.EndpointURL, true},
+		{"self URL", nil, "http://10.244.0.1:9000", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testConfig()
+			c.API = tt.api
+			spec := &backend.Spec{InstanceID: "i1", PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler"}
+			p, err := c.podFor(spec, "tok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mc := p.Spec.Containers[0]
+			env := map[string]string{}
+			for _, e := range mc.Env {
+				env[e.Name] = e.Value
+			}
+			if env["AWS_ENDPOINT_URL"] != tt.wantURL {
+				t.Errorf("AWS_ENDPOINT_URL = %q, want %q", env["AWS_ENDPOINT_URL"], tt.wantURL)
+			}
+			i := slices.Index(mc.Args, "--endpoint")
+			if got := i >= 0 && i+1 < len(mc.Args) && mc.Args[i+1] == agentapi.EndpointAddr; got != tt.wantFlag {
+				t.Errorf("agent args %q: --endpoint %v, want %v", mc.Args, got, tt.wantFlag)
+			}
+			if dd := slices.Index(mc.Args, "--"); tt.wantFlag && dd >= 0 && dd < i {
+				t.Errorf("--endpoint after --: %q", mc.Args)
+			}
+		})
+	}
 }

@@ -6,7 +6,9 @@
 //
 // A [Host] is the host side of one sandbox whose runtime is supervised by
 // lamb's agent (package agentapi): it follows the agent's event stream
-// (ready, init error, log lines, exit), waits for readiness, sends
+// (ready, init error, log lines, tunnel requests, exit), waits for
+// readiness, opens the tunnels that carry the function's calls to lamb's API
+// (Config.API) and closes them when the sandbox ends, sends
 // invocations and turns their answers into backend.Responses, and keeps the
 // Done/Stop bookkeeping. It implements backend.Instance; a backend embeds it
 // in its own instance type and drives it from the one goroutine that owns the

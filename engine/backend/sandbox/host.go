@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +39,12 @@ type Config struct {
 	// LogWait bounds how long Response.Log waits for the event stream to hand
 	// Log every line of the call; zero: until the invocation's ctx ends.
 	LogWait time.Duration
+	// API receives the tunnels the agent asks for, carrying the function's
+	// connections to lamb's API (AWS_ENDPOINT_URL); nil: the agent serves no
+	// endpoint.
+	API *agentapi.Listener
+	// Logger gets tunnel failures (default: discard).
+	Logger *slog.Logger
 }
 
 // Host is the host side of one agent-backed sandbox. It implements
@@ -63,14 +71,22 @@ type Host struct {
 	logMoved  chan struct{} // closed and replaced when logSeq grows
 	tail      []byte        // the last 64 KiB of output seen on the event stream
 	eventsErr error         // why the event stream ended; set by Follow
+
+	tunnelWG sync.WaitGroup       // tunnels being opened and delivered
+	tunMu    sync.Mutex           //
+	tunnels  map[*tunnel]struct{} // open tunnels, closed when the sandbox ends
+	tunEnded bool                 // the sandbox ended: tunnels close at once
 }
 
 var _ backend.Instance = (*Host)(nil)
 
 // New returns the Host of a sandbox about to be started. It starts no goroutines.
 func New(cfg Config) *Host {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	h := &Host{cfg: cfg, ready: make(chan struct{}), initErr: make(chan *backend.InitError, 1),
-		done: make(chan struct{}), logMoved: make(chan struct{})}
+		done: make(chan struct{}), logMoved: make(chan struct{}), tunnels: map[*tunnel]struct{}{}}
 	h.exited, h.markExit = context.WithCancel(context.Background())
 	h.life, h.endLife = context.WithCancel(context.Background())
 	return h
@@ -162,6 +178,8 @@ func (h *Host) consume(es *agentapi.EventStream) (*agentapi.Event, error) {
 			}
 		case agentapi.EventLog:
 			h.logLine(ev.Line, ev.Seq)
+		case agentapi.EventTunnel:
+			h.openTunnel(ev.Tunnel)
 		case agentapi.EventExit:
 			return ev, nil
 		}
@@ -201,6 +219,7 @@ func (h *Host) MarkExited(ev *agentapi.Event) *backend.ExitError {
 	if h.client != nil {
 		h.client.CloseIdleConnections()
 	}
+	h.closeTunnels()
 	if ev != nil {
 		return &backend.ExitError{Code: ev.Code, Signal: ev.Signal, OOM: ev.OOM, Log: ev.Tail}
 	}
@@ -344,6 +363,85 @@ func (h *Host) exitFor(ctx context.Context, err error) error {
 		return nil
 	}
 	return h.exitErr
+}
+
+// openTunnel opens the tunnel the agent asked for and hands it to
+// Config.API, off the event stream's goroutine; the sandbox's end stops it.
+// The agent bounds how many it asks for (agentapi.MaxTunnels).
+func (h *Host) openTunnel(id uint64) {
+	if h.cfg.API == nil {
+		return // the agent's connection expires
+	}
+	h.tunMu.Lock()
+	defer h.tunMu.Unlock()
+	if h.tunEnded {
+		return
+	}
+	h.tunnelWG.Add(1)
+	go func() {
+		defer h.tunnelWG.Done()
+		nc, err := h.client.Tunnel(h.exited, id)
+		if err != nil {
+			if h.exited.Err() == nil {
+				h.cfg.Logger.Warn("sandbox: open tunnel to lamb's API", "instance", h.cfg.ID, "err", err)
+			}
+			return
+		}
+		t := &tunnel{Conn: nc, h: h}
+		h.tunMu.Lock()
+		if h.tunEnded {
+			h.tunMu.Unlock()
+			nc.Close()
+			return
+		}
+		h.tunnels[t] = struct{}{}
+		h.tunMu.Unlock()
+		// lamb shutting down closes API: no warning for that.
+		if err := h.cfg.API.Deliver(h.exited, t); err != nil && h.exited.Err() == nil && !errors.Is(err, agentapi.ErrListenerClosed) {
+			h.cfg.Logger.Warn("sandbox: hand a tunnel to lamb's API", "instance", h.cfg.ID, "err", err)
+		}
+	}()
+}
+
+// closeTunnels closes the sandbox's tunnels (a sandbox killed from outside
+// may never send their FIN) and waits for those being opened.
+func (h *Host) closeTunnels() {
+	h.tunMu.Lock()
+	h.tunEnded = true
+	open := make([]*tunnel, 0, len(h.tunnels))
+	for t := range h.tunnels {
+		open = append(open, t)
+	}
+	h.tunMu.Unlock()
+	for _, t := range open {
+		t.Close()
+	}
+	h.tunnelWG.Wait()
+}
+
+// tunnel is one tunnel, known to its Host until closed.
+type tunnel struct {
+	net.Conn
+	h    *Host
+	once sync.Once
+}
+
+func (t *tunnel) Close() error {
+	err := t.Conn.Close()
+	t.once.Do(func() {
+		t.h.tunMu.Lock()
+		delete(t.h.tunnels, t)
+		t.h.tunMu.Unlock()
+	})
+	return err
+}
+
+// CloseWrite passes a half-close on, as the connection under it does.
+func (t *tunnel) CloseWrite() error {
+	if cw, ok := t.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // waitLog waits until Config.Log has seen line seq (the lines travel on the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +23,7 @@ import (
 type fakeAgent struct {
 	events chan agentapi.Event
 	invoke http.HandlerFunc
+	tunnel http.HandlerFunc
 }
 
 func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +46,8 @@ func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case agentapi.PathInvoke:
 		f.invoke(w, r)
+	case agentapi.PathTunnel:
+		f.tunnel(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -61,7 +65,7 @@ type rig struct {
 
 func newRig(t *testing.T, cfg sandbox.Config) *rig {
 	t.Helper()
-	r := &rig{agent: &fakeAgent{events: make(chan agentapi.Event, 16)}, kills: make(chan struct{}, 4)}
+	r := &rig{agent: &fakeAgent{events: make(chan agentapi.Event, agentapi.MaxTunnels)}, kills: make(chan struct{}, 4)}
 	srv := httptest.NewServer(r.agent)
 	t.Cleanup(srv.Close)
 	cfg.Log = func(line []byte) {
@@ -260,5 +264,79 @@ func TestHostWaitReadyCancelled(t *testing.T) {
 	}
 	if len(r.kills) != 1 {
 		t.Fatal("the sandbox was not stopped")
+	}
+}
+
+// TestHostTunnels: a tunnel event makes the Host open a tunnel and hand it
+// to Config.API; the sandbox's end closes the tunnels it holds, though the
+// agent's side never hangs up (a container killed from outside).
+func TestHostTunnels(t *testing.T) {
+	api := agentapi.NewListener(nil)
+	entered := make(chan struct{}, 1)
+	apiGone := make(chan struct{})
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/hold" {
+			_, _ = io.WriteString(w, "lamb")
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		entered <- struct{}{}
+		<-req.Context().Done()
+		close(apiGone)
+	})}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(api) }()
+	t.Cleanup(func() { _ = srv.Close(); <-served })
+
+	r := newRig(t, sandbox.Config{ID: "i1", API: api})
+	epLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := agentapi.NewEndpoint(epLn, func(id uint64) { r.send(agentapi.Event{Type: agentapi.EventTunnel, Tunnel: id}) }, nil)
+	epDone := make(chan struct{})
+	go func() { defer close(epDone); _ = ep.Serve() }()
+	t.Cleanup(func() { _ = ep.Close(); <-epDone })
+	r.agent.tunnel = ep.ServeTunnel
+	r.send(agentapi.Event{Type: agentapi.EventReady})
+	if err := r.h.WaitReady(waitCtx(t), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	fn := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", epLn.Addr().String())
+		}}}
+	resp, err := fn.Get("http://" + agentapi.EndpointAddr + "/2015-03-31/functions/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "lamb" {
+		t.Fatalf("through the tunnel: %q", body)
+	}
+
+	held := make(chan error, 1)
+	go func() {
+		resp, err := fn.Get("http://" + agentapi.EndpointAddr + "/hold")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	<-entered
+	r.endStream() // the sandbox is gone: Follow returns, MarkExited runs
+	select {
+	case <-apiGone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the tunnel outlived its sandbox")
+	}
+	<-r.h.Done()
+	if err := <-held; err == nil {
+		t.Fatal("the held call succeeded")
 	}
 }

@@ -1,7 +1,8 @@
 """boto3 against a running lamb (LAMB_ENDPOINT): the steps of the Kubernetes e2e test.
 
   boto3_pods.py create NAME ZIP      create a python3.12 function from ZIP, print {}
-  boto3_pods.py invoke NAME          one call; print {"pod":..., "files":[...], "ms":...}
+  boto3_pods.py invoke NAME          one call, which lists functions through AWS_ENDPOINT_URL;
+                                     print {"pod":..., "files":[...], "endpoint":..., "names":[...], "ms":...}
   boto3_pods.py concurrent NAME N S  N calls at once, each sleeping S seconds; print [{"pod":...}, ...]
   boto3_pods.py warm NAME N          N sequential calls; print {"p50_ms":..., "p90_ms":..., "pods":[...]}
 """
@@ -42,7 +43,7 @@ def main():
         C.get_waiter("function_active_v2").wait(FunctionName=name)
         out = {}
     elif cmd == "invoke":
-        out = invoke(name, {})
+        out = invoke(name, {"list": True})
     elif cmd == "concurrent":
         n, s = int(sys.argv[3]), float(sys.argv[4])
         with concurrent.futures.ThreadPoolExecutor(n) as ex:
