@@ -387,10 +387,14 @@ func benchDockerWarm(b *testing.B, d *dockerBench, rt string) {
 //     waiter done, untimed); its first Invoke is timed; deleted afterwards;
 //   - rie (the baseline): `docker run -d -p 127.0.0.1:PORT:8080` of the RIE
 //     image plus polling invokes until the first answers, timed together;
-//     rie_run is the `docker run -d` part alone.
+//     rie_run is the `docker run -d` part alone;
+//   - docker_run (the floor): `docker run --rm --entrypoint /bin/true` of the
+//     runtime's stand-in image, what any container start costs before a
+//     runtime runs; ratio_docker_run_p50 is lamb over it.
 //
 // Only the timed parts run with the benchmark timer on. Goal: lamb and
-// lamb_new ≤ 0.75 × rie at p50. Recommended: -benchtime=15x.
+// lamb_new ≤ 0.75 × rie at p50 (docker_run has none: it starts no runtime).
+// Recommended: -benchtime=15x.
 func BenchmarkDockerColdStart(b *testing.B) { perDockerRuntime(b, benchDockerCold) }
 
 func benchDockerCold(b *testing.B, d *dockerBench, rt string) {
@@ -403,7 +407,7 @@ func benchDockerCold(b *testing.B, d *dockerBench, rt string) {
 	timed := func(url string) time.Duration {
 		return timedColdInvoke(b, d.httpc, url, func(format string, args ...any) { d.fatalf(b, format, args...) })
 	}
-	var lamb, lambNew, rie, rieRun samples
+	var lamb, lambNew, rie, rieRun, dockerRun samples
 	evicted := func() {
 		if err := d.evict(ctx, fn); err != nil {
 			d.fatalf(b, "%v", err)
@@ -434,7 +438,18 @@ func benchDockerCold(b *testing.B, d *dockerBench, rt string) {
 		rie, rieRun = append(rie, c.ready), append(rieRun, c.run)
 		d.removeContainer(ctx, c)
 	}
-	steps := []func(){evicted, fresh, baseline}
+	floor := func() {
+		b.StartTimer()
+		start := time.Now()
+		_, err := d.docker(ctx, "run", "--rm", "--label", "lamb.bench="+d.owner, "--entrypoint", "/bin/true", d.images[dockerRuntimes[rt].family])
+		dur := time.Since(start)
+		b.StopTimer()
+		if err != nil {
+			d.fatalf(b, "%v", err)
+		}
+		dockerRun = append(dockerRun, dur)
+	}
+	steps := []func(){evicted, fresh, baseline, floor}
 	i := 0
 	for b.Loop() {
 		b.StopTimer()
@@ -450,8 +465,10 @@ func benchDockerCold(b *testing.B, d *dockerBench, rt string) {
 	b.ReportMetric(millis(lambNew.percentile(50)), "lamb_new_p50_ms")
 	b.ReportMetric(millis(rie.percentile(50)), "rie_p50_ms")
 	b.ReportMetric(millis(rieRun.percentile(50)), "rie_run_p50_ms")
+	b.ReportMetric(millis(dockerRun.percentile(50)), "docker_run_p50_ms")
 	b.ReportMetric(ratio(millis(lamb.percentile(50)), millis(rie.percentile(50))), "ratio_p50")
 	b.ReportMetric(ratio(millis(lambNew.percentile(50)), millis(rie.percentile(50))), "ratio_new_p50")
+	b.ReportMetric(ratio(millis(lamb.percentile(50)), millis(dockerRun.percentile(50))), "ratio_docker_run_p50")
 }
 
 // BenchmarkDockerScaleOut is BenchmarkScaleOut on the Docker backend: a

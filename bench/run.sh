@@ -120,9 +120,11 @@ if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut" =~ $BENCH ]]; then
 	row("cold go p50 (ms) after evict, baseline docker run+RIE", "DockerColdStart/go.lamb_p50_ms", "DockerColdStart/go.rie_p50_ms", "DockerColdStart/go.ratio_p50", "<= 0.75", "<=", 0.75)
 	row("cold go p50 (ms) new function, baseline docker run+RIE", "DockerColdStart/go.lamb_new_p50_ms", "DockerColdStart/go.rie_p50_ms", "DockerColdStart/go.ratio_new_p50", "<= 0.75", "<=", 0.75)
 	row("  of which docker run -d (ms)", "DockerColdStart/go.rie_run_p50_ms", "", "", "", "", 0)
+	row("cold go p50 (ms) after evict, baseline plain docker run", "DockerColdStart/go.lamb_p50_ms", "DockerColdStart/go.docker_run_p50_ms", "DockerColdStart/go.ratio_docker_run_p50", "", "", 0)
 	row("cold python p50 (ms) after evict, baseline docker run+RIE", "DockerColdStart/python.lamb_p50_ms", "DockerColdStart/python.rie_p50_ms", "DockerColdStart/python.ratio_p50", "<= 0.75", "<=", 0.75)
 	row("cold python p50 (ms) new function, baseline docker run+RIE", "DockerColdStart/python.lamb_new_p50_ms", "DockerColdStart/python.rie_p50_ms", "DockerColdStart/python.ratio_new_p50", "<= 0.75", "<=", 0.75)
 	row("  of which docker run -d (ms)", "DockerColdStart/python.rie_run_p50_ms", "", "", "", "", 0)
+	row("cold python p50 (ms) after evict, baseline plain docker run", "DockerColdStart/python.lamb_p50_ms", "DockerColdStart/python.docker_run_p50_ms", "DockerColdStart/python.ratio_docker_run_p50", "", "", 0)
 	row("scale-out 20ms fn (invokes/s), 4 vs 1 client", "DockerScaleOut.c4_per_s", "DockerScaleOut.c1_per_s", "DockerScaleOut.ratio_c4_c1", ">= 3.5", ">=", 3.5)
 ' "$out"
 	fi

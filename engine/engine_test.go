@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/internal/testwait"
 )
 
 func testFunction() *Function {
@@ -29,18 +30,6 @@ func newEngine(t *testing.T, b Backend, opts ...Option) *Engine {
 	e := New(b, opts...)
 	t.Cleanup(func() { _ = e.Close(context.Background()) })
 	return e
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 var reportRE = regexp.MustCompile(`^REPORT RequestId: (\S+)\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t(Init Duration: 12\.34 ms\t)?$`)
@@ -183,7 +172,7 @@ func TestPoolKeyChangeDrainsOldInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The idle old instance stops; the busy one keeps running until its call ends.
-	waitFor(t, "idle old instance to stop", func() bool { return f.numLive() == 2 })
+	testwait.For(t, "idle old instance to stop", func() bool { return f.numLive() == 2 })
 	f.mu.Lock()
 	_, ok := f.live[busyID]
 	f.mu.Unlock()
@@ -194,7 +183,7 @@ func TestPoolKeyChangeDrainsOldInstances(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "drained instance to stop", func() bool { return f.numLive() == 1 })
+	testwait.For(t, "drained instance to stop", func() bool { return f.numLive() == 1 })
 	if got := e.Instances(); len(got) != 1 || got[0].State != "idle" {
 		t.Fatalf("instances = %+v", got)
 	}
@@ -246,7 +235,7 @@ func TestConcurrencyLimits(t *testing.T) {
 				}
 			} else {
 				// The extra call must wait: nothing launches beyond the limit.
-				waitFor(t, "extra call to queue", func() bool {
+				testwait.For(t, "extra call to queue", func() bool {
 					e.mu.Lock()
 					defer e.mu.Unlock()
 					return len(e.pools) == 1
@@ -347,7 +336,7 @@ func TestRetryUndelivered(t *testing.T) {
 			if n := f.numLaunches(); n != tt.wantLaunches {
 				t.Errorf("launches = %d, want %d", n, tt.wantLaunches)
 			}
-			waitFor(t, "failed instances to stop", func() bool { return f.numLive() <= 1 })
+			testwait.For(t, "failed instances to stop", func() bool { return f.numLive() <= 1 })
 		})
 	}
 }
@@ -497,7 +486,7 @@ func TestFunctionFailures(t *testing.T) {
 			if err != nil || res.FunctionError != "" || string(res.Payload) != "again" {
 				t.Fatalf("next call: %+v %v", res, err)
 			}
-			waitFor(t, "failed instance to stop", func() bool { return f.numLive() == 1 })
+			testwait.For(t, "failed instance to stop", func() bool { return f.numLive() == 1 })
 		})
 	}
 }
@@ -578,7 +567,7 @@ func TestStreamClosedEarlyResetsInstance(t *testing.T) {
 	if s.Result() == nil {
 		t.Fatal("no result after Close")
 	}
-	waitFor(t, "instance reset", func() bool { return f.numLive() == 0 && len(e.Instances()) == 0 })
+	testwait.For(t, "instance reset", func() bool { return f.numLive() == 0 && len(e.Instances()) == 0 })
 }
 
 func TestIdleCleanup(t *testing.T) {
@@ -590,7 +579,7 @@ func TestIdleCleanup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.RunCleanup(ctx, 20*time.Millisecond) }()
-	waitFor(t, "idle instance to stop", func() bool { return f.numLive() == 0 && len(e.Instances()) == 0 })
+	testwait.For(t, "idle instance to stop", func() bool { return f.numLive() == 0 && len(e.Instances()) == 0 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("RunCleanup returned %v", err)
@@ -721,7 +710,7 @@ func TestCallerGivesUpMidCall(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	// The instance may still be running the call: it is reset, not reused.
-	waitFor(t, "instance reset", func() bool { return f.numLive() == 0 && len(e.Instances()) == 0 })
+	testwait.For(t, "instance reset", func() bool { return f.numLive() == 0 && len(e.Instances()) == 0 })
 	if f.numLaunches() != 1 {
 		t.Fatalf("launches = %d: the call was retried", f.numLaunches())
 	}
@@ -746,7 +735,7 @@ func TestEvictDuringCallThenWarmReuse(t *testing.T) {
 		_, err := e.Invoke(ctx, fn, &Request{RequestID: "held", Payload: []byte(`{}`)})
 		done <- err
 	}()
-	waitFor(t, "the held call to start", func() bool { return fb.numLaunches() == 1 })
+	testwait.For(t, "the held call to start", func() bool { return fb.numLaunches() == 1 })
 	if _, err := e.Evict(ctx, fn); err != nil {
 		t.Fatal(err)
 	}

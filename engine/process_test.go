@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lambhq/lamb/internal/testenv"
+	"github.com/lambhq/lamb/internal/testwait"
 
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/backendtest"
@@ -337,7 +338,7 @@ func TestProcessEngineLifecycle(t *testing.T) {
 	changed.Env = map[string]string{"NEW": "1"}
 	invoke(&changed, "b")
 	waitForInstances(t, e, func(in []engine.InstanceInfo) bool { return len(in) == 1 && in[0].ID != first[0].ID })
-	waitFor(t, "the old runtime process to exit", func() bool { return len(childPIDs(t)) == 1 })
+	testwait.For(t, "the old runtime process to exit", func() bool { return len(childPIDs(t)) == 1 })
 
 	// Idle instances stop after the TTL.
 	cctx, cancel := context.WithCancel(ctx)
@@ -346,7 +347,7 @@ func TestProcessEngineLifecycle(t *testing.T) {
 	waitForInstances(t, e, func(in []engine.InstanceInfo) bool { return len(in) == 0 })
 	cancel()
 	<-done
-	waitFor(t, "runtime processes to exit", func() bool { return len(childPIDs(t)) == 0 })
+	testwait.For(t, "runtime processes to exit", func() bool { return len(childPIDs(t)) == 0 })
 
 	// Evict reports whether instances existed.
 	invoke(&changed, "c")
@@ -363,16 +364,5 @@ func TestProcessEngineLifecycle(t *testing.T) {
 
 func waitForInstances(t *testing.T, e *engine.Engine, cond func([]engine.InstanceInfo) bool) {
 	t.Helper()
-	waitFor(t, "instances", func() bool { return cond(e.Instances()) })
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testwait.For(t, "instances", func() bool { return cond(e.Instances()) })
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/backendtest"
 	"github.com/lambhq/lamb/engine/backend/process"
+	"github.com/lambhq/lamb/internal/testwait"
 )
 
 // dyingApp exits on command: at once (mid-invocation) or shortly after
@@ -66,7 +67,7 @@ func TestProcessProvisionedInstancesAreReplaced(t *testing.T) {
 	// them one of gone, and as many runtime processes.
 	back := func(what string, gone []string) {
 		t.Helper()
-		waitFor(t, what, func() bool {
+		testwait.For(t, what, func() bool {
 			cur := ids()
 			if len(cur) != n || e.Provisioned(fn) != n || len(childPIDs(t)) != n {
 				return false
@@ -117,7 +118,7 @@ func TestProcessProvisionedInstancesAreReplaced(t *testing.T) {
 			before := ids()
 			tt.kill(t)
 			// Exactly one of the instances is gone for good.
-			waitFor(t, "the dead instance to be noticed", func() bool {
+			testwait.For(t, "the dead instance to be noticed", func() bool {
 				gone := 0
 				cur := ids()
 				for _, id := range before {

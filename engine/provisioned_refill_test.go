@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/internal/testwait"
 )
 
 // liveInstances snapshots the fake backend's running instances.
@@ -76,7 +77,7 @@ func TestProvisionedInstanceThatDiesIsReplaced(t *testing.T) {
 				t.Fatal("nothing died: the test could not fail")
 			}
 			// No invocation and no Provision: the engine notices by itself.
-			waitFor(t, "provisioned instances to be replaced", func() bool {
+			testwait.For(t, "provisioned instances to be replaced", func() bool {
 				return e.Provisioned(fn) == 2 && f.numLive() == 2 && len(e.Instances()) == 2
 			})
 			if got := f.numLaunches() - before; got != dead {
@@ -113,7 +114,7 @@ func TestProvisionedReplacementBacksOff(t *testing.T) {
 	failing.Store(true)
 	_ = f.liveInstances()[0].Stop(context.Background())
 	numAttempts := func() int { mu.Lock(); defer mu.Unlock(); return len(attempts) }
-	waitFor(t, "five replacement attempts", func() bool { return numAttempts() >= 5 })
+	testwait.For(t, "five replacement attempts", func() bool { return numAttempts() >= 5 })
 	if e.Provisioned(fn) != 0 {
 		t.Fatalf("Provisioned = %d while every replacement fails", e.Provisioned(fn))
 	}
@@ -131,7 +132,7 @@ func TestProvisionedReplacementBacksOff(t *testing.T) {
 	}
 	// Once launches work again, the pool gets its instance back.
 	failing.Store(false)
-	waitFor(t, "the instance to come back", func() bool { return e.Provisioned(fn) == 1 })
+	testwait.For(t, "the instance to come back", func() bool { return e.Provisioned(fn) == 1 })
 }
 
 func TestRefillDelay(t *testing.T) {
@@ -177,10 +178,10 @@ func TestProvisionedStoppedOnPurposeStayStopped(t *testing.T) {
 			if err := tt.stop(e, fn); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "instances to stop", func() bool { return f.numLive() == tt.wantLive })
+			testwait.For(t, "instances to stop", func() bool { return f.numLive() == tt.wantLive })
 			// Every watcher has seen its instance end once the pool's
 			// refill state is idle and no instance is left unwatched.
-			waitFor(t, "watchers to settle", func() bool {
+			testwait.For(t, "watchers to settle", func() bool {
 				e.mu.Lock()
 				defer e.mu.Unlock()
 				for _, p := range e.pools {
@@ -213,7 +214,7 @@ func TestProvisionedDeathCountedOnce(t *testing.T) {
 	if _, err := e.Invoke(context.Background(), fn, &Request{RequestID: "x"}); err == nil {
 		t.Fatal("invocation on a dying instance succeeded")
 	}
-	waitFor(t, "replacement", func() bool { return e.Provisioned(fn) == 1 })
+	testwait.For(t, "replacement", func() bool { return e.Provisioned(fn) == 1 })
 	e.mu.Lock()
 	p := e.pools[poolKey(fn)]
 	failures := p.prov.failures

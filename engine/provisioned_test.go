@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/internal/testwait"
 )
 
 func TestProvisionPrestartsAndKeepsWarm(t *testing.T) {
@@ -48,12 +49,12 @@ func TestProvisionPrestartsAndKeepsWarm(t *testing.T) {
 	if err := e.Provision(ctx, fn, 1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "extra instance to stop", func() bool { return f.numLive() == 1 })
+	testwait.For(t, "extra instance to stop", func() bool { return f.numLive() == 1 })
 	// Unprovision makes the rest ordinary: idle cleanup may stop them now.
 	if err := e.Unprovision(ctx, fn); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "unprovisioned instance to stop", func() bool { return f.numLive() == 0 && e.Provisioned(fn) == 0 })
+	testwait.For(t, "unprovisioned instance to stop", func() bool { return f.numLive() == 0 && e.Provisioned(fn) == 0 })
 }
 
 func TestProvisionReplacesDeadAndReportsFailures(t *testing.T) {
@@ -71,7 +72,7 @@ func TestProvisionReplacesDeadAndReportsFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.stopIdle(time.Now().Add(time.Hour))
-	waitFor(t, "ordinary idle instance to stop", func() bool { return f.numLive() == 1 })
+	testwait.For(t, "ordinary idle instance to stop", func() bool { return f.numLive() == 1 })
 
 	f.launch = func(context.Context, *backend.Spec) error {
 		return &backend.InitError{FunctionError: backend.FunctionError{Type: "Runtime.Boom"}}

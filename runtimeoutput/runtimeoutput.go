@@ -12,6 +12,11 @@
 // reports no unread bytes in the pipe (FIONREAD). Output written after the
 // answer belongs to whoever looks next (the next invocation, or the tail).
 //
+// That exactness needs a pollable pipe and FIONREAD: Linux and macOS have
+// both. Elsewhere (Windows) the reader blocks in Read, and Take counts the
+// output complete once the reader has waited there, with everything before
+// processed, for a short settle time (see read_other.go).
+//
 // Both lamb's process backend and the in-sandbox agent use it.
 package runtimeoutput
 
@@ -19,8 +24,6 @@ import (
 	"bytes"
 	"os"
 	"sync"
-	"syscall"
-	"unsafe"
 )
 
 const (
@@ -59,53 +62,6 @@ func New(r *os.File, sink func(line []byte, seq uint64)) *Capture {
 		sink = func([]byte, uint64) {}
 	}
 	return &Capture{r: r, sink: sink, changed: make(chan struct{}), done: make(chan struct{})}
-}
-
-// Run reads until EOF, that is until every writer (usually the runtime's
-// whole process group) is gone, then closes r and Done. Its caller owns it and
-// must wait for it (Done).
-//
-// It reads through the raw connection so that "parked" is exact: it is set
-// only when a read found the pipe empty with everything read before already
-// processed, and cleared (under the lock Take holds) before the next read.
-func (c *Capture) Run() {
-	defer close(c.done)
-	defer c.r.Close()
-	buf := make([]byte, 32<<10)
-	rc, err := c.r.SyscallConn()
-	if err != nil {
-		c.finish()
-		return
-	}
-	for {
-		var n int
-		var rerr error
-		err := rc.Read(func(fd uintptr) bool {
-			c.mu.Lock()
-			c.parked = false
-			c.mu.Unlock()
-			n, rerr = syscall.Read(int(fd), buf)
-			if rerr == syscall.EAGAIN {
-				c.mu.Lock()
-				c.parked = true
-				c.notifyLocked()
-				c.mu.Unlock()
-				return false // wait in the poller for more
-			}
-			return true
-		})
-		if rerr == syscall.EINTR {
-			continue
-		}
-		if err != nil || rerr != nil || n <= 0 {
-			c.finish()
-			return
-		}
-		c.mu.Lock()
-		c.consumeLocked(buf[:n])
-		c.notifyLocked()
-		c.mu.Unlock()
-	}
 }
 
 // Done is closed once Run returned.
@@ -197,24 +153,6 @@ func (c *Capture) Take() (log []byte, seq uint64) {
 		c.mu.Unlock()
 		<-wait // the reader is running: it parks again or ends soon
 	}
-}
-
-// pipeEmpty reports whether the kernel holds no unread bytes in the pipe.
-func (c *Capture) pipeEmpty() bool {
-	rc, err := c.r.SyscallConn()
-	if err != nil {
-		return true // closed: nothing more to read
-	}
-	var n int32
-	var errno syscall.Errno
-	cerr := rc.Control(func(fd uintptr) {
-		// TIOCINQ is FIONREAD on Linux.
-		_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
-	})
-	if cerr != nil || errno != 0 {
-		return true
-	}
-	return n == 0
 }
 
 // LastOutput waits until Run returned and returns the last MaxCapture bytes

@@ -217,11 +217,11 @@ func serve(ctx context.Context, o serveOptions) error {
 		log.Info("lamb is shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		// Order matters: stop taking requests, then background API work, then instances.
+		// Order matters: stop taking requests, then background API work, then
+		// instances. The engine closes the backend it owns.
 		err := hs.Shutdown(sctx)
 		err = errors.Join(err, srv.Close(sctx))
 		err = errors.Join(err, eng.Close(sctx))
-		err = errors.Join(err, be.Close(sctx))
 		return err
 	})
 	return g.Wait()

@@ -36,6 +36,11 @@ type Backend interface {
 	// no images return nil at once.
 	Prepull(ctx context.Context, image string, progress func(Progress)) error
 	// Close stops every instance this backend launched and frees its resources.
+	// An Engine owns the backend it is given and calls Close once, from
+	// Engine.Close: whoever closes the engine must not close the backend too.
+	// A second call is nevertheless safe and every backend must keep it so: it
+	// finds nothing left to stop (tests close a backend explicitly and again
+	// in their Cleanup).
 	Close(ctx context.Context) error
 }
 

@@ -19,6 +19,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
+
+	"github.com/lambhq/lamb/internal/testwait"
 )
 
 // containerEngine is one engine `lamb serve --backend docker` runs against.
@@ -93,7 +95,7 @@ func testContainerEngine(t *testing.T, e containerEngine) {
 		}
 		invokeEcho(t, c, "victim", `{"n":2}`)
 		// lamb removes the dead containers itself.
-		waitFor(t, 30*time.Second, "killed containers removed", func() bool {
+		testwait.For(t, "killed containers removed", func() bool {
 			left := serverContainers(t, cli, ephemeralID)
 			for _, id := range killed {
 				for _, l := range left {
@@ -308,16 +310,4 @@ func runPythonEnv(t *testing.T, s *server, script string, env []string, args ...
 		t.Fatalf("%s %v failed: %v\n%s", script, args, err, out)
 	}
 	t.Logf("%s %v:\n%s", script, args, out)
-}
-
-// waitFor polls cond until it holds, failing the test after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -474,47 +473,4 @@ func TestImageFunction(t *testing.T) {
 	if !errors.As(err, &xe) || xe.Code != 142 || !bytes.Contains(xe.Log, []byte("handler name")) {
 		t.Fatalf("err = %#v, want the entrypoint's exit 142", err)
 	}
-}
-
-// TestColdStart measures (and logs) create→first response against a plain
-// `docker run` of the same image, and the warm invoke latency.
-func TestColdStart(t *testing.T) {
-	b := newTestBackend(t)
-	_, images, _ := setup(t)
-	code := goEcho(t)
-	// Warm the content volumes first: they are filled once per code, not per start.
-	in := launch(t, b, testSpec(t, "provided.al2023", "bootstrap", code))
-	_ = in.Stop(context.Background())
-	const n = 5
-	var cold time.Duration
-	for range n {
-		start := time.Now()
-		in := launch(t, b, testSpec(t, "provided.al2023", "bootstrap", code))
-		if _, _, err := invoke(t, in, `{"n":1}`); err != nil {
-			t.Fatal(err)
-		}
-		cold += time.Since(start)
-		_ = in.Stop(context.Background())
-	}
-	var run time.Duration
-	if _, err := exec.LookPath(b.Name()); err == nil {
-		for range n {
-			start := time.Now()
-			if out, err := exec.Command(b.Name(), "run", "--rm", "--entrypoint", "/bin/true", images["provided"]).CombinedOutput(); err != nil {
-				t.Fatalf("docker run: %v %s", err, out)
-			}
-			run += time.Since(start)
-		}
-	}
-	in = launch(t, b, testSpec(t, "provided.al2023", "bootstrap", code))
-	const warmN = 50
-	start := time.Now()
-	for range warmN {
-		if _, _, err := invoke(t, in, `{"n":1}`); err != nil {
-			t.Fatal(err)
-		}
-	}
-	warm := time.Since(start) / warmN
-	t.Logf("cold start (create → first response, aws-lambda-go): %v; `%s run --rm IMAGE /bin/true`: %v; warm invoke: %v",
-		cold/n, b.Name(), run/n, warm)
 }
