@@ -24,8 +24,15 @@ const (
 // Timeout.
 func For(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	if !poll(Timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", Timeout, what)
+	Within(t, Timeout, what, cond)
+}
+
+// Within is For with its own deadline, for waits known to be long (a queue
+// draining after a restart).
+func Within(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !poll(d, cond) {
+		t.Fatalf("timed out after %v waiting for %s", d, what)
 	}
 }
 

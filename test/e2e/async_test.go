@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/lambhq/lamb/internal/testwait"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -63,7 +64,7 @@ def handler(event, context):
 
 	s2 := startLamb(t, dataDir)
 	var ran []string
-	waitFor(t, 90*time.Second, "all events to run after the restart", func() bool {
+	testwait.Within(t, 90*time.Second, "all events to run after the restart", func() bool {
 		ran = ranIDs(t, out)
 		seen := map[string]bool{}
 		for _, id := range ran {
