@@ -58,9 +58,10 @@ inputs_hash() {
 	local fam=$1
 	{
 		echo "$SELF_SUM $SUITE $MIRROR $fam $(packages "$fam")"
+		# Contents only: the same image from every checkout.
 		case "$fam" in
-		python) sha256sum "$PY_BOOT";;
-		nodejs) sha256sum "$NODE_BOOT";;
+		python) sha256sum <"$PY_BOOT";;
+		nodejs) sha256sum <"$NODE_BOOT";;
 		esac
 	} | sha256sum | cut -c1-12
 }
@@ -92,10 +93,14 @@ build_family() {
 		return
 	fi
 	tarball="$CACHE/$fam-$tag.tar"
-	if [ ! -f "$tarball" ]; then
+	if [ -f "$tarball" ]; then
+		touch "$tarball" # in use: see the pruning below
+	else
 		family_rootfs "$fam" "$tarball"
-		# Those of older inputs are never used again.
-		find "$CACHE" -maxdepth 1 -name "$fam-*.tar" ! -name "$fam-$tag.tar" -delete
+		# Those no checkout used for two weeks (other inputs: an older
+		# script or bootstrap). Not all but this one: two checkouts of
+		# different versions would delete each other's at every run.
+		find "$CACHE" -maxdepth 1 -name "$fam-*.tar" -mtime +14 -delete
 	fi
 	log "importing $image"
 	"$DOCKER" import \

@@ -18,6 +18,7 @@
 # /var/lib/lamb-engines, run state under /run/lamb-engines), which the next CI
 # run deletes. Nothing is carried over: the stand-in images are imported again
 # from the root filesystems build-runtime-images.sh made itself (its cache).
+# LAMB_ENGINES_FRESH=1 (exported) says this run's engines are fresh already.
 ENGINE_LOGS=${LAMB_ENGINE_LOGS:-/var/log/lamb-engines}
 ENGINE_STATE=${LAMB_ENGINE_STATE:-/var/lib/lamb-engines}
 ENGINE_RUN=/run/lamb-engines
@@ -144,7 +145,12 @@ engines_start=$SECONDS
 fresh=""
 dockerd_args=() podman_args=()
 if [ "${CI:-}" = true ]; then
-	fresh_state && fresh=1
+	# Once per CI run: .ci/run sources this, then scripts/test.sh again.
+	if [ -z "${LAMB_ENGINES_FRESH:-}" ]; then
+		fresh_state
+		export LAMB_ENGINES_FRESH=1
+	fi
+	fresh=1
 	dockerd_args=(--data-root "$ENGINE_STATE/docker" --exec-root "$ENGINE_RUN/docker")
 	podman_args=(--root "$ENGINE_STATE/podman" --runroot "$ENGINE_RUN/podman"
 		--tmpdir "$ENGINE_RUN/libpod" --network-config-dir "$ENGINE_STATE/podman-networks")
@@ -179,5 +185,5 @@ if [ -z "$docker_ok" ] && [ -n "${LAMB_TEST_PODMAN_IMAGES:-}" ] && [ -z "${LAMB_
 fi
 echo "engines: LAMB_TEST_IMAGES=${LAMB_TEST_IMAGES:-} LAMB_TEST_PODMAN_IMAGES=${LAMB_TEST_PODMAN_IMAGES:-}"
 if [ -n "$fresh" ]; then
-	echo "engines: fresh engines started and images built in $((SECONDS - engines_start))s"
+	echo "engines: fresh engines and their images ready in $((SECONDS - engines_start))s"
 fi
