@@ -136,3 +136,11 @@ func validateTenancyConfig(v *validationError, in *tenancyConfig) {
 		v.add(*m, "tenancyConfig.tenantIsolationMode", "Member must satisfy enum value set: [PER_TENANT]")
 	}
 }
+
+// nonNil answers a list never sent as [], as AWS does for VpcConfig.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -188,10 +188,3 @@ func sentList(s []string) *[]string {
 }
 
 func errLayerNotFound() *awsError { return errNotFound("The resource you requested does not exist.") }
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
