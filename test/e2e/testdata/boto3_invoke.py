@@ -183,7 +183,8 @@ class Invoke(unittest.TestCase):
         with concurrent.futures.ThreadPoolExecutor(4) as ex:
             futs = [ex.submit(invoke, fn, {"action": "sleep", "seconds": 1.0}) for _ in range(4)]
             for f in futs:
-                self.assertNotIn("FunctionError", f.result()[0])
+                r, body = f.result()
+                self.assertNotIn("FunctionError", r, body)
         # Each instance ran one call at a time: 4 overlapping calls needed 4 instances.
         with urllib.request.urlopen(ENDPOINT + "/_lamb/instances") as resp:
             rows = [r for r in json.load(resp) if r["function"] == fn]
