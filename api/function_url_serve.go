@@ -88,9 +88,18 @@ func (s *Server) serveURL(w http.ResponseWriter, r *http.Request, id, region, ra
 		return
 	}
 	if u.AuthType == "AWS_IAM" {
-		// Signatures are not verified (as for the API), but a request must be
-		// signed, and by a caller the function's policy lets in.
+		// A request must be signed (verified when lamb has --credentials, as
+		// the API's), and by a caller the function's policy lets in.
 		if !sigV4Signed(r) {
+			urlError(w, http.StatusForbidden, "Forbidden")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxURLRequestBytes)
+		if err := s.authenticate(r); err != nil {
+			if ae := (*awsError)(nil); errors.As(err, &ae) && ae.Code == "RequestEntityTooLargeException" {
+				urlError(w, http.StatusRequestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+				return
+			}
 			urlError(w, http.StatusForbidden, "Forbidden")
 			return
 		}

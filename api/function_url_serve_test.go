@@ -227,7 +227,8 @@ func TestFunctionURLBuffered(t *testing.T) {
 			want             int
 		}{
 			{"path form", "/_lamb/urls/" + id + "/created", "", 201},
-			{"other suffix", "/created", strings.ToUpper(id) + ".lambda-url.us-east-1.example.test:9999", 201},
+			{"loopback suffix", "/created", strings.ToUpper(id) + ".lambda-url.us-east-1.127.0.0.1:9999", 201},
+			{"foreign suffix (a rebinding name)", "/created", id + ".lambda-url.us-east-1.example.test:9999", 403},
 			{"wrong region", "/created", id + ".lambda-url.eu-west-1.localhost", 404},
 		} {
 			req, _ := http.NewRequest(http.MethodGet, h.ts.URL+tc.path, nil)

@@ -392,7 +392,9 @@ func TestPendingFunctionResumesAfterRestart(t *testing.T) {
 		return ctx.Err()
 	}})
 	rec := httptest.NewRecorder()
-	first.ServeHTTP(rec, httptest.NewRequest("POST", "/2015-03-31/functions", strings.NewReader(createBody(t, "resume"))))
+	req := httptest.NewRequest("POST", "/2015-03-31/functions", strings.NewReader(createBody(t, "resume")))
+	req.Host = "127.0.0.1:3001"
+	first.ServeHTTP(rec, req)
 	if rec.Code != 201 {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}

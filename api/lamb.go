@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/subtle"
 	"errors"
 	"io"
 	"net/http"
@@ -25,11 +26,21 @@ var blobNamePattern = regexp.MustCompile(`^[0-9a-f]{64}\.zip$`)
 //
 // Zips are addressed by content hash, which the client only learns from an
 // API answer about a function or layer it can see.
+//
+// With --credentials, all but health, code and function URLs need a SigV4
+// signature by one of them, or "Authorization: Bearer ACCESS_KEY:SECRET".
 func (s *Server) serveLamb(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/_lamb/")
 	if rest, ok := strings.CutPrefix(p, "urls/"); ok {
 		s.serveURLByPath(w, r, rest) // function_url_serve.go
 		return
+	}
+	if !isInternal(r) && !lambOpen(r.URL.Path) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxSmallRequestBytes)
+		if err := s.authenticateLamb(r); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	if rest, ok := strings.CutPrefix(p, "functions/"); ok {
 		s.serveFunctionOp(w, r, rest)
@@ -74,4 +85,25 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, sha string) {
 	if _, err := io.Copy(w, rc); err != nil {
 		s.log.DebugContext(r.Context(), "send blob", "sha256", sha, "error", err)
 	}
+}
+
+// lambOpen reports whether a /_lamb/ path is served without credentials:
+// health (probes), zips (Code.Location is fetched unsigned, as AWS's
+// presigned S3 URLs are; its hash is only learnt from a signed answer) and
+// function URLs (their own AuthType decides).
+func lambOpen(path string) bool {
+	return path == "/_lamb/health" || strings.HasPrefix(path, "/_lamb/code/") || strings.HasPrefix(path, "/_lamb/urls/")
+}
+
+// authenticateLamb accepts a bearer token ACCESS_KEY:SECRET of one of the
+// credentials, for tools that cannot sign, or a SigV4 signature.
+func (s *Server) authenticateLamb(r *http.Request) error {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && len(s.cfg.Credentials) > 0 {
+		akid, secret, _ := strings.Cut(tok, ":")
+		if want, ok := s.cfg.Credentials[akid]; ok && subtle.ConstantTimeCompare([]byte(want), []byte(secret)) == 1 {
+			return nil
+		}
+		return authError("UnrecognizedClientException", "The security token included in the request is invalid.")
+	}
+	return s.authenticate(r)
 }

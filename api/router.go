@@ -287,9 +287,26 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{Op: found.op, Scope: s.requestScope(r), Labels: labels, Query: q}
-	// A request body is never allowed to be larger than AWS's own limit for a
-	// request, so a huge upload cannot exhaust memory.
-	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+	// A request body is never allowed to be larger than AWS's own limit for
+	// its operation, and large uploads are read a few at a time, so that
+	// neither one huge body nor many can exhaust memory (limits.go).
+	limitBody(w, r, found.op.Name)
+	if takesUploadSlot(found.op.Name, r) {
+		release, err := s.acquireUpload(r.Context())
+		if err != nil {
+			return // the client went away while waiting
+		}
+		defer release()
+	}
+	if !isInternal(r) {
+		if err := s.authenticate(r); err != nil {
+			if isTooLarge(err) {
+				err = errTooLarge(found.op.Name)
+			}
+			writeError(w, err)
+			return
+		}
+	}
 	if err := found.handler(w, r, c); err != nil {
 		var ae *awsError
 		if !errors.As(err, &ae) {
@@ -310,16 +327,12 @@ func notImplemented(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 }
 
-// maxRequestBytes is AWS's limit on a CreateFunction/UpdateFunctionCode request.
-const maxRequestBytes = 70167211
-
 // decodeBody reads r's JSON body into v. An empty body decodes as {}.
 func decodeBody(r *http.Request, c *call, v any) error {
-	data, err := io.ReadAll(r.Body)
+	data, err := readBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return newError("RequestEntityTooLargeException", "Request must be smaller than %d bytes for the %s operation", maxRequestBytes, c.Op.Name)
+		if isTooLarge(err) {
+			return errTooLarge(c.Op.Name)
 		}
 		return fmt.Errorf("read request body: %w", err)
 	}
@@ -330,6 +343,14 @@ func decodeBody(r *http.Request, c *call, v any) error {
 		return newError("InvalidRequestContentException", "Could not parse request body into json: %s", jsonErrorText(err))
 	}
 	return nil
+}
+
+// readBody returns r's body, without a copy when authenticate has read it.
+func readBody(r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(bufferedBody); ok {
+		return b.data, nil
+	}
+	return io.ReadAll(r.Body)
 }
 
 // readRequest reads what the request names (resolve: resolveFunction,

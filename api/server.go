@@ -51,6 +51,25 @@ type Config struct {
 	// (10000) and DefaultAsyncQueueMaxBytes (256 MiB).
 	AsyncQueueMaxEvents int
 	AsyncQueueMaxBytes  int64
+
+	// Credentials maps access key ids to secret keys. When it is not empty
+	// every API request must carry a valid SigV4 signature by one of them
+	// (sigv4.go), and so must /_lamb/ requests and AWS_IAM function URLs.
+	// Empty: signatures are read for their scope only.
+	Credentials map[string]string
+	// ListenHosts are the hosts (addresses, no port) lamb listens on; a Host
+	// header naming one of them (any address of the machine for 0.0.0.0 or
+	// ::) passes the browser guard, as do loopback names (guard.go).
+	ListenHosts []string
+	// AllowedHosts are further host names the guard accepts ("*": any).
+	AllowedHosts []string
+	// AllowedOrigins are web origins ("http://localhost:5173", "*") whose
+	// pages may call the API; they get CORS answers. Others are refused.
+	AllowedOrigins []string
+	// MaxConcurrentUploads bounds code-carrying requests (CreateFunction,
+	// UpdateFunctionCode, PublishLayerVersion) over 1 MiB read at once;
+	// more wait. Zero: DefaultMaxConcurrentUploads.
+	MaxConcurrentUploads int
 }
 
 // FunctionInfo is what an engine needs to know of a function's $LATEST
@@ -114,6 +133,9 @@ type Server struct {
 
 	// Unreferenced blobs are removed in the background (gc.go).
 	gc blobGC
+
+	// A slot per large upload being read (limits.go).
+	uploads chan struct{}
 }
 
 // New returns a Server. It starts no goroutines until a function is created.
@@ -132,7 +154,11 @@ func New(cfg Config) *Server {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, log: log, store: cfg.Store, ctx: ctx, cancel: cancel, inflight: map[string]int64{}}
+	if cfg.MaxConcurrentUploads <= 0 {
+		cfg.MaxConcurrentUploads = DefaultMaxConcurrentUploads
+	}
+	s := &Server{cfg: cfg, log: log, store: cfg.Store, ctx: ctx, cancel: cancel, inflight: map[string]int64{},
+		uploads: make(chan struct{}, cfg.MaxConcurrentUploads)}
 	s.routes = compileRoutes(operations, s.handlers())
 	return s
 }
@@ -152,10 +178,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	// Clients log and report this id; every answer carries one, as on AWS.
 	w.Header().Set("X-Amzn-RequestId", newRevisionID())
-	// Function URLs are addressed by host name (function_url_serve.go).
-	if s.serveURLByHost(w, r) {
+	// Function URLs are addressed by host name (function_url_serve.go);
+	// they are web endpoints, so the browser guard checks only their Host.
+	if _, _, ok := urlHostID(r.Host); ok {
+		if s.guard(w, r, true, false) {
+			s.serveURLByHost(w, r)
+		}
 		return
 	}
+	isURL := strings.HasPrefix(r.URL.Path, "/_lamb/urls/")
+	// With credentials every other request is verified before it is served,
+	// and a rebinding page cannot sign; requests that need no signature
+	// still have their Host checked.
+	signed := len(s.cfg.Credentials) > 0 && !isURL && !lambOpen(r.URL.Path)
+	if !s.guard(w, r, isURL, signed) {
+		return
+	}
+	s.serveTrusted(w, r)
+}
+
+// Internal returns the handler for requests from lamb's own sandboxes (the
+// agents' tunnels): they are not a browser's, and the agent connection they
+// arrive on is authenticated already.
+func (s *Server) Internal() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Amzn-RequestId", newRevisionID())
+		if s.serveURLByHost(w, r) {
+			return
+		}
+		s.serveTrusted(w, r.WithContext(context.WithValue(r.Context(), internalKey{}, true)))
+	})
+}
+
+type internalKey struct{}
+
+func isInternal(r *http.Request) bool {
+	v, _ := r.Context().Value(internalKey{}).(bool)
+	return v
+}
+
+func (s *Server) serveTrusted(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_lamb/") {
 		s.serveLamb(w, r)
 		return

@@ -51,7 +51,7 @@ func newInvokeCmd() *cobra.Command {
 			if showLog {
 				req.Header.Set("X-Amz-Log-Type", "Tail")
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := httpClient.Do(req)
 			if err != nil {
 				return fmt.Errorf("invoke %s: %w", args[0], err)
 			}
@@ -171,7 +171,7 @@ func newLogsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := httpClient.Do(req)
 			if err != nil {
 				return fmt.Errorf("logs: %w", err)
 			}
@@ -197,7 +197,7 @@ func getJSON(ctx context.Context, u string, v any) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", u, err)
 	}

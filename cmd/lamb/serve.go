@@ -40,6 +40,11 @@ type serveOptions struct {
 	destinationsEndpoint string
 	runtimeImages        []string
 	kube                 kubeOptions
+	credentials          []string
+	credentialsFile      string
+	insecureNoAuth       bool
+	allowHosts           []string
+	allowOrigins         []string
 }
 
 func newServeCmd() *cobra.Command {
@@ -67,6 +72,11 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.DurationVar(&o.idleTTL, "idle-ttl", 10*time.Minute, "stop instances idle for this long")
 	f.StringVar(&o.python, "python", "python3", "python interpreter for python runtimes (process backend)")
 	f.StringVar(&o.node, "node", "node", "node binary for nodejs runtimes (process backend)")
+	f.StringArrayVar(&o.credentials, "credentials", nil, "ACCESS_KEY:SECRET: verify SigV4 signatures, accepting only these credentials; repeatable (env LAMB_CREDENTIALS=AK:S,AK:S)")
+	f.StringVar(&o.credentialsFile, "credentials-file", "", "file of ACCESS_KEY:SECRET lines, as --credentials")
+	f.BoolVar(&o.insecureNoAuth, "insecure-no-auth", false, "serve a non-loopback --addr without --credentials: anyone who reaches it can run code on this machine")
+	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "host name (no port) clients may address lamb by beyond loopback and its listen address, e.g. a Service name; \"*\" any; repeatable")
+	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "web origin (http://localhost:5173) whose pages may call the API, with CORS answers; \"*\" any; repeatable")
 	addKubernetesFlags(f, &o.kube)
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
@@ -104,6 +114,13 @@ func serve(ctx context.Context, o serveOptions) error {
 	start := time.Now()
 	log, err := newLogger(o.logLevel, o.logFormat)
 	if err != nil {
+		return err
+	}
+	creds, err := loadCredentials(o.credentials, o.credentialsFile)
+	if err != nil {
+		return err
+	}
+	if err := checkExposure(o.addr, creds, o.insecureNoAuth); err != nil {
 		return err
 	}
 
@@ -160,13 +177,22 @@ func serve(ctx context.Context, o serveOptions) error {
 
 		AsyncRetryDelay:      o.asyncRetryDelay,
 		DestinationsEndpoint: o.destinationsEndpoint,
+
+		Credentials:    creds,
+		ListenHosts:    []string{listenHost(o.addr)},
+		AllowedHosts:   o.allowHosts,
+		AllowedOrigins: o.allowOrigins,
 	})
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Tunnelled requests come from lamb's own sandboxes: no browser guard,
+	// no signature to check (the agent's connection is lamb's own).
+	ts := &http.Server{Handler: srv.Internal(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	servers := map[net.Listener]*http.Server{ln: hs, tunnels: ts}
 	listeners := []net.Listener{ln, tunnels}
 	if kb, ok := be.(*kubernetes.Backend); ok {
 		// Pods fetch code from lamb's artifact endpoint at the self URL.
@@ -178,10 +204,18 @@ func serve(ctx context.Context, o serveOptions) error {
 		}
 		if extra != nil {
 			listeners = append(listeners, extra)
+			servers[extra] = hs
 		}
 	}
+	auth := "none: requests are not verified (loopback only)"
+	switch {
+	case len(creds) > 0:
+		auth = fmt.Sprintf("SigV4, %d credential(s)", len(creds))
+	case o.insecureNoAuth:
+		auth = "NONE (--insecure-no-auth): anyone who reaches " + o.addr + " can run code here"
+	}
 	log.Info("lamb is serving", "addr", "http://"+ln.Addr().String(), "backend", be.Name(),
-		"state", stateDesc, "version", version, "startup", time.Since(start).Round(time.Millisecond))
+		"state", stateDesc, "auth", auth, "version", version, "startup", time.Since(start).Round(time.Millisecond))
 
 	// Provisioned concurrency outlives restarts: its instances start again in
 	// the background (the listeners are bound, so instances that call back —
@@ -199,7 +233,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, l := range listeners {
 		g.Go(func() error {
-			if err := hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			if err := servers[l].Serve(l); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("serve %s: %w", l.Addr(), err)
 			}
 			return nil
@@ -219,7 +253,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		defer cancel()
 		// Order matters: stop taking requests, then background API work, then
 		// instances. The engine closes the backend it owns.
-		err := hs.Shutdown(sctx)
+		err := errors.Join(hs.Shutdown(sctx), ts.Shutdown(sctx))
 		err = errors.Join(err, srv.Close(sctx))
 		err = errors.Join(err, eng.Close(sctx))
 		return err

@@ -30,7 +30,7 @@ func invokeStreaming(ctx context.Context, endpoint, name, qualifier string, payl
 	if showLog {
 		req.Header.Set("X-Amz-Log-Type", "Tail")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", name, err)
 	}
