@@ -150,7 +150,9 @@ func TestSigV4Verification(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out struct{ Functions []struct{ FunctionName string } }
+	var out struct {
+		Functions []struct{ FunctionName string }
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatal(err)
 	}
