@@ -225,10 +225,22 @@ func (b *Backend) hostAlias() string {
 // limits sets rlimits the engine can apply: rootless Podman cannot raise them
 // (no CAP_SYS_RESOURCE), so ask for AWS's.
 func (b *Backend) limits(hc *container.HostConfig) {
+	// Like AWS's sandboxes: no capabilities (the agent and the function need
+	// none: they read their own mounts and the cgroup's files), no way to
+	// gain privileges through setuid binaries, and a bound on processes so
+	// a fork bomb stays inside its instance.
+	hc.CapDrop = []string{"ALL"}
+	hc.SecurityOpt = append(hc.SecurityOpt, "no-new-privileges")
+	pids := int64(pidsLimit)
+	hc.Resources.PidsLimit = &pids
 	if b.podman {
 		hc.Resources.Ulimits = []*units.Ulimit{{Name: "nofile", Soft: 1024, Hard: 1024}, {Name: "nproc", Soft: 4096, Hard: 4096}}
 	}
 }
+
+// pidsLimit is each container's process (and thread) limit: AWS allows a
+// function 1024.
+const pidsLimit = 1024
 
 // removeContainer removes a container (killing it if it runs), logging failures.
 func (b *Backend) removeContainer(ctx context.Context, id string) {
