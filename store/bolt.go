@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,9 +31,17 @@ type Bolt struct {
 
 // Open opens (creating if needed) the durable store in dir.
 func Open(ctx context.Context, dir string) (*Bolt, error) {
+	// The data dir holds every account's environment variables and code:
+	// only lamb's user may enter it, whatever mode an older lamb gave it.
 	blobDir := filepath.Join(dir, "blobs")
-	if err := os.MkdirAll(blobDir, 0o755); err != nil {
+	if err := os.MkdirAll(blobDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	for _, d := range []string{dir, blobDir} {
+		// A mount point lamb's user does not own (a volume) keeps its mode.
+		if err := os.Chmod(d, 0o700); err != nil && !errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
 	}
 	// The timeout turns "another lamb holds this data dir" into an error instead of a hang.
 	db, err := bolt.Open(filepath.Join(dir, "lamb.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
@@ -109,14 +118,14 @@ func (b *Bolt) PutBlob(ctx context.Context, data []byte) (string, error) {
 		return h, nil
 	}
 	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("store blob: %w", err)
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
 	if errors.Is(err, os.ErrNotExist) {
 		// DeleteBlob removed the (then empty) shard directory between
 		// MkdirAll and CreateTemp: make it again.
-		if err = os.MkdirAll(dir, 0o755); err == nil {
+		if err = os.MkdirAll(dir, 0o700); err == nil {
 			f, err = os.CreateTemp(dir, ".tmp-*")
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -344,4 +345,34 @@ func errOrNil(msg string) error {
 		return nil
 	}
 	return errors.New(msg)
+}
+
+// The data dir holds every account's secrets: Open leaves it (and its blobs)
+// to lamb's user alone, also when an older lamb made it world-readable.
+func TestDataDirPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(filepath.Join(dir, "blobs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, p := range []string{dir, filepath.Join(dir, "blobs")} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: mode %v, want 0700", p, fi.Mode().Perm())
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "lamb.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("lamb.db: mode %v, want 0600", fi.Mode().Perm())
+	}
 }
