@@ -190,10 +190,16 @@ func (s *sigV4) verify(r *http.Request, secret string, body []byte, now time.Tim
 		}
 	}
 	key := signingKey(secret, s.Date, s.Region, s.Service)
-	for _, ph := range hashes {
-		want := hmacSHA256(key, []byte(s.stringToSign(canonicalRequest(r, s, ph))))
-		if got, err := hex.DecodeString(s.Signature); err == nil && hmac.Equal(got, want) {
-			return nil
+	got, err := hex.DecodeString(s.Signature)
+	for _, normalise := range []bool{true, false} {
+		for _, ph := range hashes {
+			want := hmacSHA256(key, []byte(s.stringToSign(canonicalRequest(r, s, ph, normalise))))
+			if err == nil && hmac.Equal(got, want) {
+				return nil
+			}
+		}
+		if rawPath(r) == removeDotSegments(rawPath(r)) {
+			break // the same path either way
 		}
 	}
 	return authError("InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
@@ -242,18 +248,40 @@ func (s *sigV4) stringToSign(canonical string) string {
 	}, "\n")
 }
 
-func canonicalRequest(r *http.Request, s *sigV4, payloadHash string) string {
-	rawPath, rawQuery := r.URL.EscapedPath(), r.URL.RawQuery
+// rawPath and rawQuery are what the client sent, before Go's parsing
+// normalised any escape.
+func rawPath(r *http.Request) string {
 	if strings.HasPrefix(r.RequestURI, "/") {
-		// What the client sent, before Go's parsing normalised any escape.
-		rawPath, rawQuery, _ = strings.Cut(r.RequestURI, "?")
+		p, _, _ := strings.Cut(r.RequestURI, "?")
+		return p
+	}
+	return r.URL.EscapedPath()
+}
+
+func rawQuery(r *http.Request) string {
+	if strings.HasPrefix(r.RequestURI, "/") {
+		_, q, _ := strings.Cut(r.RequestURI, "?")
+		return q
+	}
+	return r.URL.RawQuery
+}
+
+// canonicalRequest builds SigV4's canonical request. Most SDKs (botocore,
+// the JS SDK) sign the path with dot segments removed, aws-sdk-go-v2 as
+// sent: normalise picks which.
+func canonicalRequest(r *http.Request, s *sigV4, payloadHash string, normalise bool) string {
+	path := rawPath(r)
+	if normalise {
+		path = removeDotSegments(path)
+	} else if path == "" {
+		path = "/"
 	}
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
-	b.WriteString(uriEncode(removeDotSegments(rawPath), false))
+	b.WriteString(uriEncode(path, false))
 	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(rawQuery, s.Presigned))
+	b.WriteString(canonicalQuery(rawQuery(r), s.Presigned))
 	b.WriteByte('\n')
 	for _, name := range s.SignedHeaders {
 		b.WriteString(name)
