@@ -18,12 +18,15 @@ import (
 //
 // all big-endian; both checksums are CRC-32 (IEEE). A header is name length
 // (uint8), name, value type (uint8; 7 = string), value length (uint16), value.
+// The protocol caps a value at 32767 bytes (INT16_MAX): the SDKs refuse
+// longer ones.
 
 const (
 	eventStreamContentType = "application/vnd.amazon.eventstream"
 	esPreludeLen           = 12
 	esTrailerLen           = 4
 	esHeaderTypeString     = 7
+	esMaxHeaderValue       = 1<<15 - 1
 	// esMaxPayload is the decoder's limit on one message's payload (16 MiB in
 	// aws-sdk-go-v2); chunks are cut well below it.
 	esMaxPayload = 16 << 20
@@ -39,7 +42,7 @@ var errEventStreamTooLarge = errors.New("eventstream: message too large")
 func encodeEventMessage(headers []esHeader, payload []byte) ([]byte, error) {
 	hlen := 0
 	for _, h := range headers {
-		if len(h.Name) == 0 || len(h.Name) > 255 || len(h.Value) > 65535 {
+		if len(h.Name) == 0 || len(h.Name) > 255 || len(h.Value) > esMaxHeaderValue {
 			return nil, fmt.Errorf("eventstream: header %q: bad length", h.Name)
 		}
 		hlen += 1 + len(h.Name) + 1 + 2 + len(h.Value)
