@@ -48,6 +48,13 @@ func Open(ctx context.Context, dir string) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database in %s (is another lamb using it?): %w", dir, err)
 	}
+	// bbolt applies its mode only to a file it creates: one an older lamb
+	// made readable to others (0644) is narrowed here. The dir's 0700 is what
+	// keeps others out; this covers a data dir on a mount lamb cannot chmod.
+	if err := os.Chmod(db.Path(), 0o600); err != nil && !errors.Is(err, fs.ErrPermission) {
+		db.Close()
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
 	b := &Bolt{db: db, blobDir: blobDir}
 	// Holding the database lock, no other lamb writes here: a temporary
 	// file is what a PutBlob cut short by a crash left behind.

@@ -347,11 +347,18 @@ func errOrNil(msg string) error {
 	return errors.New(msg)
 }
 
-// The data dir holds every account's secrets: Open leaves it (and its blobs)
-// to lamb's user alone, also when an older lamb made it world-readable.
+// The data dir holds every account's secrets: Open leaves it (its blobs and
+// its database) to lamb's user alone, also when an older lamb made them
+// world-readable.
 func TestDataDirPrivate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.MkdirAll(filepath.Join(dir, "blobs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lamb.db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	b, err := store.Open(context.Background(), dir)
