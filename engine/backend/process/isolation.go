@@ -1,0 +1,302 @@
+package process
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Function uids: uidBase plus a hash of the account id, uidCount of them.
+// The range sits above systemd-nspawn's container ranges (up to 0x6FFFFFFF)
+// and the subordinate ids useradd hands out (/etc/subuid, from 100000), and
+// below 2^31, which some tools still read as negative. No /etc/passwd entry
+// is needed: the kernel only sees numbers. The gid is the same number.
+const (
+	uidBase  = 0x70000000
+	uidCount = 1 << 24
+)
+
+// user is who an instance's runtime runs as.
+type user struct {
+	uid, gid uint32
+	lamb     bool // lamb's own user: no switch, so nothing of the below protects
+}
+
+func lambUser() user {
+	return user{uid: uint32(os.Geteuid()), gid: uint32(os.Getegid()), lamb: true}
+}
+
+// accountUID maps an account id to its uid. It is stable across restarts and
+// machines, so files and processes of an account keep one owner.
+func accountUID(account string) uint32 {
+	sum := sha256.Sum256([]byte(account))
+	return uidBase + uint32(binary.BigEndian.Uint64(sum[:8])%uidCount)
+}
+
+// accountOf returns the account id in a function ARN
+// (arn:aws:lambda:region:account:function:name), "" when there is none.
+func accountOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
+}
+
+// canSwitchUsers returns nil when this process can run its children as the
+// function uids: root with the capabilities to change users, to own and
+// remove their files and to signal them, and the uid range mapped in its user
+// namespace (root in a rootless container often has neither).
+func canSwitchUsers() error {
+	if os.Geteuid() != 0 {
+		return errors.New("lamb is not running as root")
+	}
+	eff, err := effectiveCaps()
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		bit  uint
+		name string
+	}{
+		{unix.CAP_CHOWN, "CAP_CHOWN"}, {unix.CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE"}, {unix.CAP_FOWNER, "CAP_FOWNER"},
+		{unix.CAP_KILL, "CAP_KILL"}, {unix.CAP_SETGID, "CAP_SETGID"}, {unix.CAP_SETUID, "CAP_SETUID"},
+	} {
+		if eff&(1<<c.bit) == 0 {
+			return fmt.Errorf("lamb lacks %s", c.name)
+		}
+	}
+	for _, f := range []string{"/proc/self/uid_map", "/proc/self/gid_map"} {
+		if err := idRangeMapped(f, uidBase, uidCount); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// effectiveCaps reads this process's effective capability set.
+func effectiveCaps() (uint64, error) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("read capabilities: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return 0, fmt.Errorf("read capabilities: %w", err)
+			}
+			return caps, nil
+		}
+	}
+	return 0, errors.New("read capabilities: no CapEff in /proc/self/status")
+}
+
+// idRangeMapped returns nil when ids [base, base+n) all exist in the user
+// namespace whose map file (uid_map or gid_map) is given.
+func idRangeMapped(file string, base, n uint64) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", file, err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		inside, err1 := strconv.ParseUint(f[0], 10, 64)
+		count, err2 := strconv.ParseUint(f[2], 10, 64)
+		if err1 == nil && err2 == nil && inside <= base && base+n <= inside+count {
+			return nil
+		}
+	}
+	return fmt.Errorf("ids %d-%d are not mapped in this user namespace (%s)", base, base+n-1, file)
+}
+
+// othersCanReach returns nil when a user who owns none of path's directories
+// and is in none of their groups (a function's uid) can get to path and use
+// it as want says (0o1: enter or execute; 0o4: read), or an error naming what
+// stops it. It reads mode bits only, not ACLs, so it errs towards "cannot".
+func othersCanReach(path string, want fs.FileMode) error {
+	paths := []string{path}
+	if real, err := filepath.EvalSymlinks(path); err == nil && real != path {
+		paths = append(paths, real) // the kernel walks both
+	}
+	for _, p := range paths {
+		for d := filepath.Dir(p); ; d = filepath.Dir(d) {
+			fi, err := os.Stat(d)
+			if err != nil {
+				return err
+			}
+			if fi.Mode().Perm()&0o001 == 0 {
+				return fmt.Errorf("%s is mode %04o, closed to other users", d, fi.Mode().Perm())
+			}
+			if d == filepath.Dir(d) {
+				break
+			}
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&want != want {
+			return fmt.Errorf("%s is mode %04o, closed to other users", p, fi.Mode().Perm())
+		}
+	}
+	return nil
+}
+
+// safeAncestors returns nil when no user but root and lamb's own can replace
+// dir or what leads to it: dir and every directory above it are theirs, and
+// those above are writable by others only with the sticky bit (/tmp).
+// Otherwise a user could swap the tree functions' code is served from. (New
+// sets dir's own mode.)
+func safeAncestors(dir string) error {
+	me := uint32(os.Geteuid())
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Lstat(d)
+		if err != nil {
+			return err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return fmt.Errorf("%s: no owner information", d)
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link", d)
+		case st.Uid != 0 && st.Uid != me:
+			return fmt.Errorf("%s belongs to uid %d", d, st.Uid)
+		case d != dir && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0:
+			return fmt.Errorf("%s is writable by every user", d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}
+
+// uidListener accepts only connections from the given uids. A Runtime API
+// port is on loopback, where every local user can connect: one that did could
+// take another account's invocations and answer them.
+type uidListener struct {
+	net.Listener
+	allow    []uint32
+	log      *slog.Logger
+	instance string
+}
+
+// Accept implements net.Listener; refused connections are closed, logged and
+// not returned.
+func (l *uidListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		uid, err := peerUID(c.RemoteAddr(), c.LocalAddr())
+		if err == nil && slices.Contains(l.allow, uid) {
+			return c, nil
+		}
+		if err != nil {
+			l.log.Warn("process backend: refused a Runtime API connection: its user is unknown", "instance", l.instance, "err", err)
+		} else {
+			l.log.Warn("process backend: refused a Runtime API connection from another user", "instance", l.instance, "uid", uid)
+		}
+		_ = c.Close()
+	}
+}
+
+var errNoSocket = errors.New("no such socket")
+
+// peerUID returns the owner of the local TCP socket connected from peer to
+// local, as /proc/net/tcp{,6} list it (the uid that created the socket).
+func peerUID(peer, local net.Addr) (uint32, error) {
+	p, ok1 := peer.(*net.TCPAddr)
+	l, ok2 := local.(*net.TCPAddr)
+	if !ok1 || !ok2 {
+		return 0, fmt.Errorf("not a TCP connection: %v", peer)
+	}
+	pa, la := p.AddrPort(), l.AddrPort()
+	// An IPv4 client is in tcp; one on a dual-stack socket, v4-mapped, in tcp6.
+	for _, f := range []struct {
+		file string
+		v6   bool
+	}{{"/proc/net/tcp", false}, {"/proc/net/tcp6", true}} {
+		uid, err := socketUID(f.file, procAddr(pa, f.v6), procAddr(la, f.v6))
+		if !errors.Is(err, errNoSocket) {
+			return uid, err
+		}
+	}
+	return 0, fmt.Errorf("connection from %v: %w", peer, errNoSocket)
+}
+
+// procAddr formats ap as /proc/net/tcp{,6} do: the address's 32-bit words in
+// the host's byte order, then the port, in hex; "" when ap cannot be there.
+func procAddr(ap netip.AddrPort, v6 bool) string {
+	a := ap.Addr().Unmap()
+	var b []byte
+	switch {
+	case v6:
+		b16 := a.As16() // an IPv4 address comes out v4-mapped
+		b = b16[:]
+	case a.Is4():
+		b4 := a.As4()
+		b = b4[:]
+	default:
+		return ""
+	}
+	var sb strings.Builder
+	for i := 0; i < len(b); i += 4 {
+		fmt.Fprintf(&sb, "%08X", binary.NativeEndian.Uint32(b[i:i+4]))
+	}
+	fmt.Fprintf(&sb, ":%04X", ap.Port())
+	return sb.String()
+}
+
+// socketUID finds the socket with the given local and remote addresses in a
+// /proc/net/tcp{,6} file and returns its uid.
+func socketUID(file, local, remote string) (uint32, error) {
+	if local == "" || remote == "" {
+		return 0, errNoSocket
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, errNoSocket // no IPv6 on this host
+		}
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid ...
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 8 || fields[1] != local || fields[2] != remote {
+			continue
+		}
+		uid, err := strconv.ParseUint(fields[7], 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("%s: uid %q: %w", file, fields[7], err)
+		}
+		return uint32(uid), nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("read %s: %w", file, err)
+	}
+	return 0, errNoSocket
+}
