@@ -5,35 +5,61 @@
 //
 // # Layout under WorkDir
 //
-//	code/<sha256>/     function code, extracted once per zip and shared
-//	layers/<sha256>/   layers, extracted once per zip and shared
-//	runtime/           lamb's bootstraps (LAMBDA_RUNTIME_DIR)
-//	instances/<id>/    one per live instance: state.json (for Reap) and tmp/ (TMPDIR)
+//	code/<uid>/<sha256>/    function code, extracted once per zip and user
+//	layers/<uid>/<sha256>/  layers, the same way
+//	runtime/                lamb's bootstraps (LAMBDA_RUNTIME_DIR)
+//	instances/<id>/         one per live instance: state.json (for Reap) and tmp/ (TMPDIR)
 //
-// # Isolation and limits
+// # Isolation
 //
-// Instances are not isolated (Capabilities.Isolated is false): they share the
-// host's filesystem and network. Layers are put on the language search paths
-// since /opt is not lamb's. Memory is limited where the OS lets an unprivileged
-// process do it without a cgroup: python runtimes get an address space limit
-// (RLIMIT_AS) of MemorySize plus 256 MB headroom, node a V8 heap limit
-// (--max-old-space-size), provided runtimes none (Go's runtime does not
-// survive RLIMIT_AS); none is the exact RSS limit AWS enforces, so
-// Capabilities.MemoryLimit is false. A python MemoryError under that limit and
-// node's heap exhaustion are reported as out-of-memory exits, as AWS reports
-// Runtime.OutOfMemory.
+// Where lamb may switch users (it runs as root with the usual capabilities)
+// and WorkDir can be reached by other users, each account's functions run as
+// a uid and gid of their own (see accountUID; no /etc/passwd entry needed)
+// with no supplementary groups. Their code and layers belong to root with
+// the account's group, dirs 0750 and files 0640 (0750 if executable): the
+// account can read them, nobody can write them, other accounts cannot look.
+// TMPDIR is the instance's own directory, 0700 and the uid's. The Runtime API
+// port takes connections only from that uid (and lamb's). lamb's data dir
+// (0700, see store.Open) is closed to them. What they still share with every
+// user: the network, the host's world-writable directories (/tmp itself,
+// /dev/shm) and the process list. Isolation describes what this machine
+// gives, for banners.
+//
+// Otherwise functions run as lamb's own user, as before: they can read
+// whatever lamb can, including its data dir. Extracted code is then only
+// checked before reuse (see artifactCache), not protected.
+//
+// Python and node functions run as their account's uid only if the
+// interpreter is one other users can run (a pyenv under a 0700 /root is
+// not): otherwise they run as lamb's user, and Isolation says so.
+//
+// Capabilities.Isolated stays false: there are no namespaces, and functions
+// see the host's filesystem.
+//
+// # Limits
+//
+// Memory is limited where the OS lets it be done without a cgroup: python
+// runtimes get an address space limit (RLIMIT_AS) of MemorySize plus 256 MB
+// headroom, node a V8 heap limit (--max-old-space-size), provided runtimes
+// none (Go's runtime does not survive RLIMIT_AS); none is the exact RSS limit
+// AWS enforces, so Capabilities.MemoryLimit is false. A python MemoryError
+// under that limit and node's heap exhaustion are reported as out-of-memory
+// exits, as AWS reports Runtime.OutOfMemory. Layers are put on the language
+// search paths since /opt is not lamb's.
 package process
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lambhq/lamb/engine/backend"
@@ -62,10 +88,23 @@ type Backend struct {
 	runtimeDir string
 	instDir    string
 
+	// noUsers says why functions run as lamb's own user; nil when each
+	// account gets its own uid.
+	noUsers error
+
 	live sandbox.Live[*instance]
 
 	pythonMu  sync.Mutex
 	pythonExe string // the interpreter behind PythonBin, once resolved
+
+	usersMu  sync.Mutex
+	accounts map[uint32]string // uid → the account it was given to
+	warned   map[string]bool   // interpreters already reported as closed to function uids
+
+	bootMu       sync.Mutex
+	bootManifest manifest // runtimeDir as New wrote it
+
+	lambRan atomic.Bool // a function ran as lamb's user, which can write what root can
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -80,6 +119,13 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process backend: %w", err)
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("process backend: %w", err)
+	}
+	// A runtime's getcwd() is the real path: so is LAMBDA_TASK_ROOT.
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return nil, fmt.Errorf("process backend: %w", err)
+	}
 	cfg.WorkDir = dir
 	if cfg.PythonBin == "" {
 		cfg.PythonBin = "python3"
@@ -92,26 +138,90 @@ func New(cfg Config) (*Backend, error) {
 	}
 	b := &Backend{
 		cfg: cfg, log: cfg.Logger,
-		code:       newArtifactCache(filepath.Join(dir, "code")),
-		layers:     newArtifactCache(filepath.Join(dir, "layers")),
 		runtimeDir: filepath.Join(dir, "runtime"),
 		instDir:    filepath.Join(dir, "instances"),
+		accounts:   map[uint32]string{}, warned: map[string]bool{},
 	}
-	for _, d := range []string{b.runtimeDir, b.instDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	b.noUsers = usersPossible(dir)
+	// Function uids may enter the shared directories but not list them
+	// (0711): which zips, accounts and instances exist is not theirs to see.
+	shared := fs.FileMode(0o711)
+	if b.noUsers != nil {
+		shared = 0o755
+	}
+	b.code = newArtifactCache(filepath.Join(dir, "code"), b.log)
+	b.layers = newArtifactCache(filepath.Join(dir, "layers"), b.log)
+	for _, d := range []string{dir, b.code.dir, b.layers.dir, b.instDir} {
+		if err := os.MkdirAll(d, shared); err != nil {
+			return nil, fmt.Errorf("process backend: %w", err)
+		}
+		if err := os.Chmod(d, shared); err != nil {
 			return nil, fmt.Errorf("process backend: %w", err)
 		}
 	}
+	if err := os.MkdirAll(b.runtimeDir, 0o755); err != nil {
+		return nil, fmt.Errorf("process backend: %w", err)
+	}
+	if err := os.Chmod(b.runtimeDir, 0o755); err != nil {
+		return nil, fmt.Errorf("process backend: %w", err)
+	}
+	for _, c := range []*artifactCache{b.code, b.layers} {
+		if err := c.removeOldLayout(); err != nil {
+			return nil, fmt.Errorf("process backend: %w", err)
+		}
+	}
+	if err := b.writeBootstraps(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// usersPossible returns nil when functions can run as their accounts' own
+// uids under WorkDir dir, or why not.
+func usersPossible(dir string) error {
+	if err := canSwitchUsers(); err != nil {
+		return err
+	}
+	if err := othersCanReach(filepath.Dir(dir), 0o001); err != nil {
+		return fmt.Errorf("WorkDir %s is out of other users' reach: %w", dir, err)
+	}
+	if err := safeAncestors(dir); err != nil {
+		return fmt.Errorf("WorkDir %s is not safe to serve code from: %w", dir, err)
+	}
+	return nil
+}
+
+// writeBootstraps writes lamb's bootstraps into runtimeDir and records them.
+func (b *Backend) writeBootstraps() error {
 	for _, family := range []string{runtimes.FamilyPython, runtimes.FamilyNodejs} {
 		name, content, ok := runtimes.Bootstrap(family)
 		if !ok {
 			continue
 		}
 		if err := writeFileAtomic(filepath.Join(b.runtimeDir, name), content, 0o755); err != nil {
-			return nil, fmt.Errorf("process backend: write %s bootstrap: %w", family, err)
+			return fmt.Errorf("process backend: write %s bootstrap: %w", family, err)
 		}
 	}
-	return b, nil
+	m, err := snapshot(b.runtimeDir)
+	if err != nil {
+		return fmt.Errorf("process backend: %w", err)
+	}
+	m.settle()
+	b.bootManifest = m
+	return nil
+}
+
+// checkBootstraps rewrites lamb's bootstraps if anything changed them since
+// New (functions running as lamb's user could), before a runtime runs them.
+func (b *Backend) checkBootstraps() error {
+	b.bootMu.Lock()
+	defer b.bootMu.Unlock()
+	err := b.bootManifest.check(b.runtimeDir)
+	if err == nil {
+		return nil
+	}
+	b.log.Warn("process backend: lamb's bootstraps changed; writing them again", "dir", b.runtimeDir, "change", err)
+	return b.writeBootstraps()
 }
 
 // writeFileAtomic replaces path's content at once, so that a runtime starting

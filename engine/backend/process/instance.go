@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -83,19 +84,39 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	if !ok {
 		return nil, fmt.Errorf("%w: runtime %q", ErrUnsupported, spec.Runtime)
 	}
-	codeDir, err := b.code.get(ctx, spec.Code)
+	interp, err := b.interpreter(rt.Family)
+	if err != nil {
+		return nil, err
+	}
+	u, err := b.userFor(spec, interp)
+	if err != nil {
+		return nil, err
+	}
+	if u.lamb {
+		b.lambRan.Store(true) // before anything it could write is trusted again
+	}
+	// Extracted code and bootstraps can be changed by root alone as long as
+	// every function ran as its account's uid: checking them is needed once
+	// one ran as lamb's user.
+	verify := b.noUsers != nil || b.lambRan.Load()
+	if verify {
+		if err := b.checkBootstraps(); err != nil {
+			return nil, err
+		}
+	}
+	codeDir, err := b.code.get(ctx, spec.Code, u, verify)
 	if err != nil {
 		return nil, fmt.Errorf("process backend: code: %w", err)
 	}
 	layerDirs := make([]string, 0, len(spec.Layers))
 	for _, l := range spec.Layers {
-		d, err := b.layers.get(ctx, l)
+		d, err := b.layers.get(ctx, l, u, verify)
 		if err != nil {
 			return nil, fmt.Errorf("process backend: layer: %w", err)
 		}
 		layerDirs = append(layerDirs, d)
 	}
-	argv, err := b.command(rt.Family, spec, codeDir, layerDirs)
+	argv, err := b.command(rt.Family, interp, spec, codeDir, layerDirs)
 	if err != nil {
 		return nil, err
 	}
@@ -103,8 +124,8 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	in := &instance{b: b, id: spec.InstanceID, spec: spec, dir: filepath.Join(b.instDir, spec.InstanceID),
 		serveDone: make(chan struct{}), done: make(chan struct{})}
 	in.exited, in.markExited = context.WithCancel(context.Background())
-	tmpDir := filepath.Join(in.dir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+	tmpDir, err := makeInstanceDir(in.dir, u)
+	if err != nil {
 		return nil, fmt.Errorf("process backend: %w", err)
 	}
 	cleanup := func() { _ = os.RemoveAll(in.dir) }
@@ -113,6 +134,9 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	if err != nil {
 		cleanup()
 		return nil, fmt.Errorf("process backend: runtime API listener: %w", err)
+	}
+	if b.noUsers == nil {
+		ln = &uidListener{Listener: ln, allow: []uint32{u.uid, uint32(os.Geteuid())}, log: b.log, instance: spec.InstanceID}
 	}
 	in.srv = runtimeapi.NewServer(runtimeapi.Options{Logger: b.log})
 	in.hs = &http.Server{Handler: in.srv.Handler(), ReadHeaderTimeout: time.Minute}
@@ -123,7 +147,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		cleanup()
 		return nil, fmt.Errorf("process backend: %w", err)
 	}
-	env := b.environ(spec, codeDir, layerDirs, tmpDir, ln.Addr().String())
+	env := b.environ(spec, u, codeDir, layerDirs, tmpDir, ln.Addr().String())
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env = codeDir, env
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -131,6 +155,11 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	// Pdeathsig: a runtime must not outlive a lamb that was killed (kill -9) and
 	// so never got to stop it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if !u.lamb {
+		// No supplementary groups: root's must not carry over. Go sets
+		// Pdeathsig after the switch, which would otherwise clear it.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		pw.Close()
@@ -174,25 +203,32 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	}
 }
 
-// command picks the argv for the runtime family.
-func (b *Backend) command(family string, spec *backend.Spec, codeDir string, layerDirs []string) ([]string, error) {
-	interp := runtimes.Interpreters{}
-	var err error
+// interpreter resolves the host program that runs a family's bootstrap: ""
+// for families that bring their own (provided).
+func (b *Backend) interpreter(family string) (string, error) {
 	switch family {
 	case runtimes.FamilyPython:
-		if interp.Python, err = b.python(); err != nil {
-			return nil, err
-		}
+		return b.python()
 	case runtimes.FamilyNodejs:
-		if interp.Node, err = lookPath(b.cfg.NodeBin); err != nil {
-			return nil, err
-		}
+		return lookPath(b.cfg.NodeBin)
+	}
+	return "", nil
+}
+
+// command picks the argv for the runtime family, run by interp.
+func (b *Backend) command(family, interp string, spec *backend.Spec, codeDir string, layerDirs []string) ([]string, error) {
+	in := runtimes.Interpreters{}
+	switch family {
+	case runtimes.FamilyPython:
+		in.Python = interp
+	case runtimes.FamilyNodejs:
+		in.Node = interp
 	}
 	bootstrapPath := ""
 	if name, _, ok := runtimes.Bootstrap(family); ok {
 		bootstrapPath = filepath.Join(b.runtimeDir, name)
 	}
-	argv, err := runtimes.Command(family, interp, bootstrapPath, codeDir)
+	argv, err := runtimes.Command(family, in, bootstrapPath, codeDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
@@ -227,7 +263,7 @@ func (b *Backend) command(family string, spec *backend.Spec, codeDir string, lay
 // environ builds the runtime's environment: the engine's composition plus
 // what only the backend knows. The host's own environment is not inherited
 // (its credentials must not leak into functions), except PATH.
-func (b *Backend) environ(spec *backend.Spec, codeDir string, layerDirs []string, tmpDir, apiAddr string) []string {
+func (b *Backend) environ(spec *backend.Spec, u user, codeDir string, layerDirs []string, tmpDir, apiAddr string) []string {
 	env := make(map[string]string, len(spec.Env)+12)
 	for k, v := range spec.Env {
 		env[k] = v
@@ -268,6 +304,11 @@ func (b *Backend) environ(spec *backend.Spec, codeDir string, layerDirs []string
 	env["AWS_LAMBDA_RUNTIME_API"] = apiAddr
 	env["TMPDIR"] = tmpDir
 	env["PYTHONUNBUFFERED"] = "1"
+	if u.lamb {
+		// Code is writable by lamb's user: python would add __pycache__
+		// to it, which the next launch would take for tampering.
+		env["PYTHONDONTWRITEBYTECODE"] = "1"
+	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)
@@ -294,11 +335,38 @@ func (in *instance) applyMemoryLimit(family string) {
 	in.oomGuard = family == runtimes.FamilyPython
 }
 
+// makeInstanceDir makes an instance's directory and its TMPDIR, which only u
+// may use (0700, u's own). On error it leaves nothing behind.
+func makeInstanceDir(dir string, u user) (tmp string, err error) {
+	mode := fs.FileMode(0o711) // u enters it to reach tmp; state.json is 0600
+	if u.lamb {
+		mode = 0o755
+	}
+	if err := os.Mkdir(dir, mode); err != nil {
+		return "", err // an existing dir is not this instance's to remove
+	}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	tmp = filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return "", err
+	}
+	if !u.lamb {
+		if err := os.Chown(tmp, int(u.uid), int(u.gid)); err != nil {
+			return "", err
+		}
+	}
+	return tmp, nil
+}
+
 func (in *instance) writeState() {
 	st := state{Version: 1, PID: in.pid, StartTime: procStartTime(in.pid), OwnerPID: os.Getpid(),
 		ServerID: in.spec.ServerID, PoolKey: in.spec.PoolKey}
 	b, _ := json.Marshal(st)
-	if err := writeFileAtomic(filepath.Join(in.dir, "state.json"), b, 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(in.dir, "state.json"), b, 0o600); err != nil {
 		in.b.log.Warn("process backend: write instance state", "instance", in.id, "err", err)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lambhq/lamb/engine/backend"
 )
 
 // Function uids: uidBase plus a hash of the account id, uidCount of them.
@@ -299,4 +301,58 @@ func socketUID(file, local, remote string) (uint32, error) {
 		return 0, fmt.Errorf("read %s: %w", file, err)
 	}
 	return 0, errNoSocket
+}
+
+// userFor picks who runs an instance of spec whose interpreter (python,
+// node; "" for provided runtimes) is interp.
+func (b *Backend) userFor(spec *backend.Spec, interp string) (user, error) {
+	if b.noUsers != nil {
+		return lambUser(), nil
+	}
+	if interp != "" {
+		if err := othersCanReach(interp, 0o001); err != nil {
+			b.usersMu.Lock()
+			if !b.warned[interp] {
+				b.warned[interp] = true
+				b.log.Warn("process backend: function uids cannot run this interpreter: its functions run as lamb's user, unisolated",
+					"interpreter", interp, "err", err)
+			}
+			b.usersMu.Unlock()
+			return lambUser(), nil
+		}
+	}
+	account := accountOf(spec.FunctionARN)
+	uid := accountUID(account)
+	b.usersMu.Lock()
+	defer b.usersMu.Unlock()
+	if other, ok := b.accounts[uid]; ok && other != account {
+		return user{}, fmt.Errorf("process backend: accounts %q and %q map to the same uid %d: not running them as one user", other, account, uid)
+	}
+	b.accounts[uid] = account
+	return user{uid: uid, gid: uid}, nil
+}
+
+// Isolation describes in one line, for people (serve's banner), what keeps
+// this backend's functions apart from each other and from lamb on this
+// machine. It may run the python interpreter once, to find the one PythonBin
+// leads to (Launch would).
+func (b *Backend) Isolation() string {
+	if b.noUsers != nil {
+		return fmt.Sprintf("functions run as uid %d, the user running lamb: no isolation (%v); they can read lamb's data dir and other functions' code",
+			os.Geteuid(), b.noUsers)
+	}
+	s := "each account's functions run as a uid of their own: only it can read their code and TMPDIR or use their Runtime API port, and lamb's data dir is closed to it; they share the network and /tmp"
+	var interps []string
+	if py, err := b.python(); err == nil {
+		interps = append(interps, py)
+	}
+	if node, err := lookPath(b.cfg.NodeBin); err == nil {
+		interps = append(interps, node)
+	}
+	for _, p := range interps {
+		if err := othersCanReach(p, 0o001); err != nil {
+			s += fmt.Sprintf("; but functions run by %s run as lamb's user, unisolated (%v)", p, err)
+		}
+	}
+	return s
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -27,11 +28,78 @@ func newTestBackend(t *testing.T) *Backend {
 	return b
 }
 
+// newUsersBackend returns a backend that runs functions as their accounts'
+// uids, with a python they can run: it needs root.
+func newUsersBackend(t *testing.T) *Backend {
+	t.Helper()
+	needRoot(t)
+	b, err := New(Config{WorkDir: reachableWorkDir(t), PythonBin: pythonForUsers(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.noUsers != nil {
+		t.Fatalf("functions would run as lamb's user: %v", b.noUsers)
+	}
+	return b
+}
+
+// needRoot skips t unless the test runs as root, as CI does.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: running functions as their own uids needs root (CI runs as root)")
+	}
+}
+
+// reachableWorkDir returns a WorkDir that other users can reach (a
+// t.TempDir is inside a 0700 directory), removed when the test ends.
+func reachableWorkDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "lamb-process-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+// pythonForUsers returns a python3 that function uids can run: not one under
+// a 0700 home, as pyenv's is on our machines.
+func pythonForUsers(t *testing.T) string {
+	t.Helper()
+	var why []string
+	for _, c := range []string{"python3", "/usr/bin/python3", "/usr/local/bin/python3"} {
+		p, err := exec.LookPath(c)
+		if err == nil {
+			if err = othersCanReach(p, 0o001); err == nil {
+				return p
+			}
+		}
+		why = append(why, err.Error())
+	}
+	testenv.Need(t, "a python3 other users can run ("+strings.Join(why, "; ")+")", false)
+	return ""
+}
+
+// The suite runs with functions as their accounts' uids (root) and as
+// lamb's own user (what a WorkDir out of other users' reach gets, and what
+// lamb gets when it is not root).
 func TestConformance(t *testing.T) {
 	testenv.LookPath(t, "python3")
 	testenv.LookPath(t, "node")
-	backendtest.Run(t, func(t *testing.T) backend.Backend { return newTestBackend(t) },
-		backendtest.Options{Python: true, Node: true})
+	tests := []struct {
+		name string
+		new  func(t *testing.T) *Backend
+	}{
+		{"own-uids", newUsersBackend},
+		{"lamb-user", newTestBackend},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			backendtest.Run(t, func(t *testing.T) backend.Backend { return tt.new(t) },
+				backendtest.Options{Python: true, Node: true})
+		})
+	}
 }
 
 // A function that outgrows its memory is reported as out of memory, by the
