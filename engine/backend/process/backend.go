@@ -50,6 +50,8 @@ package process
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -174,6 +176,29 @@ func New(cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// sharedWorkRoot is where WorkDirFor puts the WorkDirs of servers whose data
+// dir functions cannot enter: root's to write, everyone's to enter.
+const sharedWorkRoot = "/var/lib/lamb"
+
+// WorkDirFor returns the WorkDir for a server that keeps its state in
+// dataDir. That is dataDir/run while functions run as lamb's own user. When
+// lamb can run them as their accounts' uids it is
+// /var/lib/lamb/run-<16 hex digits of the sha256 of dataDir's absolute path>:
+// those uids must reach their code, and store.Open keeps dataDir 0700. The
+// name is stable, so that Reap finds what a killed server left. New creates
+// the directory.
+func WorkDirFor(dataDir string) (string, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", fmt.Errorf("process backend: %w", err)
+	}
+	if canSwitchUsers() != nil {
+		return filepath.Join(abs, "run"), nil
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(sharedWorkRoot, "run-"+hex.EncodeToString(sum[:8])), nil
 }
 
 // usersPossible returns nil when functions can run as their accounts' own

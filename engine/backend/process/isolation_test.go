@@ -337,3 +337,40 @@ func TestUIDCollisionRefused(t *testing.T) {
 		t.Fatalf("userFor = %+v, %v", u, err)
 	}
 }
+
+func TestWorkDirFor(t *testing.T) {
+	data := t.TempDir()
+	got, err := WorkDirFor(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if canSwitchUsers() != nil {
+		if got != filepath.Join(data, "run") {
+			t.Errorf("WorkDirFor(%q) = %q, want it under the data dir: functions run as lamb's user", data, got)
+		}
+		return
+	}
+	if filepath.Dir(got) != sharedWorkRoot || !strings.HasPrefix(filepath.Base(got), "run-") {
+		t.Errorf("WorkDirFor(%q) = %q, want %s/run-<hash>", data, got, sharedWorkRoot)
+	}
+	if again, _ := WorkDirFor(data); again != got {
+		t.Errorf("WorkDirFor is not stable: %q then %q", got, again)
+	}
+	if other, _ := WorkDirFor(data + "2"); other == got {
+		t.Errorf("two data dirs share WorkDir %q", got)
+	}
+	// What serve would then do: a data dir as store.Open leaves it, and
+	// functions run as their own uids from the WorkDir it names.
+	if err := os.Chmod(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(sharedWorkRoot) }) // if this test made it: it is empty then
+	t.Cleanup(func() { _ = os.RemoveAll(got) })
+	b, err := New(Config{WorkDir: got})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.noUsers != nil {
+		t.Errorf("with WorkDir %s: functions run as lamb's user: %v", got, b.noUsers)
+	}
+}
