@@ -24,7 +24,17 @@ func TestBoto3Streaming(t *testing.T) {
 // an io.Reader) reaches aws-sdk-go-v2's event-stream reader chunk by chunk.
 func TestGoSDKStreamsAWSLambdaGo(t *testing.T) {
 	ctx, c := startGoFunction(t, "gostream")
-	gate := filepath.Join(t.TempDir(), "gate")
+	// Not in a t.TempDir (inside a 0700 dir): as root, lamb runs the
+	// function as its account's uid, which must be able to see the gate.
+	gateDir, err := os.MkdirTemp("", "lamb-e2e-gate-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(gateDir) })
+	if err := os.Chmod(gateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gate := filepath.Join(gateDir, "gate")
 	out, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{
 		FunctionName: aws.String("gostream"), Payload: []byte(`{"gate":"` + gate + `"}`),
 	})
