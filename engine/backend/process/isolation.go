@@ -338,10 +338,14 @@ func (b *Backend) userFor(spec *backend.Spec, interp string) (user, error) {
 // leads to (Launch would).
 func (b *Backend) Isolation() string {
 	if b.noUsers != nil {
-		return fmt.Sprintf("functions run as uid %d, the user running lamb: no isolation (%v); they can read lamb's data dir and other functions' code",
-			os.Geteuid(), b.noUsers)
+		who := fmt.Sprintf("uid %d", os.Geteuid())
+		if os.Geteuid() == 0 {
+			who = "root"
+		}
+		return fmt.Sprintf("functions run as %s, the user running lamb: no isolation (%v); they can read lamb's data dir and other functions' code",
+			who, b.noUsers)
 	}
-	s := "each account's functions run as a uid of their own: only it can read their code and TMPDIR or use their Runtime API port, and lamb's data dir is closed to it; they share the network and /tmp"
+	s := "each account's functions run as a uid of their own: other accounts' code, TMPDIRs and Runtime API ports and lamb's data dir are out of their reach (the network and /tmp are not)"
 	var interps []string
 	if py, err := b.python(); err == nil {
 		interps = append(interps, py)
@@ -351,7 +355,7 @@ func (b *Backend) Isolation() string {
 	}
 	for _, p := range interps {
 		if err := othersCanReach(p, 0o001); err != nil {
-			s += fmt.Sprintf("; but functions run by %s run as lamb's user, unisolated (%v)", p, err)
+			s += fmt.Sprintf("; except functions run by %s, which run as lamb's user, unisolated (%v)", p, err)
 		}
 	}
 	return s

@@ -224,7 +224,7 @@ func TestUnreachableInterpreterRunsAsLamb(t *testing.T) {
 	if b.noUsers != nil {
 		t.Fatalf("functions would run as lamb's user: %v", b.noUsers)
 	}
-	if s := b.Isolation(); !strings.Contains(s, "run as lamb's user, unisolated") || !strings.Contains(s, closed) {
+	if s := b.Isolation(); !strings.Contains(s, "which run as lamb's user, unisolated") || !strings.Contains(s, closed) {
 		t.Errorf("Isolation() = %q, want it to name %s and say its functions run as lamb's user", s, closed)
 	}
 	var v ids
