@@ -168,7 +168,7 @@ func New(cfg Config) (*Backend, error) {
 		return nil, fmt.Errorf("process backend: %w", err)
 	}
 	for _, c := range []*artifactCache{b.code, b.layers} {
-		if err := c.removeOldLayout(); err != nil {
+		if err := c.removeLeftovers(); err != nil {
 			return nil, fmt.Errorf("process backend: %w", err)
 		}
 	}

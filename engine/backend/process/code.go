@@ -361,19 +361,35 @@ func (m manifest) check(dir string) error {
 	return err
 }
 
-// removeOldLayout removes what older lambs extracted straight into
-// dir/<sha> (readable by every user): no copy made before this process
-// starts is reused anyway.
-func (c *artifactCache) removeOldLayout() error {
+// removeLeftovers removes what older lambs extracted straight into
+// dir/<sha> (readable by every user) and what extractions cut short by a
+// crash left in dir/<uid> (.extract-*, .old-*, .zip-*). It runs before this
+// server extracts anything, and no other live server extracts into the
+// same WorkDir (serve gives each data dir its own).
+func (c *artifactCache) removeLeftovers() error {
 	entries, err := os.ReadDir(c.dir)
 	if err != nil {
 		return fmt.Errorf("artifact cache: %w", err)
 	}
+	var remove []string
 	for _, e := range entries {
-		if _, err := strconv.ParseUint(e.Name(), 10, 32); err == nil {
+		p := filepath.Join(c.dir, e.Name())
+		if _, err := strconv.ParseUint(e.Name(), 10, 32); err != nil || !e.IsDir() {
+			remove = append(remove, p)
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(c.dir, e.Name())); err != nil {
+		inner, err := os.ReadDir(p)
+		if err != nil {
+			return fmt.Errorf("artifact cache: %w", err)
+		}
+		for _, f := range inner {
+			if strings.HasPrefix(f.Name(), ".") {
+				remove = append(remove, filepath.Join(p, f.Name()))
+			}
+		}
+	}
+	for _, p := range remove {
+		if err := os.RemoveAll(p); err != nil {
 			return fmt.Errorf("artifact cache: %w", err)
 		}
 	}

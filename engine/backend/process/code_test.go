@@ -188,3 +188,34 @@ func BenchmarkManifestCheck(b *testing.B) {
 		}
 	}
 }
+
+// New clears what an older lamb's layout (code/<sha>, readable by all) and
+// extractions cut short left, and keeps the current layout's copies.
+func TestNewRemovesLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	b, err := New(Config{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := backendtest.ZipArtifact(t, map[string]string{"app.py": "x = 1\n"})
+	kept, err := b.code.get(context.Background(), a, lambUser(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "code", a.SHA256)
+	cut := filepath.Join(filepath.Dir(kept), ".extract-123")
+	for _, p := range []string{filepath.Join(old, "app.py"), filepath.Join(cut, "app.py")} {
+		write(t, p, "x = 1\n")
+	}
+	if _, err := New(Config{WorkDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{old, cut} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s survived New", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(kept, "app.py")); err != nil {
+		t.Errorf("current copy: %v", err)
+	}
+}
