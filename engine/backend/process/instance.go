@@ -308,6 +308,10 @@ func (b *Backend) environ(spec *backend.Spec, u user, codeDir string, layerDirs 
 		// Code is writable by lamb's user: python would add __pycache__
 		// to it, which the next launch would take for tampering.
 		env["PYTHONDONTWRITEBYTECODE"] = "1"
+	} else if _, ok := env["HOME"]; !ok {
+		// A function uid has no passwd entry, where node's os.homedir()
+		// (and so the AWS SDK's config loading) would look without HOME.
+		env["HOME"] = tmpDir
 	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {

@@ -139,13 +139,16 @@ func TestFunctionsRunAsTheirAccount(t *testing.T) {
 
 	envOf := func(in backend.Instance) map[string]string {
 		var env map[string]string
-		r := probe(t, in, probeOp{Op: "env", Arg: "LAMBDA_TASK_ROOT,TMPDIR,AWS_LAMBDA_RUNTIME_API"})
+		r := probe(t, in, probeOp{Op: "env", Arg: "LAMBDA_TASK_ROOT,TMPDIR,AWS_LAMBDA_RUNTIME_API,HOME"})
 		if err := json.Unmarshal(r[0], &env); err != nil {
 			t.Fatal(err)
 		}
 		return env
 	}
 	ea, eb := envOf(a), envOf(other)
+	if eb["HOME"] != eb["TMPDIR"] {
+		t.Errorf("HOME = %q, want TMPDIR %q: a function uid has no passwd entry to find one in", eb["HOME"], eb["TMPDIR"])
+	}
 	idsOf := func(in backend.Instance) ids {
 		var v ids
 		if err := json.Unmarshal(probe(t, in, probeOp{Op: "ids"})[0], &v); err != nil {
