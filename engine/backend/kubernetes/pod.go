@@ -167,7 +167,7 @@ func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
 	if grace < 1 {
 		grace = 1
 	}
-	no, yes := false, true
+	no := false
 	var pullSecrets []corev1.LocalObjectReference
 	for _, s := range c.ImagePullSecrets {
 		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: s})
@@ -212,7 +212,7 @@ func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
 				Resources: corev1.ResourceRequirements{
 					Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 				},
-				SecurityContext: &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no},
+				SecurityContext: sandboxSecurity(),
 			}},
 			Containers: []corev1.Container{{
 				Name: mainContainer, Image: img, ImagePullPolicy: c.PullPolicy,
@@ -225,7 +225,7 @@ func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
 					Requests: corev1.ResourceList{corev1.ResourceMemory: memQ},
 					Limits:   corev1.ResourceList{corev1.ResourceMemory: memQ},
 				},
-				SecurityContext: &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no},
+				SecurityContext: sandboxSecurity(),
 			}},
 			Volumes: []corev1.Volume{
 				{Name: "lamb", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
@@ -236,4 +236,18 @@ func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
 		},
 	}
 	return pod, nil
+}
+
+// sandboxSecurity is each container's security context, like AWS's
+// sandboxes: a read-only root, no capabilities (the agent and the init
+// container only read and write their own volumes), no privilege gain,
+// and the runtime's default seccomp profile.
+func sandboxSecurity() *corev1.SecurityContext {
+	yes, no := true, false
+	return &corev1.SecurityContext{
+		ReadOnlyRootFilesystem:   &yes,
+		AllowPrivilegeEscalation: &no,
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
 }

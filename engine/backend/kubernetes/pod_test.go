@@ -51,6 +51,16 @@ func TestPodFor(t *testing.T) {
 		t.Errorf("annotations %v", p.Annotations)
 	}
 	ps := p.Spec
+	// Every container is sandboxed like AWS's (issue 12).
+	for _, ct := range append(append([]corev1.Container{}, ps.InitContainers...), ps.Containers...) {
+		sc := ct.SecurityContext
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+			sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+			sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" ||
+			sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("container %s: security context %+v", ct.Name, sc)
+		}
+	}
 	if ps.RestartPolicy != corev1.RestartPolicyNever || *ps.TerminationGracePeriodSeconds != 2 {
 		t.Errorf("restart %s grace %d", ps.RestartPolicy, *ps.TerminationGracePeriodSeconds)
 	}
