@@ -118,13 +118,16 @@ func (c *Config) plan(spec *backend.Spec) (img string, agentArgs []string, err e
 	return img, append(args, "--", "/lambda-entrypoint.sh", spec.Handler), nil
 }
 
-// environ is the engine's environment plus what only the sandbox knows.
-func (c *Config) environ(spec *backend.Spec) []corev1.EnvVar {
+// environ is the engine's environment plus what only the sandbox knows, and
+// the agent's secret (which the agent keeps from the function). The secret
+// is a plain variable, not a Secret object: see podFor.
+func (c *Config) environ(spec *backend.Spec, secret string) []corev1.EnvVar {
 	endpoint := c.SelfURL
 	if c.API != nil {
 		endpoint = agentapi.EndpointURL
 	}
 	env := sandbox.Environ(spec, endpoint)
+	env[agentapi.EnvSecret] = secret
 	out := make([]corev1.EnvVar, 0, len(env))
 	for k, v := range env {
 		out = append(out, corev1.EnvVar{Name: k, Value: v})
@@ -133,8 +136,16 @@ func (c *Config) environ(spec *backend.Spec) []corev1.EnvVar {
 	return out
 }
 
-// podFor builds the Pod of one instance.
-func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
+// podFor builds the Pod of one instance: token is the artifact endpoint's
+// (for the init container), secret the agent's.
+//
+// Both are plain environment variables of their container. A Secret object
+// per Pod would take lamb's Role create and delete on secrets, an API call
+// more per cold start and a clean-up of its own after a crash, to hide them
+// from those who can read Pods in lamb's namespace, who can read the
+// artifact token anyway; what the agent's secret stops is anything that can
+// only reach the Pod IP (other Pods, the function).
+func (c *Config) podFor(spec *backend.Spec, token, secret string) (*corev1.Pod, error) {
 	img, args, err := c.plan(spec)
 	if err != nil {
 		return nil, err
@@ -217,7 +228,7 @@ func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
 			Containers: []corev1.Container{{
 				Name: mainContainer, Image: img, ImagePullPolicy: c.PullPolicy,
 				Command: []string{agentDir + "/lamb"}, Args: args, WorkingDir: taskRoot,
-				Env:                      c.environ(spec),
+				Env:                      c.environ(spec, secret),
 				Ports:                    []corev1.ContainerPort{{Name: "agent", ContainerPort: agentPort, Protocol: corev1.ProtocolTCP}},
 				VolumeMounts:             mounts(true),
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,

@@ -33,7 +33,7 @@ func TestPodFor(t *testing.T) {
 		PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler", MemoryMB: 256, EphemeralStorageMB: 1024,
 		Timeout: 3 * time.Second, Env: map[string]string{"GREETING": "hi", "PYTHONPATH": "/mine"}, Code: code,
 		Layers: []backend.Artifact{layer}}
-	p, err := c.podFor(spec, "tok")
+	p, err := c.podFor(spec, "tok", "agent-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,8 @@ func TestPodFor(t *testing.T) {
 	for _, e := range ic.Env {
 		env[e.Name] = e.Value
 	}
-	if env[envInitURL] != c.SelfURL || env[envInitToken] != "tok" || env[envInitCode] != code.SHA256 || env[envInitLayers] != layer.SHA256 {
+	if env[envInitURL] != c.SelfURL || env[envInitToken] != "tok" || env[envInitCode] != code.SHA256 || env[envInitLayers] != layer.SHA256 ||
+		env[agentapi.EnvSecret] != "" {
 		t.Errorf("init env %v", env)
 	}
 	mc := ps.Containers[0]
@@ -82,7 +83,7 @@ func TestPodFor(t *testing.T) {
 		menv[e.Name] = e.Value
 	}
 	if menv["GREETING"] != "hi" || menv["AWS_ENDPOINT_URL"] != c.SelfURL || menv["LAMBDA_TASK_ROOT"] != "/var/task" ||
-		!strings.HasPrefix(menv["PYTHONPATH"], "/mine:") || menv[envInitToken] != "" {
+		!strings.HasPrefix(menv["PYTHONPATH"], "/mine:") || menv[envInitToken] != "" || menv[agentapi.EnvSecret] != "agent-secret" {
 		t.Errorf("main env %v", menv)
 	}
 	vols := map[string]corev1.Volume{}
@@ -109,7 +110,7 @@ func TestPodFor(t *testing.T) {
 func TestPodForProvidedAndUnsupported(t *testing.T) {
 	c := testConfig()
 	c.RuntimeImages["provided"] = "lamb-runtime-provided:1"
-	p, err := c.podFor(&backend.Spec{InstanceID: "x", Runtime: "provided.al2023", PackageType: "Zip", Version: "1"}, "t")
+	p, err := c.podFor(&backend.Spec{InstanceID: "x", Runtime: "provided.al2023", PackageType: "Zip", Version: "1"}, "t", "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestPodForProvidedAndUnsupported(t *testing.T) {
 		{InstanceID: "x", PackageType: "Image", Image: "img"},
 		{InstanceID: "x", PackageType: "Zip", Runtime: "cobol1"},
 	} {
-		if _, err := c.podFor(spec, "t"); !errors.Is(err, ErrUnsupported) {
+		if _, err := c.podFor(spec, "t", "s"); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("%+v: err %v, want ErrUnsupported", spec, err)
 		}
 	}
@@ -264,7 +265,7 @@ func TestPodEndpoint(t *testing.T) {
 			c := testConfig()
 			c.API = tt.api
 			spec := &backend.Spec{InstanceID: "i1", PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler"}
-			p, err := c.podFor(spec, "tok")
+			p, err := c.podFor(spec, "tok", "agent-secret")
 			if err != nil {
 				t.Fatal(err)
 			}
