@@ -5,13 +5,130 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend/backendtest"
+	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
+
+// TestHardened: containers are locked down like AWS's sandboxes, as the
+// engine reports them and as the function sees itself: a non-root user, no
+// capabilities, no-new-privileges, a process limit; /var/task readable and
+// /tmp writable by that user.
+func TestHardened(t *testing.T) {
+	b := newTestBackend(t)
+	_, images, _ := setup(t)
+	// A spare holder first, so that the instance joins one and both kinds of
+	// container are checked.
+	if err := b.Prepull(context.Background(), images["python"], nil); err != nil {
+		t.Fatal(err)
+	}
+	code := backendtest.ZipArtifact(t, map[string]string{"app.py": probeApp})
+	in := launch(t, b, testSpec(t, "python3.12", "app.handler", code)).(*instance)
+	if in.holder == "" {
+		t.Fatal("the instance took no spare network holder")
+	}
+
+	containers := []struct{ name, id string }{{"instance", in.cid}, {"network holder", in.holder}}
+	for _, c := range containers {
+		t.Run("inspect "+c.name, func(t *testing.T) {
+			ci, err := b.cli.ContainerInspect(context.Background(), c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ci.Config.User != sandboxUser {
+				t.Errorf("User %q, want %q", ci.Config.User, sandboxUser)
+			}
+			if drop := []string(ci.HostConfig.CapDrop); !droppedAll(drop, b.podman) {
+				t.Errorf("CapDrop %v, want ALL", drop)
+			}
+			if len(ci.HostConfig.CapAdd) != 0 || ci.HostConfig.Privileged {
+				t.Errorf("CapAdd %v, Privileged %v", ci.HostConfig.CapAdd, ci.HostConfig.Privileged)
+			}
+			if opts := ci.HostConfig.SecurityOpt; !slices.Contains(opts, "no-new-privileges") && !slices.Contains(opts, "no-new-privileges:true") {
+				t.Errorf("SecurityOpt %v, want no-new-privileges", opts)
+			}
+			if ci.HostConfig.PidsLimit == nil || *ci.HostConfig.PidsLimit != pidsLimit {
+				t.Errorf("PidsLimit %v, want %d", ci.HostConfig.PidsLimit, pidsLimit)
+			}
+		})
+	}
+
+	_, body, err := invoke(t, in, `{"ids":true,
+		"read":["/proc/self/status","/sys/fs/cgroup/pids.max","/sys/fs/cgroup/pids/pids.max","/var/task/app.py","/proc/1/environ"],
+		"write":["/tmp/probe","/var/task/new"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	wantIDs := fmt.Sprint([]any{sandbox.UID, sandbox.UID, sandbox.GID, sandbox.GID, []any{sandbox.GID}})
+	if ids := fmt.Sprint(got["ids"]); ids != wantIDs {
+		t.Errorf("uid, euid, gid, egid, groups = %s, want %s", ids, wantIDs)
+	}
+	status := fmt.Sprint(got["/proc/self/status"])
+	for _, field := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
+		if v := statusField(status, field); v != "0000000000000000" {
+			t.Errorf("%s %q, want none", field, v)
+		}
+	}
+	if v := statusField(status, "NoNewPrivs"); v != "1" {
+		t.Errorf("NoNewPrivs %q, want 1", v)
+	}
+	pids := got["/sys/fs/cgroup/pids.max"] // cgroup v2, else v1's pids controller
+	if s, _ := pids.(string); strings.HasPrefix(s, "error:") {
+		pids = got["/sys/fs/cgroup/pids/pids.max"]
+	}
+	if p := strings.TrimSpace(fmt.Sprint(pids)); p != strconv.Itoa(pidsLimit) {
+		t.Errorf("the function's pids.max %q, want %d", p, pidsLimit)
+	}
+	want := map[string]any{
+		"/var/task/app.py": probeApp, "/tmp/probe": "written", "/var/task/new": "error: OSError",
+		// The agent is not dumpable: its environment (which had the secret)
+		// is not the function's to read.
+		"/proc/1/environ": "error: PermissionError",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %.80v, want %v", k, got[k], v)
+		}
+	}
+}
+
+// droppedAll reports whether an inspected CapDrop says all capabilities
+// were dropped. Docker reports what was asked, "ALL"; Podman lists the
+// capabilities of its default set, which it dropped: at least these (what the
+// function sees itself, CapBnd, is checked too).
+func droppedAll(drop []string, podman bool) bool {
+	if slices.Equal(drop, []string{"ALL"}) {
+		return true
+	}
+	if !podman {
+		return false
+	}
+	for _, c := range []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID"} {
+		if !slices.Contains(drop, c) && !slices.Contains(drop, "CAP_"+c) {
+			return false
+		}
+	}
+	return true
+}
+
+// statusField returns a field of /proc/<pid>/status.
+func statusField(status, name string) string {
+	for _, line := range strings.Split(status, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
 
 // TestAgentSecret: an agent answers only the backend that started it. A
 // request without its secret, or with another, from a function in another

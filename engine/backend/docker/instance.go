@@ -33,6 +33,10 @@ const (
 	agentPort = agentapi.DefaultPort
 )
 
+// sandboxUser is the user every container runs as, the agent and the
+// function alike: not root, as on AWS (sandbox.UID, sandbox.GID).
+var sandboxUser = fmt.Sprintf("%d:%d", sandbox.UID, sandbox.GID)
+
 var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
 // ErrUnsupported is returned by Launch for runtimes no image is known for.
@@ -106,7 +110,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	// engine's network, nor the function, can drive it.
 	secret := agentapi.NewSecret()
 	cfg := &container.Config{
-		Image: img, Entrypoint: entry, Cmd: nil, Env: b.environ(spec, secret),
+		Image: img, Entrypoint: entry, Cmd: nil, Env: b.environ(spec, secret), User: sandboxUser,
 		Labels: map[string]string{
 			labelManaged: "true", labelServer: b.cfg.ServerID, labelFunction: spec.FunctionName,
 			labelVersion: spec.Version, labelPool: spec.PoolKey, labelInstance: spec.InstanceID,
