@@ -145,6 +145,10 @@ func (c *Config) environ(spec *backend.Spec, secret string) []corev1.EnvVar {
 // from those who can read Pods in lamb's namespace, who can read the
 // artifact token anyway; what the agent's secret stops is anything that can
 // only reach the Pod IP (other Pods, the function).
+//
+// Both containers run as sandbox.UID:GID, not root, without capabilities,
+// privilege escalation or a writable root, under the runtime's default
+// seccomp profile: the Pod meets the "restricted" Pod Security Standard.
 func (c *Config) podFor(spec *backend.Spec, token, secret string) (*corev1.Pod, error) {
 	img, args, err := c.plan(spec)
 	if err != nil {
@@ -179,6 +183,13 @@ func (c *Config) podFor(spec *backend.Spec, token, secret string) (*corev1.Pod, 
 		grace = 1
 	}
 	no, yes := false, true
+	uid, gid := int64(sandbox.UID), int64(sandbox.GID)
+	// The same for both containers: the init container only writes the
+	// emptyDirs (world-writable), the agent and the function only read them.
+	hardened := func() *corev1.SecurityContext {
+		return &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no,
+			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+	}
 	var pullSecrets []corev1.LocalObjectReference
 	for _, s := range c.ImagePullSecrets {
 		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: s})
@@ -211,6 +222,10 @@ func (c *Config) podFor(spec *backend.Spec, token, secret string) (*corev1.Pod, 
 			NodeSelector:                 c.NodeSelector,
 			Tolerations:                  c.Tolerations,
 			ImagePullSecrets:             pullSecrets,
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &gid,
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
 			InitContainers: []corev1.Container{{
 				Name: initContainer, Image: c.InitImage, ImagePullPolicy: c.PullPolicy,
 				Command: []string{"/lamb", "k8s-init"},
@@ -223,7 +238,7 @@ func (c *Config) podFor(spec *backend.Spec, token, secret string) (*corev1.Pod, 
 				Resources: corev1.ResourceRequirements{
 					Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 				},
-				SecurityContext: &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no},
+				SecurityContext: hardened(),
 			}},
 			Containers: []corev1.Container{{
 				Name: mainContainer, Image: img, ImagePullPolicy: c.PullPolicy,
@@ -236,7 +251,7 @@ func (c *Config) podFor(spec *backend.Spec, token, secret string) (*corev1.Pod, 
 					Requests: corev1.ResourceList{corev1.ResourceMemory: memQ},
 					Limits:   corev1.ResourceList{corev1.ResourceMemory: memQ},
 				},
-				SecurityContext: &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no},
+				SecurityContext: hardened(),
 			}},
 			Volumes: []corev1.Volume{
 				{Name: "lamb", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 func testConfig() Config {
@@ -283,6 +284,65 @@ func TestPodEndpoint(t *testing.T) {
 			}
 			if dd := slices.Index(mc.Args, "--"); tt.wantFlag && dd >= 0 && dd < i {
 				t.Errorf("--endpoint after --: %q", mc.Args)
+			}
+		})
+	}
+}
+
+// TestPodSecurity: both containers run as the sandbox user, without
+// capabilities, privilege escalation or a writable root, under the default
+// seccomp profile (the "restricted" Pod Security Standard); only the main
+// container gets the agent's secret, and a function's own variable of that
+// name does not replace it.
+func TestPodSecurity(t *testing.T) {
+	c := testConfig()
+	c.API = agentapi.NewListener(nil)
+	spec := &backend.Spec{InstanceID: "i1", PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler",
+		Env: map[string]string{agentapi.EnvSecret: "the function's own"}}
+	p, err := c.podFor(spec, "tok", "agent-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	psc := p.Spec.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser != sandbox.UID ||
+		psc.RunAsGroup == nil || *psc.RunAsGroup != sandbox.GID ||
+		psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod securityContext %+v", psc)
+	}
+	tests := []struct {
+		name       string
+		c          corev1.Container
+		wantSecret []string // the values of agentapi.EnvSecret
+	}{
+		{"init", p.Spec.InitContainers[0], nil},
+		{"main", p.Spec.Containers[0], []string{"agent-secret"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := tt.c.SecurityContext
+			if sc == nil {
+				t.Fatal("no securityContext")
+			}
+			if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+				t.Errorf("allowPrivilegeEscalation %v", sc.AllowPrivilegeEscalation)
+			}
+			if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+				t.Errorf("readOnlyRootFilesystem %v", sc.ReadOnlyRootFilesystem)
+			}
+			if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0 {
+				t.Errorf("capabilities %+v", sc.Capabilities)
+			}
+			if sc.RunAsUser != nil && *sc.RunAsUser == 0 || sc.Privileged != nil && *sc.Privileged {
+				t.Errorf("container overrides the pod's user: %+v", sc)
+			}
+			var got []string
+			for _, e := range tt.c.Env {
+				if e.Name == agentapi.EnvSecret {
+					got = append(got, e.Value)
+				}
+			}
+			if !slices.Equal(got, tt.wantSecret) {
+				t.Errorf("%s = %q, want %q", agentapi.EnvSecret, got, tt.wantSecret)
 			}
 		})
 	}
