@@ -81,6 +81,9 @@ func TestHardened(t *testing.T) {
 	if v := statusField(status, "NoNewPrivs"); v != "1" {
 		t.Errorf("NoNewPrivs %q, want 1", v)
 	}
+	if v := statusField(status, "Seccomp"); v != "2" { // filtered: the engine's default profile
+		t.Errorf("Seccomp %q, want 2 (a filter)", v)
+	}
 	pids := got["/sys/fs/cgroup/pids.max"] // cgroup v2, else v1's pids controller
 	if s, _ := pids.(string); strings.HasPrefix(s, "error:") {
 		pids = got["/sys/fs/cgroup/pids/pids.max"]
