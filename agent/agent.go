@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -53,8 +54,14 @@ type Config struct {
 	// Try runs; when none is, the agent reports Runtime.InvalidEntrypoint.
 	Command []string
 	Try     []string
+	// Secret is what every request from the host must carry
+	// (agentapi.RequireSecret); Run refuses to start without one. Keep it
+	// from the function: Run leaves agentapi.EnvSecret out of the runtime's
+	// environment, and Main also removes it from the agent's own and makes
+	// the agent's /proc files unreadable to the runtime.
+	Secret string
 	// Env is the runtime's environment (default os.Environ()); the agent adds
-	// AWS_LAMBDA_RUNTIME_API.
+	// AWS_LAMBDA_RUNTIME_API and removes agentapi.EnvSecret.
 	Env    []string
 	Dir    string       // working directory of the runtime (default: inherited)
 	Logger *slog.Logger // the agent's own diagnostics (default: stderr, warnings)
@@ -83,12 +90,16 @@ type agent struct {
 // ends or the host asks for shutdown. It returns the status the agent should
 // exit with: the runtime's own, 128+signal when it was killed, 0 on shutdown.
 func Run(ctx context.Context, cfg Config) (int, error) {
+	if cfg.Secret == "" {
+		return 1, fmt.Errorf("agent: no secret (%s): the agent answers only the host that started it", agentapi.EnvSecret)
+	}
 	if cfg.Listen == "" {
 		cfg.Listen = ":" + strconv.Itoa(agentapi.DefaultPort)
 	}
 	if cfg.Env == nil {
 		cfg.Env = os.Environ()
 	}
+	cfg.Env = withoutSecret(cfg.Env)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -116,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		return 1, fmt.Errorf("agent: host API listener: %w", err)
 	}
 	rtHS := &http.Server{Handler: a.srv.Handler(), ReadHeaderTimeout: time.Minute}
-	hostHS := &http.Server{Handler: a.routes(), ReadHeaderTimeout: time.Minute}
+	hostHS := &http.Server{Handler: agentapi.RequireSecret(cfg.Secret, a.routes()), ReadHeaderTimeout: time.Minute}
 	var wg sync.WaitGroup
 	if epLn := a.endpointListener(); epLn != nil {
 		a.ep = agentapi.NewEndpoint(epLn, func(id uint64) {
@@ -164,6 +175,17 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	code := a.runRuntime(ctx, argv)
 	a.waitDrained(ctx)
 	return code, nil
+}
+
+// withoutSecret returns env without agentapi.EnvSecret.
+func withoutSecret(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != agentapi.EnvSecret {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // endpointListener listens where the function reaches lamb's API; nil when

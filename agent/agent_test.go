@@ -33,8 +33,13 @@ def handler(event, context):
         os._exit(event["exit"])
     if "error" in event:
         raise ValueError(event["error"])
+    if "getenv" in event:
+        return {k: os.environ.get(k) for k in event["getenv"]}
     return event
 `
+
+// testSecret is the secret the tests' agents are given.
+const testSecret = "s3cret-for-tests"
 
 // startAgent runs the agent on the host with lamb's python bootstrap and
 // returns a client, the event stream and the channel Run's result arrives on.
@@ -60,7 +65,9 @@ func startAgentEndpoint(t *testing.T, handler string, try []string, ep net.Liste
 		t.Fatal(err)
 	}
 	cfg := agent.Config{Listener: ln, EndpointListener: ep, Dir: dir, Try: try, ExitGrace: 10 * time.Second,
-		Env: []string{"_HANDLER=" + handler, "LAMBDA_TASK_ROOT=" + dir, "PATH=" + os.Getenv("PATH")}}
+		Secret: testSecret,
+		// The secret in the environment given must not reach the runtime.
+		Env: []string{"_HANDLER=" + handler, "LAMBDA_TASK_ROOT=" + dir, "PATH=" + os.Getenv("PATH"), agentapi.EnvSecret + "=" + testSecret}}
 	if ep != nil {
 		cfg.Env = append(cfg.Env, "AWS_ENDPOINT_URL=http://"+ep.Addr().String())
 	}
@@ -78,7 +85,7 @@ func startAgentEndpoint(t *testing.T, handler string, try []string, ep net.Liste
 		cancel()
 		<-done
 	})
-	c := agentapi.NewClient(ln.Addr().String())
+	c := agentapi.NewClient(ln.Addr().String(), testSecret)
 	es, err := c.Events(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +166,7 @@ func TestInvokeLogsAndExit(t *testing.T) {
 		t.Errorf("agent exit status %d, want 3", code)
 	}
 	// A new connection is refused: provably not delivered.
-	if _, _, err := call(t, agentapi.NewClient(addr), `{"late":1}`); !errors.Is(err, agentapi.ErrNotDelivered) {
+	if _, _, err := call(t, agentapi.NewClient(addr, testSecret), `{"late":1}`); !errors.Is(err, agentapi.ErrNotDelivered) {
 		t.Errorf("call after exit: %v, want ErrNotDelivered", err)
 	}
 }
@@ -256,5 +263,76 @@ func TestEndpoint(t *testing.T) {
 		if err != nil || body != `{"got": "lamb says /2015-03-31/functions/"}` {
 			t.Fatalf("call %d: %s, %v", i, body, err)
 		}
+	}
+}
+
+// TestSecret: the agent answers only requests that carry its secret; those
+// without get 401 or 403 and change nothing (the host's event stream is not
+// taken over, the runtime is not stopped), and the runtime never sees the
+// secret.
+func TestSecret(t *testing.T) {
+	c, es, codes, addr := startAgent(t, "app.handler", nil)
+	if ev := next(t, es, nil); ev.Type != agentapi.EventReady {
+		t.Fatalf("first event %+v, want ready", ev)
+	}
+	tests := []struct {
+		name, method, path, auth string
+		want                     int
+	}{
+		{"events without a secret", http.MethodGet, agentapi.PathEvents, "", http.StatusUnauthorized},
+		{"events with another secret", http.MethodGet, agentapi.PathEvents, "Bearer nope", http.StatusForbidden},
+		{"invoke without a secret", http.MethodPost, agentapi.PathInvoke, "", http.StatusUnauthorized},
+		{"invoke with the secret as a basic password", http.MethodPost, agentapi.PathInvoke, "Basic " + testSecret, http.StatusForbidden},
+		{"invoke with a prefix of the secret", http.MethodPost, agentapi.PathInvoke, "Bearer " + testSecret[:4], http.StatusForbidden},
+		{"tunnel without a secret", http.MethodPost, agentapi.PathTunnel, "", http.StatusUnauthorized},
+		{"shutdown without a secret", http.MethodPost, agentapi.PathShutdown, "", http.StatusUnauthorized},
+		{"shutdown with another secret", http.MethodPost, agentapi.PathShutdown, "Bearer " + testSecret + "x", http.StatusForbidden},
+		{"an unknown path", http.MethodGet, "/nope", "", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, "http://"+addr+tt.path, strings.NewReader(`{"x":1}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+		})
+	}
+	_, body, err := call(t, c, `{"getenv":["`+agentapi.EnvSecret+`","_HANDLER"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"` + agentapi.EnvSecret + `": null, "_HANDLER": "app.handler"}`; body != want {
+		t.Errorf("runtime's environment %s, want %s", body, want)
+	}
+	if err := c.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, es, nil); ev.Type != agentapi.EventExit {
+		t.Fatalf("event %+v after shutdown, want exit on the host's own stream", ev)
+	}
+	if code := <-codes; code != 0 {
+		t.Errorf("exit status %d after shutdown", code)
+	}
+}
+
+func TestRunNeedsSecret(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if code, err := agent.Run(context.Background(), agent.Config{Listener: ln, Command: []string{"true"}}); err == nil || code == 0 {
+		t.Fatalf("Run without a secret: %d, %v; want a refusal", code, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
@@ -18,8 +19,10 @@ import (
 //	lamb agent [--listen :9009] [--endpoint 127.0.0.1:3001] [--try /var/task/bootstrap]... [--dir /var/task] [-- command args...]
 //	lamb agent --hold
 //
-// With --hold it runs nothing and waits for SIGTERM/SIGINT: a container that
-// only holds a network namespace for another to join.
+// The secret the host's requests must carry comes in the environment
+// (agentapi.EnvSecret). With --hold it runs nothing and waits for
+// SIGTERM/SIGINT: a container that only holds a network namespace for
+// another to join.
 func Main(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -38,7 +41,16 @@ func Main(args []string, stderr io.Writer) int {
 		<-ctx.Done()
 		return 0
 	}
-	code, err := Run(ctx, Config{Listen: *listen, Endpoint: *endpoint, Dir: *dir, Try: try, Command: fs.Args()})
+	// The secret leaves the environment before anything else can read it,
+	// and the agent's /proc files (environ, mem) become unreadable to the
+	// runtime, which runs as the same user without capabilities.
+	secret := os.Getenv(agentapi.EnvSecret)
+	_ = os.Unsetenv(agentapi.EnvSecret)
+	if err := protectProcess(); err != nil {
+		fmt.Fprintln(stderr, "agent:", err)
+		return 1
+	}
+	code, err := Run(ctx, Config{Listen: *listen, Endpoint: *endpoint, Dir: *dir, Try: try, Command: fs.Args(), Secret: secret})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 	}

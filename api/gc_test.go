@@ -34,14 +34,17 @@ func blobDirUsage(t *testing.T, dataDir string) blobUsage {
 		if p == root {
 			return nil
 		}
-		u.entries++
 		if d.Type().IsRegular() {
 			info, err := d.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed by a sweep between listing and lstat
+			}
 			if err != nil {
 				return err
 			}
 			u.bytes += info.Size()
 		}
+		u.entries++
 		return nil
 	})
 	if err != nil {

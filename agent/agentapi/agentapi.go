@@ -17,6 +17,19 @@
 // Readiness is an event pushed on the stream the host holds open, not something
 // the host polls for.
 //
+// # Authentication
+//
+// The agent answers only the host that started it. The host makes a secret
+// for each sandbox (NewSecret), hands it to the agent in its environment
+// (EnvSecret), and sends it on every request, tunnels included, as
+// Authorization: Bearer <secret> (Client does). Without it the agent answers
+// 401, with another 403, and does nothing else (RequireSecret): another
+// container on the engine's bridge, another Pod, or the function itself
+// (which shares the agent's network namespace) can neither invoke the
+// sandbox, read its events, take over its event stream, stop it, nor take a
+// function's connection to lamb's API. The agent removes the secret from its
+// environment before it starts the runtime.
+//
 // # Tunnels
 //
 // Functions reach lamb's API at AWS_ENDPOINT_URL=http://127.0.0.1:3001, on the

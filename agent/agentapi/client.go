@@ -28,13 +28,15 @@ var (
 // Client talks to one agent. It is safe for concurrent use.
 type Client struct {
 	base    string
+	secret  string       // sent on every request (RequireSecret)
 	hc      *http.Client // the event stream and shutdown
 	invokes *conns       // invocations (conn.go)
 }
 
-// NewClient returns a client for the agent at addr ("host:port"). Each Client
-// has its own connection pool; CloseIdleConnections frees it.
-func NewClient(addr string) *Client {
+// NewClient returns a client for the agent at addr ("host:port") that was
+// given secret (EnvSecret). Each Client has its own connection pool;
+// CloseIdleConnections frees it.
+func NewClient(addr, secret string) *Client {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
@@ -49,7 +51,7 @@ func NewClient(addr string) *Client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &Client{base: "http://" + addr, hc: &http.Client{Transport: tr},
+	return &Client{base: "http://" + addr, secret: secret, hc: &http.Client{Transport: tr},
 		invokes: &conns{addr: addr, d: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}}
 }
 
@@ -71,6 +73,7 @@ func (c *Client) Events(ctx context.Context) (*EventStream, error) {
 	if err != nil {
 		return nil, err
 	}
+	setSecret(req.Header, c.secret)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("agent events: %w", err)
@@ -178,6 +181,7 @@ func (c *Client) Invoke(ctx context.Context, inv *Invocation) (*Response, error)
 		return nil, fmt.Errorf("%w: %w", ErrNotDelivered, err)
 	}
 	h := req.Header
+	setSecret(h, c.secret)
 	h.Set(HeaderRequestID, inv.RequestID)
 	if !inv.Deadline.IsZero() {
 		h.Set(HeaderDeadlineMs, strconv.FormatInt(inv.Deadline.UnixMilli(), 10))
@@ -255,10 +259,14 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	setSecret(req.Header, c.secret)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("agent shutdown: %w", err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("agent shutdown: status %s", resp.Status)
+	}
 	return nil
 }

@@ -42,7 +42,7 @@ func agentStub(t *testing.T) (addr string, conns *atomic.Int32) {
 
 func TestInvokeConnections(t *testing.T) {
 	addr, conns := agentStub(t)
-	c := NewClient(addr)
+	c := NewClient(addr, "")
 	defer c.CloseIdleConnections()
 	ctx := context.Background()
 
@@ -96,7 +96,7 @@ func TestInvokeDialFailureIsNotDelivered(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	_, err = NewClient(addr).Invoke(context.Background(), &Invocation{RequestID: "r", Payload: []byte(`{}`)})
+	_, err = NewClient(addr, "").Invoke(context.Background(), &Invocation{RequestID: "r", Payload: []byte(`{}`)})
 	if !errors.Is(err, ErrNotDelivered) {
 		t.Fatalf("err = %v, want ErrNotDelivered", err)
 	}

@@ -293,6 +293,7 @@ func (c *Client) Tunnel(ctx context.Context, id uint64) (net.Conn, error) {
 	if err != nil {
 		return fail(err)
 	}
+	setSecret(req.Header, c.secret)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", tunnelProtocol)
 	req.Header.Set(HeaderTunnel, strconv.FormatUint(id, 10))

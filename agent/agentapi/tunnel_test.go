@@ -55,8 +55,9 @@ func newTunnelRig(t *testing.T, api http.Handler, host bool) *tunnelRig {
 			_ = r.ln.Deliver(hostCtx, c)
 		}()
 	}, nil)
-	agentSrv := httptest.NewServer(http.HandlerFunc(r.ep.ServeTunnel))
-	r.client = NewClient(strings.TrimPrefix(agentSrv.URL, "http://"))
+	secret := NewSecret()
+	agentSrv := httptest.NewServer(RequireSecret(secret, http.HandlerFunc(r.ep.ServeTunnel)))
+	r.client = NewClient(strings.TrimPrefix(agentSrv.URL, "http://"), secret)
 	apiSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second,
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			if s == http.StateNew {

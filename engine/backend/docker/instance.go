@@ -33,6 +33,10 @@ const (
 	agentPort = agentapi.DefaultPort
 )
 
+// sandboxUser is the user every container runs as, the agent and the
+// function alike: not root, as on AWS (sandbox.UID, sandbox.GID).
+var sandboxUser = fmt.Sprintf("%d:%d", sandbox.UID, sandbox.GID)
+
 var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
 // ErrUnsupported is returned by Launch for runtimes no image is known for.
@@ -45,6 +49,7 @@ type instance struct {
 	b        *Backend
 	cid      string
 	holder   string // the network holder's container, removed with this one; "" when none
+	addr     string // where the host reaches the agent
 	waitC    <-chan container.WaitResponse
 	waitErrC <-chan error
 
@@ -101,8 +106,11 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		entry = append(entry, "--try", t)
 	}
 	entry = append(append(entry, "--"), argv...)
+	// The agent answers only requests with this secret: nothing else on the
+	// engine's network, nor the function, can drive it.
+	secret := agentapi.NewSecret()
 	cfg := &container.Config{
-		Image: img, Entrypoint: entry, Cmd: nil, Env: b.environ(spec),
+		Image: img, Entrypoint: entry, Cmd: nil, Env: b.environ(spec, secret), User: sandboxUser,
 		Labels: map[string]string{
 			labelManaged: "true", labelServer: b.cfg.ServerID, labelFunction: spec.FunctionName,
 			labelVersion: spec.Version, labelPool: spec.PoolKey, labelInstance: spec.InstanceID,
@@ -127,12 +135,12 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	b.limits(hc)
 
 	h := b.spares.take(img)
-	in, err := b.start(ctx, spec, cfg, hc, h)
+	in, err := b.start(ctx, spec, cfg, hc, h, secret)
 	if errors.Is(err, errJoin) {
 		// The spare died (removed behind lamb's back): a network of its own.
 		b.log.Debug("docker backend: spare network holder unusable", "holder", trimID(h.id), "err", err)
 		b.removeContainer(context.WithoutCancel(ctx), h.id)
-		in, err = b.start(ctx, spec, cfg, hc, nil)
+		in, err = b.start(ctx, spec, cfg, hc, nil, secret)
 	}
 	if err != nil {
 		return nil, err
@@ -160,8 +168,9 @@ var errJoin = errors.New("join network holder")
 
 // start creates and starts the instance's container, in h's network
 // namespace when h is not nil (else in a network of its own), and starts
-// following its agent. cfg and hc are not modified.
-func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.Config, hc *container.HostConfig, h *holder) (*instance, error) {
+// following its agent, whose secret cfg's environment holds. cfg and hc are
+// not modified.
+func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.Config, hc *container.HostConfig, h *holder, secret string) (*instance, error) {
 	c, hcc := *cfg, *hc
 	publish := ""
 	if h != nil {
@@ -226,7 +235,8 @@ func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.
 			return nil, fmt.Errorf("docker backend: %w", err)
 		}
 	}
-	go in.run(agentapi.NewClient(addr))
+	in.addr = addr
+	go in.run(agentapi.NewClient(addr, secret))
 	return in, nil
 }
 
@@ -262,13 +272,15 @@ func (b *Backend) plan(ctx context.Context, spec *backend.Spec) (img string, arg
 	return img, []string{"/lambda-entrypoint.sh", spec.Handler}, nil, nil
 }
 
-// environ is the engine's environment plus what only the sandbox knows.
-func (b *Backend) environ(spec *backend.Spec) []string {
+// environ is the engine's environment plus what only the sandbox knows, and
+// the agent's secret (which the agent keeps from the function).
+func (b *Backend) environ(spec *backend.Spec, secret string) []string {
 	endpoint := ""
 	if b.cfg.API != nil {
 		endpoint = agentapi.EndpointURL
 	}
 	env := sandbox.Environ(spec, endpoint)
+	env[agentapi.EnvSecret] = secret
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)

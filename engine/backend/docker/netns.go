@@ -170,7 +170,7 @@ func (b *Backend) startHolder(ctx context.Context, img string) (*holder, error) 
 	}
 	port := nat.Port(fmt.Sprintf("%d/tcp", agentPort))
 	cfg := &container.Config{
-		Image: img, Entrypoint: []string{agentDir + "/lamb", "agent", "--hold"}, Cmd: nil,
+		Image: img, Entrypoint: []string{agentDir + "/lamb", "agent", "--hold"}, Cmd: nil, User: sandboxUser,
 		Labels:       map[string]string{labelManaged: "true", labelServer: b.cfg.ServerID, labelNetns: "true"},
 		ExposedPorts: nat.PortSet{port: {}},
 	}

@@ -123,7 +123,7 @@ func TestPlanAndEnviron(t *testing.T) {
 			"py-family", []string{"/lambda-entrypoint.sh", "app.handler"}, nil,
 			[]string{"PYTHONPATH=/mine:/opt/python/lib/python3.12/site-packages:/opt/python", "AWS_ENDPOINT_URL=http://127.0.0.1:3001", "LAMBDA_TASK_ROOT=/var/task", "TMPDIR=/tmp"}},
 		{"runtime image wins", backend.Spec{Runtime: "python3.13", Handler: "h.h"}, "py313", []string{"/lambda-entrypoint.sh", "h.h"}, nil, nil},
-		{"provided", backend.Spec{Runtime: "provided.al2023", Handler: "x", Env: map[string]string{"AWS_ENDPOINT_URL": "http://own"}},
+		{"provided", backend.Spec{Runtime: "provided.al2023", Handler: "x", Env: map[string]string{"AWS_ENDPOINT_URL": "http://own", agentapi.EnvSecret: "the function's"}},
 			"prov", nil, []string{"/var/task/bootstrap", "/opt/bootstrap"}, []string{"AWS_ENDPOINT_URL=http://own"}},
 		{"aws image", backend.Spec{Runtime: "nodejs22.x", Handler: "index.handler"}, "public.ecr.aws/lambda/nodejs:22",
 			[]string{"/lambda-entrypoint.sh", "index.handler"}, nil,
@@ -138,11 +138,21 @@ func TestPlanAndEnviron(t *testing.T) {
 			if img != tc.wantImage || !slices.Equal(argv, tc.wantArgv) || !slices.Equal(try, tc.wantTry) {
 				t.Errorf("plan = %q %q %q", img, argv, try)
 			}
-			env := b.environ(&tc.spec)
+			env := b.environ(&tc.spec, "agent-secret")
 			for _, kv := range tc.wantEnv {
 				if !slices.Contains(env, kv) {
 					t.Errorf("env lacks %q: %q", kv, env)
 				}
+			}
+			// The agent's secret, once, whatever the function sets.
+			var secrets []string
+			for _, kv := range env {
+				if strings.HasPrefix(kv, agentapi.EnvSecret+"=") {
+					secrets = append(secrets, kv)
+				}
+			}
+			if !slices.Equal(secrets, []string{agentapi.EnvSecret + "=agent-secret"}) {
+				t.Errorf("secret in env: %q", secrets)
 			}
 		})
 	}

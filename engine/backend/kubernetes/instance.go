@@ -23,10 +23,11 @@ import (
 // runtime; the embedded Host is the host side of the agent.
 type instance struct {
 	*sandbox.Host
-	b    *Backend
-	pod  string
-	arts []backend.Artifact
-	rv   string // resourceVersion to watch from
+	b      *Backend
+	pod    string
+	secret string // the agent's (agentapi.EnvSecret)
+	arts   []backend.Artifact
+	rv     string // resourceVersion to watch from
 
 	// Written by the watcher before closing started / podEnd.
 	started   chan struct{} // the main container runs and the Pod has an IP
@@ -51,7 +52,10 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	if spec.InstanceID == "" {
 		return nil, errors.New("kubernetes backend: empty instance id")
 	}
-	pod, err := b.cfg.podFor(spec, b.token)
+	// The agent answers only requests with this secret: other Pods that reach
+	// the Pod IP, and the function itself, cannot drive it.
+	secret := agentapi.NewSecret()
+	pod, err := b.cfg.podFor(spec, b.token, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +64,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		arts = append(arts, spec.Code)
 	}
 	arts = append(arts, spec.Layers...)
-	in := &instance{b: b, pod: pod.Name, arts: arts, started: make(chan struct{}), podEnd: make(chan struct{})}
+	in := &instance{b: b, pod: pod.Name, secret: secret, arts: arts, started: make(chan struct{}), podEnd: make(chan struct{})}
 	// Stop deletes the Pod (its short grace period lets the agent stop the runtime).
 	// The answer and the log lines come over two connections: Response.Log
 	// waits a bounded time for the lines, not for the caller's ctx, which
@@ -133,7 +137,7 @@ func (in *instance) run() {
 		// see a FIN, so the watcher's verdict cancels it.
 		sctx, cancel := context.WithCancel(in.Life())
 		stopWatching := context.AfterFunc(in.podGone, cancel)
-		exitEv = in.Follow(sctx, agentapi.NewClient(net.JoinHostPort(in.podIP, strconv.Itoa(agentPort))))
+		exitEv = in.Follow(sctx, agentapi.NewClient(net.JoinHostPort(in.podIP, strconv.Itoa(agentPort)), in.secret))
 		stopWatching()
 		cancel()
 	case <-in.podEnd:

@@ -144,7 +144,11 @@ func prepareFixture() error {
 func testNamespace(cs *k8s.Clientset) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "lamb-test-" + randomID()}}
+	// The API server refuses any Pod of lamb's in it that does not meet the
+	// "restricted" Pod Security Standard (non-root, no capabilities, no
+	// privilege escalation, a seccomp profile).
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "lamb-test-" + randomID(), Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest"}}}
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 		return "", fmt.Errorf("create test namespace: %w", err)
 	}

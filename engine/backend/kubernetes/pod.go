@@ -118,13 +118,16 @@ func (c *Config) plan(spec *backend.Spec) (img string, agentArgs []string, err e
 	return img, append(args, "--", "/lambda-entrypoint.sh", spec.Handler), nil
 }
 
-// environ is the engine's environment plus what only the sandbox knows.
-func (c *Config) environ(spec *backend.Spec) []corev1.EnvVar {
+// environ is the engine's environment plus what only the sandbox knows, and
+// the agent's secret (which the agent keeps from the function). The secret
+// is a plain variable, not a Secret object: see podFor.
+func (c *Config) environ(spec *backend.Spec, secret string) []corev1.EnvVar {
 	endpoint := c.SelfURL
 	if c.API != nil {
 		endpoint = agentapi.EndpointURL
 	}
 	env := sandbox.Environ(spec, endpoint)
+	env[agentapi.EnvSecret] = secret
 	out := make([]corev1.EnvVar, 0, len(env))
 	for k, v := range env {
 		out = append(out, corev1.EnvVar{Name: k, Value: v})
@@ -133,8 +136,20 @@ func (c *Config) environ(spec *backend.Spec) []corev1.EnvVar {
 	return out
 }
 
-// podFor builds the Pod of one instance.
-func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
+// podFor builds the Pod of one instance: token is the artifact endpoint's
+// (for the init container), secret the agent's.
+//
+// Both are plain environment variables of their container. A Secret object
+// per Pod would take lamb's Role create and delete on secrets, an API call
+// more per cold start and a clean-up of its own after a crash, to hide them
+// from those who can read Pods in lamb's namespace, who can read the
+// artifact token anyway; what the agent's secret stops is anything that can
+// only reach the Pod IP (other Pods, the function).
+//
+// Both containers run as sandbox.UID:GID, not root, without capabilities,
+// privilege escalation or a writable root, under the runtime's default
+// seccomp profile: the Pod meets the "restricted" Pod Security Standard.
+func (c *Config) podFor(spec *backend.Spec, token, secret string) (*corev1.Pod, error) {
 	img, args, err := c.plan(spec)
 	if err != nil {
 		return nil, err
@@ -168,6 +183,13 @@ func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
 		grace = 1
 	}
 	no, yes := false, true
+	uid, gid := int64(sandbox.UID), int64(sandbox.GID)
+	// The same for both containers: the init container only writes the
+	// emptyDirs (world-writable), the agent and the function only read them.
+	hardened := func() *corev1.SecurityContext {
+		return &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no,
+			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+	}
 	var pullSecrets []corev1.LocalObjectReference
 	for _, s := range c.ImagePullSecrets {
 		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: s})
@@ -200,6 +222,10 @@ func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
 			NodeSelector:                 c.NodeSelector,
 			Tolerations:                  c.Tolerations,
 			ImagePullSecrets:             pullSecrets,
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &gid,
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
 			InitContainers: []corev1.Container{{
 				Name: initContainer, Image: c.InitImage, ImagePullPolicy: c.PullPolicy,
 				Command: []string{"/lamb", "k8s-init"},
@@ -212,12 +238,12 @@ func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
 				Resources: corev1.ResourceRequirements{
 					Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 				},
-				SecurityContext: &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no},
+				SecurityContext: hardened(),
 			}},
 			Containers: []corev1.Container{{
 				Name: mainContainer, Image: img, ImagePullPolicy: c.PullPolicy,
 				Command: []string{agentDir + "/lamb"}, Args: args, WorkingDir: taskRoot,
-				Env:                      c.environ(spec),
+				Env:                      c.environ(spec, secret),
 				Ports:                    []corev1.ContainerPort{{Name: "agent", ContainerPort: agentPort, Protocol: corev1.ProtocolTCP}},
 				VolumeMounts:             mounts(true),
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
@@ -225,7 +251,7 @@ func (c *Config) podFor(spec *backend.Spec, token string) (*corev1.Pod, error) {
 					Requests: corev1.ResourceList{corev1.ResourceMemory: memQ},
 					Limits:   corev1.ResourceList{corev1.ResourceMemory: memQ},
 				},
-				SecurityContext: &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no},
+				SecurityContext: hardened(),
 			}},
 			Volumes: []corev1.Volume{
 				{Name: "lamb", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 func testConfig() Config {
@@ -33,7 +34,7 @@ func TestPodFor(t *testing.T) {
 		PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler", MemoryMB: 256, EphemeralStorageMB: 1024,
 		Timeout: 3 * time.Second, Env: map[string]string{"GREETING": "hi", "PYTHONPATH": "/mine"}, Code: code,
 		Layers: []backend.Artifact{layer}}
-	p, err := c.podFor(spec, "tok")
+	p, err := c.podFor(spec, "tok", "agent-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,8 @@ func TestPodFor(t *testing.T) {
 	for _, e := range ic.Env {
 		env[e.Name] = e.Value
 	}
-	if env[envInitURL] != c.SelfURL || env[envInitToken] != "tok" || env[envInitCode] != code.SHA256 || env[envInitLayers] != layer.SHA256 {
+	if env[envInitURL] != c.SelfURL || env[envInitToken] != "tok" || env[envInitCode] != code.SHA256 || env[envInitLayers] != layer.SHA256 ||
+		env[agentapi.EnvSecret] != "" {
 		t.Errorf("init env %v", env)
 	}
 	mc := ps.Containers[0]
@@ -82,7 +84,7 @@ func TestPodFor(t *testing.T) {
 		menv[e.Name] = e.Value
 	}
 	if menv["GREETING"] != "hi" || menv["AWS_ENDPOINT_URL"] != c.SelfURL || menv["LAMBDA_TASK_ROOT"] != "/var/task" ||
-		!strings.HasPrefix(menv["PYTHONPATH"], "/mine:") || menv[envInitToken] != "" {
+		!strings.HasPrefix(menv["PYTHONPATH"], "/mine:") || menv[envInitToken] != "" || menv[agentapi.EnvSecret] != "agent-secret" {
 		t.Errorf("main env %v", menv)
 	}
 	vols := map[string]corev1.Volume{}
@@ -109,7 +111,7 @@ func TestPodFor(t *testing.T) {
 func TestPodForProvidedAndUnsupported(t *testing.T) {
 	c := testConfig()
 	c.RuntimeImages["provided"] = "lamb-runtime-provided:1"
-	p, err := c.podFor(&backend.Spec{InstanceID: "x", Runtime: "provided.al2023", PackageType: "Zip", Version: "1"}, "t")
+	p, err := c.podFor(&backend.Spec{InstanceID: "x", Runtime: "provided.al2023", PackageType: "Zip", Version: "1"}, "t", "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestPodForProvidedAndUnsupported(t *testing.T) {
 		{InstanceID: "x", PackageType: "Image", Image: "img"},
 		{InstanceID: "x", PackageType: "Zip", Runtime: "cobol1"},
 	} {
-		if _, err := c.podFor(spec, "t"); !errors.Is(err, ErrUnsupported) {
+		if _, err := c.podFor(spec, "t", "s"); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("%+v: err %v, want ErrUnsupported", spec, err)
 		}
 	}
@@ -264,7 +266,7 @@ func TestPodEndpoint(t *testing.T) {
 			c := testConfig()
 			c.API = tt.api
 			spec := &backend.Spec{InstanceID: "i1", PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler"}
-			p, err := c.podFor(spec, "tok")
+			p, err := c.podFor(spec, "tok", "agent-secret")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,6 +284,65 @@ func TestPodEndpoint(t *testing.T) {
 			}
 			if dd := slices.Index(mc.Args, "--"); tt.wantFlag && dd >= 0 && dd < i {
 				t.Errorf("--endpoint after --: %q", mc.Args)
+			}
+		})
+	}
+}
+
+// TestPodSecurity: both containers run as the sandbox user, without
+// capabilities, privilege escalation or a writable root, under the default
+// seccomp profile (the "restricted" Pod Security Standard); only the main
+// container gets the agent's secret, and a function's own variable of that
+// name does not replace it.
+func TestPodSecurity(t *testing.T) {
+	c := testConfig()
+	c.API = agentapi.NewListener(nil)
+	spec := &backend.Spec{InstanceID: "i1", PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler",
+		Env: map[string]string{agentapi.EnvSecret: "the function's own"}}
+	p, err := c.podFor(spec, "tok", "agent-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	psc := p.Spec.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser != sandbox.UID ||
+		psc.RunAsGroup == nil || *psc.RunAsGroup != sandbox.GID ||
+		psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod securityContext %+v", psc)
+	}
+	tests := []struct {
+		name       string
+		c          corev1.Container
+		wantSecret []string // the values of agentapi.EnvSecret
+	}{
+		{"init", p.Spec.InitContainers[0], nil},
+		{"main", p.Spec.Containers[0], []string{"agent-secret"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := tt.c.SecurityContext
+			if sc == nil {
+				t.Fatal("no securityContext")
+			}
+			if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+				t.Errorf("allowPrivilegeEscalation %v", sc.AllowPrivilegeEscalation)
+			}
+			if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+				t.Errorf("readOnlyRootFilesystem %v", sc.ReadOnlyRootFilesystem)
+			}
+			if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0 {
+				t.Errorf("capabilities %+v", sc.Capabilities)
+			}
+			if sc.RunAsUser != nil && *sc.RunAsUser == 0 || sc.Privileged != nil && *sc.Privileged {
+				t.Errorf("container overrides the pod's user: %+v", sc)
+			}
+			var got []string
+			for _, e := range tt.c.Env {
+				if e.Name == agentapi.EnvSecret {
+					got = append(got, e.Value)
+				}
+			}
+			if !slices.Equal(got, tt.wantSecret) {
+				t.Errorf("%s = %q, want %q", agentapi.EnvSecret, got, tt.wantSecret)
 			}
 		})
 	}

@@ -15,9 +15,10 @@
 // sandbox's life:
 //
 //	h := sandbox.New(sandbox.Config{ID: spec.InstanceID, Log: spec.Log, Kill: remove})
-//	// create and start the sandbox, then in the backend's run goroutine:
-//	ev := h.Follow(ctx, agentapi.NewClient(addr)) // until the exit event or the stream's end
-//	xe := h.MarkExited(ev)                        // complete xe from the backend's own view
+//	// create and start the sandbox (its agent given secret, from
+//	// agentapi.NewSecret), then in the backend's run goroutine:
+//	ev := h.Follow(ctx, agentapi.NewClient(addr, secret)) // until the exit event or the stream's end
+//	xe := h.MarkExited(ev)                                // complete xe from the backend's own view
 //	h.RecordExit(xe)
 //	// free the sandbox
 //	h.CloseDone()

@@ -14,6 +14,15 @@ const (
 	RuntimeDir = "/var/runtime" // the image's runtime
 )
 
+// The user functions run as in a container sandbox, and the agent with them:
+// not root, as on AWS, whose sandboxes run functions as uid 993
+// (sbx_user1051), gid 990. The images need no entry for it: the code, the
+// layers and the agent are readable by everyone, /tmp by its mode.
+const (
+	UID = 993
+	GID = 990
+)
+
 // Environ returns the engine's environment for spec plus what only a
 // container sandbox knows: the search paths for code and the layers under
 // /opt, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, TMPDIR and, unless the function

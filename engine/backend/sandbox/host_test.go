@@ -79,7 +79,7 @@ func newRig(t *testing.T, cfg sandbox.Config) *rig {
 	}
 	r.h = sandbox.New(cfg)
 	go func() {
-		ev := r.h.Follow(r.h.Life(), agentapi.NewClient(strings.TrimPrefix(srv.URL, "http://")))
+		ev := r.h.Follow(r.h.Life(), agentapi.NewClient(strings.TrimPrefix(srv.URL, "http://"), ""))
 		r.h.RecordExit(r.h.MarkExited(ev))
 		r.h.CloseDone()
 	}()
