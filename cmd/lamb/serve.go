@@ -20,6 +20,7 @@ import (
 	"github.com/lambhq/lamb/api"
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/kubernetes"
+	"github.com/lambhq/lamb/engine/backend/process"
 	"github.com/lambhq/lamb/store"
 )
 
@@ -139,6 +140,11 @@ func serve(ctx context.Context, o serveOptions) error {
 			return err
 		}
 		st, stateDesc = b, o.dataDir
+		// As root the process backend runs functions as their accounts' uids,
+		// which must not reach the data dir: its work dir lives outside it.
+		if workDir, err = process.WorkDirFor(o.dataDir); err != nil {
+			return err
+		}
 	}
 	defer st.Close()
 
@@ -214,8 +220,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	case o.insecureNoAuth:
 		auth = "NONE (--insecure-no-auth): anyone who reaches " + o.addr + " can run code here"
 	}
-	log.Info("lamb is serving", "addr", "http://"+ln.Addr().String(), "backend", be.Name(),
-		"state", stateDesc, "auth", auth, "version", version, "startup", time.Since(start).Round(time.Millisecond))
+	attrs := []any{"addr", "http://" + ln.Addr().String(), "backend", be.Name(),
+		"state", stateDesc, "auth", auth, "version", version, "startup", time.Since(start).Round(time.Millisecond)}
+	if pb, ok := be.(*process.Backend); ok {
+		attrs = append(attrs, "isolation", pb.Isolation())
+	}
+	log.Info("lamb is serving", attrs...)
 
 	// Provisioned concurrency outlives restarts: its instances start again in
 	// the background (the listeners are bound, so instances that call back —
