@@ -46,6 +46,7 @@ type serveOptions struct {
 	insecureNoAuth       bool
 	allowHosts           []string
 	allowOrigins         []string
+	watchdogFor          string // set: run as the watchdog of the server with this ID
 }
 
 func newServeCmd() *cobra.Command {
@@ -58,6 +59,9 @@ func newServeCmd() *cobra.Command {
 Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_ADDR.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.watchdogFor != "" {
+				return runWatchdog(context.WithoutCancel(cmd.Context()), o, os.Stdin)
+			}
 			return serve(cmd.Context(), o)
 		},
 	}
@@ -79,6 +83,8 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "host name (no port) clients may address lamb by beyond loopback and its listen address, e.g. a Service name; \"*\" any; repeatable")
 	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "web origin (http://localhost:5173) whose pages may call the API, with CORS answers; \"*\" any; repeatable")
 	addKubernetesFlags(f, &o.kube)
+	f.StringVar(&o.watchdogFor, "watchdog-for", "", "internal: run as the watchdog of the server with this ID (see watchdog.go)")
+	_ = f.MarkHidden("watchdog-for")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
 	f.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed Event invocation (the second waits twice as long)")
@@ -152,12 +158,26 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	life, err := lockLife(ctx, lifeLockPath(o, id), 30*time.Second, log)
+	if err != nil {
+		return err
+	}
+	defer life.Close()
 	// Functions in containers and Pods reach the API through their agents'
 	// tunnels, which arrive here: lamb listens on no address of theirs.
 	tunnels := agentapi.NewListener(nil)
 	be, err := newBackend(ctx, o, workDir, id, tunnels, log)
 	if err != nil {
 		return err
+	}
+	// Containers and Pods outlive a killed lamb; process runtimes do not.
+	if be.Name() != "process" {
+		wd, err := startWatchdog(id)
+		if err != nil {
+			log.Warn("no watchdog: a lamb killed with SIGKILL leaves its instances until the next start", "error", err)
+		} else {
+			defer wd.stop()
+		}
 	}
 	logs := api.NewLogbook(0)
 	eng := engine.New(be,
@@ -275,16 +295,24 @@ func serve(ctx context.Context, o serveOptions) error {
 // every time the same server starts (one per data dir, or per address with
 // --ephemeral: neither can be used by two live servers at once), so that a
 // server finds and removes what a dead predecessor left behind, and never
-// touches instances of other servers that may be alive.
+// touches instances of other servers that may be alive. An ephemeral server
+// on port 0 shares its address with any number of live ones: its ID is its
+// own (its watchdog removes what it leaves).
 func serverID(o serveOptions) (string, error) {
+	var r [8]byte
 	if o.ephemeral {
-		return "ephemeral-" + o.addr, nil
+		if _, port, err := net.SplitHostPort(o.addr); err == nil && port != "0" {
+			return "ephemeral-" + o.addr, nil
+		}
+		if _, err := rand.Read(r[:]); err != nil {
+			return "", err
+		}
+		return "ephemeral-" + hex.EncodeToString(r[:]), nil
 	}
 	p := filepath.Join(o.dataDir, "server-id")
 	if b, err := os.ReadFile(p); err == nil && len(b) > 0 {
 		return string(b), nil
 	}
-	var r [8]byte
 	if _, err := rand.Read(r[:]); err != nil {
 		return "", err
 	}

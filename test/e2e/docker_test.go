@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -108,14 +110,52 @@ func testContainerEngine(t *testing.T, e containerEngine) {
 		})
 	})
 
-	t.Run("kill -9, restart on the same address reaps, SIGTERM leaves none", func(t *testing.T) {
+	t.Run("kill -9 leaves nothing 10 s later, without a restart", func(t *testing.T) {
 		c := s.client("us-east-1", "123456789012")
 		createEcho(t, c, "orphan")
 		invokeEcho(t, c, "orphan", `{}`)
+		if len(serverContainers(t, cli, ephemeralID)) == 0 {
+			t.Fatal("no container of this server after an invocation")
+		}
+		wd := watchdogPID(t, ephemeralID)
+		deadline := time.Now().Add(10 * time.Second)
+		s.kill9()
+		for left := serverContainers(t, cli, ephemeralID); len(left) > 0 || processAlive(wd); left = serverContainers(t, cli, ephemeralID) {
+			if time.Now().After(deadline) {
+				t.Fatalf("10 s after kill -9 of lamb: containers %v left, watchdog %d alive %v", left, wd, processAlive(wd))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
+	t.Run("restart at once after kill -9: the watchdog leaves the new server's containers alone", func(t *testing.T) {
+		first := startLambEnv(t, addr, "", env, args...)
+		c := first.client("us-east-1", "123456789012")
+		createEcho(t, c, "again")
+		invokeEcho(t, c, "again", `{}`)
+		first.kill9()
+		second := startLambEnv(t, addr, "", env, args...) // waits for the watchdog's reap
+		c = second.client("us-east-1", "123456789012")
+		createEcho(t, c, "again")
+		invokeEcho(t, c, "again", `{"n":1}`)
+		mine := serverContainers(t, cli, ephemeralID)
+		time.Sleep(2 * time.Second) // a watchdog that reaped late would have struck by now
+		if got := common(mine, serverContainers(t, cli, ephemeralID)); len(got) != len(mine) {
+			t.Fatalf("the new server's containers %v, of which %v are left", mine, got)
+		}
+		invokeEcho(t, c, "again", `{"n":2}`)
+	})
+
+	t.Run("watchdog killed too: restart on the same address reaps, SIGTERM leaves none", func(t *testing.T) {
+		s := startLambEnv(t, addr, "", env, args...)
+		c := s.client("us-east-1", "123456789012")
+		createEcho(t, c, "orphan2")
+		invokeEcho(t, c, "orphan2", `{}`)
+		_ = syscall.Kill(watchdogPID(t, ephemeralID), syscall.SIGKILL)
 		s.kill9()
 		orphans := serverContainers(t, cli, ephemeralID)
 		if len(orphans) == 0 {
-			t.Fatal("no container outlived kill -9 of lamb: nothing to reap")
+			t.Fatal("no container outlived kill -9 of lamb and its watchdog: nothing to reap")
 		}
 		s2 := startLambEnv(t, addr, "", env, args...)
 		if left := common(orphans, serverContainers(t, cli, ephemeralID)); len(left) != 0 {
@@ -127,13 +167,17 @@ func testContainerEngine(t *testing.T, e containerEngine) {
 		if len(serverContainers(t, cli, ephemeralID)) == 0 {
 			t.Fatal("no container of this server after an invocation")
 		}
+		wd := watchdogPID(t, ephemeralID)
 		s2.stop(t)
 		if left := serverContainers(t, cli, ephemeralID); len(left) != 0 {
 			t.Fatalf("containers left after SIGTERM: %v", left)
 		}
+		if processAlive(wd) {
+			t.Fatalf("watchdog %d outlived its server's clean exit", wd)
+		}
 	})
 
-	t.Run("kill -9 then restart on the same data dir reaps", func(t *testing.T) {
+	t.Run("kill -9 of lamb and its watchdog, then restart on the same data dir reaps", func(t *testing.T) {
 		dataDir := t.TempDir()
 		d := startLambEnv(t, freeAddr(t), dataDir, env, args...)
 		id, err := os.ReadFile(filepath.Join(dataDir, "server-id"))
@@ -144,6 +188,7 @@ func testContainerEngine(t *testing.T, e containerEngine) {
 		c := d.client("us-east-1", "123456789012")
 		createEcho(t, c, "durable")
 		invokeEcho(t, c, "durable", `{}`)
+		_ = syscall.Kill(watchdogPID(t, string(id)), syscall.SIGKILL)
 		d.kill9()
 		orphans := serverContainers(t, cli, string(id))
 		if len(orphans) == 0 {
@@ -160,6 +205,42 @@ func testContainerEngine(t *testing.T, e containerEngine) {
 			t.Fatalf("containers left after SIGTERM: %v", left)
 		}
 	})
+}
+
+// watchdogPID finds the watchdog process of the server with ID id.
+func watchdogPID(t *testing.T, id string) int {
+	t.Helper()
+	var pid int
+	testwait.For(t, "watchdog of "+id, func() bool {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			n, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			b, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+			args := strings.Split(string(b), "\x00")
+			for i := range args[:max(len(args)-1, 0)] {
+				if args[i] == "--watchdog-for" && args[i+1] == id {
+					pid = n
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return pid
+}
+
+// processAlive says whether pid is a process that has not exited (a zombie
+// has).
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
 }
 
 // engineClient connects to the engine at host, skipping the test when it does
