@@ -16,10 +16,19 @@
 //     of the same Go bootstrap is the baseline.
 //   - BenchmarkScaleOut: throughput of a function that works 20 ms, with four
 //     concurrent clients against one, over the same wall time (goal ≥ 3.5×).
+//   - TestSoak (a test, in the default run for 40 s; LAMB_SOAK=10m for a long
+//     one): sync clients on three functions and a stream of Event invocations
+//     while runtimes are killed behind lamb's back every second and lamb
+//     itself is killed with SIGKILL and restarted on its data dir every 10 s.
+//     It prints sync calls answered, events accepted, run, lost (must be 0)
+//     and run twice, what is left after the run (must be nothing) and lamb's
+//     RSS over time. Process backend only: Docker and Podman restarts are not
+//     part of it yet.
 //
 // # Running
 //
-// The benchmarks run only with -bench; the package's tests are fast unit tests.
+// The benchmarks run only with -bench; the package's tests are fast unit tests
+// and the soak.
 // bench/run.sh builds lamb, the echo bootstrap and the RIE (pinned version,
 // from the Go module proxy), runs everything and prints a table. Run alone,
 // `go test -run '^$' -bench . ./bench/` builds what it misses itself; the

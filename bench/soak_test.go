@@ -1,0 +1,451 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/lambhq/lamb/engine/backend/process"
+)
+
+// TestSoak runs thousands of invocations, sync and async, over several
+// functions on the process backend while runtimes are killed behind lamb's
+// back and lamb itself is killed with SIGKILL and restarted on its data dir.
+// It prints sync calls answered, Event invocations accepted and run (lost
+// must be 0; duplicates — at least once, as AWS promises — are counted),
+// what is left after the run (must be nothing) and lamb's RSS over time.
+//
+// The default test run soaks for 40 s; LAMB_SOAK=10m soaks longer (outside
+// the default run: go test ./bench -run Soak -timeout 30m).
+func TestSoak(t *testing.T) {
+	dur := 40 * time.Second
+	if v := os.Getenv("LAMB_SOAK"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("LAMB_SOAK=%q: %v", v, err)
+		}
+		dur = d
+	}
+	ctx := context.Background()
+	tmp := t.TempDir()
+	bin, err := binary(ctx, "LAMB_BENCH_LAMB", filepath.Join(tmp, "lamb"), nil,
+		"go", "build", "-o", filepath.Join(tmp, "lamb"), "github.com/lambhq/lamb/cmd/lamb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Functions may run as a uid of their own (lamb as root): the record of
+	// Event runs is in a directory anyone may write, out of t.TempDir's 0700.
+	recDir, err := os.MkdirTemp("", "lamb-soak-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(recDir) })
+	if err := os.Chmod(recDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	s := &soak{t: t, bin: bin, dataDir: filepath.Join(tmp, "data"), rec: filepath.Join(recDir, "ran.log")}
+	s.start(ctx)
+	defer s.stopLamb()
+	s.createFunctions(ctx)
+
+	runCtx, stop := context.WithTimeout(ctx, dur)
+	defer stop()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		fn := []string{"soak-echo", "soak-echo", "soak-slow", "soak-node"}[i]
+		wg.Go(func() { s.syncClient(runCtx, fn, i) })
+	}
+	wg.Go(func() { s.asyncClient(runCtx) })
+	wg.Go(func() { s.chaos(runCtx) })
+	wg.Go(func() { s.sampleRSS(runCtx) })
+	wg.Wait()
+
+	// Every accepted event runs, at least once, within a minute of the end.
+	var ran map[string]int
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		ran = s.ranEvents()
+		if len(missing(s.acceptedIDs(), ran)) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	lost := missing(s.acceptedIDs(), ran)
+	dups := 0
+	for _, n := range ran {
+		dups += max(n-1, 0)
+	}
+	s.stopLamb()
+	left := s.leftovers()
+
+	var rss []string
+	for _, r := range s.rss {
+		rss = append(rss, fmt.Sprintf("%.0fs:%dMB", r.at.Seconds(), r.kb/1024))
+	}
+	report := fmt.Sprintf(`soak for %s on the process backend:
+  sync calls          %d answered (%d results, %d AWS errors), %d unanswered outside lamb's restarts, %d cut by a kill -9 of lamb
+  Event invocations   %d accepted, %d run, %d lost, %d duplicates
+  chaos               %d runtimes killed behind lamb's back, %d kill -9 and restarts of lamb
+  left after the run  %d (%s)
+  lamb RSS            %s`,
+		dur, s.results.Load()+s.awsErrors.Load(), s.results.Load(), s.awsErrors.Load(), s.unanswered.Load(), s.cut.Load(),
+		len(s.acceptedIDs()), len(ran), len(lost), dups,
+		s.runtimeKills.Load(), s.restarts.Load(), len(left), strings.Join(left, ", "), strings.Join(rss, " "))
+	t.Log(report)
+	fmt.Println(report) // for bench/run.sh and people running it by hand
+	if len(lost) > 0 {
+		t.Errorf("%d Event invocations accepted with 202 never ran: %v", len(lost), lost[:min(len(lost), 10)])
+	}
+	if n := s.unanswered.Load(); n > 0 {
+		t.Errorf("%d sync calls got neither a result nor an AWS error while lamb was up (last: %v)", n, s.lastUnanswered.Load())
+	}
+	if len(left) > 0 {
+		t.Errorf("left after lamb stopped: %v", left)
+	}
+	if s.results.Load() == 0 || len(ran) == 0 || s.restarts.Load() == 0 {
+		t.Errorf("the soak did too little to mean anything: %d results, %d events run, %d restarts", s.results.Load(), len(ran), s.restarts.Load())
+	}
+}
+
+type rssSample struct {
+	at time.Duration
+	kb int
+}
+
+// soak is one soak run: lamb (restarted in place), its clients and chaos.
+type soak struct {
+	t            *testing.T
+	bin, dataDir string
+	rec          string // Event runs append their ids here
+	began        time.Time
+
+	mu       sync.Mutex // guards lamb, sdk, accepted
+	lamb     *proc
+	sdk      *lambda.Client
+	url      string
+	accepted []string
+	down     atomic.Bool // lamb is being killed and restarted
+
+	results, awsErrors, unanswered, cut atomic.Int64
+	lastUnanswered                      atomic.Value
+	runtimeKills, restarts              atomic.Int64
+	rss                                 []rssSample
+}
+
+func (s *soak) start(ctx context.Context) {
+	s.t.Helper()
+	if s.url == "" {
+		addr, err := freeAddr()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.url = "http://" + addr
+		s.began = time.Now()
+	}
+	p, err := startProc(filepath.Join(filepath.Dir(s.dataDir), "lamb.log"), filepath.Dir(s.dataDir), nil, s.bin,
+		"serve", "--backend", "process", "--addr", strings.TrimPrefix(s.url, "http://"), "--data-dir", s.dataDir,
+		"--async-retry-delay", "1s", "--max-instances", "4")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	httpc := &http.Client{Timeout: 30 * time.Second}
+	if err := p.waitReady(ctx, func() bool { return httpOK(httpc, s.url+"/_lamb/health") }); err != nil {
+		s.t.Fatalf("lamb serve: %v", err)
+	}
+	sdk := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.url),
+		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1,
+		HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}, Timeout: 30 * time.Second}})
+	s.mu.Lock()
+	s.lamb, s.sdk = p, sdk
+	s.mu.Unlock()
+}
+
+func (s *soak) client() (*lambda.Client, *proc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sdk, s.lamb
+}
+
+func (s *soak) stopLamb() {
+	_, p := s.client()
+	select {
+	case <-p.done:
+	default:
+		p.stop()
+	}
+}
+
+func (s *soak) createFunctions(ctx context.Context) {
+	s.t.Helper()
+	sdk, _ := s.client()
+	py := func(src string) []byte {
+		z, err := zipFiles(map[string]string{"handler.py": src})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		return z
+	}
+	node, err := zipFiles(map[string]string{"index.js": "exports.handler = async (e) => e;\n"})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	fns := []*lambda.CreateFunctionInput{
+		{FunctionName: aws.String("soak-echo"), Runtime: types.RuntimePython312, Handler: aws.String("handler.handler"),
+			Code: &types.FunctionCode{ZipFile: py("def handler(e, c):\n    return e\n")}},
+		{FunctionName: aws.String("soak-slow"), Runtime: types.RuntimePython312, Handler: aws.String("handler.handler"),
+			Code: &types.FunctionCode{ZipFile: py("import time\n\ndef handler(e, c):\n    time.sleep(0.05)\n    return e\n")}},
+		{FunctionName: aws.String("soak-node"), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
+			Code: &types.FunctionCode{ZipFile: node}},
+		{FunctionName: aws.String("soak-record"), Runtime: types.RuntimePython312, Handler: aws.String("handler.handler"),
+			Code: &types.FunctionCode{ZipFile: py("import os\n\ndef handler(e, c):\n    with open(os.environ['REC'], 'a') as f:\n        f.write(e['id'] + '\\n')\n    return e\n")},
+			Environment: &types.Environment{Variables: map[string]string{"REC": s.rec}}},
+	}
+	for _, in := range fns {
+		in.Role = aws.String("arn:aws:iam::000000000000:role/soak")
+		in.Timeout = aws.Int32(10)
+		if _, err := sdk.CreateFunction(ctx, in); err != nil {
+			s.t.Fatalf("create %s: %v", *in.FunctionName, err)
+		}
+		if err := lambda.NewFunctionActiveV2Waiter(sdk).Wait(ctx, &lambda.GetFunctionInput{FunctionName: in.FunctionName}, time.Minute); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+// syncClient invokes fn in a loop and checks each answer.
+func (s *soak) syncClient(ctx context.Context, fn string, id int) {
+	for n := 0; ctx.Err() == nil; n++ {
+		if s.down.Load() {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		sdk, p := s.client()
+		payload := fmt.Sprintf(`{"client":%d,"n":%d}`, id, n)
+		out, err := sdk.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: []byte(payload)})
+		var apiErr smithy.APIError
+		switch {
+		case err == nil && out.FunctionError == nil && sameJSON(out.Payload, []byte(payload)):
+			s.results.Add(1)
+		case err == nil && out.FunctionError != nil:
+			s.awsErrors.Add(1) // e.g. Runtime.ExitError: its runtime was killed mid-call
+		case errors.As(err, &apiErr):
+			s.awsErrors.Add(1)
+		case ctx.Err() != nil:
+		case s.down.Load() || processDone(p):
+			s.cut.Add(1) // in flight when lamb was killed
+		default:
+			if err == nil {
+				err = fmt.Errorf("payload %s, want %s", out.Payload, payload)
+			}
+			s.unanswered.Add(1)
+			s.lastUnanswered.Store(err.Error())
+		}
+	}
+}
+
+// asyncClient sends Event invocations at about 50 a second, keeping the ids
+// lamb acknowledged with 202.
+func (s *soak) asyncClient(ctx context.Context) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if s.down.Load() {
+			continue
+		}
+		sdk, _ := s.client()
+		id := "ev-" + strconv.Itoa(n)
+		out, err := sdk.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("soak-record"),
+			InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"id":"` + id + `"}`)})
+		if err == nil && out.StatusCode == http.StatusAccepted {
+			s.mu.Lock()
+			s.accepted = append(s.accepted, id)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// chaos kills a runtime behind lamb's back every second or so, and lamb
+// itself (SIGKILL, then a restart on the same data dir) every 10 s.
+func (s *soak) chaos(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for i := 1; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		_, p := s.client()
+		if i%10 == 0 {
+			s.down.Store(true)
+			p.cmd.Process.Kill()
+			<-p.done
+			s.start(context.Background())
+			s.restarts.Add(1)
+			s.down.Store(false)
+			continue
+		}
+		if kids := children(p.cmd.Process.Pid); len(kids) > 0 {
+			if syscall.Kill(kids[rand.IntN(len(kids))], syscall.SIGKILL) == nil {
+				s.runtimeKills.Add(1)
+			}
+		}
+	}
+}
+
+func (s *soak) sampleRSS(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		_, p := s.client()
+		if kb := rssKB(p.cmd.Process.Pid); kb > 0 {
+			s.rss = append(s.rss, rssSample{at: time.Since(s.began), kb: kb})
+		}
+	}
+}
+
+func (s *soak) acceptedIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.accepted)
+}
+
+// ranEvents counts the runs of each event id.
+func (s *soak) ranEvents() map[string]int {
+	ran := map[string]int{}
+	f, err := os.Open(s.rec)
+	if err != nil {
+		return ran
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if id := strings.TrimSpace(sc.Text()); id != "" {
+			ran[id]++
+		}
+	}
+	return ran
+}
+
+// leftovers lists what outlives the stopped lamb: processes running from its
+// work dir, and instance directories.
+func (s *soak) leftovers() []string {
+	work, err := process.WorkDirFor(s.dataDir)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var left []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		cwd, _ := os.Readlink("/proc/" + e.Name() + "/cwd")
+		if strings.Contains(string(cmd), work) || strings.HasPrefix(cwd, work) {
+			if processAlive(pid) {
+				left = append(left, fmt.Sprintf("process %d (%s)", pid, strings.ReplaceAll(string(cmd), "\x00", " ")))
+			}
+		}
+	}
+	inst, _ := os.ReadDir(filepath.Join(work, "instances"))
+	for _, e := range inst {
+		left = append(left, "instance dir "+e.Name())
+	}
+	return left
+}
+
+func missing(want []string, got map[string]int) []string {
+	var out []string
+	for _, id := range want {
+		if got[id] == 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func processDone(p *proc) bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// children lists the pids whose parent is pid.
+func children(pid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		_, rest, ok := strings.Cut(string(b), ") ")
+		f := strings.Fields(rest)
+		if ok && len(f) > 1 && f[1] == strconv.Itoa(pid) && f[0] != "Z" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// processAlive says whether pid runs (a zombie has exited).
+func processAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
+
+func rssKB(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return kb
+		}
+	}
+	return 0
+}
+
