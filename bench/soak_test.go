@@ -215,7 +215,7 @@ func (s *soak) createFunctions(ctx context.Context) {
 		{FunctionName: aws.String("soak-node"), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
 			Code: &types.FunctionCode{ZipFile: node}},
 		{FunctionName: aws.String("soak-record"), Runtime: types.RuntimePython312, Handler: aws.String("handler.handler"),
-			Code: &types.FunctionCode{ZipFile: py("import os\n\ndef handler(e, c):\n    with open(os.environ['REC'], 'a') as f:\n        f.write(e['id'] + '\\n')\n    return e\n")},
+			Code:        &types.FunctionCode{ZipFile: py("import os\n\ndef handler(e, c):\n    with open(os.environ['REC'], 'a') as f:\n        f.write(e['id'] + '\\n')\n    return e\n")},
 			Environment: &types.Environment{Variables: map[string]string{"REC": s.rec}}},
 	}
 	for _, in := range fns {
@@ -448,4 +448,3 @@ func rssKB(pid int) int {
 	}
 	return 0
 }
-
