@@ -26,6 +26,9 @@
 //
 // The token only guards the artifact endpoint; it travels to Pods in the init
 // container's environment, so whoever may read Pods in the namespace may read
-// it. The agent's port is not authenticated: restrict who reaches Pod IPs
-// with a NetworkPolicy on shared clusters.
+// it. The agent answers only requests that carry its Pod's own secret
+// (agentapi.EnvSecret, random per instance, kept from the function), so other
+// Pods that reach the Pod IP cannot invoke it; whoever may read Pods in the
+// namespace may read that secret too. Restrict both with RBAC, and who
+// reaches Pod IPs with a NetworkPolicy, on shared clusters.
 package kubernetes
