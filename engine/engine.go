@@ -142,6 +142,11 @@ func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backen
 		return &StateError{Code: "InvalidImage", Reason: fmt.Sprintf(
 			"lamb's %s backend cannot run container images (PackageType Image); start lamb with --backend docker, podman or kubernetes.", e.b.Name())}
 	}
+	if n, ok := e.b.(runtimeNoter); ok && fn.packageType() == "Zip" {
+		if note := n.RuntimeNote(fn.Runtime); note != "" {
+			e.opts.logger.Warn(note, "function", fn.ARN)
+		}
+	}
 	image := e.imageFor(fn)
 	if image == "" {
 		return nil
@@ -153,6 +158,13 @@ func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backen
 		return fmt.Errorf("prepull %s: %w", image, err)
 	}
 	return nil
+}
+
+// runtimeNoter is implemented by backends that may run a runtime other than
+// as AWS does (the process backend, on the host's interpreters): a note for
+// the log when a function is created or its code updated, "" when none.
+type runtimeNoter interface {
+	RuntimeNote(runtime string) string
 }
 
 // imageResolver is implemented by backends that choose images for runtimes

@@ -11,6 +11,7 @@ import (
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/docker"
 	"github.com/lambhq/lamb/engine/backend/process"
+	"github.com/lambhq/lamb/runtimes"
 )
 
 // newBackend builds the backend --backend names. auto takes Docker or Podman
@@ -46,7 +47,18 @@ func newBackend(ctx context.Context, o serveOptions, workDir, serverID string, a
 }
 
 func newProcessBackend(o serveOptions, workDir string, log *slog.Logger) (engine.Backend, error) {
-	return process.New(process.Config{WorkDir: workDir, PythonBin: o.python, NodeBin: o.node, Logger: log})
+	interps := map[string]string{}
+	for _, kv := range o.interpreters {
+		rt, path, ok := strings.Cut(kv, "=")
+		if !ok || rt == "" || path == "" {
+			return nil, fmt.Errorf("--runtime-interpreter %q: want RUNTIME=PATH, e.g. python3.12=/usr/bin/python3.12", kv)
+		}
+		if _, known := runtimes.Lookup(rt); !known {
+			return nil, fmt.Errorf("--runtime-interpreter %q: %q is not a Lambda runtime id", kv, rt)
+		}
+		interps[rt] = path
+	}
+	return process.New(process.Config{WorkDir: workDir, PythonBin: o.python, NodeBin: o.node, Interpreters: interps, Logger: log})
 }
 
 func newDockerBackend(ctx context.Context, o serveOptions, host, serverID string, api *agentapi.Listener, log *slog.Logger) (engine.Backend, error) {

@@ -35,6 +35,7 @@ type serveOptions struct {
 	idleTTL              time.Duration
 	python               string
 	node                 string
+	interpreters         []string
 	logLevel             string
 	logFormat            string
 	asyncRetryDelay      time.Duration
@@ -77,6 +78,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.DurationVar(&o.idleTTL, "idle-ttl", 10*time.Minute, "stop instances idle for this long")
 	f.StringVar(&o.python, "python", "python3", "python interpreter for python runtimes (process backend)")
 	f.StringVar(&o.node, "node", "node", "node binary for nodejs runtimes (process backend)")
+	f.StringArrayVar(&o.interpreters, "runtime-interpreter", nil, "RUNTIME=PATH: run RUNTIME (python3.12, nodejs22.x) on this interpreter (process backend; default: one named after the version on PATH, else --python/--node); repeatable")
 	f.StringArrayVar(&o.credentials, "credentials", nil, "ACCESS_KEY:SECRET: verify SigV4 signatures, accepting only these credentials; repeatable (env LAMB_CREDENTIALS=AK:S,AK:S)")
 	f.StringVar(&o.credentialsFile, "credentials-file", "", "file of ACCESS_KEY:SECRET lines, as --credentials")
 	f.BoolVar(&o.insecureNoAuth, "insecure-no-auth", false, "serve a non-loopback --addr without --credentials: anyone who reaches it can run code on this machine")
@@ -133,7 +135,7 @@ func serve(ctx context.Context, o serveOptions) error {
 
 	var st store.Store
 	stateDesc := "memory (--ephemeral)"
-	workDir := filepath.Join(o.dataDir, "run")
+	var workDir string
 	if o.ephemeral {
 		st = store.NewMemory()
 		if workDir, err = os.MkdirTemp("", "lamb-run-"); err != nil {
@@ -243,7 +245,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	attrs := []any{"addr", "http://" + ln.Addr().String(), "backend", be.Name(),
 		"state", stateDesc, "auth", auth, "version", version, "startup", time.Since(start).Round(time.Millisecond)}
 	if pb, ok := be.(*process.Backend); ok {
-		attrs = append(attrs, "isolation", pb.Isolation())
+		attrs = append(attrs, "interpreters", pb.Interpreters(), "isolation", pb.Isolation())
 	}
 	log.Info("lamb is serving", attrs...)
 

@@ -71,10 +71,14 @@ import (
 
 // Config configures the process backend.
 type Config struct {
-	WorkDir   string       // required; instances and extracted code live under it
-	PythonBin string       // default "python3" (looked up on PATH)
-	NodeBin   string       // default "node"
-	Logger    *slog.Logger // default: discard
+	WorkDir   string // required; instances and extracted code live under it
+	PythonBin string // default "python3" (looked up on PATH)
+	NodeBin   string // default "node"
+	// Interpreters names the interpreter of a runtime id ("python3.12":
+	// "/usr/bin/python3.12"), ahead of one found by version and the
+	// family's default (see interpreters.go).
+	Interpreters map[string]string
+	Logger       *slog.Logger // default: discard
 }
 
 // ErrUnsupported is returned by Launch for what processes cannot run
@@ -98,6 +102,9 @@ type Backend struct {
 
 	pythonMu  sync.Mutex
 	pythonExe string // the interpreter behind PythonBin, once resolved
+
+	interpMu sync.Mutex
+	interps  map[string]interpreterChoice // per runtime id, once chosen
 
 	usersMu  sync.Mutex
 	accounts map[uint32]string // uid → the account it was given to
@@ -143,6 +150,7 @@ func New(cfg Config) (*Backend, error) {
 		runtimeDir: filepath.Join(dir, "runtime"),
 		instDir:    filepath.Join(dir, "instances"),
 		accounts:   map[uint32]string{}, warned: map[string]bool{},
+		interps: map[string]interpreterChoice{},
 	}
 	b.noUsers = usersPossible(dir)
 	// Function uids may enter the shared directories but not list them

@@ -84,7 +84,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	if !ok {
 		return nil, fmt.Errorf("%w: runtime %q", ErrUnsupported, spec.Runtime)
 	}
-	interp, err := b.interpreter(rt.Family)
+	interp, err := b.interpreter(rt)
 	if err != nil {
 		return nil, err
 	}
@@ -203,16 +203,14 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	}
 }
 
-// interpreter resolves the host program that runs a family's bootstrap: ""
-// for families that bring their own (provided).
-func (b *Backend) interpreter(family string) (string, error) {
-	switch family {
-	case runtimes.FamilyPython:
-		return b.python()
-	case runtimes.FamilyNodejs:
-		return lookPath(b.cfg.NodeBin)
+// interpreter resolves the host program that runs rt's bootstrap (see
+// interpreters.go): "" for families that bring their own (provided).
+func (b *Backend) interpreter(rt runtimes.Runtime) (string, error) {
+	if wantVersion(rt) == "" {
+		return "", nil
 	}
-	return "", nil
+	c := b.chooseInterpreter(rt)
+	return c.path, c.err
 }
 
 // command picks the argv for the runtime family, run by interp.
