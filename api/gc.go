@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/lambhq/lamb/store"
 )
@@ -97,9 +98,22 @@ func (s *Server) requestSweep() {
 	}
 	s.gc.running = true
 	s.goBackground(func(ctx context.Context) {
+		busyRounds := 0
 		for {
-			if _, err := s.sweepBlobs(ctx); err != nil && ctx.Err() == nil {
+			_, busy, err := s.sweepBlobs(ctx)
+			if err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "blob garbage collection", slog.Any("error", err))
+			}
+			// Copies kept only because an instance still ran from them (a
+			// deleted function's instances stop in the background) are
+			// looked at again shortly, for a while.
+			if busy > 0 && busyRounds < maxBusyRounds {
+				busyRounds++
+				select {
+				case <-ctx.Done():
+				case <-time.After(busyRetry):
+					continue
+				}
 			}
 			s.gc.mu.Lock()
 			if !s.gc.again || ctx.Err() != nil {
@@ -113,14 +127,23 @@ func (s *Server) requestSweep() {
 	})
 }
 
+// How often, and how many times, a sweep comes back for copies it kept only
+// because an instance ran from them.
+const (
+	busyRetry     = 2 * time.Second
+	maxBusyRounds = 30
+)
+
 // sweepBlobs removes every blob no function, version or layer version
-// references and returns how many it removed.
-func (s *Server) sweepBlobs(ctx context.Context) (int, error) {
+// references, and what the backend made of them, and returns how many blobs
+// it removed and how many of the backend's copies of them it kept only
+// because an instance still runs from them.
+func (s *Server) sweepBlobs(ctx context.Context) (removed, busy int, _ error) {
 	s.gc.uploads.Lock()
 	defer s.gc.uploads.Unlock()
 	keep, err := referencedBlobs(ctx, s.store)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var garbage []string
 	if err := s.store.Blobs(ctx, func(h string, _ int64) error {
@@ -129,17 +152,29 @@ func (s *Server) sweepBlobs(ctx context.Context) (int, error) {
 		}
 		return nil
 	}); err != nil {
-		return 0, fmt.Errorf("list blobs: %w", err)
+		return 0, 0, fmt.Errorf("list blobs: %w", err)
 	}
 	for i, h := range garbage {
 		if err := s.store.DeleteBlob(ctx, h); err != nil {
-			return i, fmt.Errorf("delete blob %s: %w", h, err)
+			return i, 0, fmt.Errorf("delete blob %s: %w", h, err)
 		}
 	}
 	if len(garbage) > 0 {
 		s.log.DebugContext(ctx, "removed unreferenced blobs", slog.Int("count", len(garbage)), slog.Int("kept", len(keep)))
 	}
-	return len(garbage), nil
+	// What the backend made of them (extracted code, volumes) goes too; a
+	// failure there leaves a cache entry, not a reference to a missing blob.
+	if c, ok := s.cfg.Engine.(artifactCollector); ok {
+		if busy, err = c.CollectArtifacts(ctx, func(h string) bool { return keep[h] }); err != nil {
+			s.log.WarnContext(ctx, "collecting the backend's copies of unreferenced code", slog.Any("error", err))
+		}
+	}
+	return len(garbage), busy, nil
+}
+
+// artifactCollector is the engine's CollectArtifacts.
+type artifactCollector interface {
+	CollectArtifacts(ctx context.Context, keep func(sha256 string) bool) (busy int, err error)
 }
 
 // referencedBlobs reads, in one transaction, the sha of every blob a

@@ -163,7 +163,7 @@ func TestGCSharedAndLayerBlobs(t *testing.T) {
 	before := blobDirUsage(t, dir)
 	sweep := func() {
 		t.Helper()
-		if _, err := h.srv.sweepBlobs(ctx); err != nil {
+		if _, _, err := h.srv.sweepBlobs(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -271,7 +271,7 @@ func TestGCRacesUploads(t *testing.T) {
 	go func() {
 		defer sweeps.Done()
 		for ctx.Err() == nil {
-			if _, err := h.srv.sweepBlobs(ctx); err != nil && ctx.Err() == nil {
+			if _, _, err := h.srv.sweepBlobs(ctx); err != nil && ctx.Err() == nil {
 				t.Error(err)
 				return
 			}

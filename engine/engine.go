@@ -160,6 +160,16 @@ func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backen
 	return nil
 }
 
+// CollectArtifacts has the backend remove what it made of code and layer zips
+// keep no longer holds (see backend.ArtifactCollector); a no-op on backends
+// that keep nothing.
+func (e *Engine) CollectArtifacts(ctx context.Context, keep func(sha256 string) bool) (busy int, err error) {
+	if c, ok := e.b.(backend.ArtifactCollector); ok {
+		return c.CollectArtifacts(ctx, keep)
+	}
+	return 0, nil
+}
+
 // runtimeNoter is implemented by backends that may run a runtime other than
 // as AWS does (the process backend, on the host's interpreters): a note for
 // the log when a function is created or its code updated, "" when none.

@@ -44,6 +44,16 @@ type Backend interface {
 	Close(ctx context.Context) error
 }
 
+// ArtifactCollector is implemented by backends that keep what they made of a
+// code or layer zip beyond its instances (extracted directories, volumes).
+// CollectArtifacts removes what they made of zips keep no longer holds
+// (keep is given lower-case hex sha256 digests), except what a running
+// instance uses, and returns how many it kept only for that (busy); it is
+// called after the zips themselves were collected.
+type ArtifactCollector interface {
+	CollectArtifacts(ctx context.Context, keep func(sha256 string) bool) (busy int, err error)
+}
+
 // Capabilities records what a backend can enforce, so callers never need its type.
 type Capabilities struct {
 	MemoryLimit bool // MemoryMB is enforced (exceeding it kills the instance)

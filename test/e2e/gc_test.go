@@ -15,6 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambhq/lamb/engine/backend/process"
+	"github.com/lambhq/lamb/internal/testwait"
 )
 
 // blobListing is every entry under dataDir/blobs with its size (-1 for a
@@ -100,6 +103,19 @@ func TestDeletingFunctionsFreesBlobs(t *testing.T) {
 	if files < n+1 {
 		t.Fatalf("%d blob files after creating %d functions and a layer", files, n)
 	}
+	// Invoked, so the process backend extracts each function's code and the layer.
+	for i := range n {
+		if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fmt.Sprintf("gc-%d", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	work, err := process.WorkDirFor(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := extracted(t, work); len(got) < n+1 {
+		t.Fatalf("%d extracted copies after invoking %d functions with a layer: %v", len(got), n, got)
+	}
 	if _, err := c.DeleteLayerVersion(ctx, &lambda.DeleteLayerVersionInput{LayerName: aws.String("gc-layer"), VersionNumber: aws.Int64(lv.Version)}); err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +125,7 @@ func TestDeletingFunctionsFreesBlobs(t *testing.T) {
 		}
 	}
 	waitBlobListing(t, dir, start)
+	testwait.For(t, "the extracted copies of deleted code to go", func() bool { return len(extracted(t, work)) == 0 })
 
 	// A blob no record references, as a crash between a delete and its
 	// sweep leaves one, is gone after a restart.
@@ -125,4 +142,21 @@ func TestDeletingFunctionsFreesBlobs(t *testing.T) {
 	}
 	startLamb(t, dir)
 	waitBlobListing(t, dir, start)
+}
+
+// extracted lists the process backend's extracted copies of code and layer
+// zips under its work dir (code/<uid>/<sha>, layers/<uid>/<sha>).
+func extracted(t *testing.T, work string) []string {
+	t.Helper()
+	var out []string
+	for _, kind := range []string{"code", "layers"} {
+		users, _ := os.ReadDir(filepath.Join(work, kind))
+		for _, u := range users {
+			shas, _ := os.ReadDir(filepath.Join(work, kind, u.Name()))
+			for _, s := range shas {
+				out = append(out, filepath.Join(kind, u.Name(), s.Name()))
+			}
+		}
+	}
+	return out
 }

@@ -38,6 +38,7 @@ const (
 	markerName  = ".lamb-complete"
 	fillMount   = "/lamb-fill"
 	labelVolume = "lamb.volume" // kind: agent, code, layers
+	labelZips   = "lamb.zips"   // code and layers volumes: the sha256 of each zip in them, comma-separated
 )
 
 // volumes fills content volumes once each.
@@ -67,13 +68,20 @@ func (v *volumes) lock(name string) func() {
 
 // ensure makes volume name exist with content; content writes a tar stream of
 // the volume's files (the marker is appended by ensure). image is any local
-// image, used for the helper container.
-func (v *volumes) ensure(ctx context.Context, name, kind, image string, content func(*tar.Writer) error) error {
+// image, used for the helper container; zips, the sha256 of the zips in it.
+//
+// A volume ensure filled before is checked to exist still (one inspect):
+// another server on the same engine may have collected it (CollectArtifacts),
+// and the engine would create an empty one in its place for a mount.
+func (v *volumes) ensure(ctx context.Context, name, kind, image string, zips []string, content func(*tar.Writer) error) error {
 	v.mu.Lock()
 	ok := v.ready[name]
 	v.mu.Unlock()
 	if ok {
-		return nil
+		if _, err := v.b.cli.VolumeInspect(ctx, name); err == nil || !errdefs.IsNotFound(err) {
+			return nil
+		}
+		v.forget(name)
 	}
 	unlock := v.lock(name)
 	defer unlock()
@@ -83,7 +91,7 @@ func (v *volumes) ensure(ctx context.Context, name, kind, image string, content 
 	if ok {
 		return nil
 	}
-	if err := v.fill(ctx, name, kind, image, content); err != nil {
+	if err := v.fill(ctx, name, kind, image, zips, content); err != nil {
 		return fmt.Errorf("volume %s: %w", name, err)
 	}
 	v.mu.Lock()
@@ -92,14 +100,24 @@ func (v *volumes) ensure(ctx context.Context, name, kind, image string, content 
 	return nil
 }
 
-func (v *volumes) fill(ctx context.Context, name, kind, image string, content func(*tar.Writer) error) error {
+// forget drops name from the volumes known to be filled.
+func (v *volumes) forget(name string) {
+	v.mu.Lock()
+	delete(v.ready, name)
+	v.mu.Unlock()
+}
+
+func (v *volumes) fill(ctx context.Context, name, kind, image string, zips []string, content func(*tar.Writer) error) error {
 	cli := v.b.cli
 	if _, err := cli.VolumeInspect(ctx, name); err != nil {
 		if !errdefs.IsNotFound(err) {
 			return err
 		}
-		if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: name,
-			Labels: map[string]string{labelManaged: "true", labelVolume: kind}}); err != nil {
+		labels := map[string]string{labelManaged: "true", labelVolume: kind, labelServer: v.b.cfg.ServerID}
+		if len(zips) > 0 {
+			labels[labelZips] = strings.ToLower(strings.Join(zips, ","))
+		}
+		if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: labels}); err != nil {
 			return err
 		}
 	}
@@ -160,7 +178,7 @@ func (b *Backend) agentVolume(ctx context.Context, image string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	err = b.vols.ensure(ctx, name, "agent", image, func(tw *tar.Writer) error {
+	err = b.vols.ensure(ctx, name, "agent", image, nil, func(tw *tar.Writer) error {
 		return writeTarFile(tw, "lamb", b.agentBin, 0o755)
 	})
 	return name, err
@@ -192,7 +210,7 @@ func (b *Backend) codeVolume(ctx context.Context, image string, code backend.Art
 		return "", nil
 	}
 	name := "lamb-code-" + shortSHA(code.SHA256)
-	err := b.vols.ensure(ctx, name, "code", image, func(tw *tar.Writer) error {
+	err := b.vols.ensure(ctx, name, "code", image, []string{code.SHA256}, func(tw *tar.Writer) error {
 		return zipToTar(ctx, code, tw)
 	})
 	return name, err
@@ -209,7 +227,11 @@ func (b *Backend) layersVolume(ctx context.Context, image string, layers []backe
 		h.Write([]byte(l.SHA256 + "\n"))
 	}
 	name := "lamb-layers-" + hex.EncodeToString(h.Sum(nil)[:12])
-	err := b.vols.ensure(ctx, name, "layers", image, func(tw *tar.Writer) error {
+	zips := make([]string, len(layers))
+	for i, l := range layers {
+		zips[i] = l.SHA256
+	}
+	err := b.vols.ensure(ctx, name, "layers", image, zips, func(tw *tar.Writer) error {
 		for _, l := range layers {
 			if err := zipToTar(ctx, l, tw); err != nil {
 				return err

@@ -61,6 +61,17 @@ func (l *Live[T]) Has(id string) bool {
 	return ok
 }
 
+// All returns the live instances, in no order.
+func (l *Live[T]) All() []T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]T, 0, len(l.m))
+	for _, in := range l.m {
+		out = append(out, in)
+	}
+	return out
+}
+
 // StopAll makes later Adds fail and stops every live instance, concurrently,
 // returning their errors joined.
 func (l *Live[T]) StopAll(ctx context.Context) error {
