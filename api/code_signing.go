@@ -25,6 +25,14 @@ type codeSigningConfig struct {
 	LastModified         string            `json:"LastModified"`
 }
 
+// cscRecord is a config as stored: the config AWS answers and its tags,
+// which AWS answers only through ListTags (the model's CodeSigningConfig has
+// no Tags member).
+type cscRecord struct {
+	codeSigningConfig
+	Tags map[string]string `json:"Tags,omitempty"`
+}
+
 type allowedPublishers struct {
 	SigningProfileVersionArns []string `json:"SigningProfileVersionArns"`
 }
@@ -37,6 +45,7 @@ type cscInput struct {
 	Description         *string            `json:"Description"`
 	AllowedPublishers   *allowedPublishers `json:"AllowedPublishers"`
 	CodeSigningPolicies *cscPolicies       `json:"CodeSigningPolicies"`
+	Tags                map[string]string  `json:"Tags"` // CreateCodeSigningConfig only
 }
 
 func newCSCID() string {
@@ -65,12 +74,12 @@ func cscKey(sc scope, arn string) string {
 	return sc.Account + "/" + sc.Region + "/" + id
 }
 
-func loadCSC(tx store.Tx, sc scope, arn string) (*codeSigningConfig, string, error) {
+func loadCSC(tx store.Tx, sc scope, arn string) (*cscRecord, string, error) {
 	key := cscKey(sc, arn)
 	if key == "" {
 		return nil, "", errCSCNotFound(arn)
 	}
-	var cfg codeSigningConfig
+	var cfg cscRecord
 	if err := tx.Get(bucketCodeSigning, key, &cfg); errors.Is(err, store.ErrNotFound) {
 		return nil, "", errCSCNotFound(arn)
 	} else if err != nil {
@@ -80,6 +89,9 @@ func loadCSC(tx store.Tx, sc scope, arn string) (*codeSigningConfig, string, err
 }
 
 func (in *cscInput) validate(create bool) error {
+	if len(in.Tags) > maxTags {
+		return errTooManyTags()
+	}
 	var v validationError
 	if create && in.AllowedPublishers == nil {
 		v.null("allowedPublishers")
@@ -114,24 +126,27 @@ func (s *Server) createCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	id := newCSCID()
-	cfg := &codeSigningConfig{
+	rec := &cscRecord{codeSigningConfig: codeSigningConfig{
 		CodeSigningConfigID:  id,
 		CodeSigningConfigArn: "arn:aws:lambda:" + c.Scope.Region + ":" + c.Scope.Account + ":" + cscArnPatternPrefix + id,
 		CodeSigningPolicies:  cscPolicies{UntrustedArtifactOnDeployment: "Warn"},
+	}}
+	in.apply(&rec.codeSigningConfig)
+	if len(in.Tags) > 0 {
+		rec.Tags = in.Tags
 	}
-	in.apply(cfg)
 	err := s.store.Update(r.Context(), func(tx store.Tx) error {
-		return tx.Put(bucketCodeSigning, cscKey(c.Scope, cfg.CodeSigningConfigArn), cfg)
+		return tx.Put(bucketCodeSigning, cscKey(c.Scope, rec.CodeSigningConfigArn), rec)
 	})
 	if err != nil {
 		return err
 	}
-	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
+	return reply(w, c, map[string]any{"CodeSigningConfig": rec.codeSigningConfig})
 }
 
 // getCodeSigningConfig serves GetCodeSigningConfig.
 func (s *Server) getCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	var cfg *codeSigningConfig
+	var cfg *cscRecord
 	err := s.store.View(r.Context(), func(tx store.Tx) error {
 		var err error
 		cfg, _, err = loadCSC(tx, c.Scope, c.Labels["CodeSigningConfigArn"])
@@ -140,7 +155,7 @@ func (s *Server) getCodeSigningConfig(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg.codeSigningConfig})
 }
 
 // updateCodeSigningConfig serves UpdateCodeSigningConfig.
@@ -152,7 +167,7 @@ func (s *Server) updateCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 	if err := in.validate(false); err != nil {
 		return err
 	}
-	var cfg *codeSigningConfig
+	var cfg *cscRecord
 	err := s.store.Update(r.Context(), func(tx store.Tx) error {
 		var (
 			key string
@@ -161,13 +176,13 @@ func (s *Server) updateCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 		if cfg, key, err = loadCSC(tx, c.Scope, c.Labels["CodeSigningConfigArn"]); err != nil {
 			return err
 		}
-		in.apply(cfg)
+		in.apply(&cfg.codeSigningConfig)
 		return tx.Put(bucketCodeSigning, key, cfg)
 	})
 	if err != nil {
 		return err
 	}
-	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg.codeSigningConfig})
 }
 
 // cscUsers lists the functions of sc using the config arn.

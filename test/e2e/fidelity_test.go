@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// runBoto3Script runs script with boto3 against s (its URL is argv[1]) and
+// decodes the JSON object it prints.
+func runBoto3Script(t *testing.T, s *server, script string) map[string]any {
+	t.Helper()
+	py := pythonWithBoto3(t)
+	cmd := exec.Command(py, "-c", script, s.URL)
+	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	b, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("boto3 script: %v\n%s\n%s", err, b, stderr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("boto3 printed %q: %v", b, err)
+	}
+	t.Logf("boto3 saw %s", b)
+	return got
+}
+
+// boto3Prelude makes a client and a function zip; call(name, fn) records
+// fn's result or AWS's error (code, message, status) under name.
+const boto3Prelude = `
+import io, json, sys, zipfile, boto3, botocore.config
+from botocore.exceptions import ClientError
+c = boto3.client("lambda", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 aws_access_key_id="123456789012", aws_secret_access_key="x",
+                 config=botocore.config.Config(retries={"max_attempts": 1}))
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("index.py", "def handler(e, c):\n    return e\n")
+ZIP = buf.getvalue()
+ROLE = "arn:aws:iam::123456789012:role/lambda-role"
+out = {}
+def call(name, fn):
+    try:
+        r = fn()
+        r.pop("ResponseMetadata", None)
+        out[name] = r
+    except ClientError as e:
+        out[name] = [e.response["Error"]["Code"], e.response["Error"]["Message"], e.response["ResponseMetadata"]["HTTPStatusCode"]]
+`
+
+// terraformDriftScript drives what Terraform's aws_lambda_code_signing_config
+// and aws_lambda_function (dead_letter_config, file_system_config) do.
+const terraformDriftScript = boto3Prelude + `
+csc = c.create_code_signing_config(AllowedPublishers={"SigningProfileVersionArns": ["arn:aws:signer:us-east-1:123456789012:/signing-profiles/p/abcdefghij"]},
+                                   Tags={"team": "a"})["CodeSigningConfig"]
+arn = csc["CodeSigningConfigArn"]
+out["csc_has_tags_key"] = "Tags" in csc
+call("csc_tags", lambda: c.list_tags(Resource=arn))
+c.tag_resource(Resource=arn, Tags={"env": "dev"})
+c.untag_resource(Resource=arn, TagKeys=["team"])
+call("csc_tags_after", lambda: c.list_tags(Resource=arn))
+c.update_code_signing_config(CodeSigningConfigArn=arn, Description="d")
+call("csc_tags_after_update", lambda: c.list_tags(Resource=arn))
+missing = arn[:-17] + "0" * 17
+call("csc_tags_missing", lambda: c.list_tags(Resource=missing))
+
+dlq = "arn:aws:sqs:us-east-1:123456789012:dlq"
+efs = "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0"
+r = c.create_function(FunctionName="drift", Runtime="python3.12", Role=ROLE, Handler="index.handler", Code={"ZipFile": ZIP},
+                      DeadLetterConfig={"TargetArn": dlq},
+                      FileSystemConfigs=[{"Arn": efs, "LocalMountPath": "/mnt/data"}], Publish=True)
+out["create_dlc"] = r.get("DeadLetterConfig")
+out["create_fs"] = r.get("FileSystemConfigs")
+out["create_version"] = r["Version"]
+c.get_waiter("function_active_v2").wait(FunctionName="drift", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+g = c.get_function_configuration(FunctionName="drift")
+out["get_dlc"] = g.get("DeadLetterConfig")
+out["get_fs"] = g.get("FileSystemConfigs")
+out["version_dlc"] = c.get_function_configuration(FunctionName="drift", Qualifier="1").get("DeadLetterConfig")
+out["publish_again"] = c.publish_version(FunctionName="drift")["Version"]
+c.get_waiter("function_updated_v2").wait(FunctionName="drift", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+u = c.update_function_configuration(FunctionName="drift", DeadLetterConfig={"TargetArn": ""}, FileSystemConfigs=[])
+out["cleared_dlc"] = u.get("DeadLetterConfig")
+out["cleared_fs"] = u.get("FileSystemConfigs")
+c.get_waiter("function_updated_v2").wait(FunctionName="drift", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+call("bad_mount", lambda: c.update_function_configuration(FunctionName="drift", FileSystemConfigs=[{"Arn": efs, "LocalMountPath": "/data"}]))
+call("bad_efs_arn", lambda: c.update_function_configuration(FunctionName="drift", FileSystemConfigs=[{"Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1", "LocalMountPath": "/mnt/x"}]))
+call("bad_dlq", lambda: c.update_function_configuration(FunctionName="drift", DeadLetterConfig={"TargetArn": "not-an-arn"}))
+print(json.dumps(out))
+`
+
+// TestBoto3TerraformDrift checks the three resources issue #13 found
+// drifting under Terraform: tags on code signing configs (the model's
+// CreateCodeSigningConfigRequest has Tags and its TaggableResource pattern
+// takes code-signing-config ARNs, /work/shared/aws-models/lambda.json), and
+// DeadLetterConfig and FileSystemConfigs stored and answered by
+// Create/UpdateFunctionConfiguration and GetFunctionConfiguration, cleared by
+// an empty TargetArn or list. The validation messages follow the model's
+// patterns as AWS prints them: "Value '/flock/q3-00' at
+// 'fileSystemConfigs.1.member.localMountPath' failed to satisfy constraint:
+// Member must satisfy regular expression pattern: ^/mnt/[a-zA-Z0-9-_.]+$"
+// (AWS's answer quoted in flock-lab/flock#391).
+func TestBoto3TerraformDrift(t *testing.T) {
+	s := startLamb(t, "")
+	got := runBoto3Script(t, s, terraformDriftScript)
+	efs := "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0"
+	want := map[string]string{
+		"csc_has_tags_key":      `false`,
+		"csc_tags":              `{"Tags":{"team":"a"}}`,
+		"csc_tags_after":        `{"Tags":{"env":"dev"}}`,
+		"csc_tags_after_update": `{"Tags":{"env":"dev"}}`,
+		"create_dlc":            `{"TargetArn":"arn:aws:sqs:us-east-1:123456789012:dlq"}`,
+		"create_fs":             `[{"Arn":"` + efs + `","LocalMountPath":"/mnt/data"}]`,
+		"create_version":        `"1"`,
+		"get_dlc":               `{"TargetArn":"arn:aws:sqs:us-east-1:123456789012:dlq"}`,
+		"get_fs":                `[{"Arn":"` + efs + `","LocalMountPath":"/mnt/data"}]`,
+		"version_dlc":           `{"TargetArn":"arn:aws:sqs:us-east-1:123456789012:dlq"}`,
+		"publish_again":         `"1"`,
+		"cleared_dlc":           `null`,
+		"cleared_fs":            `null`,
+		"bad_mount":             `["ValidationException","1 validation error detected: Value '/data' at 'fileSystemConfigs.1.member.localMountPath' failed to satisfy constraint: Member must satisfy regular expression pattern: ^/mnt/[a-zA-Z0-9-_.]+$",400]`,
+		"bad_efs_arn":           `["ValidationException","1 validation error detected: Value 'arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1' at 'fileSystemConfigs.1.member.arn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws[a-zA-Z-]*:elasticfilesystem:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:\\d{12}:access-point/fsap-[a-f0-9]{17}$",400]`,
+		"bad_dlq":               `["ValidationException","1 validation error detected: Value 'not-an-arn' at 'deadLetterConfig.targetArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$",400]`,
+	}
+	checkJSON(t, got, want)
+	if m, _ := json.Marshal(got["csc_tags_missing"]); !strings.Contains(string(m), `"ResourceNotFoundException"`) {
+		t.Errorf("ListTags of a missing config: %s, want ResourceNotFoundException", m)
+	}
+}
+
+// checkJSON compares each key of got, marshalled, with want's JSON text.
+func checkJSON(t *testing.T, got map[string]any, want map[string]string) {
+	t.Helper()
+	for k, w := range want {
+		g, _ := json.Marshal(got[k])
+		var wv any
+		if err := json.Unmarshal([]byte(w), &wv); err != nil {
+			t.Fatalf("want[%s]: %v", k, err)
+		}
+		wb, _ := json.Marshal(wv)
+		if string(g) != string(wb) {
+			t.Errorf("%s: got %s\nwant %s", k, g, wb)
+		}
+	}
+}
