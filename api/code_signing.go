@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -56,6 +57,39 @@ func newCSCID() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return "csc-" + string(b)
+}
+
+// cscArnPatternText is the model's CodeSigningConfigArn pattern, printed
+// without its anchors as AWS prints the patterns of its ValidationExceptions
+// (every recorded one, /work/shared/aws-snapshots).
+const cscArnPatternText = `arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:code-signing-config:csc-[a-z0-9]{17}`
+
+var cscArnPattern = regexp.MustCompile(`^(?:` + cscArnPatternText + `)$`)
+
+// validateCSCArn adds the model's violations of a CodeSigningConfigArn
+// member to v.
+func validateCSCArn(v *validationError, arn *string) {
+	switch {
+	case arn == nil:
+	case len(*arn) > 200:
+		v.add(*arn, "codeSigningConfigArn", "Member must have length less than or equal to 200")
+	case !cscArnPattern.MatchString(*arn):
+		v.add(*arn, "codeSigningConfigArn", "Member must satisfy regular expression pattern: "+cscArnPatternText)
+	}
+}
+
+// errCSCNotAttachable is AWS's answer when a function is given a config that
+// does not exist (recorded in TestCodeSigningConfig::test_code_signing_not_found_excs).
+func errCSCNotAttachable(arn string) *awsError {
+	return newError("CodeSigningConfigNotFoundException", "The code signing configuration cannot be found. Check that the provided configuration is not deleted: %s.", arn)
+}
+
+// attachCSC records arn as the function's config, once it is known to exist.
+func attachCSC(tx store.Tx, sc scope, name, arn string) error {
+	if _, _, err := loadCSC(tx, sc, arn); err != nil {
+		return errCSCNotAttachable(arn)
+	}
+	return tx.Put(bucketFunctionCSC, functionKey(sc, name), arn)
 }
 
 func errCSCNotFound(arn string) *awsError {
@@ -283,7 +317,7 @@ func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 	arn := *in.CodeSigningConfigArn
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
 		if _, _, err := loadCSC(tx, c.Scope, arn); err != nil {
-			return newError("CodeSigningConfigNotFoundException", "The code signing configuration cannot be found. Check that the provided configuration is not deleted: %s.", arn)
+			return errCSCNotAttachable(arn)
 		}
 		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err

@@ -149,3 +149,46 @@ func checkJSON(t *testing.T, got map[string]any, want map[string]string) {
 		}
 	}
 }
+
+// cscOnCreateScript creates functions with CodeSigningConfigArn: a config
+// that exists, a malformed ARN and one that names no config.
+const cscOnCreateScript = boto3Prelude + `
+arn = c.create_code_signing_config(AllowedPublishers={"SigningProfileVersionArns": ["arn:aws:signer:us-east-1:123456789012:/signing-profiles/p/abcdefghij"]})["CodeSigningConfig"]["CodeSigningConfigArn"]
+def create(name, csc):
+    return lambda: c.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="index.handler",
+                                     Code={"ZipFile": ZIP}, CodeSigningConfigArn=csc)
+create("signed", arn)()
+call("get_fcsc", lambda: c.get_function_code_signing_config(FunctionName="signed"))
+out["get_fcsc_matches"] = out["get_fcsc"].get("CodeSigningConfigArn") == arn
+call("users", lambda: c.list_functions_by_code_signing_config(CodeSigningConfigArn=arn))
+out["users_match"] = out["users"].get("FunctionArns") == ["arn:aws:lambda:us-east-1:123456789012:function:signed"]
+call("malformed", create("malformed", "arn:aws:lambda:us-east-1:123456789012:code-signing-config:nope"))
+call("unknown", create("unknown", "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0000000000000000a"))
+call("unknown_not_created", lambda: c.get_function(FunctionName="unknown"))
+call("delete_in_use", lambda: c.delete_code_signing_config(CodeSigningConfigArn=arn))
+print(json.dumps(out))
+`
+
+// TestBoto3CodeSigningConfigOnCreate checks CreateFunction's
+// CodeSigningConfigArn: attached as PutFunctionCodeSigningConfig attaches it;
+// a malformed ARN refused by the model's CodeSigningConfigArn pattern
+// (lambda.json, printed without anchors as AWS prints every pattern in its
+// recorded ValidationExceptions); a config that does not exist refused with
+// the CodeSigningConfigNotFoundException AWS answers
+// PutFunctionCodeSigningConfig (recorded in
+// TestCodeSigningConfig::test_code_signing_not_found_excs), and no function
+// created.
+func TestBoto3CodeSigningConfigOnCreate(t *testing.T) {
+	s := startLamb(t, "")
+	got := runBoto3Script(t, s, cscOnCreateScript)
+	checkJSON(t, got, map[string]string{
+		"get_fcsc_matches":    `true`,
+		"users_match":         `true`,
+		"malformed":           `["ValidationException","1 validation error detected: Value 'arn:aws:lambda:us-east-1:123456789012:code-signing-config:nope' at 'codeSigningConfigArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}",400]`,
+		"unknown":             `["CodeSigningConfigNotFoundException","The code signing configuration cannot be found. Check that the provided configuration is not deleted: arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0000000000000000a.",404]`,
+		"unknown_not_created": `["ResourceNotFoundException","Function not found: arn:aws:lambda:us-east-1:123456789012:function:unknown",404]`,
+	})
+	if m, _ := json.Marshal(got["delete_in_use"]); !strings.Contains(string(m), "ResourceConflictException") {
+		t.Errorf("deleting a config in use: %s, want ResourceConflictException", m)
+	}
+}
