@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -190,5 +192,77 @@ func TestBoto3CodeSigningConfigOnCreate(t *testing.T) {
 	})
 	if m, _ := json.Marshal(got["delete_in_use"]); !strings.Contains(string(m), "ResourceConflictException") {
 		t.Errorf("deleting a config in use: %s, want ResourceConflictException", m)
+	}
+}
+
+// exitingBootstrap takes the next event from the Runtime API, then leaves
+// without answering as _HANDLER says: exit status 0, exit status 3 or
+// SIGSEGV.
+const exitingBootstrap = `#!/bin/sh
+exec python3 -c '
+import os, signal, sys, urllib.request
+urllib.request.urlopen("http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/next").read()
+print("leaving as", os.environ["_HANDLER"], flush=True)
+h = os.environ["_HANDLER"]
+if h == "segv":
+    os.kill(os.getpid(), signal.SIGSEGV)
+os._exit(0 if h == "exit0" else 3)
+'
+`
+
+const runtimeExitScript = boto3Prelude + `
+import base64
+for h in ["exit0", "exit3", "segv"]:
+    c.create_function(FunctionName="leave-" + h, Runtime="provided.al2023", Role=ROLE, Handler=h,
+                      Code={"ZipFile": base64.b64decode(sys.argv[2])})
+    c.get_waiter("function_active_v2").wait(FunctionName="leave-" + h, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    r = c.invoke(FunctionName="leave-" + h, LogType="Tail")
+    out[h] = {"FunctionError": r.get("FunctionError"), "Payload": json.loads(r["Payload"].read()),
+              "Log": base64.b64decode(r["LogResult"]).decode()}
+print(json.dumps(out))
+`
+
+// TestBoto3RuntimeExits invokes, on the process backend, runtimes that take
+// an event and leave without answering. AWS words each way apart: status 0
+// is "Runtime exited without providing a reason" (AWS's example of a
+// runtime crash, "Failure during the invoke phase" in
+// docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html, and
+// bref's tests against AWS assert the same errorType and message); status N
+// is "Runtime exited with error: exit status N" and a signal "Runtime exited
+// with error: signal: segmentation fault" (Go's exec error text, which
+// AWS's RAPID prints; "Runtime exited with error: signal: killed" is AWS's
+// widely reported OOM answer). The log carries "RequestId: <id> Error: <msg>"
+// and then "Runtime.ExitError", AWS's documented (text format) lines.
+func TestBoto3RuntimeExits(t *testing.T) {
+	s := startLamb(t, "")
+	zip := zipOf(t, map[string]string{"bootstrap": exitingBootstrap})
+	py := pythonWithBoto3(t)
+	cmd := exec.Command(py, "-c", runtimeExitScript, s.URL, base64.StdEncoding.EncodeToString(zip))
+	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("boto3 script: %v\n%s", err, b)
+	}
+	var got map[string]struct {
+		FunctionError string
+		Payload       map[string]string
+		Log           string
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("boto3 printed %q: %v", b, err)
+	}
+	for h, msg := range map[string]string{
+		"exit0": "Runtime exited without providing a reason",
+		"exit3": "Runtime exited with error: exit status 3",
+		"segv":  "Runtime exited with error: signal: segmentation fault",
+	} {
+		g := got[h]
+		if g.FunctionError != "Unhandled" || g.Payload["errorType"] != "Runtime.ExitError" ||
+			!regexp.MustCompile(`^RequestId: [0-9a-f-]{36} Error: `+regexp.QuoteMeta(msg)+`$`).MatchString(g.Payload["errorMessage"]) {
+			t.Errorf("%s: FunctionError %q, payload %v; want Runtime.ExitError %q", h, g.FunctionError, g.Payload, msg)
+		}
+		if !regexp.MustCompile(`leaving as ` + h + `\n(.|\n)*RequestId: [0-9a-f-]{36} Error: ` + regexp.QuoteMeta(msg) + `\nRuntime.ExitError\nEND RequestId: `).MatchString(g.Log) {
+			t.Errorf("%s: log\n%s\nwant the runtime's line, then %q and Runtime.ExitError before END", h, g.Log, msg)
+		}
 	}
 }
