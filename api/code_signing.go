@@ -283,21 +283,30 @@ func (s *Server) listCodeSigningConfigs(w http.ResponseWriter, r *http.Request, 
 // listFunctionsByCodeSigningConfig serves ListFunctionsByCodeSigningConfig.
 func (s *Server) listFunctionsByCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
 	arn := c.Labels["CodeSigningConfigArn"]
-	out := struct {
-		FunctionArns []string `json:"FunctionArns"`
-	}{FunctionArns: []string{}}
-	err := s.store.View(r.Context(), func(tx store.Tx) error {
+	// MaxItems is the model's MaxListItems (1..10000).
+	maxItems, err := pageSize(c, 10000, 50)
+	if err != nil {
+		return err
+	}
+	var users []string
+	err = s.store.View(r.Context(), func(tx store.Tx) error {
 		if _, _, err := loadCSC(tx, c.Scope, arn); err != nil {
 			return err
 		}
-		users, err := cscUsers(tx, c.Scope, arn)
-		out.FunctionArns = append(out.FunctionArns, users...)
+		users, err = cscUsers(tx, c.Scope, arn)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return reply(w, c, out)
+	p, err := pageOf(c, users, maxItems, func(a string) string { return a })
+	if err != nil {
+		return err
+	}
+	return reply(w, c, struct {
+		FunctionArns []string `json:"FunctionArns"`
+		NextMarker   string   `json:"NextMarker,omitempty"`
+	}{p.items, p.next})
 }
 
 // functionCSCInput is the PutFunctionCodeSigningConfig body.
