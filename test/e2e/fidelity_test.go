@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -265,4 +267,77 @@ func TestBoto3RuntimeExits(t *testing.T) {
 			t.Errorf("%s: log\n%s\nwant the runtime's line, then %q and Runtime.ExitError before END", h, g.Log, msg)
 		}
 	}
+}
+
+// TestAWSCLIPublicFunctionURL: a NONE URL made with the AWS CLI answers
+// AWS's 403 {"Message":"Forbidden"} until add-permission grants the public
+// both lambda:InvokeFunctionUrl (--function-url-auth-type NONE) and
+// lambda:InvokeFunction ("Starting in October 2025, new function URLs will
+// require both lambda:InvokeFunctionUrl and lambda:InvokeFunction
+// permissions", docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). With
+// `lamb serve --urls-without-policy` the same URL is served without them.
+func TestAWSCLIPublicFunctionURL(t *testing.T) {
+	dir := t.TempDir()
+	zipPath := dir + "/code.zip"
+	if err := os.WriteFile(zipPath, zipOf(t, map[string]string{"index.py": "def handler(e, c):\n    return {'statusCode': 200, 'body': 'public'}\n"}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	get := func(t *testing.T, s *server, url string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, s.URL+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	setup := func(t *testing.T, s *server) string {
+		t.Helper()
+		if err := awsCLI(t, s, nil, "lambda", "create-function", "--function-name", "pub", "--runtime", "python3.12",
+			"--role", role, "--handler", "index.handler", "--zip-file", "fileb://"+zipPath); err != nil {
+			t.Fatal(err)
+		}
+		if err := awsCLI(t, s, nil, "lambda", "wait", "function-active-v2", "--function-name", "pub"); err != nil {
+			t.Fatal(err)
+		}
+		var u struct{ FunctionUrl string }
+		if err := awsCLI(t, s, &u, "lambda", "create-function-url-config", "--function-name", "pub", "--auth-type", "NONE"); err != nil {
+			t.Fatal(err)
+		}
+		return u.FunctionUrl
+	}
+	t.Run("enforced", func(t *testing.T) {
+		s := startLamb(t, "")
+		url := setup(t, s)
+		if code, body := get(t, s, url); code != 403 || body != `{"Message":"Forbidden"}` {
+			t.Errorf("without a policy: %d %s", code, body)
+		}
+		if err := awsCLI(t, s, nil, "lambda", "add-permission", "--function-name", "pub", "--statement-id", "url",
+			"--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE"); err != nil {
+			t.Fatal(err)
+		}
+		if code, body := get(t, s, url); code != 403 || body != `{"Message":"Forbidden"}` {
+			t.Errorf("with lambda:InvokeFunctionUrl only: %d %s", code, body)
+		}
+		if err := awsCLI(t, s, nil, "lambda", "add-permission", "--function-name", "pub", "--statement-id", "invoke",
+			"--action", "lambda:InvokeFunction", "--principal", "*"); err != nil {
+			t.Fatal(err)
+		}
+		if code, body := get(t, s, url); code != 200 || body != "public" {
+			t.Errorf("with both grants: %d %s", code, body)
+		}
+	})
+	t.Run("--urls-without-policy", func(t *testing.T) {
+		s := startLamb(t, "", "--urls-without-policy")
+		url := setup(t, s)
+		if code, body := get(t, s, url); code != 200 || body != "public" {
+			t.Errorf("without a policy, check off: %d %s", code, body)
+		}
+	})
 }
