@@ -216,7 +216,9 @@ func validateFileSystemConfigs(v *validationError, in *[]fileSystemConfig) {
 	}
 }
 
-// fileSystemConfigsValue prints a list the way AWS's Java model prints it.
+// fileSystemConfigsValue prints a list for a length violation in the style of
+// AWS's Java model objects; AWS's exact print of this list is not recorded
+// anywhere lamb could read, so this one is a likeness.
 func fileSystemConfigsValue(in []fileSystemConfig) string {
 	parts := make([]string, len(in))
 	for i, fs := range in {
