@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,6 +26,14 @@ type codeSigningConfig struct {
 	LastModified         string            `json:"LastModified"`
 }
 
+// cscRecord is a config as stored: the config AWS answers and its tags,
+// which AWS answers only through ListTags (the model's CodeSigningConfig has
+// no Tags member).
+type cscRecord struct {
+	codeSigningConfig
+	Tags map[string]string `json:"Tags,omitempty"`
+}
+
 type allowedPublishers struct {
 	SigningProfileVersionArns []string `json:"SigningProfileVersionArns"`
 }
@@ -37,6 +46,7 @@ type cscInput struct {
 	Description         *string            `json:"Description"`
 	AllowedPublishers   *allowedPublishers `json:"AllowedPublishers"`
 	CodeSigningPolicies *cscPolicies       `json:"CodeSigningPolicies"`
+	Tags                map[string]string  `json:"Tags"` // CreateCodeSigningConfig only
 }
 
 func newCSCID() string {
@@ -47,6 +57,39 @@ func newCSCID() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return "csc-" + string(b)
+}
+
+// cscArnPatternText is the model's CodeSigningConfigArn pattern, printed
+// without its anchors as AWS prints the patterns of its ValidationExceptions
+// (every recorded one, /work/shared/aws-snapshots).
+const cscArnPatternText = `arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:code-signing-config:csc-[a-z0-9]{17}`
+
+var cscArnPattern = regexp.MustCompile(`^(?:` + cscArnPatternText + `)$`)
+
+// validateCSCArn adds the model's violations of a CodeSigningConfigArn
+// member to v.
+func validateCSCArn(v *validationError, arn *string) {
+	switch {
+	case arn == nil:
+	case len(*arn) > 200:
+		v.add(*arn, "codeSigningConfigArn", "Member must have length less than or equal to 200")
+	case !cscArnPattern.MatchString(*arn):
+		v.add(*arn, "codeSigningConfigArn", "Member must satisfy regular expression pattern: "+cscArnPatternText)
+	}
+}
+
+// errCSCNotAttachable is AWS's answer when a function is given a config that
+// does not exist (recorded in TestCodeSigningConfig::test_code_signing_not_found_excs).
+func errCSCNotAttachable(arn string) *awsError {
+	return newError("CodeSigningConfigNotFoundException", "The code signing configuration cannot be found. Check that the provided configuration is not deleted: %s.", arn)
+}
+
+// attachCSC records arn as the function's config, once it is known to exist.
+func attachCSC(tx store.Tx, sc scope, name, arn string) error {
+	if _, _, err := loadCSC(tx, sc, arn); err != nil {
+		return errCSCNotAttachable(arn)
+	}
+	return tx.Put(bucketFunctionCSC, functionKey(sc, name), arn)
 }
 
 func errCSCNotFound(arn string) *awsError {
@@ -65,12 +108,12 @@ func cscKey(sc scope, arn string) string {
 	return sc.Account + "/" + sc.Region + "/" + id
 }
 
-func loadCSC(tx store.Tx, sc scope, arn string) (*codeSigningConfig, string, error) {
+func loadCSC(tx store.Tx, sc scope, arn string) (*cscRecord, string, error) {
 	key := cscKey(sc, arn)
 	if key == "" {
 		return nil, "", errCSCNotFound(arn)
 	}
-	var cfg codeSigningConfig
+	var cfg cscRecord
 	if err := tx.Get(bucketCodeSigning, key, &cfg); errors.Is(err, store.ErrNotFound) {
 		return nil, "", errCSCNotFound(arn)
 	} else if err != nil {
@@ -80,6 +123,9 @@ func loadCSC(tx store.Tx, sc scope, arn string) (*codeSigningConfig, string, err
 }
 
 func (in *cscInput) validate(create bool) error {
+	if len(in.Tags) > maxTags {
+		return errTooManyTags()
+	}
 	var v validationError
 	if create && in.AllowedPublishers == nil {
 		v.null("allowedPublishers")
@@ -114,24 +160,27 @@ func (s *Server) createCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	id := newCSCID()
-	cfg := &codeSigningConfig{
+	rec := &cscRecord{codeSigningConfig: codeSigningConfig{
 		CodeSigningConfigID:  id,
 		CodeSigningConfigArn: "arn:aws:lambda:" + c.Scope.Region + ":" + c.Scope.Account + ":" + cscArnPatternPrefix + id,
 		CodeSigningPolicies:  cscPolicies{UntrustedArtifactOnDeployment: "Warn"},
+	}}
+	in.apply(&rec.codeSigningConfig)
+	if len(in.Tags) > 0 {
+		rec.Tags = in.Tags
 	}
-	in.apply(cfg)
 	err := s.store.Update(r.Context(), func(tx store.Tx) error {
-		return tx.Put(bucketCodeSigning, cscKey(c.Scope, cfg.CodeSigningConfigArn), cfg)
+		return tx.Put(bucketCodeSigning, cscKey(c.Scope, rec.CodeSigningConfigArn), rec)
 	})
 	if err != nil {
 		return err
 	}
-	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
+	return reply(w, c, map[string]any{"CodeSigningConfig": rec.codeSigningConfig})
 }
 
 // getCodeSigningConfig serves GetCodeSigningConfig.
 func (s *Server) getCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	var cfg *codeSigningConfig
+	var cfg *cscRecord
 	err := s.store.View(r.Context(), func(tx store.Tx) error {
 		var err error
 		cfg, _, err = loadCSC(tx, c.Scope, c.Labels["CodeSigningConfigArn"])
@@ -140,7 +189,7 @@ func (s *Server) getCodeSigningConfig(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg.codeSigningConfig})
 }
 
 // updateCodeSigningConfig serves UpdateCodeSigningConfig.
@@ -152,7 +201,7 @@ func (s *Server) updateCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 	if err := in.validate(false); err != nil {
 		return err
 	}
-	var cfg *codeSigningConfig
+	var cfg *cscRecord
 	err := s.store.Update(r.Context(), func(tx store.Tx) error {
 		var (
 			key string
@@ -161,13 +210,13 @@ func (s *Server) updateCodeSigningConfig(w http.ResponseWriter, r *http.Request,
 		if cfg, key, err = loadCSC(tx, c.Scope, c.Labels["CodeSigningConfigArn"]); err != nil {
 			return err
 		}
-		in.apply(cfg)
+		in.apply(&cfg.codeSigningConfig)
 		return tx.Put(bucketCodeSigning, key, cfg)
 	})
 	if err != nil {
 		return err
 	}
-	return reply(w, c, map[string]any{"CodeSigningConfig": cfg})
+	return reply(w, c, map[string]any{"CodeSigningConfig": cfg.codeSigningConfig})
 }
 
 // cscUsers lists the functions of sc using the config arn.
@@ -234,21 +283,30 @@ func (s *Server) listCodeSigningConfigs(w http.ResponseWriter, r *http.Request, 
 // listFunctionsByCodeSigningConfig serves ListFunctionsByCodeSigningConfig.
 func (s *Server) listFunctionsByCodeSigningConfig(w http.ResponseWriter, r *http.Request, c *call) error {
 	arn := c.Labels["CodeSigningConfigArn"]
-	out := struct {
-		FunctionArns []string `json:"FunctionArns"`
-	}{FunctionArns: []string{}}
-	err := s.store.View(r.Context(), func(tx store.Tx) error {
+	// MaxItems is the model's MaxListItems (1..10000).
+	maxItems, err := pageSize(c, 10000, 50)
+	if err != nil {
+		return err
+	}
+	var users []string
+	err = s.store.View(r.Context(), func(tx store.Tx) error {
 		if _, _, err := loadCSC(tx, c.Scope, arn); err != nil {
 			return err
 		}
-		users, err := cscUsers(tx, c.Scope, arn)
-		out.FunctionArns = append(out.FunctionArns, users...)
+		users, err = cscUsers(tx, c.Scope, arn)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return reply(w, c, out)
+	p, err := pageOf(c, users, maxItems, func(a string) string { return a })
+	if err != nil {
+		return err
+	}
+	return reply(w, c, struct {
+		FunctionArns []string `json:"FunctionArns"`
+		NextMarker   string   `json:"NextMarker,omitempty"`
+	}{p.items, p.next})
 }
 
 // functionCSCInput is the PutFunctionCodeSigningConfig body.
@@ -268,7 +326,7 @@ func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 	arn := *in.CodeSigningConfigArn
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
 		if _, _, err := loadCSC(tx, c.Scope, arn); err != nil {
-			return newError("CodeSigningConfigNotFoundException", "The code signing configuration cannot be found. Check that the provided configuration is not deleted: %s.", arn)
+			return errCSCNotAttachable(arn)
 		}
 		if _, err := loadRefFunction(tx, c.Scope, ref); err != nil {
 			return err

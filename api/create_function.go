@@ -22,6 +22,9 @@ type createFunctionInput struct {
 	Tags          map[string]string `json:"Tags"`
 	Architectures []string          `json:"Architectures"`
 	TenancyConfig *tenancyConfig    `json:"TenancyConfig"` // function_config_ext.go
+	// CodeSigningConfigArn attaches a config, as PutFunctionCodeSigningConfig
+	// does (code_signing.go).
+	CodeSigningConfigArn *string `json:"CodeSigningConfigArn"`
 }
 
 // createFunction serves CreateFunction: validates like AWS, stores the zip
@@ -60,6 +63,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	var tv validationError
 	validateTenancyConfig(&tv, in.TenancyConfig)
+	validateCSCArn(&tv, in.CodeSigningConfigArn)
 	if err := tv.err(); err != nil {
 		return err
 	}
@@ -142,6 +146,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
+		}
+		if in.CodeSigningConfigArn != nil {
+			return attachCSC(tx, c.Scope, f.Name, *in.CodeSigningConfigArn)
 		}
 		return nil
 	}, in.Layers)

@@ -23,27 +23,29 @@ type functionRecord struct {
 	Region  string `json:"region"`
 	Name    string `json:"name"`
 
-	PackageType   string            `json:"packageType"`
-	Runtime       string            `json:"runtime,omitempty"`
-	Handler       string            `json:"handler,omitempty"`
-	Role          string            `json:"role"`
-	Description   string            `json:"description"`
-	Timeout       int32             `json:"timeout"`
-	MemorySize    int32             `json:"memorySize"`
-	EphemeralSize int32             `json:"ephemeralSize"`
-	Architectures []string          `json:"architectures"`
-	Environment   map[string]string `json:"environment"` // nil: never set, so AWS shows no Environment
-	TracingMode   string            `json:"tracingMode"`
-	Logging       loggingConfig     `json:"logging"`
-	KMSKeyArn     string            `json:"kmsKeyArn,omitempty"`
-	SnapStartOn   string            `json:"snapStartApplyOn"`
-	ImageURI      string            `json:"imageUri,omitempty"`
-	ImageConfig   *imageConfig      `json:"imageConfig,omitempty"`
-	CapProvider   *providerConfig   `json:"capacityProviderConfig,omitempty"` // capacity_provider.go; state only
-	Layers        []layerRef        `json:"layers,omitempty"`
-	VpcConfig     *vpcConfig        `json:"vpcConfig,omitempty"`     // function_config_ext.go
-	DurableConfig *durableConfig    `json:"durableConfig,omitempty"` // function_config_ext.go
-	TenancyConfig *tenancyConfig    `json:"tenancyConfig,omitempty"` // function_config_ext.go; set at create only
+	PackageType   string             `json:"packageType"`
+	Runtime       string             `json:"runtime,omitempty"`
+	Handler       string             `json:"handler,omitempty"`
+	Role          string             `json:"role"`
+	Description   string             `json:"description"`
+	Timeout       int32              `json:"timeout"`
+	MemorySize    int32              `json:"memorySize"`
+	EphemeralSize int32              `json:"ephemeralSize"`
+	Architectures []string           `json:"architectures"`
+	Environment   map[string]string  `json:"environment"` // nil: never set, so AWS shows no Environment
+	TracingMode   string             `json:"tracingMode"`
+	Logging       loggingConfig      `json:"logging"`
+	KMSKeyArn     string             `json:"kmsKeyArn,omitempty"`
+	SnapStartOn   string             `json:"snapStartApplyOn"`
+	ImageURI      string             `json:"imageUri,omitempty"`
+	ImageConfig   *imageConfig       `json:"imageConfig,omitempty"`
+	CapProvider   *providerConfig    `json:"capacityProviderConfig,omitempty"` // capacity_provider.go; state only
+	Layers        []layerRef         `json:"layers,omitempty"`
+	VpcConfig     *vpcConfig         `json:"vpcConfig,omitempty"`         // function_config_ext.go
+	DurableConfig *durableConfig     `json:"durableConfig,omitempty"`     // function_config_ext.go
+	TenancyConfig *tenancyConfig     `json:"tenancyConfig,omitempty"`     // function_config_ext.go; set at create only
+	DeadLetterArn string             `json:"deadLetterArn,omitempty"`     // function_config_ext.go
+	FileSystems   []fileSystemConfig `json:"fileSystemConfigs,omitempty"` // function_config_ext.go
 
 	CodeSHA256Hex string `json:"codeSha256Hex,omitempty"` // blob key of the zip
 	CodeSHA256    string `json:"codeSha256"`              // base64, as AWS shows it
@@ -224,6 +226,8 @@ type functionConfiguration struct {
 	VpcConfig                  *vpcConfigResponse    `json:"VpcConfig,omitempty"`
 	DurableConfig              *durableConfig        `json:"DurableConfig,omitempty"`
 	TenancyConfig              *tenancyConfig        `json:"TenancyConfig,omitempty"`
+	DeadLetterConfig           *deadLetterConfig     `json:"DeadLetterConfig,omitempty"`
+	FileSystemConfigs          []fileSystemConfig    `json:"FileSystemConfigs,omitempty"`
 }
 
 type environmentResponse struct {
@@ -286,6 +290,10 @@ func (f *functionRecord) configuration() functionConfiguration {
 		VpcConfig:                  f.VpcConfig.response(),
 		DurableConfig:              f.DurableConfig,
 		TenancyConfig:              f.TenancyConfig,
+		FileSystemConfigs:          f.FileSystems,
+	}
+	if f.DeadLetterArn != "" {
+		c.DeadLetterConfig = &deadLetterConfig{TargetArn: &f.DeadLetterArn}
 	}
 	if f.Environment != nil {
 		// AWS shows Environment once a client set it, even to {}.

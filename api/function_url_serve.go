@@ -87,6 +87,20 @@ func (s *Server) serveURL(w http.ResponseWriter, r *http.Request, id, region, ra
 		preflight(w, r, u.Cors)
 		return
 	}
+	if u.AuthType == "NONE" && !s.cfg.URLsWithoutPolicy {
+		gaps, err := s.urlPublicGaps(ctx, u)
+		if err != nil {
+			s.log.ErrorContext(ctx, "function url policy", "id", id, "error", err)
+			urlError(w, http.StatusInternalServerError, "Internal Server Error")
+			return
+		}
+		if len(gaps) > 0 {
+			// AWS's answer to a NONE URL its policy does not make public.
+			s.log.DebugContext(ctx, "function url not public", "id", id, "why", strings.Join(gaps, "; "))
+			urlError(w, http.StatusForbidden, "Forbidden")
+			return
+		}
+	}
 	if u.AuthType == "AWS_IAM" {
 		// A request must be signed (verified when lamb has --credentials, as
 		// the API's), and by a caller the function's policy lets in.
@@ -691,6 +705,11 @@ type urlListEntry struct {
 	FunctionArn string `json:"functionArn"`
 	AuthType    string `json:"authType"`
 	InvokeMode  string `json:"invokeMode"`
+	// NotPublic says why a NONE URL answers 403 to everyone: what its
+	// resource policy lacks (empty: nothing, or an AWS_IAM URL).
+	// PolicyCheckOff is set when the server serves such URLs anyway.
+	NotPublic      []string `json:"notPublic,omitempty"`
+	PolicyCheckOff bool     `json:"policyCheckOff,omitempty"`
 	// FunctionURL is addressed by host name; PathURL reaches the same
 	// function through lamb's own host, for clients that cannot set one.
 	FunctionURL string `json:"functionUrl"`
@@ -708,8 +727,15 @@ func (s *Server) serveURLList(w http.ResponseWriter, r *http.Request) {
 	port := requestPort(r)
 	out := make([]urlListEntry, 0, len(all))
 	for _, u := range all {
+		gaps, err := s.urlPublicGaps(r.Context(), u)
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "list function urls", "error", err)
+			writeError(w, err)
+			return
+		}
 		out = append(out, urlListEntry{
 			URLID: u.URLID, FunctionArn: u.functionArn(), AuthType: u.AuthType, InvokeMode: u.invokeMode(),
+			NotPublic: gaps, PolicyCheckOff: len(gaps) > 0 && s.cfg.URLsWithoutPolicy,
 			FunctionURL: functionURL(u.URLID, u.Region, port),
 			PathURL:     "http://" + r.Host + "/_lamb/urls/" + u.URLID + "/",
 		})

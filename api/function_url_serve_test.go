@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambhq/lamb/engine"
+	"github.com/lambhq/lamb/engine/backend/process"
 	"github.com/lambhq/lamb/internal/testenv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,6 +73,28 @@ func (h *harness) createURL(in *lambda.CreateFunctionUrlConfigInput) string {
 	return id
 }
 
+// allowPublicURL adds the two statements AWS requires, since October 2025,
+// before anyone may call a NONE URL of the function (or of its alias
+// qualifier): lambda:InvokeFunctionUrl with the FunctionUrlAuthType NONE
+// condition and lambda:InvokeFunction, both to "*" (urls-auth.html).
+func (h *harness) allowPublicURL(name, qualifier string) {
+	h.t.Helper()
+	var q *string
+	if qualifier != "" {
+		q = aws.String(qualifier)
+	}
+	for _, in := range []*lambda.AddPermissionInput{
+		{FunctionName: aws.String(name), Qualifier: q, StatementId: aws.String("public-url"), Action: aws.String("lambda:InvokeFunctionUrl"),
+			Principal: aws.String("*"), FunctionUrlAuthType: types.FunctionUrlAuthTypeNone},
+		{FunctionName: aws.String(name), Qualifier: q, StatementId: aws.String("public-invoke"), Action: aws.String("lambda:InvokeFunction"),
+			Principal: aws.String("*"), InvokedViaFunctionUrl: aws.Bool(true)},
+	} {
+		if _, err := h.client.AddPermission(context.Background(), in); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
 // urlRequest sends a request to a function URL by host name.
 func (h *harness) urlRequest(method, id, pathQuery string, body io.Reader, header http.Header) *http.Response {
 	h.t.Helper()
@@ -103,6 +128,7 @@ func TestFunctionURLBuffered(t *testing.T) {
 	h := newEngineHarness(t)
 	h.createFunction("web", "python3.12", "app.handler", map[string]string{"app.py": urlPy})
 	id := h.createURL(&lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String("web"), AuthType: types.FunctionUrlAuthTypeNone})
+	h.allowPublicURL("web", "")
 
 	t.Run("event is payload format 2.0", func(t *testing.T) {
 		resp := h.urlRequest(http.MethodPost, id, "/some/path?a=1&b=x%20y&a=2", strings.NewReader(`{"k":"v"}`), http.Header{
@@ -370,6 +396,7 @@ func TestFunctionURLResponseStream(t *testing.T) {
 	h.createNode("streamer", urlStreamJS)
 	id := h.createURL(&lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String("streamer"), AuthType: types.FunctionUrlAuthTypeNone,
 		InvokeMode: types.InvokeModeResponseStream})
+	h.allowPublicURL("streamer", "")
 
 	for _, tc := range []struct {
 		name        string
@@ -423,4 +450,89 @@ func TestFunctionURLResponseStream(t *testing.T) {
 func needPython3(t *testing.T) {
 	t.Helper()
 	testenv.LookPath(t, "python3")
+}
+
+// TestFunctionURLNoneNeedsPublicPolicy: a NONE URL answers AWS's 403
+// {"Message":"Forbidden"} until the resource policy of its function (or
+// alias) allows both lambda:InvokeFunctionUrl and lambda:InvokeFunction to
+// "*" ("Starting in October 2025, new function URLs will require both
+// lambda:InvokeFunctionUrl and lambda:InvokeFunction permissions",
+// docs.aws.amazon.com/lambda/latest/dg/urls-auth.html); Config.
+// URLsWithoutPolicy serves it anyway. /_lamb/urls says what is missing.
+func TestFunctionURLNoneNeedsPublicPolicy(t *testing.T) {
+	needPython3(t)
+	type grant struct {
+		action, principal string
+		urlAuth           types.FunctionUrlAuthType
+		viaURL            bool
+	}
+	urlGrant := grant{"lambda:InvokeFunctionUrl", "*", types.FunctionUrlAuthTypeNone, false}
+	invokeGrant := grant{"lambda:InvokeFunction", "*", "", false}
+	for _, tc := range []struct {
+		name      string
+		grants    []grant
+		onAlias   bool // the URL is the alias's, the grants the function's
+		open      bool // Config.URLsWithoutPolicy
+		want      int
+		notPublic []string
+	}{
+		{name: "no policy", want: 403, notPublic: []string{needURLGrant, needInvokeGrant}},
+		{name: "only InvokeFunctionUrl (before October 2025)", grants: []grant{urlGrant}, want: 403, notPublic: []string{needInvokeGrant}},
+		{name: "only InvokeFunction", grants: []grant{invokeGrant}, want: 403, notPublic: []string{needURLGrant}},
+		{name: "both", grants: []grant{urlGrant, invokeGrant}, want: 200},
+		{name: "InvokeFunction only via the URL", grants: []grant{urlGrant, {"lambda:InvokeFunction", "*", "", true}}, want: 200},
+		{name: "InvokeFunctionUrl without the condition", grants: []grant{{"lambda:InvokeFunctionUrl", "*", "", false}, invokeGrant}, want: 200},
+		{name: "lambda:* to everyone", grants: []grant{{"lambda:*", "*", "", false}}, want: 200},
+		{name: "InvokeFunctionUrl for AWS_IAM only", grants: []grant{{"lambda:InvokeFunctionUrl", "*", types.FunctionUrlAuthTypeAwsIam, false}, invokeGrant},
+			want: 403, notPublic: []string{needURLGrant}},
+		{name: "granted to one account, not the public", grants: []grant{{"lambda:InvokeFunctionUrl", "222222222222", types.FunctionUrlAuthTypeNone, false}, {"lambda:InvokeFunction", "222222222222", "", false}},
+			want: 403, notPublic: []string{needURLGrant, needInvokeGrant}},
+		{name: "an alias's URL needs the alias's policy", grants: []grant{urlGrant, invokeGrant}, onAlias: true, want: 403, notPublic: []string{needURLGrant, needInvokeGrant}},
+		{name: "check off", open: true, want: 200, notPublic: []string{needURLGrant, needInvokeGrant}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := process.New(process.Config{WorkDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := engine.New(b)
+			t.Cleanup(func() { _ = e.Close(context.Background()) })
+			h := newHarness(t, Config{Engine: e, URLsWithoutPolicy: tc.open})
+			h.createFunction("web", "python3.12", "app.handler", map[string]string{"app.py": urlPy})
+			in := &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String("web"), AuthType: types.FunctionUrlAuthTypeNone}
+			if tc.onAlias {
+				if _, err := h.client.CreateAlias(context.Background(), &lambda.CreateAliasInput{FunctionName: aws.String("web"), Name: aws.String("live"), FunctionVersion: aws.String("$LATEST")}); err != nil {
+					t.Fatal(err)
+				}
+				in.Qualifier = aws.String("live")
+			}
+			id := h.createURL(in)
+			for i, g := range tc.grants {
+				p := &lambda.AddPermissionInput{FunctionName: aws.String("web"), StatementId: aws.String(fmt.Sprint("s", i)), Action: aws.String(g.action),
+					Principal: aws.String(g.principal), FunctionUrlAuthType: g.urlAuth}
+				if g.viaURL {
+					p.InvokedViaFunctionUrl = aws.Bool(true)
+				}
+				if _, err := h.client.AddPermission(context.Background(), p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			resp := h.urlRequest(http.MethodGet, id, "/echo", nil, nil)
+			body := readAll(t, resp.Body)
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d %s, want %d", resp.StatusCode, body, tc.want)
+			}
+			if tc.want == 403 && strings.TrimSpace(body) != `{"Message":"Forbidden"}` {
+				t.Errorf("body %s, want AWS's {\"Message\":\"Forbidden\"}", body)
+			}
+			rr := h.raw("GET", "/_lamb/urls", "", nil)
+			var rows []urlListEntry
+			if err := json.Unmarshal(rr.body, &rows); err != nil || len(rows) != 1 {
+				t.Fatalf("/_lamb/urls: %s %v", rr.body, err)
+			}
+			if !reflect.DeepEqual(rows[0].NotPublic, tc.notPublic) || rows[0].PolicyCheckOff != (tc.open && len(tc.notPublic) > 0) {
+				t.Errorf("/_lamb/urls says %q (check off %v), want %q", rows[0].NotPublic, rows[0].PolicyCheckOff, tc.notPublic)
+			}
+		})
+	}
 }

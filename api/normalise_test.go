@@ -7,12 +7,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // normaliser replaces dynamic values the way the snapshot README describes:
 // RevisionIds become <uuid:N> and CodeSha256 <code-sha256:N>, numbered in
 // order of first appearance across one scenario (walking keys sorted);
-// CodeSize becomes <code-size>; LastModified/CreatedDate "date"; Locations
+// CodeSize becomes <code-size>; LastModified/CreatedDate "date" when written
+// in AWS's format (awsDate), else left as they are, to differ; Locations
 // <location>/<layer-location>; the partition and region <partition>/<region>;
 // literal strings registered in replace (function names, role, layer names,
 // runtime version ARNs) become their placeholders.
@@ -49,7 +51,18 @@ func (n *normaliser) value(key string, v any) any {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
+		layout := awsDateLayout
+		if _, ok := x["RequestedProvisionedConcurrentExecutions"]; ok {
+			layout = provisionedDateLayout
+		}
 		for _, k := range keys {
+			if d, ok := x[k].(string); ok && (k == "LastModified" || k == "CreatedDate") {
+				out[k] = d
+				if awsDate(layout, d) {
+					out[k] = "date"
+				}
+				continue
+			}
 			out[k] = n.value(k, x[k])
 		}
 		return out
@@ -65,8 +78,6 @@ func (n *normaliser) value(key string, v any) any {
 			return number(n.uuids, x, "uuid")
 		case "CodeSha256":
 			return number(n.shas, x, "code-sha256")
-		case "LastModified", "CreatedDate":
-			return "date"
 		}
 		return n.str(x)
 	case float64:
@@ -75,6 +86,23 @@ func (n *normaliser) value(key string, v any) any {
 		}
 	}
 	return v
+}
+
+// How AWS writes LastModified and CreatedDate (the recordings keep only
+// "date"): functions, layers, aliases' and code signing configs' dates have
+// milliseconds and a +0000 offset ("2019-10-14T22:17:18.123+0000" in the API
+// reference's examples); provisioned concurrency configs have whole seconds
+// ("2019-12-31T20:28:49+0000", the AWS CLI reference's
+// get-provisioned-concurrency-config example).
+const (
+	awsDateLayout         = "2006-01-02T15:04:05.000+0000"
+	provisionedDateLayout = "2006-01-02T15:04:05+0000"
+)
+
+// awsDate reports whether s is written exactly in layout.
+func awsDate(layout, s string) bool {
+	t, err := time.Parse(layout, s)
+	return err == nil && t.Format(layout) == s
 }
 
 func number(m map[string]string, v, kind string) string {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,8 +13,10 @@ import (
 )
 
 // Resource-based policies of functions (per qualifier) and layer versions.
-// lamb stores and answers them exactly as AWS writes them; it does not
-// enforce them (a local engine has no IAM callers to refuse).
+// lamb stores and answers them exactly as AWS writes them. It enforces them
+// only where a request's caller is known to be outside the account: function
+// URLs (AWS_IAM callers of other accounts, function_url_serve.go, and the
+// public of a NONE URL, publicURLGaps below).
 
 // policyDoc is a stored policy: its statements in the order they were added,
 // and its own RevisionID. A function's policy change hands the same new
@@ -571,4 +574,105 @@ func (s *Server) removeLayerVersionPermission(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	return replyEmpty(w, c)
+}
+
+// Public access to a function URL with AuthType NONE. Since October 2025 AWS
+// serves such a URL only when the resource policy of its function (or alias)
+// grants the public both lambda:InvokeFunctionUrl and lambda:InvokeFunction
+// ("Starting in October 2025, new function URLs will require both
+// lambda:InvokeFunctionUrl and lambda:InvokeFunction permissions", and "your
+// function's resource-based policy is always in effect and must grant public
+// access before your function URL can receive requests":
+// docs.aws.amazon.com/lambda/latest/dg/urls-auth.html); otherwise the URL
+// answers 403 {"Message":"Forbidden"}.
+
+// The grants a public URL needs, as AddPermission writes them for
+// --principal "*" with --function-url-auth-type NONE (and, for
+// InvokeFunction, optionally --invoked-via-function-url).
+const (
+	needURLGrant    = `no statement allows lambda:InvokeFunctionUrl to "*" (with condition lambda:FunctionUrlAuthType NONE)`
+	needInvokeGrant = `no statement allows lambda:InvokeFunction to "*"`
+)
+
+// publicURLGaps answers what the policy doc (nil: none) lacks for a public
+// NONE URL: nothing when both grants are there.
+func publicURLGaps(doc *policyDoc) []string {
+	var urlOK, invokeOK bool
+	if doc != nil {
+		for _, raw := range doc.Statements {
+			u, i := publicGrants(raw)
+			urlOK, invokeOK = urlOK || u, invokeOK || i
+		}
+	}
+	var gaps []string
+	if !urlOK {
+		gaps = append(gaps, needURLGrant)
+	}
+	if !invokeOK {
+		gaps = append(gaps, needInvokeGrant)
+	}
+	return gaps
+}
+
+// publicGrants reports whether one statement lets anyone call a NONE URL
+// (lambda:InvokeFunctionUrl) and invoke the function through it
+// (lambda:InvokeFunction). A statement counts only when its conditions, if
+// any, are ones a request to a NONE URL meets: lambda:FunctionUrlAuthType
+// NONE, and for InvokeFunction also lambda:InvokedViaFunctionUrl true.
+func publicGrants(raw json.RawMessage) (invokeURL, invoke bool) {
+	var st struct {
+		Effect    string
+		Action    json.RawMessage
+		Principal json.RawMessage
+		Condition map[string]map[string]json.RawMessage
+	}
+	if json.Unmarshal(raw, &st) != nil || st.Effect != "Allow" {
+		return false, false
+	}
+	var principal struct{ AWS json.RawMessage }
+	public := string(st.Principal) == `"*"` ||
+		(json.Unmarshal(st.Principal, &principal) == nil && principal.AWS != nil && anyOf(principal.AWS, func(p string) bool { return p == "*" }))
+	if !public {
+		return false, false
+	}
+	met := func(allowed map[string]string) bool {
+		for _, keys := range st.Condition {
+			for k, v := range keys {
+				want, ok := allowed[k]
+				if !ok || !anyOf(v, func(s string) bool { return s == want }) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	allows := func(action string) bool {
+		return anyOf(st.Action, func(a string) bool { return a == action || a == "lambda:*" || a == "*" })
+	}
+	invokeURL = allows("lambda:InvokeFunctionUrl") && met(map[string]string{"lambda:FunctionUrlAuthType": "NONE"})
+	invoke = allows("lambda:InvokeFunction") &&
+		met(map[string]string{"lambda:FunctionUrlAuthType": "NONE", "lambda:InvokedViaFunctionUrl": "true"})
+	return invokeURL, invoke
+}
+
+// urlPublicGaps answers what keeps the NONE URL u from being public (nothing
+// for a public one, or for AWS_IAM URLs, which urlCallerAllowed checks).
+func (s *Server) urlPublicGaps(ctx context.Context, u *urlRecord) ([]string, error) {
+	if u.AuthType != "NONE" {
+		return nil, nil
+	}
+	var doc *policyDoc
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var d policyDoc
+		err := tx.Get(bucketPolicies, qualifierKey(u.scope(), u.Function, u.Qualifier), &d)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		doc = &d
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return publicURLGaps(doc), nil
 }

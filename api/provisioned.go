@@ -218,13 +218,15 @@ func (s *Server) deleteProvisionedConcurrencyConfig(w http.ResponseWriter, r *ht
 
 // listProvisionedConcurrencyConfigs serves ListProvisionedConcurrencyConfigs.
 func (s *Server) listProvisionedConcurrencyConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := unqualifiedFunction(c)
+	// MaxItems is the model's MaxProvisionedConcurrencyConfigListItems (1..50).
+	ref, maxItems, err := listRequest(c, unqualifiedFunction, 50, 50)
 	if err != nil {
 		return err
 	}
-	out := struct {
-		ProvisionedConcurrencyConfigs []provisionedOutput `json:"ProvisionedConcurrencyConfigs"`
-	}{ProvisionedConcurrencyConfigs: []provisionedOutput{}}
+	p, err := newPage[provisionedOutput](c, maxItems)
+	if err != nil {
+		return err
+	}
 	avail, counted, err := s.availableProvisioned(r.Context(), c.Scope, ref.Name)
 	if err != nil {
 		return err
@@ -233,17 +235,19 @@ func (s *Server) listProvisionedConcurrencyConfigs(w http.ResponseWriter, r *htt
 		if _, err := loadFunctionOr(tx, c.Scope, ref.Name, errFunctionNotFound(functionArn(c.Scope, ref.Name))); err != nil {
 			return err
 		}
-		return store.Each(tx, bucketProvisioned, functionKey(c.Scope, ref.Name)+"/", "", func(_ string, p *provisionedRecord) error {
+		return scanPage(tx, p, bucketProvisioned, functionKey(c.Scope, ref.Name)+"/", func(rec *provisionedRecord) (string, provisionedOutput, bool) {
 			available := int32(-1)
-			if n, found := avail[p.Qualifier]; counted && found {
+			if n, found := avail[rec.Qualifier]; counted && found {
 				available = n
 			}
-			out.ProvisionedConcurrencyConfigs = append(out.ProvisionedConcurrencyConfigs, p.output(functionArn(c.Scope, ref.Name)+":"+p.Qualifier, available))
-			return nil
+			return rec.Qualifier, rec.output(functionArn(c.Scope, ref.Name)+":"+rec.Qualifier, available), true
 		})
 	})
 	if err != nil {
 		return err
 	}
-	return reply(w, c, out)
+	return reply(w, c, struct {
+		ProvisionedConcurrencyConfigs []provisionedOutput `json:"ProvisionedConcurrencyConfigs"`
+		NextMarker                    string              `json:"NextMarker,omitempty"`
+	}{p.items, p.next})
 }

@@ -70,6 +70,10 @@ type Config struct {
 	// UpdateFunctionCode, PublishLayerVersion) over 1 MiB read at once;
 	// more wait. Zero: DefaultMaxConcurrentUploads.
 	MaxConcurrentUploads int
+	// URLsWithoutPolicy serves AuthType NONE function URLs to anyone, also
+	// when the function's resource policy lacks the public grants AWS
+	// requires of them since October 2025 (policy.go, publicURLGaps).
+	URLsWithoutPolicy bool
 }
 
 // FunctionInfo is what an engine needs to know of a function's $LATEST

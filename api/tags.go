@@ -25,6 +25,7 @@ const (
 	taggedFunctionKind = "function"
 	taggedESMKind      = "event-source-mapping"
 	taggedProviderKind = "capacity-provider"
+	taggedCSCKind      = "code-signing-config"
 )
 
 // taggedResource is what the {Resource} label of TagResource, UntagResource
@@ -62,7 +63,7 @@ func resolveTagged(c *call) (taggedResource, error) {
 			return taggedResource{}, errInvalidParameter("Tags on function aliases and versions are not supported. Please specify a function ARN.")
 		}
 		res.fn = ref
-	case taggedESMKind, taggedProviderKind:
+	case taggedESMKind, taggedProviderKind, taggedCSCKind:
 	default:
 		return taggedResource{}, errInvalidParameter("lamb does not support tags on %s resources: %s", res.kind, arn)
 	}
@@ -76,6 +77,8 @@ func (res taggedResource) notFound(c *call) error {
 		return errNotFound("Event source mapping not found: %s", res.arn)
 	case taggedProviderKind:
 		return errNotFound("Capacity provider not found: %s", res.arn)
+	case taggedCSCKind:
+		return errCSCNotFound(res.arn)
 	}
 	return errFunctionNotFound(res.fn.notFoundArn(c.Scope))
 }
@@ -116,6 +119,15 @@ func (s *Server) withTags(r *http.Request, c *call, res taggedResource, write bo
 				return tx.Delete(bucketESMTags, esmKey(c.Scope, res.id))
 			}
 			return tx.Put(bucketESMTags, esmKey(c.Scope, res.id), tags)
+		case taggedCSCKind:
+			rec, key, err := loadCSC(tx, c.Scope, res.arn)
+			if err != nil {
+				return err
+			}
+			if err := changeTags(&rec.Tags, change); err != nil || !write {
+				return err
+			}
+			return tx.Put(bucketCodeSigning, key, rec)
 		default: // capacity provider
 			var rec capacityProviderRecord
 			if err := tx.Get(bucketCapacityProviders, capacityProviderKey(c.Scope, res.id), &rec); err != nil {

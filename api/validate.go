@@ -83,9 +83,11 @@ type configInput struct {
 	ImageConfig      *imageConfig      `json:"ImageConfig"`
 	// CapacityProviderConfig is checked against the store by the caller
 	// (checkCapacityProviderConfig, capacity_provider.go).
-	CapacityProviderConfig *providerConfig `json:"CapacityProviderConfig"`
-	VpcConfig              *vpcConfigInput `json:"VpcConfig"`     // function_config_ext.go
-	DurableConfig          *durableConfig  `json:"DurableConfig"` // function_config_ext.go
+	CapacityProviderConfig *providerConfig     `json:"CapacityProviderConfig"`
+	VpcConfig              *vpcConfigInput     `json:"VpcConfig"`         // function_config_ext.go
+	DurableConfig          *durableConfig      `json:"DurableConfig"`     // function_config_ext.go
+	DeadLetterConfig       *deadLetterConfig   `json:"DeadLetterConfig"`  // function_config_ext.go
+	FileSystemConfigs      *[]fileSystemConfig `json:"FileSystemConfigs"` // function_config_ext.go
 }
 
 type snapStartInput struct {
@@ -204,6 +206,8 @@ func validateConfig(in *configInput, creating bool, now time.Time) error {
 	validateSnapStart(&v, in.SnapStart) // snapstart.go
 	validateVpcConfig(&v, in.VpcConfig)
 	validateDurableConfig(&v, in.DurableConfig)
+	validateDeadLetterConfig(&v, in.DeadLetterConfig)
+	validateFileSystemConfigs(&v, in.FileSystemConfigs)
 	if lc := in.LoggingConfig; lc != nil {
 		if lc.LogFormat != nil && *lc.LogFormat != "JSON" && *lc.LogFormat != "Text" {
 			v.add(*lc.LogFormat, "loggingConfig.logFormat", "Member must satisfy enum value set: [JSON, Text]")
@@ -340,6 +344,7 @@ func applyConfig(f *functionRecord, in *configInput) {
 	if in.DurableConfig != nil {
 		f.DurableConfig = in.DurableConfig // replaced whole, as sent
 	}
+	applyDeadLetterAndFileSystems(f, in)
 	if in.SnapStart != nil && in.SnapStart.ApplyOn != "" {
 		f.SnapStartOn = in.SnapStart.ApplyOn
 	}

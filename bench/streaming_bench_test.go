@@ -66,6 +66,18 @@ func (h *harness) streamFunction(ctx context.Context) (string, error) {
 		}); err != nil {
 			return "", fmt.Errorf("create url: %w", err)
 		}
+		// Anyone may call a NONE URL only with these two grants (AWS since
+		// October 2025, docs.aws.amazon.com/lambda/latest/dg/urls-auth.html).
+		for _, p := range []*lambda.AddPermissionInput{
+			{FunctionName: aws.String(fnStreamNode), StatementId: aws.String("public-url"), Action: aws.String("lambda:InvokeFunctionUrl"),
+				Principal: aws.String("*"), FunctionUrlAuthType: types.FunctionUrlAuthTypeNone},
+			{FunctionName: aws.String(fnStreamNode), StatementId: aws.String("public-invoke"), Action: aws.String("lambda:InvokeFunction"),
+				Principal: aws.String("*"), InvokedViaFunctionUrl: aws.Bool(true)},
+		} {
+			if _, err := h.sdk.AddPermission(ctx, p); err != nil {
+				return "", fmt.Errorf("allow public url: %w", err)
+			}
+		}
 		h.created[fnStreamNode] = true
 	}
 	cfg, err := h.sdk.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String(fnStreamNode)})

@@ -400,6 +400,27 @@ func TestFunctionFailures(t *testing.T) {
 			wantInvokes: 1,
 		},
 		{
+			// AWS words an exit with status 0 before answering apart from a
+			// failing status ("Failure during the invoke phase",
+			// lambda-runtime-environment.html).
+			name: "exit 0 during call",
+			handle: func(context.Context, *fakeInstance, *backend.Invocation) (*backend.Response, error) {
+				return nil, &backend.ExitError{Code: 0}
+			},
+			wantPayload: `{"errorType":"Runtime.ExitError","errorMessage":"RequestId: req Error: Runtime exited without providing a reason"}`,
+			wantLog:     []string{"RequestId: req Error: Runtime exited without providing a reason", "Runtime.ExitError"},
+			wantInvokes: 1,
+		},
+		{
+			name: "killed by a signal during call",
+			handle: func(context.Context, *fakeInstance, *backend.Invocation) (*backend.Response, error) {
+				return nil, &backend.ExitError{Code: -1, Signal: "segmentation fault"}
+			},
+			wantPayload: `{"errorType":"Runtime.ExitError","errorMessage":"RequestId: req Error: Runtime exited with error: signal: segmentation fault"}`,
+			wantLog:     []string{"RequestId: req Error: Runtime exited with error: signal: segmentation fault", "Runtime.ExitError"},
+			wantInvokes: 1,
+		},
+		{
 			name: "exit while reading a stream",
 			handle: func(context.Context, *fakeInstance, *backend.Invocation) (*backend.Response, error) {
 				return &backend.Response{Streaming: true, Body: io.NopCloser(io.MultiReader(strings.NewReader("part"),

@@ -163,15 +163,7 @@ func (s *Stream) exitOutcome(xe *backend.ExitError) outcome {
 	if xe.OOM {
 		errType = "Runtime.OutOfMemory"
 	}
-	msg := fmt.Sprintf("Runtime exited with error: exit status %d", xe.Code)
-	switch {
-	case xe.OOM:
-		// AWS's cgroup kills an instance over its memory; backends that detect
-		// OOM otherwise (a heap limit, MemoryError) still report it as AWS does.
-		msg = "Runtime exited with error: signal: killed"
-	case xe.Signal != "":
-		msg = "Runtime exited with error: signal: " + xe.Signal
-	}
+	msg := exitMessage(xe)
 	log := xe.Log
 	if len(log) == 0 && s.in != nil {
 		s.stopInstance()
@@ -181,6 +173,28 @@ func (s *Stream) exitOutcome(xe *backend.ExitError) outcome {
 		payload: errorDoc(errType, s.req.RequestID, msg), fnErr: true, log: log,
 		extraLog: fmt.Sprintf("RequestId: %s Error: %s\n%s\n", s.req.RequestID, msg, errType),
 		reset:    true,
+	}
+}
+
+// exitMessage words a runtime's exit as AWS does. AWS's RAPID is Go and
+// prints the runtime's exec error after "Runtime exited with error: ", so an
+// exit status N reads "exit status N" and a signal "signal: <name>" as Go
+// names it ("segmentation fault", "killed"); a runtime that exits with status
+// 0 before answering gets "Runtime exited without providing a reason" (AWS's
+// own example of a runtime crash, "Failure during the invoke phase" in
+// docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+func exitMessage(xe *backend.ExitError) string {
+	switch {
+	case xe.OOM:
+		// AWS's cgroup kills an instance over its memory; backends that detect
+		// OOM otherwise (a heap limit, MemoryError) still report it as AWS does.
+		return "Runtime exited with error: signal: killed"
+	case xe.Signal != "":
+		return "Runtime exited with error: signal: " + xe.Signal
+	case xe.Code == 0:
+		return "Runtime exited without providing a reason"
+	default:
+		return fmt.Sprintf("Runtime exited with error: exit status %d", xe.Code)
 	}
 }
 

@@ -48,6 +48,7 @@ type serveOptions struct {
 	allowHosts           []string
 	allowOrigins         []string
 	watchdogFor          string // set: run as the watchdog of the server with this ID
+	urlsWithoutPolicy    bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -84,6 +85,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.BoolVar(&o.insecureNoAuth, "insecure-no-auth", false, "serve a non-loopback --addr without --credentials: anyone who reaches it can run code on this machine")
 	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "host name (no port) clients may address lamb by beyond loopback and its listen address, e.g. a Service name; \"*\" any; repeatable")
 	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "web origin (http://localhost:5173) whose pages may call the API, with CORS answers; \"*\" any; repeatable")
+	f.BoolVar(&o.urlsWithoutPolicy, "urls-without-policy", false, "serve AuthType NONE function URLs to anyone, without the public resource policy AWS requires (lambda:InvokeFunctionUrl and lambda:InvokeFunction allowed to \"*\"); lamb urls shows what is missing")
 	addKubernetesFlags(f, &o.kube)
 	f.StringVar(&o.watchdogFor, "watchdog-for", "", "internal: run as the watchdog of the server with this ID (see watchdog.go)")
 	_ = f.MarkHidden("watchdog-for")
@@ -210,6 +212,8 @@ func serve(ctx context.Context, o serveOptions) error {
 		ListenHosts:    []string{listenHost(o.addr)},
 		AllowedHosts:   o.allowHosts,
 		AllowedOrigins: o.allowOrigins,
+
+		URLsWithoutPolicy: o.urlsWithoutPolicy,
 	})
 
 	ln, err := net.Listen("tcp", o.addr)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -95,13 +96,33 @@ func TestCurlAndCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := aws.ToString(cfg.FunctionUrl)
-	out, err := exec.CommandContext(ctx, curl, "-sS", "--fail", url+"path?x=1").CombinedOutput()
+	// Not public until the policy allows it (AWS since October 2025).
+	out, err := exec.CommandContext(ctx, curl, "-sS", url).CombinedOutput()
+	if err != nil || string(out) != `{"Message":"Forbidden"}`+"\n" {
+		t.Errorf("curl %s before the policy: %v: %q", url, err, out)
+	}
+	out, err = exec.CommandContext(ctx, lambBin, "urls", "--endpoint", s.URL).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "no: no statement allows lambda:InvokeFunctionUrl") {
+		t.Errorf("lamb urls before the policy: %v\n%s", err, out)
+	}
+	for _, p := range []*lambda.AddPermissionInput{
+		{FunctionName: aws.String("hello"), StatementId: aws.String("public-url"), Action: aws.String("lambda:InvokeFunctionUrl"),
+			Principal: aws.String("*"), FunctionUrlAuthType: types.FunctionUrlAuthTypeNone},
+		{FunctionName: aws.String("hello"), StatementId: aws.String("public-invoke"), Action: aws.String("lambda:InvokeFunction"),
+			Principal: aws.String("*"), InvokedViaFunctionUrl: aws.Bool(true)},
+	} {
+		if _, err := c.AddPermission(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err = exec.CommandContext(ctx, curl, "-sS", "--fail", url+"path?x=1").CombinedOutput()
 	if err != nil || string(out) != "hello stream\n" {
 		t.Errorf("curl %s: %v: %q", url, err, out)
 	}
 
 	out, err = exec.CommandContext(ctx, lambBin, "urls", "--endpoint", s.URL).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), url) || !strings.Contains(string(out), "RESPONSE_STREAM") {
+	if err != nil || !strings.Contains(string(out), url) || !strings.Contains(string(out), "RESPONSE_STREAM") ||
+		!regexp.MustCompile(`NONE\s+RESPONSE_STREAM\s+yes\s`).Match(out) {
 		t.Errorf("lamb urls: %v\n%s", err, out)
 	}
 	out, err = exec.CommandContext(ctx, lambBin, "invoke", "hello", "--stream", "--endpoint", s.URL).CombinedOutput()

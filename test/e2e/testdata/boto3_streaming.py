@@ -61,6 +61,15 @@ def url_request(url, method="GET", path="/", body=None, headers=None):
     return conn, conn.getresponse()
 
 
+
+def allow_public_url(name):
+    """The two statements AWS requires before anyone may call a NONE URL
+    (since October 2025, docs.aws.amazon.com/lambda/latest/dg/urls-auth.html)."""
+    C.add_permission(FunctionName=name, StatementId="public-url", Action="lambda:InvokeFunctionUrl",
+                     Principal="*", FunctionUrlAuthType="NONE")
+    C.add_permission(FunctionName=name, StatementId="public-invoke", Action="lambda:InvokeFunction",
+                     Principal="*", InvokedViaFunctionUrl=True)
+
 class Streaming(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -93,6 +102,11 @@ class Streaming(unittest.TestCase):
     def test_none_url_event_and_structured_response(self):
         url = C.create_function_url_config(FunctionName="web", AuthType="NONE")["FunctionUrl"]
         self.assertRegex(url, r"^http://[a-z0-9]{32}\.lambda-url\.us-east-1\.localhost:" + PORT + "/$")
+        conn, resp = url_request(url, "GET", "/created")
+        self.assertEqual(resp.status, 403)  # no public policy yet: AWS's answer
+        self.assertEqual(json.loads(resp.read()), {"Message": "Forbidden"})
+        conn.close()
+        allow_public_url("web")
         conn, resp = url_request(url, "POST", "/orders/42?expand=items&tag=a&tag=b", body=b'{"n":1}',
                                  headers={"Content-Type": "application/json", "User-Agent": "boto3-e2e"})
         self.assertEqual(resp.status, 200)
@@ -128,6 +142,7 @@ class Streaming(unittest.TestCase):
     def test_response_stream_url(self):
         url = C.create_function_url_config(FunctionName="httpstream", AuthType="NONE",
                                            InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+        allow_public_url("httpstream")
         self.assertEqual(C.get_function_url_config(FunctionName="httpstream")["InvokeMode"], "RESPONSE_STREAM")
         start = time.monotonic()
         conn, resp = url_request(url)
