@@ -29,6 +29,7 @@ const (
 	bucketLayerCounters      = "layer-counters"
 	bucketLayerPolicies      = "layer-policies"
 	bucketAsyncEvents        = "async-events"
+	bucketStacks             = "stacks"
 )
 
 // deletion is a delete whose effect reaches past one record.
@@ -130,6 +131,9 @@ var schema = []bucketSchema{
 		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
 		note: "an accepted event runs with the configuration it was accepted for, as before the queue was durable; " +
 			"its worker deletes it when it has run or failed for good"},
+	{name: bucketStacks, keys: "<account>/<region>/<stack name>: lamb deploy's record of a stack", owner: "stacks.go",
+		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		note:     "a stack names its functions; lamb deploy deletes them and then the record"},
 }
 
 // layerVersionKeyOf is layerVersionKey with the version as a string, the
