@@ -106,6 +106,7 @@ func (d *Deployer) Deploy(ctx context.Context, t *Template, opts Options) (*Stac
 		return nil, err
 	}
 	r := &run{d: d, t: t, ev: ev, opts: opts, code: map[string][]byte{}}
+	defer func() { r.code = nil }()
 	prevRecs := map[string]*Record{}
 	if prev != nil {
 		for _, rec := range prev.Resources {
@@ -129,6 +130,11 @@ func (d *Deployer) Deploy(ctx context.Context, t *Template, opts Options) (*Stac
 				stack.Parameters[name] = scalarString(v)
 			}
 		}
+	}
+	// Every resource and output is resolved and checked before anything
+	// is deployed, so that a template error leaves lamb as it was.
+	if err := r.check(order); err != nil {
+		return nil, err
 	}
 	var done []applied
 	fail := func(err error) (*Stack, error) {
@@ -329,6 +335,97 @@ func (r *run) rollback(ctx context.Context, done []applied) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// check resolves and plans every resource, with the values the resources
+// deployed before it will have as near as they can be known (a layer's
+// version is taken to be 1), and evaluates the outputs.
+func (r *run) check(order []string) error {
+	defer func() {
+		r.ev.Resources = map[string]*Deployed{}
+		r.warns = nil
+	}()
+	for _, id := range order {
+		res := r.t.Resources[id]
+		if r.ev.Excluded(id) {
+			continue
+		}
+		h, ok := handlers[res.Type]
+		if !ok {
+			r.skip(res)
+			continue
+		}
+		props, err := r.properties(res)
+		if err != nil {
+			return err
+		}
+		resolved, err := r.ev.EvalResource(res, props)
+		if err != nil {
+			return err
+		}
+		spec, err := h.plan(r, res, resolved)
+		if err != nil {
+			return r.ev.asResourceError(id, err)
+		}
+		ph := r.placeholder(id, spec)
+		ph.LogicalID = id
+		r.register(ph)
+	}
+	_, _, err := r.ev.Outputs()
+	return err
+}
+
+// placeholder is the record a resource's deploy is expected to make.
+func (r *run) placeholder(id string, spec any) *Record {
+	p := r.ev.pseudo
+	fnArn := func(name string) string {
+		return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", p.partition(), p.Region, p.AccountID, name)
+	}
+	switch s := spec.(type) {
+	case *functionSpec:
+		return &Record{Result: &Deployed{Ref: s.Name, Attrs: map[string]any{"Arn": fnArn(s.Name)}}}
+	case *samFunctionSpec:
+		arn := fnArn(s.Function.Name)
+		extra := map[string]*Deployed{}
+		target := arn
+		if s.Alias != "" {
+			target = arn + ":" + s.Alias
+			extra[id+".Version"] = &Deployed{Ref: arn + ":1", Attrs: map[string]any{"Version": "1"}}
+			extra[id+"Version"] = extra[id+".Version"]
+			extra[id+".Alias"] = &Deployed{Ref: target, Attrs: map[string]any{"AliasArn": target}}
+			extra[id+"Alias"+s.Alias] = extra[id+".Alias"]
+		}
+		if s.URL != nil {
+			extra[id+"Url"] = &Deployed{Ref: target, Attrs: map[string]any{"FunctionUrl": "http://placeholder/", "FunctionArn": target}}
+		}
+		for ev := range s.Events {
+			extra[id+ev] = &Deployed{Ref: "00000000-0000-0000-0000-000000000000", Attrs: map[string]any{"Id": "00000000-0000-0000-0000-000000000000"}}
+		}
+		return samRecord(r, id, s, arn, extra)
+	case *layerSpec:
+		arn := fmt.Sprintf("arn:%s:lambda:%s:%s:layer:%s:1", p.partition(), p.Region, p.AccountID, s.Name)
+		return &Record{Result: &Deployed{Ref: arn, Attrs: map[string]any{"LayerVersionArn": arn}}}
+	case *versionSpec:
+		arn := s.FunctionName + ":1"
+		if !strings.HasPrefix(arn, "arn:") {
+			arn = fnArn(arn)
+		}
+		return &Record{Result: &Deployed{Ref: arn, Attrs: map[string]any{"Version": "1", "FunctionArn": arn}}}
+	case *aliasSpec:
+		arn := s.FunctionName
+		if !strings.HasPrefix(arn, "arn:") {
+			arn = fnArn(arn)
+		}
+		arn += ":" + s.Name
+		return &Record{Result: &Deployed{Ref: arn, Attrs: map[string]any{"AliasArn": arn}}}
+	case *urlSpec:
+		return &Record{Result: &Deployed{Ref: s.Target, Attrs: map[string]any{"FunctionUrl": "http://placeholder/", "FunctionArn": s.Target}}}
+	case *permissionSpec:
+		return &Record{Result: &Deployed{Ref: s.StatementID, Attrs: map[string]any{}}}
+	case *esmSpec:
+		return &Record{Result: &Deployed{Ref: "00000000-0000-0000-0000-000000000000", Attrs: map[string]any{"Id": "00000000-0000-0000-0000-000000000000"}}}
+	}
+	return &Record{Result: &Deployed{Ref: id, Attrs: map[string]any{}}}
 }
 
 // skip records a resource lamb does not create, with plausible values for

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -805,12 +806,33 @@ func (t *Template) References(v any) []string {
 	walk(v)
 	var out []string
 	for id := range seen {
-		if _, ok := t.Resources[id]; ok {
-			out = append(out, id)
+		if o := t.owner(id); o != "" && !slices.Contains(out, o) {
+			out = append(out, o)
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// owner returns the template resource a name refers to: the resource of that
+// logical id, or the SAM function that generates it (MyFunction.Alias,
+// MyFunctionUrl, MyFunctionRole, MyFunctionMyEvent); "" for none.
+func (t *Template) owner(name string) string {
+	if _, ok := t.Resources[name]; ok {
+		return name
+	}
+	if id, _, ok := strings.Cut(name, "."); ok {
+		if _, ok := t.Resources[id]; ok {
+			return id
+		}
+	}
+	best := ""
+	for id, r := range t.Resources {
+		if r.Type == "AWS::Serverless::Function" && strings.HasPrefix(name, id) && len(id) > len(best) {
+			best = id
+		}
+	}
+	return best
 }
 
 // Order returns the resources' logical ids so that each comes after the

@@ -853,8 +853,33 @@ func samRecord(r *run, id string, s *samFunctionSpec, arn string, extra map[stri
 	roleName := role[strings.LastIndex(role, "/")+1:]
 	extra[id+"Role"] = &Deployed{Ref: roleName, Attrs: map[string]any{"Arn": role}}
 	spec, _ := json.Marshal(s)
-	return &Record{PhysicalID: s.Function.Name, Spec: spec, Extra: extra,
+	rec := &Record{PhysicalID: s.Function.Name, Spec: spec, Extra: extra,
 		Result: &Deployed{Ref: s.Function.Name, Attrs: map[string]any{"Arn": arn}}}
+	gen := func(suffix, typ string, d *Deployed, physical string) {
+		if d != nil {
+			rec.Generated = append(rec.Generated, Generated{LogicalID: id + suffix, Type: typ, Status: StatusDeployed, PhysicalID: physical})
+		}
+	}
+	if v := extra[id+".Version"]; v != nil {
+		gen("Version", "AWS::Lambda::Version", v, scalarString(v.Ref))
+		gen("Alias"+s.Alias, "AWS::Lambda::Alias", extra[id+".Alias"], arn+":"+s.Alias)
+	}
+	if u := extra[id+"Url"]; u != nil {
+		gen("Url", "AWS::Lambda::Url", u, scalarString(u.Attrs["FunctionUrl"]))
+	}
+	if s.EIC != nil {
+		rec.Generated = append(rec.Generated, Generated{LogicalID: id + "EventInvokeConfig", Type: "AWS::Lambda::EventInvokeConfig", Status: StatusDeployed})
+	}
+	for _, ev := range sortedKeys(s.Events) {
+		if d := extra[id+ev]; d != nil {
+			gen(ev, "AWS::Lambda::EventSourceMapping", d, scalarString(d.Ref))
+		}
+	}
+	for _, ev := range sortedKeys(s.Skipped) {
+		rec.Generated = append(rec.Generated, Generated{LogicalID: id + ev, Type: "event", Status: StatusSkipped, Reason: s.Skipped[ev]})
+	}
+	rec.Generated = append(rec.Generated, Generated{LogicalID: id + "Role", Type: "AWS::IAM::Role", Status: StatusSkipped, Reason: skipReason("AWS::IAM::Role")})
+	return rec
 }
 
 func removeSAMFunction(ctx context.Context, r *run, s *samFunctionSpec, rec *Record) error {

@@ -39,6 +39,17 @@ type Record struct {
 	// Extra are names a SAM resource generates (MyFunction.Alias,
 	// MyFunctionUrl, MyFunctionRole, ...), as Ref and Fn::GetAtt see them.
 	Extra map[string]*Deployed `json:"extra,omitempty"`
+	// Generated lists what a SAM resource expands to, for people.
+	Generated []Generated `json:"generated,omitempty"`
+}
+
+// Generated is one resource a SAM resource expands to.
+type Generated struct {
+	LogicalID  string `json:"logicalId"`
+	Type       string `json:"type"`
+	Status     string `json:"status"`
+	PhysicalID string `json:"physicalId,omitempty"`
+	Reason     string `json:"reason,omitempty"`
 }
 
 // Record statuses.

@@ -45,6 +45,7 @@ type serveOptions struct {
 	insecureNoAuth       bool
 	allowHosts           []string
 	allowOrigins         []string
+	templates            []string // deployed at start-up (deploy.go)
 }
 
 func newServeCmd() *cobra.Command {
@@ -77,6 +78,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.BoolVar(&o.insecureNoAuth, "insecure-no-auth", false, "serve a non-loopback --addr without --credentials: anyone who reaches it can run code on this machine")
 	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "host name (no port) clients may address lamb by beyond loopback and its listen address, e.g. a Service name; \"*\" any; repeatable")
 	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "web origin (http://localhost:5173) whose pages may call the API, with CORS answers; \"*\" any; repeatable")
+	f.StringArrayVar(&o.templates, "template", nil, "SAM or CloudFormation template to deploy at start-up, as lamb deploy does; repeatable")
 	addKubernetesFlags(f, &o.kube)
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
@@ -231,6 +233,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	srv.CollectGarbage()
 
 	g, gctx := errgroup.WithContext(ctx)
+	if len(o.templates) > 0 {
+		g.Go(func() error { return deployAtStart(gctx, "http://"+ln.Addr().String(), creds, o.templates, log) })
+	}
 	for _, l := range listeners {
 		g.Go(func() error {
 			if err := servers[l].Serve(l); !errors.Is(err, http.ErrServerClosed) {

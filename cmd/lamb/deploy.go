@@ -1,0 +1,381 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/spf13/cobra"
+
+	"github.com/lambhq/lamb/template"
+)
+
+type deployOptions struct {
+	endpoint  string
+	stackName string
+	overrides []string
+	envVars   string
+	delete    bool
+}
+
+func newDeployCmd() *cobra.Command {
+	var o deployOptions
+	cmd := &cobra.Command{
+		Use:   "deploy TEMPLATE",
+		Short: "Deploy a SAM or CloudFormation template's functions to a running lamb",
+		Long: `Deploy a SAM or CloudFormation template (template.yaml, or a folder holding one) to a
+running lamb, as a stack: functions, layers, versions, aliases, permissions, function URLs,
+event invoke configs and event source mappings are created through lamb's Lambda API.
+Every other resource is listed as skipped, and a Ref or Fn::GetAtt to it gives a plausible
+value. Deploying again changes only what changed and removes what the template no longer
+has; a failed deploy undoes what it did. See docs/deploy.md.`,
+		Example: `  lamb deploy template.yaml --stack-name app
+  lamb deploy template.yaml --stack-name app --parameter-overrides Stage=dev Memory=256
+  lamb deploy template.yaml --stack-name app --env-vars env.json
+  lamb deploy --delete --stack-name app`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := ""
+			if len(args) == 1 {
+				path = args[0]
+			}
+			return runDeploy(cmd.Context(), o, path, cmd.OutOrStdout(), "", "")
+		},
+	}
+	endpointFlag(cmd, &o.endpoint)
+	f := cmd.Flags()
+	f.StringVar(&o.stackName, "stack-name", "", "the stack's name (default: the template's folder name)")
+	f.StringArrayVar(&o.overrides, "parameter-overrides", nil, "KEY=VALUE (or SAM's ParameterKey=K,ParameterValue=V): a template parameter's value; repeatable, several in one argument separated by spaces")
+	f.StringVar(&o.envVars, "env-vars", "", "JSON file of environment variables in sam local's format: per function logical id, and \"Parameters\" for all")
+	f.BoolVar(&o.delete, "delete", false, "delete the stack and everything it deployed")
+	return cmd
+}
+
+// runDeploy deploys (or deletes) one stack. akid and secret, when set, are
+// the credentials to sign with (lamb serve --template); else the
+// environment's, as for every client command.
+func runDeploy(ctx context.Context, o deployOptions, path string, out io.Writer, akid, secret string) error {
+	d := newDeployer(o.endpoint, out, akid, secret)
+	if o.delete {
+		name := o.stackName
+		if name == "" {
+			if path == "" {
+				return errors.New("--delete needs --stack-name (or the TEMPLATE it was deployed from)")
+			}
+			name = defaultStackName(path)
+		}
+		if err := d.Delete(ctx, name); err != nil {
+			return fmt.Errorf("delete stack %s: %w", name, err)
+		}
+		fmt.Fprintf(out, "stack %s deleted\n", name)
+		return nil
+	}
+	if path == "" {
+		return errors.New("give the TEMPLATE to deploy")
+	}
+	file, err := templateFile(path)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	t, err := template.ParseFile(file, data)
+	if err != nil {
+		return err
+	}
+	overrides, err := parseOverrides(o.overrides)
+	if err != nil {
+		return err
+	}
+	var env map[string]map[string]string
+	if o.envVars != "" {
+		b, err := os.ReadFile(o.envVars)
+		if err != nil {
+			return fmt.Errorf("--env-vars: %w", err)
+		}
+		if err := json.Unmarshal(b, &env); err != nil {
+			return fmt.Errorf("--env-vars %s: want {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {...}}: %w", o.envVars, err)
+		}
+	}
+	name := cmp.Or(o.stackName, defaultStackName(file))
+	if abs, err := filepath.Abs(file); err == nil {
+		file = abs
+	}
+	where, err := d.Stacks.(*stacksClient).scope(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "deploying %s as stack %s to %s\n", file, name, o.endpoint)
+	stack, err := d.Deploy(ctx, t, template.Options{StackName: name, AccountID: where.Account, Region: where.Region,
+		Overrides: overrides, EnvVars: env, TemplatePath: file})
+	if err != nil {
+		return err
+	}
+	if len(stack.Outputs) > 0 {
+		fmt.Fprintln(out, "Outputs:")
+		for _, k := range sortedKeys(stack.Outputs) {
+			fmt.Fprintf(out, "  %s = %s\n", k, stack.Outputs[k])
+		}
+	}
+	fmt.Fprintf(out, "stack %s: %s\n", name, stack.Status)
+	return nil
+}
+
+// templateFile finds the template: the file itself, or template.yaml (.yml,
+// .json) in a folder.
+func templateFile(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		return path, nil
+	}
+	for _, n := range []string{"template.yaml", "template.yml", "template.json"} {
+		p := filepath.Join(path, n)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no template.yaml, template.yml or template.json in this folder", path)
+}
+
+var notStackChar = regexp.MustCompile(`[^A-Za-z0-9-]+`)
+
+// defaultStackName is the template's folder name, made a valid stack name.
+func defaultStackName(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		abs = filepath.Dir(abs)
+	}
+	n := strings.Trim(notStackChar.ReplaceAllString(filepath.Base(abs), "-"), "-")
+	if n == "" || !(n[0] >= 'a' && n[0] <= 'z' || n[0] >= 'A' && n[0] <= 'Z') {
+		n = "stack-" + n
+	}
+	return strings.TrimSuffix(n, "-")
+}
+
+// parseOverrides reads KEY=VALUE pairs, several per argument separated by
+// spaces as sam deploy takes them, or ParameterKey=K,ParameterValue=V.
+func parseOverrides(args []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range args {
+		for _, f := range strings.Fields(a) {
+			if k, ok := strings.CutPrefix(f, "ParameterKey="); ok {
+				key, rest, _ := strings.Cut(k, ",")
+				v, ok := strings.CutPrefix(rest, "ParameterValue=")
+				if !ok {
+					return nil, fmt.Errorf("--parameter-overrides %q: want ParameterKey=K,ParameterValue=V", f)
+				}
+				out[key] = v
+				continue
+			}
+			k, v, ok := strings.Cut(f, "=")
+			if !ok || k == "" {
+				return nil, fmt.Errorf("--parameter-overrides %q: want KEY=VALUE", f)
+			}
+			out[k] = strings.Trim(v, `"'`)
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// newDeployer returns a deployer talking to the lamb at endpoint, signing
+// as the client commands do (or with akid and secret when given).
+func newDeployer(endpoint string, out io.Writer, akid, secret string) *template.Deployer {
+	endpoint = strings.TrimRight(endpoint, "/")
+	region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
+	var creds aws.CredentialsProvider = aws.AnonymousCredentials{}
+	if akid == "" {
+		akid, secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		if akid != "" && secret != "" {
+			creds = credentials.NewStaticCredentialsProvider(akid, secret, os.Getenv("AWS_SESSION_TOKEN"))
+		}
+	} else {
+		creds = credentials.NewStaticCredentialsProvider(akid, secret, "")
+	}
+	client := lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(endpoint), Credentials: creds})
+	sc := &stacksClient{endpoint: endpoint}
+	if akid != "" && secret != "" && os.Getenv("AWS_ACCESS_KEY_ID") != akid {
+		sc.bearer = akid + ":" + secret
+	}
+	return &template.Deployer{Lambda: client, Stacks: sc, Out: out, HTTPGet: sc.getBytes}
+}
+
+// stacksClient keeps stack records in lamb's /_lamb/stacks API.
+type stacksClient struct {
+	endpoint string
+	bearer   string // ACCESS_KEY:SECRET, else requests are signed from the environment
+}
+
+type stackScope struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+}
+
+func (c *stacksClient) do(ctx context.Context, method, path string, body []byte) ([]byte, int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, rd)
+	if err != nil {
+		return nil, 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusNotFound {
+		return b, resp.StatusCode, fmt.Errorf("%s %s: %w", method, path, apiError(resp, b))
+	}
+	return b, resp.StatusCode, nil
+}
+
+type stackList struct {
+	stackScope
+	Stacks []*template.Stack `json:"stacks"`
+}
+
+func (c *stacksClient) list(ctx context.Context) (*stackList, error) {
+	b, status, err := c.do(ctx, http.MethodGet, "/_lamb/stacks", nil)
+	if err != nil {
+		return nil, err
+	}
+	if status == http.StatusNotFound {
+		return nil, fmt.Errorf("%s does not keep stacks: is it a lamb new enough for lamb deploy?", c.endpoint)
+	}
+	var l stackList
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("reading stacks: %w", err)
+	}
+	return &l, nil
+}
+
+func (c *stacksClient) scope(ctx context.Context) (stackScope, error) {
+	l, err := c.list(ctx)
+	if err != nil {
+		return stackScope{}, err
+	}
+	return l.stackScope, nil
+}
+
+func (c *stacksClient) List(ctx context.Context) ([]*template.Stack, error) {
+	l, err := c.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.Stacks, nil
+}
+
+func (c *stacksClient) Get(ctx context.Context, name string) (*template.Stack, error) {
+	b, status, err := c.do(ctx, http.MethodGet, "/_lamb/stacks/"+url.PathEscape(name), nil)
+	if err != nil {
+		return nil, err
+	}
+	if status == http.StatusNotFound {
+		return nil, fmt.Errorf("stack %s: %w", name, template.ErrNoStack)
+	}
+	var s template.Stack
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("reading stack %s: %w", name, err)
+	}
+	return &s, nil
+}
+
+func (c *stacksClient) Put(ctx context.Context, s *template.Stack) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.do(ctx, http.MethodPut, "/_lamb/stacks/"+url.PathEscape(s.Name), b)
+	return err
+}
+
+func (c *stacksClient) Delete(ctx context.Context, name string) error {
+	_, status, err := c.do(ctx, http.MethodDelete, "/_lamb/stacks/"+url.PathEscape(name), nil)
+	if err == nil && status == http.StatusNotFound {
+		return fmt.Errorf("stack %s: %w", name, template.ErrNoStack)
+	}
+	return err
+}
+
+// getBytes fetches a zip from lamb's Code.Location.
+func (c *stacksClient) getBytes(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// deployAtStart deploys templates (lamb serve --template) to the server at
+// endpoint, signing with the first of its credentials if it has any.
+func deployAtStart(ctx context.Context, endpoint string, creds map[string]string, templates []string, log *slog.Logger) error {
+	var akid, secret string
+	for k, v := range creds {
+		akid, secret = k, v
+		break
+	}
+	for _, t := range templates {
+		var buf bytes.Buffer
+		err := runDeploy(ctx, deployOptions{endpoint: endpoint}, t, &buf, akid, secret)
+		for _, line := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+			if line != "" {
+				log.Info("deploy: " + strings.TrimSpace(line))
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("--template %s: %w", t, err)
+		}
+	}
+	return nil
+}
