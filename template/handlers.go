@@ -675,11 +675,11 @@ func planSAMFunction(r *run, res *Resource, props map[string]any) (*samFunctionS
 func eventSkipReason(typ string) string {
 	switch typ {
 	case "Api", "HttpApi":
-		return "a " + typ + " event: lamb has no API Gateway; give the function a FunctionUrlConfig"
+		return "event of type " + typ + ": lamb has no API Gateway; give the function a FunctionUrlConfig"
 	case "Schedule", "ScheduleV2":
-		return "a " + typ + " event: lamb deploy does not run schedules yet; invoke the function yourself"
+		return "event of type " + typ + ": lamb deploy does not run schedules yet; invoke the function yourself"
 	}
-	return "a " + typ + " event: lamb does not deliver these; invoke the function with such an event"
+	return "event of type " + typ + ": lamb does not deliver these; invoke the function with such an event"
 }
 
 func applySAMFunction(ctx context.Context, r *run, id string, s, prev *samFunctionSpec, prevRec *Record) (*Record, error) {
@@ -692,6 +692,7 @@ func applySAMFunction(ctx context.Context, r *run, id string, s, prev *samFuncti
 		if prev == nil && arn != "" {
 			// Created but not finished: the record lets rollback delete it.
 			rec := samRecord(r, id, s, arn, nil)
+			generated(rec, id, s, arn)
 			return rec, err
 		}
 		return nil, err
@@ -699,6 +700,7 @@ func applySAMFunction(ctx context.Context, r *run, id string, s, prev *samFuncti
 	name := s.Function.Name
 	extra := map[string]*Deployed{}
 	rec := samRecord(r, id, s, arn, extra)
+	defer generated(rec, id, s, arn)
 	if prevRec != nil && prev.Function.Name != name {
 		prevRec, prev = nil, nil // the old function is gone, and all it had
 	}
@@ -853,8 +855,14 @@ func samRecord(r *run, id string, s *samFunctionSpec, arn string, extra map[stri
 	roleName := role[strings.LastIndex(role, "/")+1:]
 	extra[id+"Role"] = &Deployed{Ref: roleName, Attrs: map[string]any{"Arn": role}}
 	spec, _ := json.Marshal(s)
-	rec := &Record{PhysicalID: s.Function.Name, Spec: spec, Extra: extra,
+	return &Record{PhysicalID: s.Function.Name, Spec: spec, Extra: extra,
 		Result: &Deployed{Ref: s.Function.Name, Attrs: map[string]any{"Arn": arn}}}
+}
+
+// generated lists what a SAM function expands to, for lamb stacks.
+func generated(rec *Record, id string, s *samFunctionSpec, arn string) {
+	extra := rec.Extra
+	rec.Generated = nil
 	gen := func(suffix, typ string, d *Deployed, physical string) {
 		if d != nil {
 			rec.Generated = append(rec.Generated, Generated{LogicalID: id + suffix, Type: typ, Status: StatusDeployed, PhysicalID: physical})
@@ -879,7 +887,6 @@ func samRecord(r *run, id string, s *samFunctionSpec, arn string, extra map[stri
 		rec.Generated = append(rec.Generated, Generated{LogicalID: id + ev, Type: "event", Status: StatusSkipped, Reason: s.Skipped[ev]})
 	}
 	rec.Generated = append(rec.Generated, Generated{LogicalID: id + "Role", Type: "AWS::IAM::Role", Status: StatusSkipped, Reason: skipReason("AWS::IAM::Role")})
-	return rec
 }
 
 func removeSAMFunction(ctx context.Context, r *run, s *samFunctionSpec, rec *Record) error {
