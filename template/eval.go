@@ -253,8 +253,15 @@ func (e *Evaluator) condExpr(expr any, path string) (bool, error) {
 		if b, ok := expr.(bool); ok {
 			return b, nil
 		}
-		if s, ok := expr.(string); ok && (s == "true" || s == "false") {
-			return s == "true", nil
+		if s, ok := expr.(string); ok {
+			// goformation's YAML reader knows no !Condition tag: it leaves
+			// the bare name, which is nothing else here.
+			if _, isCond := e.t.Conditions[s]; isCond {
+				return e.Condition(s)
+			}
+			if s == "true" || s == "false" {
+				return s == "true", nil
+			}
 		}
 		return false, errAt(path, "want a condition function (Fn::Equals, Fn::And, Fn::Or, Fn::Not, Condition), got %s", describe(expr))
 	}
@@ -309,7 +316,7 @@ func (e *Evaluator) condExpr(expr any, path string) (bool, error) {
 		}
 		return false, errAt(p, "%s is not a condition function", fn)
 	}
-	panic("unreachable")
+	return false, errAt(path, "want a condition function")
 }
 
 func join(path, key string) string {
@@ -930,12 +937,12 @@ func (e *Evaluator) Outputs() (outputs, exports map[string]string, err error) {
 		if err != nil {
 			return nil, nil, wrap(err)
 		}
-		switch v.(type) {
+		switch x := v.(type) {
 		case string, float64, bool:
-			outputs[name] = scalarString(v)
+			outputs[name] = scalarString(x)
 		case []any:
 			parts := []string{}
-			for _, it := range v.([]any) {
+			for _, it := range x {
 				parts = append(parts, scalarString(it))
 			}
 			outputs[name] = strings.Join(parts, ",")

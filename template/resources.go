@@ -3,7 +3,6 @@ package template
 import (
 	"context"
 	"fmt"
-	"maps"
 	"reflect"
 	"strings"
 
@@ -461,5 +460,3 @@ func removeEIC(ctx context.Context, r *run, s *eicSpec, _ *Record) error {
 	_, err := r.d.Lambda.DeleteFunctionEventInvokeConfig(ctx, &lambda.DeleteFunctionEventInvokeConfigInput{FunctionName: &s.FunctionName, Qualifier: &s.Qualifier})
 	return ignoreNotFound(err)
 }
-
-var _ = maps.Clone[map[string]string]
