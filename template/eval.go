@@ -907,7 +907,31 @@ func (e *Evaluator) asResourceError(id string, err error) error {
 	if errors.As(err, &ee) {
 		return e.t.resourceError(id, ee.path, ee.msg, nil)
 	}
-	return e.t.resourceError(id, "", "", err)
+	return e.t.resourceError(id, e.t.apiProperty(id, err), "", err)
+}
+
+// apiField is how the Lambda API names the field it refuses: "Value x at
+// 'runtime' failed to satisfy constraint".
+var apiField = regexp.MustCompile(`at '([A-Za-z0-9.]+)' failed`)
+
+// apiProperty returns the property of resource id that an API error is
+// about, when the error names a field the resource sets ("" otherwise).
+func (t *Template) apiProperty(id string, err error) string {
+	m := apiField.FindStringSubmatch(err.Error())
+	r := t.Resources[id]
+	if m == nil || r == nil {
+		return ""
+	}
+	field := m[1]
+	if i := strings.IndexByte(field, '.'); i >= 0 {
+		field = field[:i]
+	}
+	for k := range r.Properties {
+		if strings.EqualFold(k, field) {
+			return "Properties." + k
+		}
+	}
+	return ""
 }
 
 // Outputs evaluates the template's Outputs whose Condition holds, and

@@ -1,0 +1,219 @@
+package template
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/lambhq/lamb/api"
+	"github.com/lambhq/lamb/store"
+)
+
+// memStacks keeps stacks in memory.
+type memStacks struct {
+	mu sync.Mutex
+	m  map[string]*Stack
+}
+
+func (s *memStacks) Get(_ context.Context, name string) (*Stack, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.m[name]; ok {
+		return st, nil
+	}
+	return nil, fmt.Errorf("stack %s: %w", name, ErrNoStack)
+}
+
+func (s *memStacks) List(context.Context) ([]*Stack, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Stack
+	for _, st := range s.m {
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (s *memStacks) Put(_ context.Context, st *Stack) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[st.Name] = st
+	return nil
+}
+
+func (s *memStacks) Delete(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, name)
+	return nil
+}
+
+// testLamb is lamb's API in process (no engine: nothing runs) and a
+// deployer for it.
+func testLamb(t *testing.T) (*Deployer, *lambda.Client, *strings.Builder) {
+	t.Helper()
+	srv := api.New(api.Config{Store: store.NewMemory()})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ts.Close()
+		_ = srv.Close(context.Background())
+	})
+	c := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
+	out := &strings.Builder{}
+	get := func(ctx context.Context, url string) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		return io.ReadAll(resp.Body)
+	}
+	return &Deployer{Lambda: c, Stacks: &memStacks{m: map[string]*Stack{}}, Out: out, HTTPGet: get}, c, out
+}
+
+func functionNames(t *testing.T, c *lambda.Client) []string {
+	t.Helper()
+	out, err := c.ListFunctions(context.Background(), &lambda.ListFunctionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range out.Functions {
+		names = append(names, aws.ToString(f.FunctionName))
+	}
+	sort.Strings(names)
+	return names
+}
+
+func deployYAML(t *testing.T, d *Deployer, stack, src string) (*Stack, error) {
+	t.Helper()
+	tmpl, err := Parse([]byte(src), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.Dir = t.TempDir()
+	return d.Deploy(context.Background(), tmpl, Options{StackName: stack, AccountID: "000000000000", Region: "us-east-1"})
+}
+
+const fnYAML = `  %s:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: 'def handler(e, c): return "%s"'
+      Handler: index.handler
+      Runtime: %s
+`
+
+func samTemplate(fns ...string) string {
+	return "Transform: AWS::Serverless-2016-10-31\nResources:\n" + strings.Join(fns, "")
+}
+
+// A deploy that fails part way deletes what it created and gives what it
+// updated its previous configuration back.
+func TestDeployRollsBack(t *testing.T) {
+	d, c, out := testLamb(t)
+	ctx := context.Background()
+	if _, err := deployYAML(t, d, "app", samTemplate(fmt.Sprintf(fnYAML, "A", "a1", "python3.12"))); err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("app-A")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A changes, B is new, C has a runtime the API refuses (after A and B,
+	// in logical id order).
+	_, err = deployYAML(t, d, "app", samTemplate(
+		fmt.Sprintf(fnYAML, "A", "a2", "python3.12"),
+		fmt.Sprintf(fnYAML, "B", "b", "python3.12"),
+		fmt.Sprintf(fnYAML, "C", "c", "python0.1")))
+	var te *Error
+	if !errors.As(err, &te) || te.Name != "C" || te.Property != "Properties.Runtime" {
+		t.Fatalf("error %v, want one about resource C, property Properties.Runtime", err)
+	}
+	if got := functionNames(t, c); len(got) != 1 || got[0] != "app-A" {
+		t.Errorf("functions after the failed deploy = %v, want [app-A]", got)
+	}
+	after, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("app-A")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(after.CodeSha256) != aws.ToString(before.CodeSha256) {
+		t.Errorf("app-A's CodeSha256 is %s after the rollback, was %s", aws.ToString(after.CodeSha256), aws.ToString(before.CodeSha256))
+	}
+	if !strings.Contains(out.String(), "rolled back 2 change(s)") {
+		t.Errorf("output:\n%s", out)
+	}
+	st, err := d.Stacks.Get(ctx, "app")
+	if err != nil || len(st.Resources) != 1 {
+		t.Errorf("stack after the failed deploy: %+v, %v", st, err)
+	}
+}
+
+// A redeploy deletes what the template no longer has and leaves the rest.
+func TestRedeployRemoves(t *testing.T) {
+	d, c, out := testLamb(t)
+	if _, err := deployYAML(t, d, "app", samTemplate(fmt.Sprintf(fnYAML, "A", "a", "python3.12"), fmt.Sprintf(fnYAML, "B", "b", "nodejs20.x"))); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	st, err := deployYAML(t, d, "app", samTemplate(fmt.Sprintf(fnYAML, "A", "a", "python3.12")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := functionNames(t, c); len(got) != 1 || got[0] != "app-A" {
+		t.Errorf("functions = %v, want [app-A]", got)
+	}
+	if !strings.Contains(out.String(), "unchanged AWS::Serverless::Function") || !strings.Contains(out.String(), "delete    AWS::Serverless::Function          B") {
+		t.Errorf("output:\n%s", out)
+	}
+	if len(st.Resources) != 1 {
+		t.Errorf("stack resources = %d, want 1", len(st.Resources))
+	}
+}
+
+// Fn::ImportValue reads another stack's exports, and a stack whose export
+// is imported cannot be deleted or drop the export.
+func TestImportValue(t *testing.T) {
+	d, c, _ := testLamb(t)
+	ctx := context.Background()
+	exporter := samTemplate(fmt.Sprintf(fnYAML, "A", "a", "python3.12")) + "Outputs:\n  Arn:\n    Value: !GetAtt A.Arn\n    Export: {Name: shared-arn}\n"
+	if _, err := deployYAML(t, d, "base", exporter); err != nil {
+		t.Fatal(err)
+	}
+	importer := "Resources:\n  Perm:\n    Type: AWS::Lambda::Permission\n    Properties:\n      FunctionName: !ImportValue shared-arn\n      Action: lambda:InvokeFunction\n      Principal: s3.amazonaws.com\n"
+	if _, err := deployYAML(t, d, "user", importer); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := c.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String("base-A")})
+	if err != nil || !strings.Contains(aws.ToString(pol.Policy), "user-Perm") {
+		t.Errorf("base-A's policy = %v, %v; want statement user-Perm", pol, err)
+	}
+	if err := d.Delete(ctx, "base"); err == nil || !strings.Contains(err.Error(), "which stack user imports") {
+		t.Errorf("deleting the exporting stack: %v", err)
+	}
+	if _, err := deployYAML(t, d, "base", samTemplate(fmt.Sprintf(fnYAML, "A", "a", "python3.12"))); err == nil || !strings.Contains(err.Error(), "export shared-arn is imported by stack user") {
+		t.Errorf("dropping the export: %v", err)
+	}
+	if err := d.Delete(ctx, "user"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Delete(ctx, "base"); err != nil {
+		t.Fatal(err)
+	}
+	if got := functionNames(t, c); len(got) != 0 {
+		t.Errorf("functions after deleting both stacks = %v", got)
+	}
+}
