@@ -30,6 +30,9 @@ type Options struct {
 	EnvVars map[string]map[string]string
 	// TemplatePath is recorded in the stack.
 	TemplatePath string
+	// Assets maps S3 object keys to local files or folders: code a
+	// template names in S3 (a CDK asset bucket's key) is read there.
+	Assets map[string]string
 }
 
 // Deployer applies templates to lamb through its Lambda API and keeps the

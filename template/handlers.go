@@ -224,6 +224,10 @@ func planSAMFunctionCore(r *run, res *Resource, props map[string]any) (*serverle
 			if zip, err = loadCode(r.t.Dir, *f.CodeUri.String); err != nil {
 				return nil, nil, nil, errAt("Properties.CodeUri", "%v", err)
 			}
+		case f.CodeUri != nil && f.CodeUri.S3Location != nil && r.opts.Assets[f.CodeUri.S3Location.Key] != "":
+			if zip, err = loadCode(r.t.Dir, r.opts.Assets[f.CodeUri.S3Location.Key]); err != nil {
+				return nil, nil, nil, errAt("Properties.CodeUri", "%v", err)
+			}
 		case f.CodeUri != nil:
 			return nil, nil, nil, errAt("Properties.CodeUri", "code in S3 (Bucket/Key) needs an S3 endpoint, which lamb deploy does not read yet: give a local folder or zip")
 		default:
@@ -293,6 +297,10 @@ func planCFNFunction(r *run, res *Resource, props map[string]any) (*functionSpec
 	case f.Code.ZipFile != nil:
 		if zip, err = inlineZip(*f.Code.ZipFile, s.Runtime); err != nil {
 			return nil, errAt("Properties.Code.ZipFile", "%v", err)
+		}
+	case f.Code.S3Key != nil && r.opts.Assets[*f.Code.S3Key] != "":
+		if zip, err = loadCode(r.t.Dir, r.opts.Assets[*f.Code.S3Key]); err != nil {
+			return nil, errAt("Properties.Code", "%v", err)
 		}
 	default:
 		return nil, errAt("Properties.Code", "code in S3 (S3Bucket/S3Key) needs an S3 endpoint, which lamb deploy does not read yet: give ZipFile, ImageUri or a local path")
@@ -961,6 +969,9 @@ func planCFNLayer(r *run, res *Resource, props map[string]any) (*layerSpec, erro
 		Description: str(l.Description), License: str(l.LicenseInfo)}
 	if s.Name == "" {
 		s.Name = physicalName(r.ev.pseudo.StackName, res.LogicalID, 64)
+	}
+	if !isLocal && l.Content != nil && r.opts.Assets[l.Content.S3Key] != "" {
+		local, isLocal = r.opts.Assets[l.Content.S3Key], true
 	}
 	if !isLocal {
 		if l.Content == nil {

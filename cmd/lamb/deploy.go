@@ -71,6 +71,14 @@ has; a failed deploy undoes what it did. See docs/deploy.md.`,
 // environment's, as for every client command.
 func runDeploy(ctx context.Context, o deployOptions, path string, out io.Writer, akid, secret string) error {
 	d := newDeployer(o.endpoint, out, akid, secret)
+	if path != "" {
+		if stacks, assets, ok, err := readCloudAssembly(path); ok || err != nil {
+			if err != nil {
+				return err
+			}
+			return deployCDK(ctx, d, o, path, stacks, assets, out)
+		}
+	}
 	if o.delete {
 		name := o.stackName
 		if name == "" {
@@ -92,6 +100,11 @@ func runDeploy(ctx context.Context, o deployOptions, path string, out io.Writer,
 	if err != nil {
 		return err
 	}
+	return deployFile(ctx, d, o, file, cmp.Or(o.stackName, defaultStackName(file)), nil, out)
+}
+
+// deployFile deploys the template file as stack name.
+func deployFile(ctx context.Context, d *template.Deployer, o deployOptions, file, name string, assets map[string]string, out io.Writer) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -114,7 +127,6 @@ func runDeploy(ctx context.Context, o deployOptions, path string, out io.Writer,
 			return fmt.Errorf("--env-vars %s: want {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {...}}: %w", o.envVars, err)
 		}
 	}
-	name := cmp.Or(o.stackName, defaultStackName(file))
 	if abs, err := filepath.Abs(file); err == nil {
 		file = abs
 	}
@@ -124,7 +136,7 @@ func runDeploy(ctx context.Context, o deployOptions, path string, out io.Writer,
 	}
 	fmt.Fprintf(out, "deploying %s as stack %s to %s\n", file, name, o.endpoint)
 	stack, err := d.Deploy(ctx, t, template.Options{StackName: name, AccountID: where.Account, Region: where.Region,
-		Overrides: overrides, EnvVars: env, TemplatePath: file})
+		Overrides: overrides, EnvVars: env, TemplatePath: file, Assets: assets})
 	if err != nil {
 		return err
 	}
@@ -375,6 +387,118 @@ func deployAtStart(ctx context.Context, endpoint string, creds map[string]string
 		}
 		if err != nil {
 			return fmt.Errorf("--template %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// cdkStack is one stack of a CDK cloud assembly.
+type cdkStack struct {
+	name, template string
+}
+
+// readCloudAssembly reads a cdk.out folder's manifest.json: its stacks in
+// the order of their dependencies and, from its asset manifests, where
+// each file asset's S3 key is on disk. ok is false for a path that is not
+// a cloud assembly.
+func readCloudAssembly(dir string) (stacks []cdkStack, assets map[string]string, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, nil, false, nil
+	}
+	var m struct {
+		Artifacts map[string]struct {
+			Type       string
+			Properties struct {
+				TemplateFile string
+				StackName    string
+				File         string
+			}
+			Dependencies []string
+		}
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, nil, true, fmt.Errorf("%s/manifest.json: %w", dir, err)
+	}
+	assets = map[string]string{}
+	for _, a := range m.Artifacts {
+		if a.Type != "cdk:asset-manifest" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, a.Properties.File))
+		if err != nil {
+			return nil, nil, true, err
+		}
+		var am struct {
+			Files map[string]struct {
+				Source       struct{ Path, Packaging string }
+				Destinations map[string]struct{ ObjectKey string }
+			}
+		}
+		if err := json.Unmarshal(b, &am); err != nil {
+			return nil, nil, true, fmt.Errorf("%s: %w", a.Properties.File, err)
+		}
+		for _, f := range am.Files {
+			for _, d := range f.Destinations {
+				p, err := filepath.Abs(filepath.Join(dir, f.Source.Path))
+				if err != nil {
+					return nil, nil, true, err
+				}
+				assets[d.ObjectKey] = p
+			}
+		}
+	}
+	done := map[string]bool{}
+	var visit func(id string)
+	visit = func(id string) {
+		a, found := m.Artifacts[id]
+		if done[id] || !found {
+			return
+		}
+		done[id] = true
+		deps := append([]string(nil), a.Dependencies...)
+		sort.Strings(deps)
+		for _, dep := range deps {
+			visit(dep)
+		}
+		if a.Type == "aws:cloudformation:stack" {
+			stacks = append(stacks, cdkStack{name: cmp.Or(a.Properties.StackName, id), template: filepath.Join(dir, a.Properties.TemplateFile)})
+		}
+	}
+	ids := make([]string, 0, len(m.Artifacts))
+	for id := range m.Artifacts {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		visit(id)
+	}
+	if len(stacks) == 0 {
+		return nil, nil, true, fmt.Errorf("%s/manifest.json: no CloudFormation stacks", dir)
+	}
+	return stacks, assets, true, nil
+}
+
+// deployCDK deploys (or deletes, newest first) a cloud assembly's stacks.
+func deployCDK(ctx context.Context, d *template.Deployer, o deployOptions, dir string, stacks []cdkStack, assets map[string]string, out io.Writer) error {
+	if o.stackName != "" {
+		if len(stacks) != 1 {
+			return fmt.Errorf("%s holds %d stacks: --stack-name names one stack", dir, len(stacks))
+		}
+		stacks[0].name = o.stackName
+	}
+	if o.delete {
+		for i := len(stacks) - 1; i >= 0; i-- {
+			if err := d.Delete(ctx, stacks[i].name); err != nil {
+				return fmt.Errorf("delete stack %s: %w", stacks[i].name, err)
+			}
+			fmt.Fprintf(out, "stack %s deleted\n", stacks[i].name)
+		}
+		return nil
+	}
+	for _, s := range stacks {
+		if err := deployFile(ctx, d, o, s.template, s.name, assets, out); err != nil {
+			return fmt.Errorf("stack %s: %w", s.name, err)
 		}
 	}
 	return nil

@@ -346,3 +346,39 @@ func TestServeTemplate(t *testing.T) {
 	}
 	wantLines(t, lambCmd(t, s, ".", "stacks", "cfn"), "STACK cfn  CREATE_COMPLETE", "Url ", "FunctionUrl = http://")
 }
+
+// TestDeployCDK deploys a checked-in cdk.out of a two-function CDK app
+// (testdata/deploy/cdk/README.md says how it was made): its assets are read
+// from the cloud assembly instead of the S3 bucket the template names.
+func TestDeployCDK(t *testing.T) {
+	pythonWithBoto3(t)
+	s := startLamb(t, "")
+	dir := copyDir(t, "cdk")
+	out := lambCmd(t, s, dir, "deploy", "cdk.out")
+	wantLines(t, out,
+		"skip      AWS::IAM::Role                     PyFnServiceRole320C8A8D",
+		"create    AWS::Lambda::Function              PyFnBEFD4AB6 (CdkDemo-PyFnBEFD4AB6)",
+		"create    AWS::Lambda::Function              NodeFn9490805D (CdkDemo-NodeFn9490805D)",
+		"stack CdkDemo: CREATE_COMPLETE")
+	py, node := output(t, out, "PyName"), output(t, out, "NodeName")
+	got := inspect(t, s, py, node)
+	if got.Invoke[py]["from"] != "cdk python" || got.Invoke[node]["from"] != "cdk node" || got.Invoke[node]["peer"] != py {
+		t.Errorf("the CDK functions answered %v", got.Invoke)
+	}
+
+	asset := filepath.Join(dir, "cdk.out", "asset.099d9c451fba2d55059d679eebb7fc78cd837aceddf8d83c45c8767f3b285c7e", "app.py")
+	if err := os.WriteFile(asset, []byte("def handler(event, context):\n    return {\"from\": \"cdk python, edited\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = lambCmd(t, s, dir, "deploy", "cdk.out")
+	wantLines(t, out, "update    AWS::Lambda::Function              PyFnBEFD4AB6", "unchanged AWS::Lambda::Function              NodeFn9490805D")
+	again := inspect(t, s, py, node)
+	if again.Sha[node] != got.Sha[node] || again.Sha[py] == got.Sha[py] || again.Invoke[py]["from"] != "cdk python, edited" {
+		t.Errorf("after editing the python asset: %v, CodeSha256 %v (was %v)", again.Invoke, again.Sha, got.Sha)
+	}
+
+	lambCmd(t, s, dir, "deploy", "cdk.out", "--delete")
+	if left := inspect(t, s); len(left.Functions) != 0 {
+		t.Errorf("after --delete: functions %v", left.Functions)
+	}
+}
