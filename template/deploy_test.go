@@ -217,3 +217,101 @@ func TestImportValue(t *testing.T) {
 		t.Errorf("functions after deleting both stacks = %v", got)
 	}
 }
+
+// A SAM function's generated resources follow its template: the alias, URL,
+// event invoke config, reserved concurrency, tags and mappings are made, and
+// removed again when the template drops them.
+func TestSAMFunctionExtras(t *testing.T) {
+	d, c, _ := testLamb(t)
+	ctx := context.Background()
+	full := samTemplate(`  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: "def handler(e, c): return 1"
+      Handler: index.handler
+      Runtime: python3.12
+      AutoPublishAlias: live
+      ReservedConcurrentExecutions: 3
+      Tags: {team: lamb}
+      FunctionUrlConfig:
+        AuthType: NONE
+        Cors: {AllowOrigins: ["*"], MaxAge: 60}
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+      Events:
+        Stream:
+          Type: Kinesis
+          Properties:
+            Stream: arn:aws:kinesis:us-east-1:000000000000:stream/s
+            StartingPosition: LATEST
+            BatchSize: 7
+        Cron:
+          Type: Schedule
+          Properties:
+            Schedule: rate(1 minute)
+`)
+	st, err := deployYAML(t, d, "x", full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := aws.String("x-Fn")
+	alias, err := c.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: fn, Name: aws.String("live")})
+	if err != nil || aws.ToString(alias.FunctionVersion) != "1" {
+		t.Fatalf("alias: %v, %v", alias, err)
+	}
+	u, err := c.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: fn, Qualifier: aws.String("live")})
+	if err != nil || u.Cors == nil || aws.ToInt32(u.Cors.MaxAge) != 60 {
+		t.Errorf("URL on the alias: %+v, %v", u, err)
+	}
+	eic, err := c.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: fn, Qualifier: aws.String("live")})
+	if err != nil || aws.ToInt32(eic.MaximumRetryAttempts) != 1 {
+		t.Errorf("event invoke config on the alias: %+v, %v", eic, err)
+	}
+	conc, err := c.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: fn})
+	if err != nil || aws.ToInt32(conc.ReservedConcurrentExecutions) != 3 {
+		t.Errorf("reserved concurrency: %+v, %v", conc, err)
+	}
+	tags, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:lambda:us-east-1:000000000000:function:x-Fn")})
+	if err != nil || tags.Tags["team"] != "lamb" {
+		t.Errorf("tags: %+v, %v", tags, err)
+	}
+	esms, err := c.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{})
+	if err != nil || len(esms.EventSourceMappings) != 1 || aws.ToInt32(esms.EventSourceMappings[0].BatchSize) != 7 ||
+		!strings.HasSuffix(aws.ToString(esms.EventSourceMappings[0].FunctionArn), ":x-Fn:live") {
+		t.Errorf("mappings: %+v, %v", esms, err)
+	}
+	var gen []string
+	for _, g := range st.Resources[0].Generated {
+		gen = append(gen, g.LogicalID+" "+g.Status)
+	}
+	want := []string{"FnVersion deployed", "FnAliaslive deployed", "FnUrl deployed", "FnEventInvokeConfig deployed", "FnStream deployed", "FnCron skipped", "FnRole skipped"}
+	if strings.Join(gen, ",") != strings.Join(want, ",") {
+		t.Errorf("generated = %v, want %v", gen, want)
+	}
+
+	bare := samTemplate(`  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: "def handler(e, c): return 1"
+      Handler: index.handler
+      Runtime: python3.12
+`)
+	if _, err := deployYAML(t, d, "x", bare); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: fn, Name: aws.String("live")}); err == nil {
+		t.Error("the alias is still there")
+	}
+	if _, err := c.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: fn, Qualifier: aws.String("live")}); err == nil {
+		t.Error("the URL is still there")
+	}
+	if esms, _ := c.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{}); len(esms.EventSourceMappings) != 0 {
+		t.Errorf("mappings are still there: %+v", esms.EventSourceMappings)
+	}
+	if conc, _ := c.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: fn}); conc != nil && conc.ReservedConcurrentExecutions != nil {
+		t.Errorf("reserved concurrency is still %d", *conc.ReservedConcurrentExecutions)
+	}
+	if tags, _ := c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:lambda:us-east-1:000000000000:function:x-Fn")}); len(tags.Tags) != 0 {
+		t.Errorf("tags are still %v", tags.Tags)
+	}
+}
