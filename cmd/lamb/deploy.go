@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,6 +19,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -34,7 +38,11 @@ type deployOptions struct {
 }
 
 func newDeployCmd() *cobra.Command {
-	var o deployOptions
+	var (
+		o          deployOptions
+		watch      bool
+		watchEvery time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "deploy TEMPLATE",
 		Short: "Deploy a SAM or CloudFormation template's functions to a running lamb",
@@ -54,6 +62,12 @@ has; a failed deploy undoes what it did. See docs/deploy.md.`,
 			if len(args) == 1 {
 				path = args[0]
 			}
+			if watch {
+				if o.delete || path == "" {
+					return errors.New("--watch needs a TEMPLATE to deploy, and no --delete")
+				}
+				return watchDeploy(cmd.Context(), o, path, cmd.OutOrStdout(), cmd.ErrOrStderr(), watchEvery)
+			}
 			return runDeploy(cmd.Context(), o, path, cmd.OutOrStdout(), "", "")
 		},
 	}
@@ -63,6 +77,8 @@ has; a failed deploy undoes what it did. See docs/deploy.md.`,
 	f.StringArrayVar(&o.overrides, "parameter-overrides", nil, "KEY=VALUE (or SAM's ParameterKey=K,ParameterValue=V): a template parameter's value; repeatable, several in one argument separated by spaces")
 	f.StringVar(&o.envVars, "env-vars", "", "JSON file of environment variables in sam local's format: per function logical id, and \"Parameters\" for all")
 	f.BoolVar(&o.delete, "delete", false, "delete the stack and everything it deployed")
+	f.BoolVar(&watch, "watch", false, "keep running, and deploy again whenever the template or a file in its folder changes (only what changed is updated)")
+	f.DurationVar(&watchEvery, "watch-interval", 500*time.Millisecond, "how often --watch looks for changes")
 	return cmd
 }
 
@@ -502,4 +518,69 @@ func deployCDK(ctx context.Context, d *template.Deployer, o deployOptions, dir s
 		}
 	}
 	return nil
+}
+
+// watchDeploy deploys, then deploys again each time the files of the
+// template's folder change, until ctx ends. A failed deploy is reported
+// and the watch goes on.
+func watchDeploy(ctx context.Context, o deployOptions, path string, out, errOut io.Writer, every time.Duration) error {
+	root := path
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		root = filepath.Dir(path)
+	}
+	last, err := fingerprint(root)
+	if err != nil {
+		return err
+	}
+	deploy := func() {
+		if err := runDeploy(ctx, o, path, out, "", ""); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(errOut, "lamb:", err)
+		}
+		fmt.Fprintf(out, "watching %s for changes (Ctrl-C to stop)\n", root)
+	}
+	deploy()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		fp, err := fingerprint(root)
+		if err != nil {
+			fmt.Fprintln(errOut, "lamb: watch:", err)
+			continue
+		}
+		if fp == last {
+			continue
+		}
+		last = fp
+		fmt.Fprintln(out, "change detected: deploying again")
+		deploy()
+	}
+}
+
+// fingerprint sums the names, sizes and modification times of the files
+// under root (not .git or .aws-sam).
+func fingerprint(root string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == ".aws-sam") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // removed meanwhile: the next look sees it gone
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\n", p, fi.Size(), fi.ModTime().UnixNano())
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)), err
 }

@@ -382,3 +382,74 @@ func TestDeployCDK(t *testing.T) {
 		t.Errorf("after --delete: functions %v", left.Functions)
 	}
 }
+
+// lamb deploy --watch deploys again when a file changes, updating only the
+// function whose code changed.
+func TestDeployWatch(t *testing.T) {
+	s := startLamb(t, "")
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("template.yaml", "Transform: AWS::Serverless-2016-10-31\nResources:\n"+
+		"  Edited:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: edited/, Handler: index.handler, Runtime: nodejs20.x}\n"+
+		"  Other:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: other/, Handler: index.handler, Runtime: nodejs20.x}\n")
+	write("edited/index.js", `exports.handler = async () => "v1";`)
+	write("other/index.js", `exports.handler = async () => "other";`)
+
+	logs := &syncBuffer{}
+	cmd := exec.Command(lambBin, "deploy", "--watch", "--watch-interval", "100ms", "--stack-name", "w", "--endpoint", s.URL, dir)
+	cmd.Env = withoutAWSCredentials(os.Environ())
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("lamb deploy --watch exited with %v:\n%s", err, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("lamb deploy --watch did not stop on SIGINT")
+		}
+	})
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "test")
+	// answer polls the function until it answers want.
+	answer := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		var last string
+		for time.Now().Before(deadline) {
+			out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("w-Edited")})
+			if err == nil {
+				if last = string(out.Payload); last == `"`+want+`"` {
+					return
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("w-Edited answered %s, want %q; lamb deploy --watch said:\n%s", last, want, logs.String())
+	}
+	answer("v1")
+	write("edited/index.js", `exports.handler = async () => "v2, edited";`)
+	answer("v2, edited")
+	// The deploy goes on past the function: wait for its end.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "stack w: UPDATE_COMPLETE") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	wantLines(t, logs.String(), "change detected: deploying again", "update    AWS::Serverless::Function          Edited",
+		"unchanged AWS::Serverless::Function          Other")
+}
