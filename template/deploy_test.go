@@ -315,3 +315,33 @@ func TestSAMFunctionExtras(t *testing.T) {
 		t.Errorf("tags are still %v", tags.Tags)
 	}
 }
+
+// env.json replaces the variables a function declares, per logical id and
+// for all functions ("Parameters"), and adds none.
+func TestEnvVars(t *testing.T) {
+	d, c, _ := testLamb(t)
+	tmpl, err := Parse([]byte(samTemplate(`  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: "def handler(e, c): return 1"
+      Handler: index.handler
+      Runtime: python3.12
+      Environment:
+        Variables: {A: template, B: template, C: template}
+`)), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]map[string]string{"Parameters": {"A": "all", "B": "all", "NEW": "all"}, "Fn": {"B": "fn"}}
+	if _, err := d.Deploy(context.Background(), tmpl, Options{StackName: "e", AccountID: "000000000000", Region: "us-east-1", EnvVars: env}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := c.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("e-Fn")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Environment.Variables
+	if len(got) != 3 || got["A"] != "all" || got["B"] != "fn" || got["C"] != "template" {
+		t.Errorf("environment = %v, want A=all B=fn C=template", got)
+	}
+}
