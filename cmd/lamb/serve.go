@@ -233,6 +233,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	srv.CollectGarbage()
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.RunSchedules(gctx, time.Second) }) // Schedule events of deployed templates
 	if len(o.templates) > 0 {
 		g.Go(func() error { return deployAtStart(gctx, "http://"+ln.Addr().String(), creds, o.templates, log) })
 	}
