@@ -40,7 +40,10 @@ type Options struct {
 type Deployer struct {
 	Lambda *lambda.Client
 	Stacks Stacks
-	Out    io.Writer
+	// Schedules receives Schedule and ScheduleV2 events; nil: they are
+	// listed as skipped.
+	Schedules Schedules
+	Out       io.Writer
 	// HTTPGet fetches a function's code from its Code.Location, so that a
 	// failed deploy can put the code back. nil: a failed deploy leaves
 	// updated code as it is.
@@ -403,6 +406,9 @@ func (r *run) placeholder(id string, spec any) *Record {
 		}
 		for ev := range s.Events {
 			extra[id+ev] = &Deployed{Ref: "00000000-0000-0000-0000-000000000000", Attrs: map[string]any{"Id": "00000000-0000-0000-0000-000000000000"}}
+		}
+		for ev := range s.Schedules {
+			extra[id+ev] = &Deployed{Ref: physicalName(p.StackName, id+ev, 128), Attrs: map[string]any{"Arn": "arn:aws:events:placeholder"}}
 		}
 		return samRecord(r, id, s, arn, extra)
 	case *layerSpec:

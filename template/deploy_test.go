@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -343,5 +345,77 @@ func TestEnvVars(t *testing.T) {
 	got := cfg.Environment.Variables
 	if len(got) != 3 || got["A"] != "all" || got["B"] != "fn" || got["C"] != "template" {
 		t.Errorf("environment = %v, want A=all B=fn C=template", got)
+	}
+}
+
+// memSchedules records schedules.
+type memSchedules struct {
+	mu sync.Mutex
+	m  map[string]Schedule
+}
+
+func (s *memSchedules) PutSchedule(_ context.Context, sc Schedule) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[sc.Name] = sc
+	return nil
+}
+
+func (s *memSchedules) DeleteSchedule(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, name)
+	return nil
+}
+
+// Schedule and ScheduleV2 events become schedules on the function (its
+// alias), and go with the event.
+func TestScheduleEvents(t *testing.T) {
+	d, _, _ := testLamb(t)
+	sched := &memSchedules{m: map[string]Schedule{}}
+	d.Schedules = sched
+	fn := `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: "def handler(e, c): return 1"
+      Handler: index.handler
+      Runtime: python3.12
+      AutoPublishAlias: live
+`
+	events := `      Events:
+        Tick:
+          Type: Schedule
+          Properties: {Schedule: rate(5 minutes), Input: '{"k": 1}'}
+        Nightly:
+          Type: ScheduleV2
+          Properties: {ScheduleExpression: "cron(0 2 * * ? *)", State: DISABLED}
+`
+	st, err := deployYAML(t, d, "s", samTemplate(fn+events))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Schedule{
+		"s-FnTick":    {Name: "s-FnTick", Function: "arn:aws:lambda:us-east-1:000000000000:function:s-Fn:live", Expression: "rate(5 minutes)", Input: `{"k": 1}`, Enabled: true},
+		"s-FnNightly": {Name: "s-FnNightly", Function: "arn:aws:lambda:us-east-1:000000000000:function:s-Fn:live", Expression: "cron(0 2 * * ? *)"},
+	}
+	if !reflect.DeepEqual(sched.m, want) {
+		t.Errorf("schedules = %+v\nwant %+v", sched.m, want)
+	}
+	var gen []string
+	for _, g := range st.Resources[0].Generated {
+		gen = append(gen, g.LogicalID+" "+g.Type)
+	}
+	if !slices.Contains(gen, "FnTick AWS::Events::Rule") || !slices.Contains(gen, "FnNightly AWS::Scheduler::Schedule") {
+		t.Errorf("generated = %v", gen)
+	}
+	if _, err := deployYAML(t, d, "s", samTemplate(fn)); err != nil {
+		t.Fatal(err)
+	}
+	if len(sched.m) != 0 {
+		t.Errorf("schedules after dropping the events: %v", sched.m)
+	}
+	if _, err := deployYAML(t, d, "s", samTemplate(fn+"      Events:\n        Bad:\n          Type: Schedule\n          Properties: {Schedule: every day}\n")); err == nil ||
+		!strings.Contains(err.Error(), "resource Fn, property Properties.Events.Bad.Properties.Schedule") {
+		t.Errorf("a bad schedule: %v", err)
 	}
 }

@@ -554,6 +554,47 @@ type samFunctionSpec struct {
 	Events      map[string]esmSpec `json:"events,omitempty"`
 	// Skipped are events lamb does not deliver: name → reason.
 	Skipped map[string]string `json:"skippedEvents,omitempty"`
+	// Schedules are Schedule and ScheduleV2 events: lamb invokes on them.
+	Schedules map[string]scheduleSpec `json:"schedules,omitempty"`
+}
+
+// scheduleSpec is one Schedule or ScheduleV2 event.
+type scheduleSpec struct {
+	Type       string `json:"type"`
+	Expression string `json:"expression"`
+	Input      string `json:"input,omitempty"`
+	Enabled    bool   `json:"enabled"`
+}
+
+func planSchedule(typ string, props map[string]any, path string) (*scheduleSpec, error) {
+	var p struct {
+		Schedule           string `json:"Schedule"`
+		ScheduleExpression string `json:"ScheduleExpression"`
+		Input              string `json:"Input"`
+		Enabled            *bool  `json:"Enabled"`
+		State              string `json:"State"`
+	}
+	known := map[string]any{}
+	for _, k := range []string{"Schedule", "ScheduleExpression", "Input", "Enabled", "State"} {
+		if v, ok := props[k]; ok {
+			known[k] = v
+		}
+	}
+	if _, err := decodeInto(known, &p, path); err != nil {
+		return nil, err
+	}
+	s := &scheduleSpec{Type: typ, Expression: p.Schedule, Input: p.Input, Enabled: p.State != "DISABLED"}
+	field := "Schedule"
+	if typ == "ScheduleV2" {
+		s.Expression, field = p.ScheduleExpression, "ScheduleExpression"
+	}
+	if p.Enabled != nil {
+		s.Enabled = *p.Enabled
+	}
+	if !strings.HasPrefix(s.Expression, "rate(") && !strings.HasPrefix(s.Expression, "cron(") {
+		return nil, errAt(path+"."+field, "want rate(...) or cron(...), got %q", s.Expression)
+	}
+	return s, nil
 }
 
 func planSAMFunction(r *run, res *Resource, props map[string]any) (*samFunctionSpec, error) {
@@ -659,6 +700,23 @@ func planSAMFunction(r *run, res *Resource, props map[string]any) (*samFunctionS
 			}
 			esm = esmSpec{EventSourceArn: e.Stream, BatchSize: i32(e.BatchSize), Enabled: e.Enabled, StartingPosition: e.StartingPosition,
 				MaxRetries: e.MaximumRetryAttempts, ParallelizationFactor: i32(e.ParallelizationFactor)}
+		case "Schedule", "ScheduleV2":
+			if r.d.Schedules == nil {
+				if s.Skipped == nil {
+					s.Skipped = map[string]string{}
+				}
+				s.Skipped[name] = eventSkipReason(typ)
+				continue
+			}
+			sch, err := planSchedule(typ, evProps, path+".Properties")
+			if err != nil {
+				return nil, err
+			}
+			if s.Schedules == nil {
+				s.Schedules = map[string]scheduleSpec{}
+			}
+			s.Schedules[name] = *sch
+			continue
 		case "":
 			return nil, errAt(path+".Type", "is required")
 		default:
@@ -710,6 +768,13 @@ func applySAMFunction(ctx context.Context, r *run, id string, s, prev *samFuncti
 	rec := samRecord(r, id, s, arn, extra)
 	defer generated(rec, id, s, arn)
 	if prevRec != nil && prev.Function.Name != name {
+		for evName := range prev.Schedules { // they would invoke the old name
+			if d := prevRec.Extra[id+evName]; d != nil && r.d.Schedules != nil {
+				if err := r.d.Schedules.DeleteSchedule(ctx, scalarString(d.Ref)); err != nil {
+					return rec, err
+				}
+			}
+		}
 		prevRec, prev = nil, nil // the old function is gone, and all it had
 	}
 	old := func(k string) *Deployed {
@@ -834,6 +899,32 @@ func applySAMFunction(ctx context.Context, r *run, id string, s, prev *samFuncti
 			}
 		}
 	}
+	// Schedules, invoked by lamb itself.
+	for evName, sch := range s.Schedules {
+		key := id + evName
+		schedName := physicalName(r.ev.pseudo.StackName, key, 128)
+		if po := old(key); po != nil && prev != nil && prev.Schedules[evName] == sch && prevQualifier == qualifier {
+			extra[key] = po
+			continue
+		}
+		if err := r.d.Schedules.PutSchedule(ctx, Schedule{Name: schedName, Function: target, Expression: sch.Expression, Input: sch.Input, Enabled: sch.Enabled}); err != nil {
+			return fail(fmt.Errorf("schedule %s: %w", schedName, err))
+		}
+		p := r.ev.pseudo
+		extra[key] = &Deployed{Ref: schedName, Attrs: map[string]any{"Arn": fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", p.partition(), p.Region, p.AccountID, schedName)}}
+	}
+	if prev != nil {
+		for evName := range prev.Schedules {
+			if _, still := s.Schedules[evName]; still {
+				continue
+			}
+			if po := old(id + evName); po != nil {
+				if err := r.d.Schedules.DeleteSchedule(ctx, scalarString(po.Ref)); err != nil {
+					return fail(err)
+				}
+			}
+		}
+	}
 	if prev != nil {
 		for evName := range prev.Events {
 			if _, still := s.Events[evName]; still {
@@ -891,6 +982,15 @@ func generated(rec *Record, id string, s *samFunctionSpec, arn string) {
 			gen(ev, "AWS::Lambda::EventSourceMapping", d, scalarString(d.Ref))
 		}
 	}
+	for _, ev := range sortedKeys(s.Schedules) {
+		typ := "AWS::Events::Rule"
+		if s.Schedules[ev].Type == "ScheduleV2" {
+			typ = "AWS::Scheduler::Schedule"
+		}
+		if d := extra[id+ev]; d != nil {
+			gen(ev, typ, d, scalarString(d.Ref)+" ("+s.Schedules[ev].Expression+")")
+		}
+	}
 	for _, ev := range sortedKeys(s.Skipped) {
 		rec.Generated = append(rec.Generated, Generated{LogicalID: id + ev, Type: "event", Status: StatusSkipped, Reason: s.Skipped[ev]})
 	}
@@ -898,6 +998,13 @@ func generated(rec *Record, id string, s *samFunctionSpec, arn string) {
 }
 
 func removeSAMFunction(ctx context.Context, r *run, s *samFunctionSpec, rec *Record) error {
+	for evName := range s.Schedules {
+		if d := rec.Extra[rec.LogicalID+evName]; d != nil && r.d.Schedules != nil {
+			if err := r.d.Schedules.DeleteSchedule(ctx, scalarString(d.Ref)); err != nil {
+				return err
+			}
+		}
+	}
 	for evName := range s.Events {
 		if d := rec.Extra[rec.LogicalID+evName]; d != nil {
 			if err := r.deleteESM(ctx, scalarString(d.Ref)); err != nil {

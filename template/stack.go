@@ -69,3 +69,20 @@ type Stacks interface {
 	Put(ctx context.Context, s *Stack) error
 	Delete(ctx context.Context, name string) error
 }
+
+// Schedule is a function lamb invokes on a schedule (lamb's
+// /_lamb/schedules API), made from a Schedule or ScheduleV2 event.
+type Schedule struct {
+	Name       string `json:"-"`
+	Function   string `json:"function"`
+	Expression string `json:"expression"`
+	Input      string `json:"input,omitempty"`
+	Enabled    bool   `json:"enabled"`
+}
+
+// Schedules is where schedules are kept.
+type Schedules interface {
+	PutSchedule(ctx context.Context, s Schedule) error
+	// DeleteSchedule of an absent schedule is not an error.
+	DeleteSchedule(ctx context.Context, name string) error
+}

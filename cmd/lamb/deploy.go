@@ -256,7 +256,7 @@ func newDeployer(endpoint string, out io.Writer, akid, secret string) *template.
 	if akid != "" && secret != "" && os.Getenv("AWS_ACCESS_KEY_ID") != akid {
 		sc.bearer = akid + ":" + secret
 	}
-	return &template.Deployer{Lambda: client, Stacks: sc, Out: out, HTTPGet: sc.getBytes}
+	return &template.Deployer{Lambda: client, Stacks: sc, Schedules: sc, Out: out, HTTPGet: sc.getBytes}
 }
 
 // stacksClient keeps stack records in lamb's /_lamb/stacks API.
@@ -365,6 +365,22 @@ func (c *stacksClient) Delete(ctx context.Context, name string) error {
 	if err == nil && status == http.StatusNotFound {
 		return fmt.Errorf("stack %s: %w", name, template.ErrNoStack)
 	}
+	return err
+}
+
+// PutSchedule stores a schedule lamb invokes a function on.
+func (c *stacksClient) PutSchedule(ctx context.Context, s template.Schedule) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.do(ctx, http.MethodPut, "/_lamb/schedules/"+url.PathEscape(s.Name), b)
+	return err
+}
+
+// DeleteSchedule removes a schedule.
+func (c *stacksClient) DeleteSchedule(ctx context.Context, name string) error {
+	_, _, err := c.do(ctx, http.MethodDelete, "/_lamb/schedules/"+url.PathEscape(name), nil)
 	return err
 }
 

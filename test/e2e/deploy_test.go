@@ -226,7 +226,12 @@ func TestDeploySAM(t *testing.T) {
 	s.stop(t)
 	s = startLambAt(t, s.Addr, data)
 	list := lambCmd(t, s, dir, "stacks")
-	wantLines(t, list, "STACK app  UPDATE_COMPLETE", "PyFunctionAliaslive", "PyFunctionFromQueue", "PyUrl = http://")
+	wantLines(t, list, "STACK app  UPDATE_COMPLETE", "PyFunctionAliaslive", "PyFunctionFromQueue", "PyUrl = http://",
+		"PyFunctionEveryMinute  AWS::Events::Rule")
+	if sch := getLamb(t, s, "/_lamb/schedules"); !strings.Contains(sch, `"name":"app-PyFunctionEveryMinute"`) || !strings.Contains(sch, `"expression":"rate(1 minute)"`) ||
+		!strings.Contains(sch, `"function":"arn:aws:lambda:us-east-1:000000000000:function:app-PyFunction:live"`) {
+		t.Errorf("schedules: %s", sch)
+	}
 
 	out = lambCmd(t, s, dir, "deploy", "--delete", "--stack-name", "app")
 	wantLines(t, out, "stack app deleted")
@@ -237,6 +242,21 @@ func TestDeploySAM(t *testing.T) {
 	if list := lambCmd(t, s, dir, "stacks"); !strings.Contains(list, "no stacks") {
 		t.Errorf("lamb stacks after --delete:\n%s", list)
 	}
+	if sch := getLamb(t, s, "/_lamb/schedules"); sch != `{"schedules":[]}` {
+		t.Errorf("schedules after --delete: %s", sch)
+	}
+}
+
+// getLamb GETs one of lamb's own endpoints and returns the body.
+func getLamb(t *testing.T, s *server, path string) string {
+	t.Helper()
+	resp, err := http.Get(s.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
 }
 
 // TestDeployCloudFormation deploys a plain CloudFormation template (a
