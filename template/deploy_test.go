@@ -419,3 +419,35 @@ func TestScheduleEvents(t *testing.T) {
 		t.Errorf("a bad schedule: %v", err)
 	}
 }
+
+// An Image function deploys from its ImageUri, and provisioned concurrency
+// goes on its alias.
+func TestImageFunctionAndProvisioned(t *testing.T) {
+	d, c, _ := testLamb(t)
+	ctx := context.Background()
+	_, err := deployYAML(t, d, "img", samTemplate(`  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: public.ecr.aws/lambda/python:3.12
+      ImageConfig: {Command: [app.handler]}
+      AutoPublishAlias: live
+      ProvisionedConcurrencyConfig:
+        ProvisionedConcurrentExecutions: 2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("img-Fn")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fn.Configuration.PackageType != "Image" || aws.ToString(fn.Code.ImageUri) != "public.ecr.aws/lambda/python:3.12" ||
+		fn.Configuration.ImageConfigResponse == nil || fn.Configuration.ImageConfigResponse.ImageConfig.Command[0] != "app.handler" {
+		t.Errorf("function = %+v, code %+v", fn.Configuration, fn.Code)
+	}
+	pc, err := c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{FunctionName: aws.String("img-Fn"), Qualifier: aws.String("live")})
+	if err != nil || aws.ToInt32(pc.RequestedProvisionedConcurrentExecutions) != 2 {
+		t.Errorf("provisioned concurrency on live: %+v, %v", pc, err)
+	}
+}
