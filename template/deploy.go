@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
 // Options configure one deploy.
@@ -185,6 +186,13 @@ func (d *Deployer) Deploy(ctx context.Context, t *Template, opts Options) (*Stac
 			return fail(ev.asResourceError(id, err))
 		}
 		hash := hashOf(res.Type, spec)
+		if old != nil && old.Type == res.Type && old.Hash == hash && old.Status == StatusDeployed && r.gone(ctx, old) {
+			d.printf("  note      %s (%s) is gone from lamb: creating it again", id, old.PhysicalID)
+			if err := r.remove(ctx, old); err != nil { // what outlives a function: mappings, schedules
+				return fail(err)
+			}
+			old = nil
+		}
 		if old != nil && old.Type == res.Type && old.Hash == hash && old.Status == StatusDeployed {
 			r.register(old)
 			stack.Resources = append(stack.Resources, old)
@@ -301,6 +309,17 @@ func find(recs []*Record, id string) *Record {
 		}
 	}
 	return nil
+}
+
+// gone reports whether a function a record names was deleted behind the
+// stack's back (only functions are checked: the rest goes with them).
+func (r *run) gone(ctx context.Context, rec *Record) bool {
+	if rec.Type != "AWS::Serverless::Function" && rec.Type != "AWS::Lambda::Function" {
+		return false
+	}
+	_, err := r.d.Lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &rec.PhysicalID})
+	var nf *types.ResourceNotFoundException
+	return errors.As(err, &nf)
 }
 
 // remove deletes one deployed resource (skipped ones have nothing to delete).

@@ -451,3 +451,22 @@ func TestImageFunctionAndProvisioned(t *testing.T) {
 		t.Errorf("provisioned concurrency on live: %+v, %v", pc, err)
 	}
 }
+
+// A function deleted behind the stack's back is created again by the next
+// deploy, though the template did not change.
+func TestRedeployRecreatesDeleted(t *testing.T) {
+	d, c, out := testLamb(t)
+	tmpl := samTemplate(fmt.Sprintf(fnYAML, "A", "a", "python3.12"))
+	if _, err := deployYAML(t, d, "app", tmpl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String("app-A")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deployYAML(t, d, "app", tmpl); err != nil {
+		t.Fatal(err)
+	}
+	if got := functionNames(t, c); len(got) != 1 || got[0] != "app-A" {
+		t.Errorf("functions = %v, want [app-A]\n%s", got, out)
+	}
+}
