@@ -23,6 +23,8 @@ var blobNamePattern = regexp.MustCompile(`^[0-9a-f]{64}\.zip$`)
 //	ANY /_lamb/urls/<url-id>/... a function URL, for clients that cannot set a Host
 //	POST /_lamb/functions/{name}/evict  stop a function's instances
 //	GET /_lamb/functions/{name}/logs    recent log lines; ?follow=true streams new ones
+//	GET|PUT|DELETE /_lamb/stacks[/{name}] lamb deploy's stack records (stacks.go)
+//	GET|PUT|DELETE /_lamb/schedules[/{name}] schedules lamb invokes functions on (schedules.go)
 //
 // Zips are addressed by content hash, which the client only learns from an
 // API answer about a function or layer it can see.
@@ -44,6 +46,14 @@ func (s *Server) serveLamb(w http.ResponseWriter, r *http.Request) {
 	}
 	if rest, ok := strings.CutPrefix(p, "functions/"); ok {
 		s.serveFunctionOp(w, r, rest)
+		return
+	}
+	if rest, ok := strings.CutPrefix(p, "stacks"); ok && (rest == "" || rest[0] == '/') {
+		s.serveStacks(w, r, strings.TrimPrefix(rest, "/")) // stacks.go
+		return
+	}
+	if rest, ok := strings.CutPrefix(p, "schedules"); ok && (rest == "" || rest[0] == '/') {
+		s.serveSchedules(w, r, strings.TrimPrefix(rest, "/")) // schedules.go
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

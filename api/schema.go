@@ -29,6 +29,8 @@ const (
 	bucketLayerCounters      = "layer-counters"
 	bucketLayerPolicies      = "layer-policies"
 	bucketAsyncEvents        = "async-events"
+	bucketStacks             = "stacks"
+	bucketSchedules          = "schedules"
 )
 
 // deletion is a delete whose effect reaches past one record.
@@ -130,6 +132,12 @@ var schema = []bucketSchema{
 		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
 		note: "an accepted event runs with the configuration it was accepted for, as before the queue was durable; " +
 			"its worker deletes it when it has run or failed for good"},
+	{name: bucketStacks, keys: "<account>/<region>/<stack name>: lamb deploy's record of a stack", owner: "stacks.go",
+		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		note:     "a stack names its functions; lamb deploy deletes them and then the record"},
+	{name: bucketSchedules, keys: "<account>/<region>/<schedule name>: a function invoked on a schedule", owner: "schedules.go",
+		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		note:     "as an EventBridge rule outlives its target; its invocations of a deleted function are refused and logged"},
 }
 
 // layerVersionKeyOf is layerVersionKey with the version as a string, the

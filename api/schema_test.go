@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -225,6 +227,38 @@ func TestSchemaCoversStore(t *testing.T) {
 			}
 			_, err = c.PutFunctionCodeSigningConfig(ctx, &lambda.PutFunctionCodeSigningConfigInput{FunctionName: aws.String(fn), CodeSigningConfigArn: out.CodeSigningConfig.CodeSigningConfigArn})
 			return err
+		}},
+		{"PUT /_lamb/schedules/schema-schedule", func() error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPut, h.ts.URL+"/_lamb/schedules/schema-schedule",
+				strings.NewReader(`{"function":"schema-fn","expression":"rate(1 hour)","enabled":true}`))
+			if err != nil {
+				return err
+			}
+			resp, err := h.ts.Client().Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				return fmt.Errorf("PUT schedule: %s", resp.Status)
+			}
+			return nil
+		}},
+		{"PUT /_lamb/stacks/schema-stack", func() error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPut, h.ts.URL+"/_lamb/stacks/schema-stack",
+				strings.NewReader(`{"name":"schema-stack","resources":[]}`))
+			if err != nil {
+				return err
+			}
+			resp, err := h.ts.Client().Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				return fmt.Errorf("PUT stack: %s", resp.Status)
+			}
+			return nil
 		}},
 		{"Invoke Event of a throttled function (the event stays queued)", func() error {
 			const throttled = "schema-async"

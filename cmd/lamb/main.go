@@ -36,7 +36,7 @@ func newRootCmd() *cobra.Command {
 			return flagsFromEnv(cmd.Flags())
 		},
 	}
-	root.AddCommand(newServeCmd(), newInvokeCmd(), newPsCmd(), newLogsCmd(), newVersionCmd(), newAgentCmd(), newKubeInitCmd(), newURLsCmd())
+	root.AddCommand(newServeCmd(), newInvokeCmd(), newPsCmd(), newLogsCmd(), newVersionCmd(), newAgentCmd(), newKubeInitCmd(), newURLsCmd(), newDeployCmd(), newStacksCmd())
 	return root
 }
 

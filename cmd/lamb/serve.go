@@ -49,6 +49,7 @@ type serveOptions struct {
 	allowOrigins         []string
 	watchdogFor          string // set: run as the watchdog of the server with this ID
 	urlsWithoutPolicy    bool
+	templates            []string // deployed at start-up (deploy.go)
 }
 
 func newServeCmd() *cobra.Command {
@@ -86,6 +87,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "host name (no port) clients may address lamb by beyond loopback and its listen address, e.g. a Service name; \"*\" any; repeatable")
 	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "web origin (http://localhost:5173) whose pages may call the API, with CORS answers; \"*\" any; repeatable")
 	f.BoolVar(&o.urlsWithoutPolicy, "urls-without-policy", false, "serve AuthType NONE function URLs to anyone, without the public resource policy AWS requires (lambda:InvokeFunctionUrl and lambda:InvokeFunction allowed to \"*\"); lamb urls shows what is missing")
+	f.StringArrayVar(&o.templates, "template", nil, "SAM or CloudFormation template to deploy at start-up, as lamb deploy does; repeatable")
 	addKubernetesFlags(f, &o.kube)
 	f.StringVar(&o.watchdogFor, "watchdog-for", "", "internal: run as the watchdog of the server with this ID (see watchdog.go)")
 	_ = f.MarkHidden("watchdog-for")
@@ -267,6 +269,10 @@ func serve(ctx context.Context, o serveOptions) error {
 	srv.CollectGarbage()
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.RunSchedules(gctx, time.Second) }) // Schedule events of deployed templates
+	if len(o.templates) > 0 {
+		g.Go(func() error { return deployAtStart(gctx, "http://"+ln.Addr().String(), creds, o.templates, log) })
+	}
 	for _, l := range listeners {
 		g.Go(func() error {
 			if err := servers[l].Serve(l); !errors.Is(err, http.ErrServerClosed) {

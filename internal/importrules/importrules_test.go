@@ -34,6 +34,8 @@ var rules = []rule{
 		"backends never import each other"},
 	{"agent/...", []string{"engine"},
 		"the agent runs in the sandbox and knows only its wire contract (agent/agentapi)"},
+	{"template/...", []string{"api", "store", "engine"},
+		"lamb deploy is a client of the Lambda API: lamb's state changes only through it"},
 	{"runtimeapi/...", []string{"engine", "api"},
 		"the Runtime API serves one sandbox and knows nothing of the engine or the REST API"},
 }

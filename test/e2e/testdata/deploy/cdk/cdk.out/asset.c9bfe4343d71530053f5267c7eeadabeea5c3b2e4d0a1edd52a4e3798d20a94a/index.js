@@ -1,0 +1,1 @@
+exports.handler = async () => ({ from: "cdk node", peer: process.env.PEER });
