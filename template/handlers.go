@@ -850,6 +850,11 @@ func applySAMFunction(ctx context.Context, r *run, id string, s, prev *samFuncti
 		if err != nil {
 			return fail(err)
 		}
+		if u.AuthType == string(types.FunctionUrlAuthTypeNone) {
+			if err := r.publicURLPermissions(ctx, name, qualifier); err != nil {
+				return fail(err)
+			}
+		}
 		extra[id+"Url"] = &Deployed{Ref: target, Attrs: map[string]any{"FunctionUrl": url, "FunctionArn": target}}
 	}
 
@@ -1139,6 +1144,31 @@ func (r *run) deleteLayerVersion(ctx context.Context, arn string) error {
 	_, err := r.d.Lambda.DeleteLayerVersion(ctx, &lambda.DeleteLayerVersionInput{LayerName: aws.String(arn[:i]), VersionNumber: &n})
 	if err := ignoreNotFound(err); err != nil {
 		return fmt.Errorf("DeleteLayerVersion %s: %w", arn, err)
+	}
+	return nil
+}
+
+// publicURLPermissions grants what SAM's transform grants for a
+// FunctionUrlConfig with AuthType NONE (<Fn>UrlPublicPermissions, and since
+// October 2025 <Fn>URLInvokeAllowPublicAccess): lambda:InvokeFunctionUrl and
+// lambda:InvokeFunction (via the URL only) to everyone, without which AWS
+// answers the URL 403. Statements that exist already are left as they are.
+func (r *run) publicURLPermissions(ctx context.Context, name, qualifier string) error {
+	grants := []*lambda.AddPermissionInput{
+		{StatementId: aws.String("FunctionUrlPublicAccess"), Action: aws.String("lambda:InvokeFunctionUrl"),
+			FunctionUrlAuthType: types.FunctionUrlAuthTypeNone},
+		{StatementId: aws.String("FunctionUrlInvokeAllowPublicAccess"), Action: aws.String("lambda:InvokeFunction"),
+			InvokedViaFunctionUrl: aws.Bool(true)},
+	}
+	for _, in := range grants {
+		in.FunctionName, in.Qualifier, in.Principal = &name, optional(qualifier), aws.String("*")
+		if _, err := r.d.Lambda.AddPermission(ctx, in); err != nil {
+			var conflict *types.ResourceConflictException
+			if errors.As(err, &conflict) {
+				continue
+			}
+			return fmt.Errorf("AddPermission %s (%s): %w", name, aws.ToString(in.Action), err)
+		}
 	}
 	return nil
 }

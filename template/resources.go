@@ -3,6 +3,7 @@ package template
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 
@@ -180,9 +181,25 @@ type permissionSpec struct {
 	PrincipalOrg  string `json:"principalOrgId,omitempty"`
 	URLAuthType   string `json:"functionUrlAuthType,omitempty"`
 	EventToken    string `json:"eventSourceToken,omitempty"`
+	InvokedViaURL bool   `json:"invokedViaFunctionUrl,omitempty"`
 }
 
 func planPermission(r *run, res *Resource, props map[string]any) (*permissionSpec, error) {
+	// InvokedViaFunctionUrl (CloudFormation, October 2025) is newer than
+	// goformation's schema: read it here, before the typed decode drops it.
+	viaURL := false
+	if v, ok := props["InvokedViaFunctionUrl"]; ok {
+		switch b := v.(type) {
+		case bool:
+			viaURL = b
+		case string:
+			viaURL = strings.EqualFold(b, "true")
+		default:
+			return nil, errAt("Properties.InvokedViaFunctionUrl", "want a boolean, got %v", v)
+		}
+		props = maps.Clone(props)
+		delete(props, "InvokedViaFunctionUrl")
+	}
 	var p cfnlambda.Permission
 	ws, err := decodeProps(props, res.Type, &p, "Properties")
 	r.addWarnings(res.LogicalID, ws)
@@ -196,7 +213,7 @@ func planPermission(r *run, res *Resource, props map[string]any) (*permissionSpe
 	}
 	return &permissionSpec{StatementID: physicalName(r.ev.pseudo.StackName, res.LogicalID, 100), FunctionName: p.FunctionName, Action: p.Action,
 		Principal: p.Principal, SourceArn: str(p.SourceArn), SourceAccount: str(p.SourceAccount), PrincipalOrg: str(p.PrincipalOrgID),
-		URLAuthType: str(p.FunctionUrlAuthType), EventToken: str(p.EventSourceToken)}, nil
+		URLAuthType: str(p.FunctionUrlAuthType), EventToken: str(p.EventSourceToken), InvokedViaURL: viaURL}, nil
 }
 
 func applyPermission(ctx context.Context, r *run, _ string, s, prev *permissionSpec, _ *Record) (*Record, error) {
@@ -208,6 +225,9 @@ func applyPermission(ctx context.Context, r *run, _ string, s, prev *permissionS
 	in := &lambda.AddPermissionInput{FunctionName: &s.FunctionName, StatementId: &s.StatementID, Action: &s.Action, Principal: &s.Principal,
 		SourceArn: optional(s.SourceArn), SourceAccount: optional(s.SourceAccount), PrincipalOrgID: optional(s.PrincipalOrg),
 		EventSourceToken: optional(s.EventToken), FunctionUrlAuthType: types.FunctionUrlAuthType(s.URLAuthType)}
+	if s.InvokedViaURL {
+		in.InvokedViaFunctionUrl = aws.Bool(true)
+	}
 	if _, err := r.d.Lambda.AddPermission(ctx, in); err != nil {
 		return nil, fmt.Errorf("AddPermission %s on %s: %w", s.StatementID, s.FunctionName, err)
 	}
