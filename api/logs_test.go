@@ -89,7 +89,9 @@ func logsCall(t *testing.T, url, op string, in any, out any) (int, string) {
 		t.Fatalf("%s: decode: %v", op, err)
 	}
 	if resp.StatusCode != 200 {
-		var e struct{ Type string `json:"__type"` }
+		var e struct {
+			Type string `json:"__type"`
+		}
 		_ = json.Unmarshal(raw, &e)
 		if e.Type == "" || resp.Header.Get("X-Amzn-ErrorType") != e.Type {
 			t.Errorf("%s: error %s without its __type and header", op, raw)

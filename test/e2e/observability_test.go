@@ -307,4 +307,3 @@ func bucket(h *dto.Histogram, le float64) uint64 {
 	}
 	return 0
 }
-
