@@ -1,12 +1,14 @@
 package api
 
 import (
+	"container/heap"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lambhq/lamb/store"
 )
@@ -92,5 +94,25 @@ func TestMetricsObserveAPIRequests(t *testing.T) {
 	want := "[lambda ListFunctions 200 lambda GetFunction 404 lambda Unknown 404 logs DescribeLogGroups 200]"
 	if fmt.Sprint(obs.seen) != want {
 		t.Errorf("observed %v, want %v", obs.seen, want)
+	}
+}
+
+func TestAsyncQueueStats(t *testing.T) {
+	s := New(Config{Store: store.NewMemory()})
+	if n, b, oldest := s.AsyncQueueStats(); n != 0 || b != 0 || !oldest.IsZero() {
+		t.Fatalf("empty queue: %d %d %v", n, b, oldest)
+	}
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 123456789, time.UTC)
+	q := &s.async
+	q.mu.Lock()
+	for i, at := range []time.Time{t0.Add(time.Minute), t0, t0.Add(2 * time.Minute)} {
+		heap.Push(&q.ready, &asyncItem{key: asyncEventKey("000000000000", "us-east-1", at, fmt.Sprint("req-", i)), size: 10, next: at})
+		q.count++
+		q.bytes += 10
+	}
+	q.mu.Unlock()
+	n, b, oldest := s.AsyncQueueStats()
+	if n != 3 || b != 30 || !oldest.Equal(t0) {
+		t.Errorf("stats %d %d %v, want 3 30 %v", n, b, oldest, t0)
 	}
 }
