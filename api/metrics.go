@@ -78,3 +78,22 @@ func asyncKeyTime(key string) (time.Time, bool) {
 	}
 	return time.Unix(0, ns), true
 }
+
+// isConsolePath reports whether path is the web console's (/_lamb/ui/...).
+func isConsolePath(path string) bool {
+	return path == "/_lamb/ui" || strings.HasPrefix(path, "/_lamb/ui/")
+}
+
+// serveConsole serves the console's assets (cfg.Console), redirecting
+// /_lamb/ui to /_lamb/ui/ so that the page's relative links resolve.
+func (s *Server) serveConsole(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Console == nil {
+		writeError(w, errNotFound("this server has no console"))
+		return
+	}
+	if r.URL.Path == "/_lamb/ui" {
+		http.Redirect(w, r, "/_lamb/ui/", http.StatusMovedPermanently)
+		return
+	}
+	s.cfg.Console.ServeHTTP(w, r)
+}

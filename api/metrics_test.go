@@ -116,3 +116,31 @@ func TestAsyncQueueStats(t *testing.T) {
 		t.Errorf("stats %d %d %v, want 3 30 %v", n, b, oldest, t0)
 	}
 }
+
+func TestConsoleRoute(t *testing.T) {
+	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ui "+r.URL.Path) })
+	// The console's assets need no credentials (the page's API calls do),
+	// but a web page of another site still may not read them.
+	srv := New(Config{Store: store.NewMemory(), Console: ui, Credentials: map[string]string{"AKID": "SECRET"}})
+	for _, tc := range []struct {
+		path, fetchSite string
+		code            int
+		body            string
+	}{
+		{"/_lamb/ui/", "", 200, "ui /_lamb/ui/"},
+		{"/_lamb/ui/app.js", "same-origin", 200, "ui /_lamb/ui/app.js"},
+		{"/_lamb/ui", "", 301, ""},
+		{"/_lamb/ui/", "cross-site", 403, ""},
+		{"/_lamb/instances", "", 403, ""}, // the data behind it wants credentials
+	} {
+		req := httptest.NewRequest("GET", "http://127.0.0.1:3001"+tc.path, nil)
+		if tc.fetchSite != "" {
+			req.Header.Set("Sec-Fetch-Site", tc.fetchSite)
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != tc.code || (tc.body != "" && rec.Body.String() != tc.body) {
+			t.Errorf("%s (%s): %d %q, want %d %q", tc.path, tc.fetchSite, rec.Code, rec.Body, tc.code, tc.body)
+		}
+	}
+}

@@ -40,6 +40,9 @@ type Config struct {
 	// set, is told of every API request.
 	Metrics  http.Handler
 	Observer APIObserver
+	// Console, when set, serves the web console's assets under /_lamb/ui/
+	// (package console); the page calls the API like any client.
+	Console http.Handler
 	// AsyncRetryDelay is the wait before the first retry of a failed Event
 	// invocation (the second waits twice as long). Default: one minute, as AWS.
 	AsyncRetryDelay time.Duration
@@ -224,6 +227,8 @@ func isInternal(r *http.Request) bool {
 
 func (s *Server) serveTrusted(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case isConsolePath(r.URL.Path):
+		s.serveConsole(w, r) // metrics.go
 	case strings.HasPrefix(r.URL.Path, "/_lamb/"):
 		s.serveLamb(w, r)
 	case r.URL.Path == "/metrics":

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/api"
+	"github.com/lambhq/lamb/console"
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/kubernetes"
 	"github.com/lambhq/lamb/engine/backend/process"
@@ -203,6 +204,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		Logbook:     logs,
 		Metrics:     mets.Handler(),
 		Observer:    mets,
+		Console:     console.Handler("/_lamb/ui/"),
 		Logger:      log,
 		AccountID:   o.accountID,
 		Region:      o.region,

@@ -307,3 +307,42 @@ func bucket(h *dto.Histogram, le float64) uint64 {
 	}
 	return 0
 }
+
+// TestConsole opens the web console in Debian's headless chromium, driven by
+// playwright-core (testdata/console, npm install there): the function is
+// listed, an invocation from the page shows its answer and log, the live
+// tail updates. LAMB_SCREENSHOT=path saves a screenshot.
+func TestConsole(t *testing.T) {
+	_, err := exec.LookPath("node")
+	need(t, "node", err == nil)
+	chromium := os.Getenv("LAMB_TEST_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	_, err = os.Stat(chromium)
+	need(t, "chromium (Debian package chromium)", err == nil)
+	dir := filepath.Join("testdata", "console")
+	_, err = os.Stat(filepath.Join(dir, "node_modules", "playwright-core"))
+	need(t, "playwright-core (npm install in test/e2e/testdata/console)", err == nil)
+
+	// The page's requests are unsigned: they are in --account-id's account.
+	s := startLamb(t, "", "--account-id", "123456789012")
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "123456789012")
+	createActive(ctx, t, c, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("console-fn"), Runtime: types.RuntimePython312, Role: aws.String(role),
+		Handler: aws.String("app.handler"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"app.py": obsHandler})},
+	}, 30*time.Second)
+	cmd := exec.CommandContext(ctx, "node", "console.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LAMB_ENDPOINT="+s.URL, "LAMB_FUNCTION=console-fn", "CHROMIUM="+chromium)
+	if p := os.Getenv("LAMB_SCREENSHOT"); p != "" {
+		abs, _ := filepath.Abs(p)
+		cmd.Env = append(cmd.Env, "SCREENSHOT="+abs)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("console.mjs: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}
