@@ -16,8 +16,64 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// Credentials, when lamb has --credentials: "ACCESS_KEY:SECRET" and a
+// region, kept for this tab only. /_lamb/ requests carry them as a bearer
+// token; Lambda API requests are SigV4-signed with them (WebCrypto).
+function creds() {
+  const c = sessionStorage.getItem("lamb.credentials") || "";
+  const i = c.indexOf(":");
+  if (i <= 0) return null;
+  return { key: c.slice(0, i), secret: c.slice(i + 1), region: sessionStorage.getItem("lamb.region") || "us-east-1" };
+}
+
+const enc = new TextEncoder();
+const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const sha256 = async (data) => hex(await crypto.subtle.digest("SHA-256", enc.encode(data)));
+async function hmac(key, msg) {
+  const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(msg)));
+}
+// uriEncode is SigV4's: RFC 3986 unreserved characters stay, all else is %XX.
+const uriEncode = (v, slash) => encodeURIComponent(v)
+  .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase())
+  .replace(/%2F/g, slash ? "%2F" : "/");
+
+// sigv4 returns the headers signing a request to lamb's Lambda API.
+async function sigv4(method, path, body, c) {
+  const u = new URL(path, location.href);
+  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
+  const day = amzDate.slice(0, 8);
+  const payloadHash = await sha256(body || "");
+  const query = u.search.slice(1).split("&").filter((p) => p).map((p) => {
+    const [k, v = ""] = p.split("=");
+    const dec = (x) => decodeURIComponent(x.replace(/\+/g, " "));
+    return [uriEncode(dec(k), true), uriEncode(dec(v), true)];
+  }).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    .map(([k, v]) => k + "=" + v).join("&");
+  const signed = "host;x-amz-content-sha256;x-amz-date";
+  const canonical = [method, uriEncode(u.pathname, false), query,
+    `host:${u.host}\nx-amz-content-sha256:${payloadHash}\nx-amz-date:${amzDate}\n`, signed, payloadHash].join("\n");
+  const scope = `${day}/${c.region}/lambda/aws4_request`;
+  const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, await sha256(canonical)].join("\n");
+  let key = await hmac(enc.encode("AWS4" + c.secret), day);
+  for (const part of [c.region, "lambda", "aws4_request"]) key = await hmac(key, part);
+  return {
+    "X-Amz-Date": amzDate, "X-Amz-Content-Sha256": payloadHash,
+    Authorization: `AWS4-HMAC-SHA256 Credential=${c.key}/${scope}, SignedHeaders=${signed}, Signature=${hex(await hmac(key, toSign))}`,
+  };
+}
+
+// call is fetch for lamb: it adds the credentials each kind of path wants.
+async function call(path, opts = {}) {
+  const c = creds();
+  const headers = Object.assign({}, opts.headers);
+  if (c && path.startsWith("/_lamb/")) headers.Authorization = `Bearer ${c.key}:${c.secret}`;
+  else if (c) Object.assign(headers, await sigv4(opts.method || "GET", path, opts.body, c));
+  return fetch(path, Object.assign({}, opts, { headers }));
+}
+
 async function getJSON(path) {
-  const r = await fetch(path, { headers: { Accept: "application/json" } });
+  const r = await call(path, { headers: { Accept: "application/json" } });
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(body.message || body.Message || r.status + " " + r.statusText);
   return body;
@@ -120,7 +176,7 @@ async function invoke(ev) {
   const li = el("li", { class: "invocation" }, el("span", { class: "meta" }, "invoking…"));
   document.getElementById("invocations").prepend(li);
   try {
-    const r = await fetch(url, {
+    const r = await call(url, {
       method: "POST",
       headers: { "X-Amz-Log-Type": "Tail", "Content-Type": "application/json" },
       body: document.getElementById("payload").value,
@@ -158,7 +214,7 @@ async function startTail(name) {
   const pre = document.getElementById("tail");
   pre.textContent = "";
   try {
-    const r = await fetch(`/_lamb/functions/${encodeURIComponent(name)}/logs?follow=true`, { signal: ctl.signal });
+    const r = await call(`/_lamb/functions/${encodeURIComponent(name)}/logs?follow=true`, { signal: ctl.signal });
     if (!r.ok) throw new Error(`${r.status} ${r.statusText}`);
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {
@@ -175,6 +231,14 @@ async function startTail(name) {
 }
 
 document.getElementById("invoke-form").addEventListener("submit", invoke);
+document.getElementById("credentials-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  sessionStorage.setItem("lamb.credentials", document.getElementById("credentials").value.trim());
+  sessionStorage.setItem("lamb.region", document.getElementById("region").value.trim() || "us-east-1");
+  loadFunctions();
+  loadInstances();
+});
+document.getElementById("region").value = sessionStorage.getItem("lamb.region") || "us-east-1";
 loadHealth();
 loadFunctions();
 loadInstances();

@@ -325,24 +325,43 @@ func TestConsole(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "node_modules", "playwright-core"))
 	need(t, "playwright-core (npm install in test/e2e/testdata/console)", err == nil)
 
-	// The page's requests are unsigned: they are in --account-id's account.
-	s := startLamb(t, "", "--account-id", "123456789012")
-	ctx := ctxT(t)
-	c := s.client("us-east-1", "123456789012")
-	createActive(ctx, t, c, &lambda.CreateFunctionInput{
-		FunctionName: aws.String("console-fn"), Runtime: types.RuntimePython312, Role: aws.String(role),
-		Handler: aws.String("app.handler"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"app.py": obsHandler})},
-	}, 30*time.Second)
-	cmd := exec.CommandContext(ctx, "node", "console.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "LAMB_ENDPOINT="+s.URL, "LAMB_FUNCTION=console-fn", "CHROMIUM="+chromium)
-	if p := os.Getenv("LAMB_SCREENSHOT"); p != "" {
-		abs, _ := filepath.Abs(p)
-		cmd.Env = append(cmd.Env, "SCREENSHOT="+abs)
+	// Unsigned, the page's requests are in --account-id's account.
+	for _, tc := range []struct {
+		name, creds string
+	}{
+		{"unsigned", ""},
+		// With --credentials the page signs the API's requests (SigV4, in
+		// the browser) and sends /_lamb/'s a bearer.
+		{"credentials", "123456789012:console-secret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--account-id", "123456789012"}
+			secret := "secret"
+			if tc.creds != "" {
+				args = append(args, "--credentials", tc.creds)
+				secret = strings.SplitN(tc.creds, ":", 2)[1]
+			}
+			s := startLamb(t, "", args...)
+			ctx := ctxT(t)
+			c := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL),
+				Credentials: credentials.NewStaticCredentialsProvider("123456789012", secret, ""), RetryMaxAttempts: 1})
+			createActive(ctx, t, c, &lambda.CreateFunctionInput{
+				FunctionName: aws.String("console-fn"), Runtime: types.RuntimePython312, Role: aws.String(role),
+				Handler: aws.String("app.handler"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"app.py": obsHandler})},
+			}, 30*time.Second)
+			cmd := exec.CommandContext(ctx, "node", "console.mjs")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "LAMB_ENDPOINT="+s.URL, "LAMB_FUNCTION=console-fn", "CHROMIUM="+chromium,
+				"LAMB_CREDENTIALS="+tc.creds)
+			if p := os.Getenv("LAMB_SCREENSHOT"); p != "" && tc.creds == "" {
+				abs, _ := filepath.Abs(p)
+				cmd.Env = append(cmd.Env, "SCREENSHOT="+abs)
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("console.mjs: %v\n%s", err, out)
+			}
+			t.Logf("%s", out)
+		})
 	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("console.mjs: %v\n%s", err, out)
-	}
-	t.Logf("%s", out)
 }
