@@ -47,6 +47,14 @@
 // Authorization header (signatures are not verified); an access key id of 12
 // digits is used as the account id. Unsigned requests use Config.AccountID and
 // Config.Region. Resources of one account and region are invisible to others.
+//
+// # Logs and metrics
+//
+// The same port serves the part of the CloudWatch Logs API Lambda users touch
+// (logs.go: POST / with X-Amz-Target Logs_20140328.*, answered from the
+// Logbook's per-instance log streams, filter patterns in logs_filter.go) and
+// Prometheus's /metrics (metrics.go, the handler in Config.Metrics); every
+// API request is reported to Config.Observer. See docs/observability.md.
 package api
 
 //go:generate go run ./internal/gen -model ../../shared/aws-models/lambda.json -out model_gen.go

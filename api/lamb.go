@@ -102,7 +102,8 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, sha string) {
 // presigned S3 URLs are; its hash is only learnt from a signed answer) and
 // function URLs (their own AuthType decides).
 func lambOpen(path string) bool {
-	return path == "/_lamb/health" || strings.HasPrefix(path, "/_lamb/code/") || strings.HasPrefix(path, "/_lamb/urls/")
+	return path == "/_lamb/health" || strings.HasPrefix(path, "/_lamb/code/") || strings.HasPrefix(path, "/_lamb/urls/") ||
+		isConsolePath(path) // the console's static assets; the calls it makes need credentials as any client's
 }
 
 // authenticateLamb accepts a bearer token ACCESS_KEY:SECRET of one of the

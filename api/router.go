@@ -258,8 +258,9 @@ func (rt *route) match(parts []string, q url.Values) (map[string]string, bool) {
 	return labels, true
 }
 
-// dispatch finds the operation for r and runs its handler.
-func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+// dispatch finds the operation for r and runs its handler, returning the
+// operation's name ("Unknown" when none matches).
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) string {
 	parts := splitPath(r.URL.EscapedPath())
 	q := r.URL.Query()
 	var (
@@ -281,11 +282,17 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	if found == nil {
 		if pathExists {
 			writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
-			return
+			return "Unknown"
 		}
 		writeError(w, newError("UnknownOperationException", "No operation of the Lambda API matches %s %s", r.Method, r.URL.Path))
-		return
+		return "Unknown"
 	}
+	s.serveOp(w, r, found, labels, q)
+	return found.op.Name
+}
+
+// serveOp runs the handler of the operation found for r.
+func (s *Server) serveOp(w http.ResponseWriter, r *http.Request, found *route, labels map[string]string, q url.Values) {
 	c := &call{Op: found.op, Scope: s.requestScope(r), Labels: labels, Query: q}
 	// A request body is never allowed to be larger than AWS's own limit for
 	// its operation, and large uploads are read a few at a time, so that

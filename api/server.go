@@ -33,8 +33,16 @@ type Config struct {
 	// engine's Prepull prepares functions.
 	Engine Invoker
 	// Logbook receives nothing from the API itself; /_lamb/functions/{name}/logs
-	// reads it. Feed it from the engine's log sink.
+	// and the CloudWatch Logs API (logs.go) read it. Feed it from the engine's
+	// observer (Logbook.LogLine).
 	Logbook *Logbook
+	// Metrics, when set, is served at /metrics (metrics.go); Observer, when
+	// set, is told of every API request.
+	Metrics  http.Handler
+	Observer APIObserver
+	// Console, when set, serves the web console's assets under /_lamb/ui/
+	// (package console); the page calls the API like any client.
+	Console http.Handler
 	// AsyncRetryDelay is the wait before the first retry of a failed Event
 	// invocation (the second waits twice as long). Default: one minute, as AWS.
 	AsyncRetryDelay time.Duration
@@ -222,11 +230,18 @@ func isInternal(r *http.Request) bool {
 }
 
 func (s *Server) serveTrusted(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_lamb/") {
+	switch {
+	case isConsolePath(r.URL.Path):
+		s.serveConsole(w, r) // metrics.go
+	case strings.HasPrefix(r.URL.Path, "/_lamb/"):
 		s.serveLamb(w, r)
-		return
+	case r.URL.Path == "/metrics":
+		s.serveMetrics(w, r) // metrics.go
+	case isLogsRequest(r):
+		s.observe(w, r, "logs", s.serveLogsAPI) // logs.go
+	default:
+		s.observe(w, r, "lambda", s.dispatch)
 	}
-	s.dispatch(w, r)
 }
 
 // Close stops background work (Prepare calls in flight see their context

@@ -44,6 +44,8 @@ type sigV4 struct {
 	Time          time.Time     // X-Amz-Date (or Date)
 	Expires       time.Duration // presigned only
 	Presigned     bool
+	// want is the service the signature must be scoped to; "" is "lambda".
+	want string
 }
 
 func authError(code, format string, args ...any) *awsError {
@@ -173,8 +175,12 @@ func (s *sigV4) verify(r *http.Request, secret string, body []byte, now time.Tim
 	if s.Time.Format("20060102") != s.Date {
 		return authError("InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from 'X-Amz-Date'.", s.Date, s.Time.Format("20060102"))
 	}
-	if s.Service != "lambda" {
-		return authError("InvalidSignatureException", "Credential should be scoped to correct service: 'lambda'. ")
+	want := s.want
+	if want == "" {
+		want = "lambda"
+	}
+	if s.Service != want {
+		return authError("InvalidSignatureException", "Credential should be scoped to correct service: '%s'. ", want)
 	}
 	if err := s.checkTime(now); err != nil {
 		return err
@@ -427,7 +433,11 @@ func (bufferedBody) Close() error { return nil }
 // authenticate verifies r's signature when lamb has credentials. It reads
 // the body (r.Body must already be limited) and puts it back, buffered.
 // Without credentials every request passes. The error is AWS's.
-func (s *Server) authenticate(r *http.Request) error {
+func (s *Server) authenticate(r *http.Request) error { return s.authenticateFor(r, "lambda") }
+
+// authenticateFor is authenticate for a signature scoped to service
+// ("lambda", or "logs" for the CloudWatch Logs API).
+func (s *Server) authenticateFor(r *http.Request, service string) error {
 	if len(s.cfg.Credentials) == 0 {
 		return nil
 	}
@@ -447,5 +457,6 @@ func (s *Server) authenticate(r *http.Request) error {
 		return fmt.Errorf("read request body: %w", err)
 	}
 	r.Body = bufferedBody{bytes.NewReader(body), body}
+	sig.want = service
 	return sig.verify(r, secret, body, s.cfg.Now())
 }

@@ -59,4 +59,12 @@
 // Provisioned instances ([Engine.Provision]) that die are replaced in the
 // background without waiting for an invocation, backing off while the
 // replacements keep failing.
+//
+// # Observing
+//
+// [WithObserver] tells an [Observer] every log line with the log stream of
+// the instance that wrote it (named as AWS names streams, one per instance),
+// and how each invocation ended: its [Outcome], whether it was a cold start,
+// its durations. Throttled invocations are reported too. lamb's CloudWatch
+// Logs API and Prometheus metrics are built on it.
 package engine

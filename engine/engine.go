@@ -36,6 +36,7 @@ type options struct {
 	logger       *slog.Logger
 	serverID     string
 	logSink      func(fn *Function, line []byte)
+	observer     Observer
 	// Replacing dead provisioned instances (provisioned.go).
 	refillBackoff, refillMaxBackoff, refillHealthyAfter time.Duration
 }
@@ -61,6 +62,56 @@ func WithServerID(id string) Option { return func(o *options) { o.serverID = id 
 func WithLogSink(sink func(fn *Function, line []byte)) Option {
 	return func(o *options) { o.logSink = sink }
 }
+
+// WithObserver tells o what the engine does (see Observer).
+func WithObserver(o Observer) Option { return func(opts *options) { opts.observer = o } }
+
+// Observer is told what the engine does, for metrics and for logs kept per
+// instance (CloudWatch Logs' log streams). Calls may be concurrent (from
+// different instances and invocations) and must not block; fn and line are
+// only valid during the call.
+type Observer interface {
+	// LogLine is one line of an instance's log, the runtime's output and the
+	// engine's START/END/REPORT lines alike. stream is the instance's log
+	// stream name as AWS forms it (AWS_LAMBDA_LOG_STREAM_NAME in the
+	// instance); fn.LogGroup, or "/aws/lambda/<Name>" when empty, its group.
+	LogLine(fn *Function, stream string, line []byte)
+	// Invoked reports how one invocation ended, throttled ones included.
+	Invoked(fn *Function, inv Invocation)
+}
+
+// Invocation is what an Observer learns of one finished invocation.
+type Invocation struct {
+	RequestID string
+	Outcome   Outcome
+	// ErrorType is the errorType of the function's error document
+	// ("Sandbox.Timedout", "Runtime.ExitError", a handler's exception
+	// type...); empty on success.
+	ErrorType string
+	// Stream is the log stream of the instance that ran it; empty when
+	// throttled.
+	Stream string
+	// Cold is set when an instance was launched for this invocation
+	// (InitDuration is then the init phase, when the backend measured it).
+	Cold                   bool
+	Duration, InitDuration time.Duration
+}
+
+// Outcome is how an invocation ended.
+type Outcome string
+
+// The outcomes of an invocation. All but OutcomeSuccess, OutcomeThrottled
+// and OutcomeAborted are function errors (FunctionError "Unhandled").
+const (
+	OutcomeSuccess     Outcome = "success"
+	OutcomeError       Outcome = "error"         // the runtime reported the handler's error
+	OutcomeInitError   Outcome = "init_error"    // the runtime reported an init error
+	OutcomeTimeout     Outcome = "timeout"       // the invocation (or init) ran out of time
+	OutcomeCrash       Outcome = "crash"         // the runtime exited
+	OutcomeOutOfMemory Outcome = "out_of_memory" // the runtime exceeded its memory
+	OutcomeThrottled   Outcome = "throttled"     // refused: reserved concurrency reached (ErrThrottled)
+	OutcomeAborted     Outcome = "aborted"       // the caller went away or lamb failed; the instance was reset
+)
 
 // Engine schedules invocations on pooled instances. It is safe for concurrent use.
 type Engine struct {

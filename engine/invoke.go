@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +59,9 @@ type Stream struct {
 	cold   bool
 	start  time.Time
 	resp   *backend.Response
+	// logStream is the log stream of the instance (also of one that failed
+	// to launch, when s.in is nil).
+	logStream string
 
 	mu   sync.Mutex
 	done bool
@@ -94,7 +98,7 @@ func (s *Stream) Close() error {
 	}
 	s.mu.Unlock()
 	_ = s.resp.Body.Close()
-	s.finish(outcome{reset: true, log: s.instanceLog()})
+	s.finish(outcome{reset: true, log: s.instanceLog(), outcome: OutcomeAborted})
 	return nil
 }
 
@@ -115,13 +119,14 @@ type outcome struct {
 	extraLog string // platform lines appended after the runtime's output
 	reset    bool   // stop the instance instead of reusing it
 	stopped  bool   // the instance was already stopped
+	outcome  Outcome
 }
 
 func (s *Stream) finishOK() {
 	o := outcome{log: s.responseLog()}
 	if s.resp.Trailer != nil {
 		if fe := s.resp.Trailer(); fe != nil {
-			o.fnErr, o.payload = true, fe.Body
+			o.fnErr, o.payload, o.outcome = true, fe.Body, OutcomeError
 		}
 	}
 	s.finish(o)
@@ -132,7 +137,7 @@ func (s *Stream) finishErr(err error) error {
 	var xe *backend.ExitError
 	switch {
 	case s.parent.Err() != nil:
-		s.finish(outcome{reset: true, log: s.instanceLog()})
+		s.finish(outcome{reset: true, log: s.instanceLog(), outcome: OutcomeAborted})
 		return s.parent.Err()
 	case s.ictx.Err() != nil:
 		s.finish(s.timeoutOutcome())
@@ -141,7 +146,7 @@ func (s *Stream) finishErr(err error) error {
 		s.finish(s.exitOutcome(xe))
 		return io.EOF
 	default:
-		s.finish(outcome{reset: true, log: s.instanceLog()})
+		s.finish(outcome{reset: true, log: s.instanceLog(), outcome: OutcomeAborted})
 		return fmt.Errorf("read response of %s: %w", s.fn.Name, err)
 	}
 }
@@ -154,14 +159,14 @@ func (s *Stream) timeoutOutcome() outcome {
 		payload: errorDoc("Sandbox.Timedout", s.req.RequestID, msg), fnErr: true,
 		log:      s.instanceLog(),
 		extraLog: fmt.Sprintf("%s %s %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), s.req.RequestID, msg),
-		reset:    true, stopped: true,
+		reset:    true, stopped: true, outcome: OutcomeTimeout,
 	}
 }
 
 func (s *Stream) exitOutcome(xe *backend.ExitError) outcome {
-	errType := "Runtime.ExitError"
+	errType, kind := "Runtime.ExitError", OutcomeCrash
 	if xe.OOM {
-		errType = "Runtime.OutOfMemory"
+		errType, kind = "Runtime.OutOfMemory", OutcomeOutOfMemory
 	}
 	msg := exitMessage(xe)
 	log := xe.Log
@@ -172,7 +177,7 @@ func (s *Stream) exitOutcome(xe *backend.ExitError) outcome {
 	return outcome{
 		payload: errorDoc(errType, s.req.RequestID, msg), fnErr: true, log: log,
 		extraLog: fmt.Sprintf("RequestId: %s Error: %s\n%s\n", s.req.RequestID, msg, errType),
-		reset:    true,
+		reset:    true, outcome: kind,
 	}
 }
 
@@ -260,15 +265,39 @@ func (s *Stream) finish(o outcome) {
 	if o.fnErr {
 		res.FunctionError = "Unhandled"
 	}
-	res.Log = s.e.formatLog(s.fn, s.req.RequestID, o.log, o.extraLog, dur, initDur, memUsed)
+	res.Log = s.e.formatLog(s.fn, s.logStream, s.req.RequestID, o.log, o.extraLog, dur, initDur, memUsed)
 	s.mu.Lock()
 	s.res = res
 	s.mu.Unlock()
+	if obs := s.e.opts.observer; obs != nil {
+		kind := o.outcome
+		if kind == "" {
+			kind = OutcomeSuccess
+			if o.fnErr {
+				kind = OutcomeError
+			}
+		}
+		inv := Invocation{RequestID: s.req.RequestID, Outcome: kind, Stream: s.logStream, Cold: s.cold,
+			Duration: dur, InitDuration: initDur}
+		if o.fnErr {
+			inv.ErrorType = errorTypeOf(o.payload)
+		}
+		obs.Invoked(s.fn, inv)
+	}
+}
+
+// errorTypeOf reads the errorType of an error document ("" when it has none).
+func errorTypeOf(doc []byte) string {
+	var d struct {
+		ErrorType string `json:"errorType"`
+	}
+	_ = json.Unmarshal(doc, &d) // a runtime may post anything as its error
+	return d.ErrorType
 }
 
 // formatLog writes the invocation's log as AWS does and feeds the END and
 // REPORT lines to the log sink (START was fed when the invocation began).
-func (e *Engine) formatLog(fn *Function, id string, runtimeLog []byte, extra string, dur, initDur time.Duration, memUsed int) []byte {
+func (e *Engine) formatLog(fn *Function, stream, id string, runtimeLog []byte, extra string, dur, initDur time.Duration, memUsed int) []byte {
 	var b bytes.Buffer
 	b.WriteString(startLine(fn, id))
 	b.Write(runtimeLog)
@@ -282,11 +311,11 @@ func (e *Engine) formatLog(fn *Function, id string, runtimeLog []byte, extra str
 	b.WriteString(report)
 	for _, l := range bytes.SplitAfter([]byte(extra), []byte("\n")) {
 		if len(l) > 0 {
-			e.emit(fn, bytes.TrimSuffix(l, []byte("\n")))
+			e.emit(fn, stream, bytes.TrimSuffix(l, []byte("\n")))
 		}
 	}
-	e.emit(fn, []byte(end[:len(end)-1]))
-	e.emit(fn, []byte(report[:len(report)-1]))
+	e.emit(fn, stream, []byte(end[:len(end)-1]))
+	e.emit(fn, stream, []byte(report[:len(report)-1]))
 	return b.Bytes()
 }
 
@@ -311,13 +340,16 @@ func reportLine(fn *Function, id string, dur, initDur time.Duration, memUsed int
 	return s + "\n"
 }
 
-func (e *Engine) emitStart(fn *Function, id string) {
-	e.emit(fn, bytes.TrimSuffix([]byte(startLine(fn, id)), []byte("\n")))
+func (e *Engine) emitStart(fn *Function, stream, id string) {
+	e.emit(fn, stream, bytes.TrimSuffix([]byte(startLine(fn, id)), []byte("\n")))
 }
 
-func (e *Engine) emit(fn *Function, line []byte) {
+func (e *Engine) emit(fn *Function, stream string, line []byte) {
 	if e.opts.logSink != nil {
 		e.opts.logSink(fn, line)
+	}
+	if e.opts.observer != nil {
+		e.opts.observer.LogLine(fn, stream, line)
 	}
 }
 
@@ -339,8 +371,11 @@ func (e *Engine) invoke(ctx context.Context, fn *Function, req *Request, stream 
 		in, cold, err := e.acquire(ctx, fn, key)
 		if err != nil {
 			var s *Stream
-			if s, err = e.launchFailure(ctx, fn, req, err); err == nil {
+			if s, err = e.launchFailure(ctx, fn, req, in, err); err == nil {
 				return s, nil
+			}
+			if errors.Is(err, ErrThrottled) && e.opts.observer != nil {
+				e.opts.observer.Invoked(fn, Invocation{RequestID: req.RequestID, Outcome: OutcomeThrottled})
 			}
 			if errors.Is(err, backend.ErrNotDelivered) && ctx.Err() == nil {
 				lastErr = err
@@ -350,13 +385,14 @@ func (e *Engine) invoke(ctx context.Context, fn *Function, req *Request, stream 
 		}
 		if !started {
 			started = true
-			e.emitStart(fn, req.RequestID)
+			e.emitStart(fn, in.logStream, req.RequestID)
 		}
 		in.beginLog()
 		start := time.Now()
 		deadline := start.Add(fn.timeout())
 		ictx, cancel := context.WithDeadline(ctx, deadline)
-		s := &Stream{e: e, fn: fn, req: req, parent: ctx, ictx: ictx, cancel: cancel, in: in, cold: cold, start: start}
+		s := &Stream{e: e, fn: fn, req: req, parent: ctx, ictx: ictx, cancel: cancel, in: in, cold: cold, start: start,
+			logStream: in.logStream}
 		var resp *backend.Response
 		if isDone(in.b) {
 			err = fmt.Errorf("instance %s exited: %w", in.id, backend.ErrNotDelivered)
@@ -401,23 +437,26 @@ func (e *Engine) invoke(ctx context.Context, fn *Function, req *Request, stream 
 // launchFailure turns a failed acquire into a finished Stream when the
 // function is to blame (init error, crash, init timeout); other errors are
 // returned.
-func (e *Engine) launchFailure(ctx context.Context, fn *Function, req *Request, err error) (*Stream, error) {
+func (e *Engine) launchFailure(ctx context.Context, fn *Function, req *Request, failed *instance, err error) (*Stream, error) {
 	var (
 		ie *backend.InitError
 		xe *backend.ExitError
 		lt *launchTimeout
 	)
-	s := &Stream{e: e, fn: fn, req: req, parent: ctx, ictx: ctx, start: time.Now(),
+	s := &Stream{e: e, fn: fn, req: req, parent: ctx, ictx: ctx, start: time.Now(), cold: true,
 		resp: &backend.Response{Body: io.NopCloser(bytes.NewReader(nil))}}
+	if failed != nil {
+		s.logStream = failed.logStream
+	}
 	switch {
 	case errors.As(err, &ie):
-		e.emitStart(fn, req.RequestID)
-		s.finish(outcome{payload: ie.Body, fnErr: true, log: ie.Log})
+		e.emitStart(fn, s.logStream, req.RequestID)
+		s.finish(outcome{payload: ie.Body, fnErr: true, log: ie.Log, outcome: OutcomeInitError})
 	case errors.As(err, &xe):
-		e.emitStart(fn, req.RequestID)
+		e.emitStart(fn, s.logStream, req.RequestID)
 		s.finish(s.exitOutcome(xe))
 	case errors.As(err, &lt):
-		e.emitStart(fn, req.RequestID)
+		e.emitStart(fn, s.logStream, req.RequestID)
 		o := s.timeoutOutcome()
 		o.log = nil
 		s.finish(o)

@@ -152,7 +152,8 @@ func (e *Engine) stopAsync(insts ...*instance) {
 
 // acquire returns a busy instance for fn: a warm one, or a freshly launched
 // one (cold: the invocation reports its Init Duration). Launch failures
-// (*backend.InitError, *backend.ExitError, others) are returned as they are.
+// (*backend.InitError, *backend.ExitError, others) are returned as they are,
+// with the instance that failed to launch (no longer in its pool).
 func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (_ *instance, cold bool, _ error) {
 	if fn.ReservedConcurrency != nil && *fn.ReservedConcurrency <= 0 {
 		return nil, false, ErrThrottled
@@ -195,7 +196,7 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (_ *inst
 			e.mu.Unlock()
 			e.stopAsync(stale...)
 			if err := e.launch(ctx, fn, key, in); err != nil {
-				return nil, false, err
+				return in, true, err // in has left its pool; launchFailure reads its log stream
 			}
 			return in, true, nil
 		}
@@ -237,11 +238,16 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 	if spec.EphemeralStorageMB <= 0 {
 		spec.EphemeralStorageMB = defaultStorageMB
 	}
-	sink, fnCopy := e.opts.logSink, *fn
+	sink, obs, fnCopy := e.opts.logSink, e.opts.observer, *fn
+	stream := spec.Env["AWS_LAMBDA_LOG_STREAM_NAME"]
+	in.logStream = stream
 	spec.Log = func(line []byte) {
 		in.appendLog(line)
 		if sink != nil {
 			sink(&fnCopy, line)
+		}
+		if obs != nil {
+			obs.LogLine(&fnCopy, stream, line)
 		}
 	}
 	lctx, cancel := context.WithTimeout(ctx, initTimeout+fn.timeout())

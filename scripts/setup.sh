@@ -36,6 +36,12 @@ done
 # keeps them in libnode-dev; nodesource's nodejs ships them itself.
 node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
 [ -f "$node_prefix/include/node/common.gypi" ] || { echo "setup: installing libnode-dev"; apt_install libnode-dev; }
+# The web console's browser test (test/e2e TestConsole): Debian's chromium, driven
+# by playwright-core (pinned in test/e2e/testdata/console/package-lock.json).
+[ -x /usr/bin/chromium ] || { echo "setup: installing chromium"; apt_install chromium; }
+console_dir="$(dirname "$0")/../test/e2e/testdata/console"
+[ -d "$console_dir/node_modules/playwright-core" ] ||
+	{ echo "setup: installing playwright-core"; (cd "$console_dir" && npm ci --no-audit --no-fund >/dev/null); }
 
 # Container engines for the Docker/Podman backend (engine/backend/docker,
 # test/e2e/docker_test.go), and debootstrap for the stand-in runtime images

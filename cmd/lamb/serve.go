@@ -18,9 +18,11 @@ import (
 
 	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/api"
+	"github.com/lambhq/lamb/console"
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend/kubernetes"
 	"github.com/lambhq/lamb/engine/backend/process"
+	"github.com/lambhq/lamb/metrics"
 	"github.com/lambhq/lamb/store"
 )
 
@@ -50,6 +52,7 @@ type serveOptions struct {
 	watchdogFor          string // set: run as the watchdog of the server with this ID
 	urlsWithoutPolicy    bool
 	templates            []string // deployed at start-up (deploy.go)
+	obs                  observabilityOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -91,6 +94,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	addKubernetesFlags(f, &o.kube)
 	f.StringVar(&o.watchdogFor, "watchdog-for", "", "internal: run as the watchdog of the server with this ID (see watchdog.go)")
 	_ = f.MarkHidden("watchdog-for")
+	addObservabilityFlags(f, &o.obs)
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
 	f.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed Event invocation (the second waits twice as long)")
@@ -185,13 +189,14 @@ func serve(ctx context.Context, o serveOptions) error {
 			defer wd.stop()
 		}
 	}
-	logs := api.NewLogbook(0)
+	logs := api.NewLogbook(0, api.WithLogRetention(o.obs.logRetention), api.WithLogMaxEvents(o.obs.logMaxEvents))
+	mets := metrics.New(version, be.Name())
 	eng := engine.New(be,
 		engine.WithLogger(log),
 		engine.WithMaxInstances(o.maxInstances),
 		engine.WithIdleTTL(o.idleTTL),
 		engine.WithServerID(id),
-		engine.WithLogSink(func(fn *engine.Function, line []byte) { logs.Add(fn.ARN, line) }),
+		engine.WithObserver(observer{logs: logs, metrics: mets}),
 	)
 	// Instances left by an earlier server that died are ours to clean up.
 	if err := eng.Reap(ctx); err != nil {
@@ -201,6 +206,9 @@ func serve(ctx context.Context, o serveOptions) error {
 		Store:       st,
 		Engine:      eng,
 		Logbook:     logs,
+		Metrics:     mets.Handler(),
+		Observer:    mets,
+		Console:     console.Handler("/_lamb/ui/"),
 		Logger:      log,
 		AccountID:   o.accountID,
 		Region:      o.region,
@@ -217,6 +225,8 @@ func serve(ctx context.Context, o serveOptions) error {
 
 		URLsWithoutPolicy: o.urlsWithoutPolicy,
 	})
+
+	watch(mets, eng, srv)
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
