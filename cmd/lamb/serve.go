@@ -45,6 +45,7 @@ type serveOptions struct {
 	insecureNoAuth       bool
 	allowHosts           []string
 	allowOrigins         []string
+	eventSources         eventSourceOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -78,6 +79,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "host name (no port) clients may address lamb by beyond loopback and its listen address, e.g. a Service name; \"*\" any; repeatable")
 	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "web origin (http://localhost:5173) whose pages may call the API, with CORS answers; \"*\" any; repeatable")
 	addKubernetesFlags(f, &o.kube)
+	addEventSourceFlags(f, &o.eventSources)
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
 	f.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed Event invocation (the second waits twice as long)")
@@ -165,6 +167,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err := eng.Reap(ctx); err != nil {
 		log.Warn("reaping instances of an earlier server", "error", err)
 	}
+	es := newEventSources(o.eventSources, log)
 	srv := api.New(api.Config{
 		Store:       st,
 		Engine:      eng,
@@ -177,6 +180,7 @@ func serve(ctx context.Context, o serveOptions) error {
 
 		AsyncRetryDelay:      o.asyncRetryDelay,
 		DestinationsEndpoint: o.destinationsEndpoint,
+		EventSources:         es.poller(),
 
 		Credentials:    creds,
 		ListenHosts:    []string{listenHost(o.addr)},
@@ -239,6 +243,7 @@ func serve(ctx context.Context, o serveOptions) error {
 			return nil
 		})
 	}
+	g.Go(func() error { return es.run(gctx, srv, log) })
 	g.Go(func() error {
 		err := eng.RunCleanup(gctx, o.idleTTL)
 		if errors.Is(err, context.Canceled) {

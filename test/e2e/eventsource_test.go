@@ -1,0 +1,386 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lambhq/lamb/internal/testwait"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Event source mappings polled against moto's server (python3 -m
+// moto.server), started by the fixture; lamb is started with
+// --event-source-endpoint pointing at it.
+
+// startMoto runs moto's server on a free port and returns its URL.
+func startMoto(t *testing.T) string {
+	t.Helper()
+	err := exec.Command("python3", "-c", "import moto.server, flask").Run()
+	need(t, "moto's server (pip install 'moto[server]')", err == nil)
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", port)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		if t.Failed() {
+			t.Logf("moto output (tail):\n%s", tail(logs.String(), 3000))
+		}
+	})
+	testwait.Within(t, 30*time.Second, "moto's server to listen", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return true
+		}
+		return false
+	})
+	return "http://" + addr
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// motoEnv is the AWS chain lamb's pollers read: moto takes any key.
+var motoEnv = []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_EC2_METADATA_DISABLED=true",
+	"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+
+func sqsClient(endpoint string) *sqs.Client {
+	return sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+}
+
+// recorder is a python function that appends one line per record it gets
+// (its body, or its data/keys for streams) to OUT, and reports as failed
+// every SQS record whose body starts with "fail".
+const recorderPy = `import base64, json, os
+
+def handler(event, context):
+    lines, failures = [], []
+    for r in event["Records"]:
+        if "body" in r:
+            lines.append(r["body"])
+            if r["body"].startswith("fail"):
+                failures.append({"itemIdentifier": r["messageId"]})
+        elif "kinesis" in r:
+            lines.append(r["kinesis"]["partitionKey"] + " " + base64.b64decode(r["kinesis"]["data"]).decode())
+        else:
+            d = r["dynamodb"]
+            lines.append(r["eventName"] + " " + d["Keys"]["pk"]["S"] + " " + d.get("NewImage", {}).get("n", {}).get("N", "-"))
+    with open(os.environ["OUT"], "a") as f:
+        f.write("".join(l + "\n" for l in lines))
+    return {"batchItemFailures": failures}
+`
+
+// createRecorder creates the recorder function name writing to a new file,
+// whose path it returns.
+func createRecorder(ctx context.Context, t *testing.T, c *lambda.Client, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name+".log")
+	createActive(ctx, t, c, &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name), Runtime: types.RuntimePython312, Role: aws.String(role),
+		Handler: aws.String("handler.handler"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"handler.py": recorderPy})},
+		Timeout: aws.Int32(10), Environment: &types.Environment{Variables: map[string]string{"OUT": out}},
+	}, 30*time.Second)
+	return out
+}
+
+// lines reads the recorder's file.
+func lines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+func counts(ls []string) map[string]int {
+	m := map[string]int{}
+	for _, l := range ls {
+		m[l]++
+	}
+	return m
+}
+
+// createQueue creates a queue with attrs and returns its URL and ARN.
+func createQueue(ctx context.Context, t *testing.T, q *sqs.Client, name string, attrs map[string]string) (string, string) {
+	t.Helper()
+	out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.QueueUrl), a.Attributes["QueueArn"]
+}
+
+func sendAll(ctx context.Context, t *testing.T, q *sqs.Client, url string, bodies []string, group func(i int) string) {
+	t.Helper()
+	for i := 0; i < len(bodies); i += 10 {
+		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(url)}
+		for j := i; j < min(i+10, len(bodies)); j++ {
+			e := sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(j)), MessageBody: aws.String(bodies[j])}
+			if group != nil {
+				e.MessageGroupId = aws.String(group(j))
+				e.MessageDeduplicationId = aws.String(strconv.Itoa(j))
+			}
+			in.Entries = append(in.Entries, e)
+		}
+		out, err := q.SendMessageBatch(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Failed) > 0 {
+			t.Fatalf("SendMessageBatch: %d failed: %s", len(out.Failed), aws.ToString(out.Failed[0].Message))
+		}
+	}
+}
+
+func queueDepth(ctx context.Context, t *testing.T, q *sqs.Client, url string) (visible, inflight int) {
+	t.Helper()
+	a, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{
+		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	visible, _ = strconv.Atoi(a.Attributes["ApproximateNumberOfMessages"])
+	inflight, _ = strconv.Atoi(a.Attributes["ApproximateNumberOfMessagesNotVisible"])
+	return visible, inflight
+}
+
+func createMapping(ctx context.Context, t *testing.T, c *lambda.Client, in *lambda.CreateEventSourceMappingInput) string {
+	t.Helper()
+	out, err := c.CreateEventSourceMapping(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.UUID)
+}
+
+// TestEventSourceSQS drives SQS mappings as a user would: lamb serve
+// --event-source-endpoint at moto's server, queues and messages made with
+// aws-sdk-go-v2.
+func TestEventSourceSQS(t *testing.T) {
+	moto := startMoto(t)
+	s := startLambEnv(t, freeAddr(t), "", motoEnv, "--event-source-endpoint", moto)
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "123456789012")
+	q := sqsClient(moto)
+
+	t.Run("Standard1000", func(t *testing.T) {
+		out := createRecorder(ctx, t, c, "std")
+		url, arn := createQueue(ctx, t, q, "std", nil)
+		const n = 1000
+		bodies := make([]string, n)
+		for i := range bodies {
+			bodies[i] = fmt.Sprintf("m-%04d", i)
+		}
+		createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("std"), EventSourceArn: aws.String(arn),
+			BatchSize: aws.Int32(10), ScalingConfig: &types.ScalingConfig{MaximumConcurrency: aws.Int32(5)}})
+		// Sent while the mapping polls: moto's receive slows down with the
+		// queue's length (a 1000-message queue takes it seconds a call).
+		start := time.Now()
+		sendAll(ctx, t, q, url, bodies, nil)
+		t.Logf("sent %d messages in %v", n, time.Since(start).Round(time.Millisecond))
+		testwait.Within(t, 60*time.Second, "1000 messages to be processed", func() bool { return len(counts(lines(t, out))) == n })
+		elapsed := time.Since(start)
+		seen := counts(lines(t, out))
+		dups := 0
+		for _, b := range bodies {
+			if seen[b] == 0 {
+				t.Errorf("%s never processed", b)
+			}
+			dups += seen[b] - 1
+		}
+		t.Logf("%d messages processed in %v, %d duplicates", n, elapsed.Round(time.Millisecond), dups)
+		testwait.Within(t, 10*time.Second, "the queue to be empty (processed messages deleted)", func() bool {
+			v, f := queueDepth(ctx, t, q, url)
+			return v == 0 && f == 0
+		})
+	})
+
+	t.Run("ReportBatchItemFailuresToDLQ", func(t *testing.T) {
+		out := createRecorder(ctx, t, c, "partial")
+		_, dlqArn := createQueue(ctx, t, q, "partial-dlq", nil)
+		dlqURL, _ := createQueue(ctx, t, q, "partial-dlq", nil)
+		// Warm, so that no cold start outlasts the visibility timeout.
+		if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("partial"), Payload: []byte(`{"Records":[]}`)}); err != nil {
+			t.Fatal(err)
+		}
+		url, arn := createQueue(ctx, t, q, "partial", map[string]string{"VisibilityTimeout": "3",
+			"RedrivePolicy": `{"deadLetterTargetArn":"` + dlqArn + `","maxReceiveCount":"2"}`})
+		var bodies []string
+		for i := range 20 {
+			if i%4 == 0 {
+				bodies = append(bodies, fmt.Sprintf("fail-%02d", i))
+			} else {
+				bodies = append(bodies, fmt.Sprintf("ok-%02d", i))
+			}
+		}
+		sendAll(ctx, t, q, url, bodies, nil)
+		createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("partial"), EventSourceArn: aws.String(arn),
+			BatchSize: aws.Int32(10), FunctionResponseTypes: []types.FunctionResponseType{types.FunctionResponseTypeReportBatchItemFailures}})
+		var inDLQ []string
+		testwait.Within(t, 30*time.Second, "the 5 failed messages to land in the DLQ", func() bool {
+			r, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range r.Messages {
+				inDLQ = append(inDLQ, aws.ToString(m.Body))
+			}
+			return len(inDLQ) >= 5
+		})
+		seen := counts(lines(t, out))
+		for _, b := range bodies {
+			want := 1
+			if strings.HasPrefix(b, "fail") {
+				want = 2 // maxReceiveCount: received twice, then redriven
+			}
+			if seen[b] != want {
+				t.Errorf("%s processed %d times, want %d", b, seen[b], want)
+			}
+		}
+		for _, b := range inDLQ {
+			if !strings.HasPrefix(b, "fail") {
+				t.Errorf("%s in the DLQ", b)
+			}
+		}
+		if len(inDLQ) != 5 {
+			t.Errorf("DLQ holds %v, want the 5 failed messages", inDLQ)
+		}
+	})
+
+	t.Run("FIFOGroupsInOrder", func(t *testing.T) {
+		out := createRecorder(ctx, t, c, "fifo")
+		url, arn := createQueue(ctx, t, q, "orders.fifo", map[string]string{"FifoQueue": "true"})
+		const groups, per = 3, 20
+		var bodies []string
+		for i := range per {
+			for g := range groups {
+				bodies = append(bodies, fmt.Sprintf("g%d %03d", g, i))
+			}
+		}
+		sendAll(ctx, t, q, url, bodies, func(i int) string { return "g" + strconv.Itoa(i%groups) })
+		createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("fifo"), EventSourceArn: aws.String(arn),
+			BatchSize: aws.Int32(10), ScalingConfig: &types.ScalingConfig{MaximumConcurrency: aws.Int32(3)}})
+		testwait.Within(t, 30*time.Second, "all FIFO messages", func() bool { return len(lines(t, out)) >= groups*per })
+		last := map[string]int{}
+		for _, l := range lines(t, out) {
+			g, seq, _ := strings.Cut(l, " ")
+			n, _ := strconv.Atoi(seq)
+			if prev, ok := last[g]; ok && n != prev+1 {
+				t.Errorf("group %s: %d after %d", g, n, prev)
+			}
+			last[g] = n
+		}
+	})
+
+	t.Run("FilterCriteria", func(t *testing.T) {
+		out := createRecorder(ctx, t, c, "filtered")
+		url, arn := createQueue(ctx, t, q, "filtered", nil)
+		createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("filtered"), EventSourceArn: aws.String(arn),
+			FilterCriteria: &types.FilterCriteria{Filters: []types.Filter{
+				{Pattern: aws.String(`{"body": {"kind": ["keep"], "n": [{"numeric": [">=", 10]}]}}`)},
+				{Pattern: aws.String(`{"body": {"kind": [{"prefix": "urg"}]}}`)},
+			}}})
+		var bodies, want []string
+		for i := range 20 {
+			for _, kind := range []string{"keep", "drop", "urgent"} {
+				b := fmt.Sprintf(`{"kind":%q,"n":%d}`, kind, i)
+				bodies = append(bodies, b)
+				if kind == "urgent" || kind == "keep" && i >= 10 {
+					want = append(want, b)
+				}
+			}
+		}
+		bodies = append(bodies, "not json")
+		sendAll(ctx, t, q, url, bodies, nil)
+		testwait.Within(t, 30*time.Second, "the filtered-out messages to be deleted, the others processed", func() bool {
+			v, f := queueDepth(ctx, t, q, url)
+			return v == 0 && f == 0 && len(lines(t, out)) >= len(want)
+		})
+		got := counts(lines(t, out))
+		for _, b := range want {
+			if got[b] != 1 {
+				t.Errorf("%s processed %d times, want once", b, got[b])
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("processed %d distinct messages, want %d: %v", len(got), len(want), got)
+		}
+	})
+
+	t.Run("Disabled", func(t *testing.T) {
+		out := createRecorder(ctx, t, c, "toggled")
+		url, arn := createQueue(ctx, t, q, "toggled", nil)
+		uuid := createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("toggled"), EventSourceArn: aws.String(arn)})
+		sendAll(ctx, t, q, url, []string{"before"}, nil)
+		testwait.Within(t, 20*time.Second, "the enabled mapping to invoke", func() bool { return len(lines(t, out)) == 1 })
+		up, err := c.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), Enabled: aws.Bool(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if up.State == nil || *up.State != "Disabling" {
+			t.Errorf("UpdateEventSourceMapping answered State %v, want Disabling", aws.ToString(up.State))
+		}
+		testwait.Within(t, 10*time.Second, "State Disabled", func() bool {
+			g, err := c.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(uuid)})
+			return err == nil && aws.ToString(g.State) == "Disabled"
+		})
+		// The poller's last long poll (1 s) may still be out: let it end.
+		time.Sleep(1500 * time.Millisecond)
+		sendAll(ctx, t, q, url, []string{"while-disabled-1", "while-disabled-2"}, nil)
+		time.Sleep(3 * time.Second) // nothing to wait for: a disabled mapping must do nothing
+		if ls := lines(t, out); len(ls) != 1 {
+			t.Fatalf("disabled mapping invoked: %v", ls)
+		}
+		if v, _ := queueDepth(ctx, t, q, url); v != 2 {
+			t.Errorf("queue holds %d visible messages while disabled, want 2", v)
+		}
+		if _, err := c.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), Enabled: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+		testwait.Within(t, 20*time.Second, "the re-enabled mapping to invoke", func() bool { return len(lines(t, out)) == 3 })
+	})
+}
