@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -215,7 +217,12 @@ func (m *Manager) poll(ctx context.Context, mp Mapping, log *slog.Logger) error 
 	case "sqs":
 		c := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(endpoint) })
 		return (&sqsPoller{m: mp, c: c, host: m.cfg.Host, log: log, wait: m.cfg.PollWait}).run(ctx)
-		//STREAMS
+	case "kinesis":
+		c := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
+		return newStreamPoller(mp, kinesisSource{c: c, arn: mp.EventSourceArn, region: region}, m.cfg.Host, log, m.cfg.PollWait).run(ctx)
+	case "dynamodb":
+		c := dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
+		return newStreamPoller(mp, ddbSource{c: c, arn: mp.EventSourceArn, region: region}, m.cfg.Host, log, m.cfg.PollWait).run(ctx)
 	}
 	return fmt.Errorf("eventsource: %s: not a source lamb polls", mp.EventSourceArn)
 }
