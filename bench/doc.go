@@ -16,6 +16,13 @@
 //     of the same Go bootstrap is the baseline.
 //   - BenchmarkScaleOut: throughput of a function that works 20 ms, with four
 //     concurrent clients against one, over the same wall time (goal ≥ 3.5×).
+//   - BenchmarkSQSEventSource: SQS → lamb → a python function that only
+//     notes each record (moto's server as the queue), messages/s at
+//     BatchSize 10 against a plain SDK consumer of the same server
+//     (lamb/baseline), and SendMessage → handler start latency, p50 and p99,
+//     p50 as a multiple of the poll interval (goal ≤ 1.5). It needs python3
+//     with moto[server] and runs alone:
+//     `go test -run '^$' -bench SQSEventSource -benchtime 1x ./bench/`.
 //
 // # Running
 //
