@@ -93,7 +93,10 @@ def handler(event, context):
     lines, failures = [], []
     for r in event["Records"]:
         if "body" in r:
-            lines.append(r["body"])
+            if os.environ.get("WITH_RECEIVE_COUNT"):
+                lines.append(r["body"] + " " + r["attributes"]["ApproximateReceiveCount"])
+            else:
+                lines.append(r["body"])
             if r["body"].startswith("fail"):
                 failures.append({"itemIdentifier": r["messageId"]})
         elif "kinesis" in r:
@@ -108,13 +111,18 @@ def handler(event, context):
 
 // createRecorder creates the recorder function name writing to a new file,
 // whose path it returns.
-func createRecorder(ctx context.Context, t *testing.T, c *lambda.Client, name string) string {
+func createRecorder(ctx context.Context, t *testing.T, c *lambda.Client, name string, env ...string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), name+".log")
+	vars := map[string]string{"OUT": out}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
 	createActive(ctx, t, c, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Runtime: types.RuntimePython312, Role: aws.String(role),
 		Handler: aws.String("handler.handler"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"handler.py": recorderPy})},
-		Timeout: aws.Int32(10), Environment: &types.Environment{Variables: map[string]string{"OUT": out}},
+		Timeout: aws.Int32(10), Environment: &types.Environment{Variables: vars},
 	}, 30*time.Second)
 	return out
 }
@@ -246,7 +254,10 @@ func TestEventSourceSQS(t *testing.T) {
 	})
 
 	t.Run("ReportBatchItemFailuresToDLQ", func(t *testing.T) {
-		out := createRecorder(ctx, t, c, "partial")
+		// Each line carries the message's receive count: a retry is a
+		// receive count above 1. (moto may hand one message to two
+		// concurrent receives, both counting 1: a duplicate, not a retry.)
+		out := createRecorder(ctx, t, c, "partial", "WITH_RECEIVE_COUNT=1")
 		_, dlqArn := createQueue(ctx, t, q, "partial-dlq", nil)
 		dlqURL, _ := createQueue(ctx, t, q, "partial-dlq", nil)
 		// Warm, so that no cold start outlasts the visibility timeout.
@@ -277,14 +288,19 @@ func TestEventSourceSQS(t *testing.T) {
 			}
 			return len(inDLQ) >= 5
 		})
-		seen := counts(lines(t, out))
+		maxReceive := map[string]int{}
+		for _, l := range lines(t, out) {
+			b, rc, _ := strings.Cut(l, " ")
+			n, _ := strconv.Atoi(rc)
+			maxReceive[b] = max(maxReceive[b], n)
+		}
 		for _, b := range bodies {
 			want := 1
 			if strings.HasPrefix(b, "fail") {
 				want = 2 // maxReceiveCount: received twice, then redriven
 			}
-			if seen[b] != want {
-				t.Errorf("%s processed %d times, want %d", b, seen[b], want)
+			if maxReceive[b] != want {
+				t.Errorf("%s last processed at receive %d, want %d", b, maxReceive[b], want)
 			}
 		}
 		for _, b := range inDLQ {
@@ -348,8 +364,11 @@ func TestEventSourceSQS(t *testing.T) {
 		})
 		got := counts(lines(t, out))
 		for _, b := range want {
-			if got[b] != 1 {
-				t.Errorf("%s processed %d times, want once", b, got[b])
+			// moto may hand a message to two concurrent receives: counted, not failed.
+			if got[b] == 0 {
+				t.Errorf("%s never processed", b)
+			} else if got[b] > 1 {
+				t.Logf("%s processed %d times (a duplicate delivery)", b, got[b])
 			}
 		}
 		if len(got) != len(want) {
@@ -362,7 +381,7 @@ func TestEventSourceSQS(t *testing.T) {
 		url, arn := createQueue(ctx, t, q, "toggled", nil)
 		uuid := createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("toggled"), EventSourceArn: aws.String(arn)})
 		sendAll(ctx, t, q, url, []string{"before"}, nil)
-		testwait.Within(t, 20*time.Second, "the enabled mapping to invoke", func() bool { return len(lines(t, out)) == 1 })
+		testwait.Within(t, 20*time.Second, "the enabled mapping to invoke", func() bool { return len(counts(lines(t, out))) == 1 })
 		up, err := c.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), Enabled: aws.Bool(false)})
 		if err != nil {
 			t.Fatal(err)
@@ -378,7 +397,7 @@ func TestEventSourceSQS(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond)
 		sendAll(ctx, t, q, url, []string{"while-disabled-1", "while-disabled-2"}, nil)
 		time.Sleep(3 * time.Second) // nothing to wait for: a disabled mapping must do nothing
-		if ls := lines(t, out); len(ls) != 1 {
+		if ls := counts(lines(t, out)); len(ls) != 1 {
 			t.Fatalf("disabled mapping invoked: %v", ls)
 		}
 		if v, _ := queueDepth(ctx, t, q, url); v != 2 {
@@ -387,7 +406,7 @@ func TestEventSourceSQS(t *testing.T) {
 		if _, err := c.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), Enabled: aws.Bool(true)}); err != nil {
 			t.Fatal(err)
 		}
-		testwait.Within(t, 20*time.Second, "the re-enabled mapping to invoke", func() bool { return len(lines(t, out)) == 3 })
+		testwait.Within(t, 20*time.Second, "the re-enabled mapping to invoke", func() bool { return len(counts(lines(t, out))) == 3 })
 	})
 }
 
