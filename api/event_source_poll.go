@@ -115,6 +115,11 @@ func mappingOf(doc esmDoc) (eventsource.Mapping, error) {
 	if ts, ok := doc["StartingPositionTimestamp"].(float64); ok {
 		m.StartingTimestamp = time.UnixMilli(int64(ts * 1000))
 	}
+	if dc, ok := doc["DestinationConfig"].(map[string]any); ok {
+		if of, ok := dc["OnFailure"].(map[string]any); ok {
+			m.OnFailure = str(of["Destination"])
+		}
+	}
 	if sc, ok := doc["ScalingConfig"].(map[string]any); ok {
 		m.MaxConcurrency = num(sc["MaximumConcurrency"], 0)
 	}

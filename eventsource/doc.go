@@ -23,7 +23,8 @@
 // Streams: one poller per shard reads in order from TRIM_HORIZON, LATEST,
 // AT_TIMESTAMP or the mapping's checkpoint, and moves the checkpoint (kept
 // by the Host, durably) past a batch only once the function succeeded or
-// the batch was given up (MaximumRetryAttempts, MaximumRecordAgeInSeconds).
+// the batch was given up (MaximumRetryAttempts, MaximumRecordAgeInSeconds;
+// a given-up batch's record goes to an SQS OnFailure destination).
 // After a crash the batch in flight runs again: delivery is at least once,
 // as on AWS.
 package eventsource

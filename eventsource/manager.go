@@ -219,12 +219,30 @@ func (m *Manager) poll(ctx context.Context, mp Mapping, log *slog.Logger) error 
 		return (&sqsPoller{m: mp, c: c, host: m.cfg.Host, log: log, wait: m.cfg.PollWait}).run(ctx)
 	case "kinesis":
 		c := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
-		return newStreamPoller(mp, kinesisSource{c: c, arn: mp.EventSourceArn, region: region}, m.cfg.Host, log, m.cfg.PollWait).run(ctx)
+		p := newStreamPoller(mp, kinesisSource{c: c, arn: mp.EventSourceArn, region: region}, m.cfg.Host, log, m.cfg.PollWait)
+		p.failed = m.onFailure(awsCfg, mp, "KinesisBatchInfo", log)
+		return p.run(ctx)
 	case "dynamodb":
 		c := dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
-		return newStreamPoller(mp, ddbSource{c: c, arn: mp.EventSourceArn, region: region}, m.cfg.Host, log, m.cfg.PollWait).run(ctx)
+		p := newStreamPoller(mp, ddbSource{c: c, arn: mp.EventSourceArn, region: region}, m.cfg.Host, log, m.cfg.PollWait)
+		p.failed = m.onFailure(awsCfg, mp, "DDBStreamBatchInfo", log)
+		return p.run(ctx)
 	}
 	return fmt.Errorf("eventsource: %s: not a source lamb polls", mp.EventSourceArn)
+}
+
+// onFailure is the mapping's on-failure destination, nil when it has none
+// lamb can reach (only SQS queues, at the SQS endpoint).
+func (m *Manager) onFailure(awsCfg aws.Config, mp Mapping, infoKey string, log *slog.Logger) *onFailure {
+	if mp.OnFailure == "" {
+		return nil
+	}
+	if Kind(mp.OnFailure) != "sqs" || m.cfg.Endpoints.SQS == "" {
+		log.Warn("on-failure destination not delivered: lamb sends only to SQS queues, at an SQS endpoint", "destination", mp.OnFailure)
+		return nil
+	}
+	c := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(m.cfg.Endpoints.SQS) })
+	return &onFailure{c: c, queueArn: mp.OnFailure, functionArn: mp.FunctionArn, streamArn: mp.EventSourceArn, infoKey: infoKey, log: log}
 }
 
 // backoff is the wait after attempt failures in a row: 100 ms doubling, at

@@ -25,6 +25,9 @@ type Mapping struct {
 	BisectOnError        bool
 	MaximumRetryAttempts int // -1: until the record expires
 	MaximumRecordAge     time.Duration
+	// OnFailure is DestinationConfig.OnFailure.Destination (streams): an
+	// SQS queue's ARN gets the records of discarded batches.
+	OnFailure string
 }
 
 // Kind is the service an event source ARN names: "sqs", "kinesis",

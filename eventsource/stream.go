@@ -52,6 +52,8 @@ type streamPoller struct {
 	host Host
 	log  *slog.Logger
 	wait time.Duration
+	// failed receives the batches given up; nil: they are only logged.
+	failed *onFailure
 }
 
 func newStreamPoller(m Mapping, src streamSource, host Host, log *slog.Logger, wait time.Duration) *streamPoller {
@@ -246,6 +248,13 @@ func (p *streamPoller) invoke(ctx context.Context, shardID string, batch []strea
 			}
 			if n := len(batch) - len(young); n > 0 {
 				p.log.Warn("stream: records older than MaximumRecordAgeInSeconds skipped", "shard", shardID, "records", n)
+				var old []streamRecord
+				for _, r := range batch {
+					if !r.arrival.IsZero() && time.Since(r.arrival) > p.m.MaximumRecordAge {
+						old = append(old, r)
+					}
+				}
+				p.giveUp(ctx, failure{shardID: shardID, condition: condRecordAge, batch: old, attempts: retries})
 			}
 			batch = young
 		}
@@ -296,13 +305,21 @@ func (p *streamPoller) invoke(ctx context.Context, shardID string, batch []strea
 		}
 		retries++
 		if p.m.MaximumRetryAttempts >= 0 && retries > p.m.MaximumRetryAttempts {
-			p.log.Warn("stream: MaximumRetryAttempts reached; records discarded (DestinationConfig OnFailure is not delivered)",
+			p.log.Warn("stream: MaximumRetryAttempts reached; records discarded",
 				"shard", shardID, "records", len(batch), "first", batch[0].seq, "last", batch[len(batch)-1].seq)
+			p.giveUp(ctx, failure{shardID: shardID, condition: condRetriesExhausted, batch: batch, attempts: retries, res: res})
 			return true
 		}
 		if !sleep(ctx, backoff(retries)) {
 			return false
 		}
+	}
+}
+
+// giveUp hands a discarded batch to the mapping's on-failure destination.
+func (p *streamPoller) giveUp(ctx context.Context, f failure) {
+	if p.failed != nil && len(f.batch) > 0 {
+		p.failed.send(ctx, f)
 	}
 }
 

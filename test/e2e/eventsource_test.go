@@ -100,6 +100,8 @@ def handler(event, context):
             if r["body"].startswith("fail"):
                 failures.append({"itemIdentifier": r["messageId"]})
         elif "kinesis" in r:
+            if b"poison" in base64.b64decode(r["kinesis"]["data"]):
+                raise Exception("poisoned record")
             lines.append(r["kinesis"]["partitionKey"] + " " + base64.b64decode(r["kinesis"]["data"]).decode())
         else:
             d = r["dynamodb"]
@@ -467,6 +469,21 @@ func distinct(ns []int) int {
 	return len(m)
 }
 
+// lastProcessingResultOK waits for the mapping to report its last batch
+// OK (the function's output is written before its invocation returns).
+func lastProcessingResultOK(ctx context.Context, t *testing.T, c *lambda.Client, uuid string) {
+	t.Helper()
+	var r string
+	testwait.Within(t, 10*time.Second, "LastProcessingResult OK", func() bool {
+		g, err := c.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(uuid)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = aws.ToString(g.LastProcessingResult)
+		return r == "OK"
+	})
+}
+
 // TestEventSourceStreams drives Kinesis and DynamoDB stream mappings
 // against moto's server.
 func TestEventSourceStreams(t *testing.T) {
@@ -507,13 +524,59 @@ func TestEventSourceStreams(t *testing.T) {
 				t.Errorf("key %s: filtered mapping saw %v, want 0..9", key, ns)
 			}
 		}
-		g, err := c.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(uuid)})
-		if err != nil {
+		lastProcessingResultOK(ctx, t, c, uuid)
+	})
+
+	t.Run("KinesisRetriesThenOnFailureQueue", func(t *testing.T) {
+		k := kinesisClient(moto)
+		q := sqsClient(moto)
+		arn := createStream(ctx, t, k, "poisoned", 1)
+		dlqURL, dlqArn := createQueue(ctx, t, q, "stream-failures", nil)
+		for i := range 6 {
+			data := fmt.Sprintf(`{"k":"p","n":%d}`, i)
+			if i == 3 {
+				data = fmt.Sprintf(`{"k":"p","n":%d,"poison":true}`, i)
+			}
+			if _, err := k.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("poisoned"), PartitionKey: aws.String("p"), Data: []byte(data)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := createRecorder(ctx, t, c, "kin-poisoned")
+		uuid := createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("kin-poisoned"), EventSourceArn: aws.String(arn),
+			StartingPosition: types.EventSourcePositionTrimHorizon, BatchSize: aws.Int32(2), MaximumRetryAttempts: aws.Int32(1),
+			DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String(dlqArn)}}})
+		testwait.Within(t, 30*time.Second, "the batches around the poisoned one", func() bool { return len(lines(t, out)) >= 4 })
+		if got := kinesisSeen(t, lines(t, out))["p"]; fmt.Sprint(got) != "[0 1 4 5]" {
+			t.Errorf("processed %v, want [0 1 4 5] (the batch [2 3] given up)", got)
+		}
+		var body string
+		testwait.Within(t, 10*time.Second, "the on-failure record", func() bool {
+			r, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Messages) > 0 {
+				body = aws.ToString(r.Messages[0].Body)
+			}
+			return body != ""
+		})
+		var rec struct {
+			RequestContext struct {
+				Condition              string `json:"condition"`
+				ApproximateInvokeCount int    `json:"approximateInvokeCount"`
+			} `json:"requestContext"`
+			Info struct {
+				BatchSize int    `json:"batchSize"`
+				StreamArn string `json:"streamArn"`
+			} `json:"KinesisBatchInfo"`
+		}
+		if err := json.Unmarshal([]byte(body), &rec); err != nil {
 			t.Fatal(err)
 		}
-		if r := aws.ToString(g.LastProcessingResult); r != "OK" {
-			t.Errorf("LastProcessingResult %q, want OK", r)
+		if rec.RequestContext.Condition != "RetryAttemptsExhausted" || rec.RequestContext.ApproximateInvokeCount != 2 || rec.Info.BatchSize != 2 || rec.Info.StreamArn != arn {
+			t.Errorf("on-failure record %s", body)
 		}
+		lastProcessingResultOK(ctx, t, c, uuid)
 	})
 
 	t.Run("DynamoDBOrder", func(t *testing.T) {
