@@ -102,12 +102,13 @@ func mappingOf(doc esmDoc) (eventsource.Mapping, error) {
 	m := eventsource.Mapping{
 		UUID: str(doc["UUID"]), FunctionArn: str(doc["FunctionArn"]), EventSourceArn: str(doc["EventSourceArn"]),
 		// As settled() reads it, without changing doc (the caller answers it).
-		Enabled:              state == "Enabled" || state == "Creating" || state == "Updating" || state == "Enabling",
-		BatchSize:            num(doc["BatchSize"], 10),
-		MaxBatchingWindow:    time.Duration(num(doc["MaximumBatchingWindowInSeconds"], 0)) * time.Second,
-		StartingPosition:     str(doc["StartingPosition"]),
-		BisectOnError:        doc["BisectBatchOnFunctionError"] == true,
-		MaximumRetryAttempts: num(doc["MaximumRetryAttempts"], -1),
+		Enabled:               state == "Enabled" || state == "Creating" || state == "Updating" || state == "Enabling",
+		BatchSize:             num(doc["BatchSize"], 10),
+		MaxBatchingWindow:     time.Duration(num(doc["MaximumBatchingWindowInSeconds"], 0)) * time.Second,
+		StartingPosition:      str(doc["StartingPosition"]),
+		BisectOnError:         doc["BisectBatchOnFunctionError"] == true,
+		ParallelizationFactor: num(doc["ParallelizationFactor"], 1),
+		MaximumRetryAttempts:  num(doc["MaximumRetryAttempts"], -1),
 	}
 	if age := num(doc["MaximumRecordAgeInSeconds"], -1); age > 0 {
 		m.MaximumRecordAge = time.Duration(age) * time.Second

@@ -96,7 +96,8 @@ func (d ddbSource) records(ctx context.Context, _, iter string, limit int) ([]st
 				e.DynamoDB.ApproximateCreationDateTime = float64(arrival.Unix())
 			}
 		}
-		recs = append(recs, streamRecord{seq: e.DynamoDB.SequenceNumber, arrival: arrival, event: e, view: jsonView(e, "", nil)})
+		key, _ := json.Marshal(e.DynamoDB.Keys) // map keys sorted: one string per item
+		recs = append(recs, streamRecord{seq: e.DynamoDB.SequenceNumber, key: string(key), arrival: arrival, event: e, view: jsonView(e, "", nil)})
 	}
 	return recs, aws.ToString(r.NextShardIterator), nil
 }

@@ -99,7 +99,7 @@ func (k kinesisSource) records(ctx context.Context, shardID, iter string, limit 
 		// Filters see the kinesis member's fields at the top, data parsed.
 		view := jsonView(e.Kinesis, "data", rec.Data)
 		view["eventSource"], view["eventSourceARN"], view["awsRegion"], view["eventName"] = e.EventSource, e.EventSourceARN, e.AWSRegion, e.EventName
-		recs = append(recs, streamRecord{seq: e.Kinesis.SequenceNumber, arrival: arrival, event: e, view: view})
+		recs = append(recs, streamRecord{seq: e.Kinesis.SequenceNumber, key: e.Kinesis.PartitionKey, arrival: arrival, event: e, view: view})
 	}
 	return recs, aws.ToString(r.NextShardIterator), nil
 }

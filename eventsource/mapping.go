@@ -15,16 +15,19 @@ type Mapping struct {
 	EventSourceArn string
 	Enabled        bool
 
-	BatchSize            int
-	MaxBatchingWindow    time.Duration
-	MaxConcurrency       int // SQS ScalingConfig.MaximumConcurrency; 0: DefaultSQSConcurrency
-	ReportItemFailures   bool
-	Filter               *Filter
-	StartingPosition     string // streams: TRIM_HORIZON, LATEST, AT_TIMESTAMP
-	StartingTimestamp    time.Time
-	BisectOnError        bool
-	MaximumRetryAttempts int // -1: until the record expires
-	MaximumRecordAge     time.Duration
+	BatchSize          int
+	MaxBatchingWindow  time.Duration
+	MaxConcurrency     int // SQS ScalingConfig.MaximumConcurrency; 0: DefaultSQSConcurrency
+	ReportItemFailures bool
+	Filter             *Filter
+	StartingPosition   string // streams: TRIM_HORIZON, LATEST, AT_TIMESTAMP
+	StartingTimestamp  time.Time
+	BisectOnError      bool
+	// ParallelizationFactor is the number of batches of one shard in
+	// flight at once (streams; 0 or 1: one).
+	ParallelizationFactor int
+	MaximumRetryAttempts  int // -1: until the record expires
+	MaximumRecordAge      time.Duration
 	// OnFailure is DestinationConfig.OnFailure.Destination (streams): an
 	// SQS queue's ARN gets the records of discarded batches.
 	OnFailure string

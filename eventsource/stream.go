@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +21,7 @@ type shard struct {
 // streamRecord is one record read from a shard.
 type streamRecord struct {
 	seq     string
+	key     string // partition key (Kinesis) or item keys (DynamoDB): order is kept per key
 	arrival time.Time
 	event   any            // as the function gets it
 	view    map[string]any // as FilterCriteria see it
@@ -201,7 +204,7 @@ func (p *streamPoller) position(ctx context.Context, id, pos string) (string, er
 
 // gather reads up to BatchSize records, for at most the batching window.
 func (p *streamPoller) gather(ctx context.Context, shardID, iter string) ([]streamRecord, string, error) {
-	size := max(p.m.BatchSize, 1)
+	size := max(p.m.BatchSize, 1) * max(p.m.ParallelizationFactor, 1)
 	var all []streamRecord
 	deadline := time.Now().Add(p.m.MaxBatchingWindow)
 	for {
@@ -233,7 +236,40 @@ func (p *streamPoller) deliver(ctx context.Context, shardID string, recs []strea
 			batch = append(batch, r)
 		}
 	}
-	return p.invoke(ctx, shardID, batch, 0)
+	if p.m.ParallelizationFactor <= 1 || len(batch) <= 1 {
+		return p.invoke(ctx, shardID, batch, 0)
+	}
+	// ParallelizationFactor: up to that many batches of the shard at once,
+	// each key's records in one lane (by hash), in order, at most BatchSize
+	// a batch; the checkpoint moves once every lane is done.
+	groups := make([][]streamRecord, p.m.ParallelizationFactor)
+	for _, r := range batch {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(r.key))
+		i := int(h.Sum32() % uint32(len(groups)))
+		groups[i] = append(groups[i], r)
+	}
+	var wg sync.WaitGroup
+	ok := make([]bool, len(groups))
+	for i, g := range groups {
+		if len(g) == 0 {
+			ok[i] = true
+			continue
+		}
+		wg.Go(func() {
+			size := max(p.m.BatchSize, 1)
+			for len(g) > 0 {
+				chunk := g[:min(size, len(g))]
+				g = g[len(chunk):]
+				if !p.invoke(ctx, shardID, chunk, 0) {
+					return
+				}
+			}
+			ok[i] = true
+		})
+	}
+	wg.Wait()
+	return !slices.Contains(ok, false)
 }
 
 func (p *streamPoller) invoke(ctx context.Context, shardID string, batch []streamRecord, retries int) bool {

@@ -39,7 +39,7 @@ func (f *fakeStream) records(_ context.Context, _, iter string, limit int) ([]st
 	var recs []streamRecord
 	i := from
 	for ; i < f.n && len(recs) < limit; i++ {
-		r := streamRecord{seq: strconv.Itoa(i), event: i, view: map[string]any{"data": map[string]any{"i": json.Number(strconv.Itoa(i))}}}
+		r := streamRecord{seq: strconv.Itoa(i), key: strconv.Itoa(i % 3), event: i, view: map[string]any{"data": map[string]any{"i": json.Number(strconv.Itoa(i))}}}
 		if f.arrival != nil {
 			r.arrival = f.arrival(i)
 		}
@@ -249,5 +249,30 @@ func TestManagerDisabledAndRemoved(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+func TestStreamParallelizationFactor(t *testing.T) {
+	h := &fakeHost{}
+	runShard(t, Mapping{BatchSize: 4, StartingPosition: "TRIM_HORIZON", MaximumRetryAttempts: -1, ParallelizationFactor: 3}, &fakeStream{n: 12}, h)
+	seen := 0
+	last := map[int]int{}
+	for _, b := range h.calls {
+		if len(b) > 4 {
+			t.Errorf("batch %v over BatchSize", b)
+		}
+		for _, v := range b {
+			seen++
+			if prev, ok := last[v%3]; ok && v <= prev {
+				t.Errorf("key %d: %d after %d", v%3, v, prev)
+			}
+			last[v%3] = v
+		}
+	}
+	if seen != 12 || len(h.calls) < 2 {
+		t.Errorf("calls %v: want the 12 records in lanes", h.calls)
+	}
+	if h.checkpoints["u/s0"] != "11" {
+		t.Errorf("checkpoint %q, want 11", h.checkpoints["u/s0"])
 	}
 }
