@@ -527,6 +527,38 @@ func TestEventSourceStreams(t *testing.T) {
 		lastProcessingResultOK(ctx, t, c, uuid)
 	})
 
+	t.Run("KinesisLatestAndAtTimestamp", func(t *testing.T) {
+		k := kinesisClient(moto)
+		arn := createStream(ctx, t, k, "positions", 1)
+		putKinesis(ctx, t, k, "positions", []string{"old"}, 0, 5)
+		// A margin on both sides of the timestamp: arrival times are moto's clock.
+		time.Sleep(1100 * time.Millisecond)
+		at := time.Now()
+		time.Sleep(100 * time.Millisecond)
+		putKinesis(ctx, t, k, "positions", []string{"new"}, 0, 5)
+		latest := createRecorder(ctx, t, c, "kin-latest")
+		stamped := createRecorder(ctx, t, c, "kin-at")
+		createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("kin-latest"), EventSourceArn: aws.String(arn),
+			StartingPosition: types.EventSourcePositionLatest})
+		createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("kin-at"), EventSourceArn: aws.String(arn),
+			StartingPosition: types.EventSourcePositionAtTimestamp, StartingPositionTimestamp: aws.Time(at)})
+		testwait.Within(t, 30*time.Second, "AT_TIMESTAMP to deliver what came after it", func() bool { return len(lines(t, stamped)) >= 5 })
+		if seen := kinesisSeen(t, lines(t, stamped)); len(seen) != 1 || len(seen["new"]) != 5 {
+			t.Errorf("AT_TIMESTAMP delivered %v, want the 5 records after the timestamp", seen)
+		}
+		// LATEST: only what is put once the poller holds its iterator; put
+		// until something arrives, and never the records from before.
+		i := 5
+		testwait.Within(t, 30*time.Second, "LATEST to deliver a new record", func() bool {
+			putKinesis(ctx, t, k, "positions", []string{"late"}, i, i+1)
+			i++
+			return len(lines(t, latest)) > 0
+		})
+		if seen := kinesisSeen(t, lines(t, latest)); len(seen["old"])+len(seen["new"]) > 0 {
+			t.Errorf("LATEST delivered records from before the mapping: %v", seen)
+		}
+	})
+
 	t.Run("KinesisRetriesThenOnFailureQueue", func(t *testing.T) {
 		k := kinesisClient(moto)
 		q := sqsClient(moto)
