@@ -706,3 +706,36 @@ func TestEventSourceKinesisSurvivesKill9(t *testing.T) {
 		}
 	}
 }
+
+// TestEventSourceSQSSurvivesKill9: the mapping is restored from lamb's
+// store after kill -9; messages in flight at the kill come back after their
+// visibility timeout; every message is processed.
+func TestEventSourceSQSSurvivesKill9(t *testing.T) {
+	moto := startMoto(t)
+	dataDir := t.TempDir()
+	addr := freeAddr(t)
+	s := startLambEnv(t, addr, dataDir, motoEnv, "--event-source-endpoint", moto)
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "123456789012")
+	q := sqsClient(moto)
+	out := createRecorder(ctx, t, c, "sqs-durable")
+	url, arn := createQueue(ctx, t, q, "durable", map[string]string{"VisibilityTimeout": "2"})
+	createMapping(ctx, t, c, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sqs-durable"), EventSourceArn: aws.String(arn),
+		BatchSize: aws.Int32(5), ScalingConfig: &types.ScalingConfig{MaximumConcurrency: aws.Int32(2)}})
+	bodies := make([]string, 100)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf("d-%03d", i)
+	}
+	sendAll(ctx, t, q, url, bodies[:50], nil)
+	testwait.Within(t, 30*time.Second, "some messages before the kill", func() bool { return len(counts(lines(t, out))) >= 10 })
+	s.kill9()
+	before := len(counts(lines(t, out)))
+	sendAll(ctx, t, q, url, bodies[50:], nil)
+	startLambEnv(t, addr, dataDir, motoEnv, "--event-source-endpoint", moto)
+	testwait.Within(t, 30*time.Second, "every message after the restart", func() bool { return len(counts(lines(t, out))) == len(bodies) })
+	t.Logf("%d messages processed before the kill; %d duplicates in all", before, len(lines(t, out))-len(bodies))
+	testwait.Within(t, 10*time.Second, "the queue to be empty", func() bool {
+		v, f := queueDepth(ctx, t, q, url)
+		return v == 0 && f == 0
+	})
+}
