@@ -34,6 +34,8 @@ var rules = []rule{
 		"backends never import each other"},
 	{"agent/...", []string{"engine"},
 		"the agent runs in the sandbox and knows only its wire contract (agent/agentapi)"},
+	{"eventsource/...", []string{"api", "engine", "store"},
+		"the pollers know lamb only through their Host interface (the API implements it)"},
 	{"runtimeapi/...", []string{"engine", "api"},
 		"the Runtime API serves one sandbox and knows nothing of the engine or the REST API"},
 }
