@@ -12,12 +12,16 @@ import (
 	"github.com/lambhq/lamb/store"
 )
 
-// Event source mappings are stored and answered as AWS does, but lamb has no
-// queues or streams to poll: a mapping never invokes its function. Create
-// logs a warning saying so, and LastProcessingResult stays "No records
-// processed" (for stream and Kafka sources, as on AWS). Use Event
-// invocations (or a tool that polls your local queue and calls Invoke) to
-// drive functions locally.
+// Event source mappings are stored and answered as AWS does. Mappings of
+// SQS queues, Kinesis streams and DynamoDB streams are polled when lamb has
+// an endpoint for that service (Config.EventSources; `lamb serve
+// --event-source-endpoint`): event_source_poll.go hands each mapping to the
+// pollers (package eventsource) on create, update, delete and start, and
+// stream mappings' LastProcessingResult follows the last batch. Without an
+// endpoint, and for Kafka and MQ sources, a mapping is stored only and never
+// invokes its function: Create logs a warning saying so, and
+// LastProcessingResult stays "No records processed" (for stream and Kafka
+// sources, as on AWS).
 
 // esmDoc is the mapping as AWS answers it (member name -> value); _fn is the
 // function key it belongs to, kept out of answers.
@@ -178,8 +182,13 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	s.log.WarnContext(r.Context(), "event source mapping stored, but lamb polls no event sources: it will never invoke its function",
-		"uuid", uuid, "function", doc["FunctionArn"], "source", source)
+	if s.polls(source) {
+		s.log.InfoContext(r.Context(), "event source mapping created; lamb polls it", "uuid", uuid, "function", doc["FunctionArn"], "source", source)
+		s.applyESM(esmKey(c.Scope, uuid), doc)
+	} else {
+		s.log.WarnContext(r.Context(), "event source mapping stored, but lamb has no endpoint for its source (--event-source-endpoint): it will never invoke its function",
+			"uuid", uuid, "function", doc["FunctionArn"], "source", source)
+	}
 	return reply(w, c, doc)
 }
 
@@ -314,6 +323,7 @@ func (s *Server) updateEventSourceMapping(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
+	s.applyESM(esmKey(c.Scope, c.Labels["UUID"]), doc)
 	return reply(w, c, doc)
 }
 
@@ -328,11 +338,15 @@ func (s *Server) deleteEventSourceMapping(w http.ResponseWriter, r *http.Request
 		if err := tx.Delete(bucketESMTags, esmKey(c.Scope, c.Labels["UUID"])); err != nil {
 			return err
 		}
+		if err := clearCheckpoints(tx, c.Labels["UUID"]); err != nil {
+			return err
+		}
 		return tx.Delete(bucketESM, esmKey(c.Scope, c.Labels["UUID"]))
 	})
 	if err != nil {
 		return err
 	}
+	s.removeESM(c.Labels["UUID"])
 	doc["State"] = "Deleting"
 	return reply(w, c, doc)
 }

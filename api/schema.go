@@ -25,6 +25,7 @@ const (
 	bucketCapacityProviders  = "capacity-providers"
 	bucketESM                = "event-source-mappings"
 	bucketESMTags            = "event-source-mapping-tags"
+	bucketESMCheckpoints     = "event-source-checkpoints"
 	bucketLayerVersions      = "layer-versions"
 	bucketLayerCounters      = "layer-counters"
 	bucketLayerPolicies      = "layer-policies"
@@ -120,6 +121,9 @@ var schema = []bucketSchema{
 	{name: bucketESMTags, keys: "<account>/<region>/<uuid>: the mapping's tags", owner: "tags.go",
 		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
 		note:     "DeleteEventSourceMapping clears them"},
+	{name: bucketESMCheckpoints, keys: "<uuid>/<shard id>: the sequence number a stream mapping's shard is acknowledged up to", owner: "event_source_poll.go",
+		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		note:     "kept with the mapping, which outlives its function; DeleteEventSourceMapping clears them"},
 	{name: bucketLayerVersions, keys: "<account>/<region>/<layer>/<%010d version>", owner: "layer_versions.go", key: layerVersionKeyOf,
 		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: cleared}},
 	{name: bucketLayerCounters, keys: "<account>/<region>/<layer>: last version number handed out", owner: "layer_versions.go",

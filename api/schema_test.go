@@ -215,6 +215,10 @@ func TestSchemaCoversStore(t *testing.T) {
 			}
 			return err
 		}},
+		{"a stream mapping's poller checkpoints a shard", func() error {
+			uuid := esmArn[strings.LastIndex(esmArn, ":")+1:]
+			return h.srv.EventSourceHost().SaveCheckpoint(ctx, uuid, "shardId-000000000000", "49590338271490256608559692538361571095921575989136588898")
+		}},
 		{"TagResource on the mapping", func() error {
 			_, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(esmArn), Tags: map[string]string{"k": "v"}})
 			return err

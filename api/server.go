@@ -74,6 +74,9 @@ type Config struct {
 	// AllowedOrigins are web origins ("http://localhost:5173", "*") whose
 	// pages may call the API; they get CORS answers. Others are refused.
 	AllowedOrigins []string
+	// EventSources polls event source mappings (event_source_poll.go). nil:
+	// mappings are stored only.
+	EventSources EventSourcePoller
 	// MaxConcurrentUploads bounds code-carrying requests (CreateFunction,
 	// UpdateFunctionCode, PublishLayerVersion) over 1 MiB read at once;
 	// more wait. Zero: DefaultMaxConcurrentUploads.
@@ -145,6 +148,9 @@ type Server struct {
 
 	// Unreferenced blobs are removed in the background (gc.go).
 	gc blobGC
+
+	// Polled event source mappings (event_source_poll.go).
+	esm esmState
 
 	// A slot per large upload being read (limits.go).
 	uploads chan struct{}

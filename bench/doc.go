@@ -24,6 +24,13 @@
 //     and run twice, what is left after the run (must be nothing) and lamb's
 //     RSS over time. Process backend only: Docker and Podman restarts are not
 //     part of it yet.
+//   - BenchmarkSQSEventSource: SQS → lamb → a python function that only
+//     notes each record (moto's server as the queue), messages/s at
+//     BatchSize 10 against a plain SDK consumer of the same server
+//     (lamb/baseline), and SendMessage → handler start latency, p50 and p99,
+//     p50 as a multiple of the poll interval (goal ≤ 1.5). It needs python3
+//     with moto[server] and runs alone:
+//     `go test -run '^$' -bench SQSEventSource -benchtime 1x ./bench/`.
 //
 // # Running
 //

@@ -24,6 +24,17 @@ if ! python3 -c 'import boto3' 2>/dev/null; then
 	echo "setup: installing boto3 (python3-boto3)"
 	apt_install python3-boto3
 fi
+# moto's server, the SQS/Kinesis/DynamoDB endpoint of the event source tests
+# (test/e2e/eventsource_test.go) and bench: pinned, from pip when it has it,
+# else Debian's python3-moto with the server's flask dependencies.
+MOTO_VERSION=5.2.1
+if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
+	echo "setup: installing moto[server] $MOTO_VERSION"
+	if ! python3 -m pip install -q "moto[server]==$MOTO_VERSION" 2>/dev/null &&
+		! python3 -m pip install -q --break-system-packages "moto[server]==$MOTO_VERSION" 2>/dev/null; then
+		apt_install python3-moto python3-flask python3-flask-cors
+	fi
+fi
 command -v node >/dev/null || { echo "setup: installing nodejs"; apt_install nodejs npm; }
 command -v zip >/dev/null || apt_install zip
 # Building aws-lambda-ric's native addon (test/e2e/ric_test.go): curl's buildconf and

@@ -53,6 +53,7 @@ type serveOptions struct {
 	urlsWithoutPolicy    bool
 	templates            []string // deployed at start-up (deploy.go)
 	obs                  observabilityOptions
+	eventSources         eventSourceOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -95,6 +96,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.StringVar(&o.watchdogFor, "watchdog-for", "", "internal: run as the watchdog of the server with this ID (see watchdog.go)")
 	_ = f.MarkHidden("watchdog-for")
 	addObservabilityFlags(f, &o.obs)
+	addEventSourceFlags(f, &o.eventSources)
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
 	f.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed Event invocation (the second waits twice as long)")
@@ -202,6 +204,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err := eng.Reap(ctx); err != nil {
 		log.Warn("reaping instances of an earlier server", "error", err)
 	}
+	es := newEventSources(o.eventSources, log)
 	srv := api.New(api.Config{
 		Store:       st,
 		Engine:      eng,
@@ -217,6 +220,7 @@ func serve(ctx context.Context, o serveOptions) error {
 
 		AsyncRetryDelay:      o.asyncRetryDelay,
 		DestinationsEndpoint: o.destinationsEndpoint,
+		EventSources:         es.poller(),
 
 		Credentials:    creds,
 		ListenHosts:    []string{listenHost(o.addr)},
@@ -291,6 +295,7 @@ func serve(ctx context.Context, o serveOptions) error {
 			return nil
 		})
 	}
+	g.Go(func() error { return es.run(gctx, srv, log) })
 	g.Go(func() error {
 		err := eng.RunCleanup(gctx, o.idleTTL)
 		if errors.Is(err, context.Canceled) {

@@ -36,6 +36,8 @@ var rules = []rule{
 		"the agent runs in the sandbox and knows only its wire contract (agent/agentapi)"},
 	{"template/...", []string{"api", "store", "engine"},
 		"lamb deploy is a client of the Lambda API: lamb's state changes only through it"},
+	{"eventsource/...", []string{"api", "engine", "store"},
+		"the pollers know lamb only through their Host interface (the API implements it)"},
 	{"runtimeapi/...", []string{"engine", "api"},
 		"the Runtime API serves one sandbox and knows nothing of the engine or the REST API"},
 }
