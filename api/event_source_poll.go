@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -197,6 +198,10 @@ func (h esmHost) Invoke(ctx context.Context, functionArn string, payload []byte)
 	}
 	res, err := s.cfg.Engine.Invoke(ctx, efn, &engine.Request{RequestID: newRequestID(), Payload: payload,
 		InvokedARN: functionArn, TraceID: traceID()})
+	if rec, ok := s.cfg.Observer.(eventSourceRecorder); ok {
+		source, n := batchSource(payload)
+		rec.EventSourceBatch(fn.Name, source, n, err == nil && res.FunctionError == "")
+	}
 	if errors.Is(err, engine.ErrThrottled) {
 		return eventsource.Result{}, fmt.Errorf("%w: %w", eventsource.ErrThrottled, err)
 	}
@@ -266,4 +271,29 @@ func clearCheckpoints(tx store.Tx, uuid string) error {
 		}
 	}
 	return nil
+}
+
+// eventSourceRecorder is the part of the API's observer (lamb's metrics)
+// that counts event source batches.
+type eventSourceRecorder interface {
+	EventSourceBatch(function, source string, records int, ok bool)
+}
+
+// batchSource reads an event source batch's service ("sqs", "kinesis",
+// "dynamodb", from its records' eventSource) and how many records it holds.
+func batchSource(payload []byte) (string, int) {
+	var b struct {
+		Records []struct {
+			EventSource  string `json:"eventSource"`
+			EventSource2 string `json:"EventSource"`
+		} `json:"Records"`
+	}
+	if json.Unmarshal(payload, &b) != nil || len(b.Records) == 0 {
+		return "unknown", 0
+	}
+	src := b.Records[0].EventSource
+	if src == "" {
+		src = b.Records[0].EventSource2
+	}
+	return strings.TrimPrefix(src, "aws:"), len(b.Records)
 }

@@ -134,3 +134,20 @@ func TestEventSourceMappingsReachThePollers(t *testing.T) {
 		t.Errorf("delete left checkpoint %q", seq)
 	}
 }
+
+func TestBatchSource(t *testing.T) {
+	for _, tc := range []struct {
+		payload, source string
+		n               int
+	}{
+		{`{"Records":[{"eventSource":"aws:sqs"},{"eventSource":"aws:sqs"}]}`, "sqs", 2},
+		{`{"Records":[{"eventSource":"aws:kinesis"}]}`, "kinesis", 1},
+		{`{"Records":[{"eventSource":"aws:dynamodb"}]}`, "dynamodb", 1},
+		{`{"Records":[]}`, "unknown", 0},
+		{`not json`, "unknown", 0},
+	} {
+		if src, n := batchSource([]byte(tc.payload)); src != tc.source || n != tc.n {
+			t.Errorf("batchSource(%s) = %q, %d; want %q, %d", tc.payload, src, n, tc.source, tc.n)
+		}
+	}
+}
