@@ -48,6 +48,7 @@ type functionRecord struct {
 	CodeSHA256Hex string `json:"codeSha256Hex,omitempty"` // blob key of the zip
 	CodeSHA256    string `json:"codeSha256"`              // base64, as AWS shows it
 	CodeSize      int64  `json:"codeSize"`
+	CodeDir       string `json:"codeDir,omitempty"` // hot reload: the folder, as given in S3Key (hot_reload.go)
 
 	Tags                map[string]string `json:"tags,omitempty"`
 	ReservedConcurrency *int32            `json:"reservedConcurrency,omitempty"`
@@ -169,7 +170,7 @@ func (f *functionRecord) info() FunctionInfo {
 	fi := FunctionInfo{
 		AccountID: f.Account, Region: f.Region, Name: f.Name, FunctionArn: f.arn(), Version: f.version(),
 		RevisionID: f.RevisionID, PackageType: f.PackageType, Runtime: f.Runtime, Handler: f.Handler,
-		ImageURI: f.ImageURI, CodeSHA256: f.CodeSHA256Hex, Architectures: append([]string(nil), f.Architectures...),
+		ImageURI: f.ImageURI, CodeSHA256: f.CodeSHA256Hex, CodeDir: f.CodeDir, Architectures: append([]string(nil), f.Architectures...),
 		MemorySize: f.MemorySize, Timeout: f.Timeout, EphemeralSize: f.EphemeralSize,
 		Environment: map[string]string{}, Role: f.Role, LogFormat: f.Logging.LogFormat, LogGroup: f.Logging.LogGroup,
 		LogLevel: f.Logging.ApplicationLogLevel,

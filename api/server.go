@@ -70,6 +70,10 @@ type Config struct {
 	// UpdateFunctionCode, PublishLayerVersion) over 1 MiB read at once;
 	// more wait. Zero: DefaultMaxConcurrentUploads.
 	MaxConcurrentUploads int
+	// HotReloadBucket is a further S3Bucket that, like "hot-reload", means
+	// S3Key is a folder on lamb's host (hot_reload.go): LocalStack's
+	// BUCKET_MARKER_LOCAL. Empty: "hot-reload" only.
+	HotReloadBucket string
 }
 
 // FunctionInfo is what an engine needs to know of a function's $LATEST
@@ -87,6 +91,7 @@ type FunctionInfo struct {
 	Handler       string
 	ImageURI      string // Image functions only
 	CodeSHA256    string // hex sha256 of the zip, the store's blob key
+	CodeDir       string // hot reload: the folder on lamb's host (S3Key as given); CodeSHA256 is then ""
 	Architectures []string
 	MemorySize    int32
 	Timeout       int32 // seconds
@@ -136,6 +141,9 @@ type Server struct {
 
 	// A slot per large upload being read (limits.go).
 	uploads chan struct{}
+
+	// Watches on the folders of hot-reload functions (hot_reload.go).
+	hot hotReload
 }
 
 // New returns a Server. It starts no goroutines until a function is created.

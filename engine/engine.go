@@ -142,6 +142,9 @@ func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backen
 		return &StateError{Code: "InvalidImage", Reason: fmt.Sprintf(
 			"lamb's %s backend cannot run container images (PackageType Image); start lamb with --backend docker, podman or kubernetes.", e.b.Name())}
 	}
+	if fn.usesHostFolders() && !e.b.Capabilities().HostFolders {
+		return e.hostFoldersError()
+	}
 	image := e.imageFor(fn)
 	if image == "" {
 		return nil

@@ -249,7 +249,11 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 	stop := context.AfterFunc(e.closing, cancel)
 	defer stop()
 
-	bi, err := e.b.Launch(lctx, spec)
+	var bi backend.Instance
+	err := e.checkHostFolders(fn)
+	if err == nil {
+		bi, err = e.b.Launch(lctx, spec)
+	}
 	e.mu.Lock()
 	if err != nil {
 		e.removeLocked(in)

@@ -208,6 +208,8 @@ func serve(ctx context.Context, o serveOptions) error {
 		ListenHosts:    []string{listenHost(o.addr)},
 		AllowedHosts:   o.allowHosts,
 		AllowedOrigins: o.allowOrigins,
+
+		HotReloadBucket: os.Getenv("BUCKET_MARKER_LOCAL"), // LocalStack's name for it (hot reload)
 	})
 
 	ln, err := net.Listen("tcp", o.addr)
