@@ -33,12 +33,15 @@ const hotReloadBucket = "hot-reload"
 // a client could check against a download (there is none).
 const hotReloadCodeSHA256 = "hot-reloading-hash-not-available"
 
-// defaultHotReloadDebounce is how long a folder must stay quiet after a change
+// HotReloadDebounce is how long a folder must stay quiet after a change
 // before its new revision is used: an editor saving several files, or a build
 // rewriting a tree, is one change. An invocation arriving meanwhile waits for
 // the quiet (at most hotReloadMaxSettle) rather than running half-saved code.
+// (LocalStack waits 500 ms.)
+const HotReloadDebounce = 100 * time.Millisecond
+
 const (
-	defaultHotReloadDebounce = 100 * time.Millisecond
+	defaultHotReloadDebounce = HotReloadDebounce
 	hotReloadMaxSettle       = 2 * time.Second
 )
 

@@ -193,8 +193,13 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (_ *inst
 		if fn.ReservedConcurrency != nil || len(p.insts) < e.opts.maxInstances {
 			in := e.newInstanceLocked(p, instStarting)
 			e.mu.Unlock()
+			// The instances of a superseded configuration (a code update, a
+			// hot-reload save) stop once this launch is done: stopping a
+			// container while starting another slows both on one engine.
+			// They left their pool already, so nothing else gets them.
+			err := e.launch(ctx, fn, key, in)
 			e.stopAsync(stale...)
-			if err := e.launch(ctx, fn, key, in); err != nil {
+			if err != nil {
 				return nil, false, err
 			}
 			return in, true, nil
