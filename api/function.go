@@ -86,6 +86,7 @@ type layerRef struct {
 	Arn        string `json:"arn"`
 	CodeSize   int64  `json:"codeSize"`
 	CodeSHA256 string `json:"codeSha256Hex"`
+	Dir        string `json:"dir,omitempty"` // hot reload: the layer's folder (hot_reload_layer.go)
 }
 
 func functionKey(sc scope, name string) string { return sc.Account + "/" + sc.Region + "/" + name }
@@ -179,7 +180,7 @@ func (f *functionRecord) info() FunctionInfo {
 		fi.Environment[k] = v
 	}
 	for _, l := range f.Layers {
-		fi.Layers = append(fi.Layers, LayerInfo{Arn: l.Arn, CodeSHA256: l.CodeSHA256, CodeSize: l.CodeSize})
+		fi.Layers = append(fi.Layers, LayerInfo{Arn: l.Arn, CodeSHA256: l.CodeSHA256, CodeSize: l.CodeSize, Dir: l.Dir})
 	}
 	if f.ReservedConcurrency != nil {
 		v := *f.ReservedConcurrency

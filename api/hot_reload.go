@@ -182,11 +182,20 @@ func (s *Server) forgetHotReload(fnKey string) {
 // debounce interval) has settled, so that an invoke right after a save runs
 // the saved code. It waits at most hotReloadMaxSettle, or until ctx ends.
 func (s *Server) settleHotReload(ctx context.Context, f *functionRecord) {
-	if f.CodeDir == "" {
-		return
+	dirs := make([]string, 0, 1)
+	if f.CodeDir != "" {
+		dirs = append(dirs, f.CodeDir)
 	}
-	w := s.hotWatch(functionKey(f.scope(), f.Name), expandHotReloadKey(f.CodeDir))
-	w.settle(ctx, hotReloadMaxSettle)
+	for _, l := range f.Layers {
+		if l.Dir != "" {
+			dirs = append(dirs, l.Dir)
+		}
+	}
+	deadline := time.Now().Add(hotReloadMaxSettle)
+	for _, d := range dirs {
+		w := s.hotWatch(functionKey(f.scope(), f.Name), expandHotReloadKey(d))
+		w.settle(ctx, time.Until(deadline))
+	}
 }
 
 // hotReloadRevision is a watch's revision, for tests and logs.

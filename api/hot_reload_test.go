@@ -88,28 +88,29 @@ func TestFolderWatchBurstIsOneChange(t *testing.T) {
 	}
 }
 
-func TestFolderWatchSettleWaitsForPendingChange(t *testing.T) {
+// TestFolderWatchSettleSeesSaveAtOnce: settle called right after a write
+// returns only after the write's change settled, even when the watch has not
+// read the write's event yet (the barrier).
+func TestFolderWatchSettleSeesSaveAtOnce(t *testing.T) {
 	dir := t.TempDir()
-	w := startWatch(t, dir, 200*time.Millisecond)
-	r0 := w.revision()
-	write(t, filepath.Join(dir, "h.py"), "1")
-	// The event reaches the watch asynchronously: wait until it is pending.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		w.mu.Lock()
-		p := w.pending
-		w.mu.Unlock()
-		if p {
-			break
+	w := startWatch(t, dir, 20*time.Millisecond)
+	for i := range 30 {
+		r := w.revision()
+		write(t, filepath.Join(dir, "h.py"), strings.Repeat("x", i+1))
+		w.settle(context.Background(), 5*time.Second)
+		if w.revision() == r {
+			t.Fatalf("save %d: settle returned before the save's change settled", i)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("write never seen")
-		}
-		time.Sleep(time.Millisecond)
 	}
-	w.settle(context.Background(), 5*time.Second)
-	if w.revision() == r0 {
-		t.Fatal("settle returned before the change settled")
+	w.mu.Lock()
+	n := len(w.barriers)
+	w.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d barriers left", n)
+	}
+	left, _ := os.ReadDir(w.barrierDir)
+	if len(left) != 0 {
+		t.Errorf("barrier files left: %v", left)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,6 +36,13 @@ type folderWatch struct {
 	gen     uint64
 	pending bool
 	quiet   chan struct{} // closed while no change is pending
+	// Barriers (see settle): a directory of the watch's own, watched by the
+	// same inotify instance; settle creates a file named by a sequence
+	// number there and waits until run has seen it, and so every event
+	// queued before it.
+	barrierDir string // "" while nothing watches (the folder is gone)
+	barrierSeq uint64
+	barriers   map[uint64]chan struct{}
 	// ready is closed once the first watch is in place (or the folder found missing).
 	ready   chan struct{}
 	stopped chan struct{}
@@ -60,18 +68,93 @@ func (w *folderWatch) revision() string {
 func (w *folderWatch) stop() { w.once.Do(func() { close(w.stopped) }) }
 
 // settle returns once no change is pending, after at most limit, or when ctx
-// ends.
+// ends. A change counts if its events were queued before settle was called,
+// even if run has not read them yet: settle first passes a barrier through
+// the watch's event queue (events of one inotify instance arrive in order),
+// so that an invoke right after a save cannot slip in before the save's
+// events are read. That costs a file create and remove in a directory of
+// lamb's own, some 50 µs.
 func (w *folderWatch) settle(ctx context.Context, limit time.Duration) {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	if seen := w.barrier(); seen != nil {
+		select {
+		case <-seen:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-w.stopped:
+			return
+		}
+	}
 	w.mu.Lock()
 	quiet := w.quiet
 	w.mu.Unlock()
-	t := time.NewTimer(limit)
-	defer t.Stop()
 	select {
 	case <-quiet:
 	case <-t.C:
 	case <-ctx.Done():
 	case <-w.stopped:
+	}
+}
+
+// barrier creates the next barrier file and returns a channel closed once
+// run has read its event; nil when there is no watch to pass it through.
+func (w *folderWatch) barrier() <-chan struct{} {
+	w.mu.Lock()
+	if w.barrierDir == "" {
+		w.mu.Unlock()
+		return nil
+	}
+	w.barrierSeq++
+	seq, dir := w.barrierSeq, w.barrierDir
+	ch := make(chan struct{})
+	if w.barriers == nil {
+		w.barriers = map[uint64]chan struct{}{}
+	}
+	w.barriers[seq] = ch
+	w.mu.Unlock()
+	f, err := os.OpenFile(filepath.Join(dir, strconv.FormatUint(seq, 10)), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		w.mu.Lock()
+		delete(w.barriers, seq)
+		w.mu.Unlock()
+		return nil
+	}
+	_ = f.Close()
+	return ch
+}
+
+// passBarrier releases the settles waiting on barriers up to the one named
+// by the event's file, and removes its file.
+func (w *folderWatch) passBarrier(name string) {
+	seq, err := strconv.ParseUint(filepath.Base(name), 10, 64)
+	if err != nil {
+		return
+	}
+	_ = os.Remove(name)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for s, ch := range w.barriers {
+		if s <= seq {
+			close(ch)
+			delete(w.barriers, s)
+		}
+	}
+}
+
+// setBarrierDir publishes (or, with "", withdraws) the barrier directory,
+// releasing every settle waiting on a barrier when it is withdrawn.
+func (w *folderWatch) setBarrierDir(dir string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.barrierDir = dir
+	if dir == "" {
+		for s, ch := range w.barriers {
+			close(ch)
+			delete(w.barriers, s)
+		}
 	}
 }
 
@@ -115,12 +198,26 @@ func (w *folderWatch) run(ctx context.Context) {
 		}
 		debounce.Reset(w.debounce)
 	}
+	barrierDir, err := os.MkdirTemp("", "lamb-hot-barrier-")
+	if err != nil {
+		w.log.Warn("hot reload: no barrier directory: an invoke right after a save may run the code before it", "error", err)
+	}
+	if barrierDir != "" {
+		defer os.RemoveAll(barrierDir)
+	}
 	for {
 		fw, err := w.watchTree()
-		w.markReady()
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			w.log.Warn("hot reload: cannot watch folder; saves are not seen until it is readable", "folder", w.dir, "error", err)
 		}
+		if fw != nil && barrierDir != "" {
+			if err := fw.Add(barrierDir); err != nil {
+				w.log.Warn("hot reload: cannot watch the barrier directory", "dir", barrierDir, "error", err)
+			} else {
+				w.setBarrierDir(barrierDir)
+			}
+		}
+		w.markReady()
 		var events <-chan fsnotify.Event
 		var errs <-chan error
 		var poll <-chan time.Time
@@ -135,9 +232,11 @@ func (w *folderWatch) run(ctx context.Context) {
 		for !rewatch {
 			select {
 			case <-ctx.Done():
+				w.setBarrierDir("")
 				closeWatch(fw, ticker)
 				return
 			case <-w.stopped:
+				w.setBarrierDir("")
 				closeWatch(fw, ticker)
 				return
 			case <-debounce.C:
@@ -146,6 +245,12 @@ func (w *folderWatch) run(ctx context.Context) {
 			case ev, ok := <-events:
 				if !ok {
 					rewatch = true
+					break
+				}
+				if barrierDir != "" && filepath.Dir(ev.Name) == barrierDir {
+					if ev.Has(fsnotify.Create) {
+						w.passBarrier(ev.Name)
+					}
 					break
 				}
 				if ev.Name == w.dir && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) {
@@ -178,6 +283,7 @@ func (w *folderWatch) run(ctx context.Context) {
 				}
 			}
 		}
+		w.setBarrierDir("")
 		closeWatch(fw, ticker)
 	}
 }

@@ -211,6 +211,10 @@ func (s *Server) engineFunction(info FunctionInfo) (*engine.Function, error) {
 		fn.Code = s.hotArtifact(functionKey(scope{Account: info.AccountID, Region: info.Region}, info.Name), info.CodeDir) // hot_reload.go
 	}
 	for _, l := range info.Layers {
+		if l.Dir != "" {
+			fn.Layers = append(fn.Layers, s.hotArtifact(functionKey(scope{Account: info.AccountID, Region: info.Region}, info.Name), l.Dir))
+			continue
+		}
 		fn.Layers = append(fn.Layers, s.artifact(l.CodeSHA256, l.CodeSize))
 	}
 	return fn, nil

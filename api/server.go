@@ -111,6 +111,7 @@ type LayerInfo struct {
 	Arn        string // layer version ARN
 	CodeSHA256 string // hex sha256 of the layer zip, the store's blob key
 	CodeSize   int64
+	Dir        string // hot reload: the layer's folder on lamb's host; CodeSHA256 is then ""
 }
 
 // Server serves the Lambda control-plane API and lamb's /_lamb endpoints.

@@ -113,6 +113,29 @@ class HotReload(unittest.TestCase):
     def test_node(self):
         self.check("nodejs22.x", "index.handler", NODE, "lib/helper.js", lambda v: "exports.V = '%s';\n" % v)
 
+    def test_layer(self):
+        # PublishLayerVersion with a folder: functions using it see a save too.
+        name = "hot-layer-" + uuid.uuid4().hex[:8]
+        folder = os.path.join(HOT_DIR, name)
+        os.makedirs(folder)
+        save(folder, {"python/layermod.py": "V = 'l1'\n"})
+        lv = C.publish_layer_version(LayerName=name, Content={"S3Bucket": "hot-reload", "S3Key": folder})
+        self.assertEqual(lv["Content"]["Location"], "Code location: " + folder)
+        self.assertEqual(lv["Content"]["CodeSha256"], "hot-reloading-hash-not-available")
+        self.assertEqual(C.get_layer_version(LayerName=name, VersionNumber=lv["Version"])["Content"]["Location"],
+                         "Code location: " + folder)
+        from lambtest import make_zip
+        C.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler", Timeout=30,
+                          Layers=[lv["LayerVersionArn"]],
+                          Code={"ZipFile": make_zip({"handler.py": "import layermod\n\ndef handler(e, c):\n    return {'v': layermod.V}\n"})})
+        wait_active(name)
+        payload, err = invoke(name)
+        self.assertEqual(payload.get("v"), "l1", payload)
+        save(folder, {"python/layermod.py": "V = 'l2'\n"})
+        payload, err = invoke(name)
+        self.assertEqual(payload.get("v"), "l2", payload)
+        C.delete_function(FunctionName=name)
+
     def test_refused(self):
         with self.assertRaises(C.exceptions.InvalidParameterValueException) as cm:
             C.create_function(FunctionName="hot-rel", Runtime="python3.12", Role=ROLE, Handler="h.h",
