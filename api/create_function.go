@@ -115,9 +115,12 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 			return errInvalidParameter("Please don't provide ImageUri when creating a function with packageType Zip.")
 		}
 		if in.Code.S3Bucket != nil || in.Code.S3Key != nil {
-			return errS3Unsupported()
-		}
-		if len(in.Code.ZipFile) == 0 {
+			dir, err := s.hotReloadFolder(in.Code.S3Bucket, in.Code.S3Key, len(in.Code.ZipFile) > 0) // hot_reload.go
+			if err != nil {
+				return err
+			}
+			setHotReload(f, dir)
+		} else if len(in.Code.ZipFile) == 0 {
 			return errInvalidParameter("Please provide a source for function code.")
 		}
 		zip = in.Code.ZipFile

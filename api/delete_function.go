@@ -47,8 +47,9 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	// A deleted function's warm instances go with it.
+	// A deleted function's warm instances go with it, and its folder's watch.
 	s.evict(r.Context(), deleted)
+	s.forgetHotReload(functionKey(c.Scope, ref.Name)) // hot_reload.go
 	// Its code blobs go unless another function, version or layer shares them (gc.go).
 	s.requestSweep()
 	w.WriteHeader(http.StatusNoContent)

@@ -50,6 +50,7 @@ type functionRecord struct {
 	CodeSHA256Hex string `json:"codeSha256Hex,omitempty"` // blob key of the zip
 	CodeSHA256    string `json:"codeSha256"`              // base64, as AWS shows it
 	CodeSize      int64  `json:"codeSize"`
+	CodeDir       string `json:"codeDir,omitempty"` // hot reload: the folder, as given in S3Key (hot_reload.go)
 
 	Tags                map[string]string `json:"tags,omitempty"`
 	ReservedConcurrency *int32            `json:"reservedConcurrency,omitempty"`
@@ -87,6 +88,7 @@ type layerRef struct {
 	Arn        string `json:"arn"`
 	CodeSize   int64  `json:"codeSize"`
 	CodeSHA256 string `json:"codeSha256Hex"`
+	Dir        string `json:"dir,omitempty"` // hot reload: the layer's folder (hot_reload_layer.go)
 }
 
 func functionKey(sc scope, name string) string { return sc.Account + "/" + sc.Region + "/" + name }
@@ -171,7 +173,7 @@ func (f *functionRecord) info() FunctionInfo {
 	fi := FunctionInfo{
 		AccountID: f.Account, Region: f.Region, Name: f.Name, FunctionArn: f.arn(), Version: f.version(),
 		RevisionID: f.RevisionID, PackageType: f.PackageType, Runtime: f.Runtime, Handler: f.Handler,
-		ImageURI: f.ImageURI, CodeSHA256: f.CodeSHA256Hex, Architectures: append([]string(nil), f.Architectures...),
+		ImageURI: f.ImageURI, CodeSHA256: f.CodeSHA256Hex, CodeDir: f.CodeDir, Architectures: append([]string(nil), f.Architectures...),
 		MemorySize: f.MemorySize, Timeout: f.Timeout, EphemeralSize: f.EphemeralSize,
 		Environment: map[string]string{}, Role: f.Role, LogFormat: f.Logging.LogFormat, LogGroup: f.Logging.LogGroup,
 		LogLevel: f.Logging.ApplicationLogLevel,
@@ -180,7 +182,7 @@ func (f *functionRecord) info() FunctionInfo {
 		fi.Environment[k] = v
 	}
 	for _, l := range f.Layers {
-		fi.Layers = append(fi.Layers, LayerInfo{Arn: l.Arn, CodeSHA256: l.CodeSHA256, CodeSize: l.CodeSize})
+		fi.Layers = append(fi.Layers, LayerInfo{Arn: l.Arn, CodeSHA256: l.CodeSHA256, CodeSize: l.CodeSize, Dir: l.Dir})
 	}
 	if f.ReservedConcurrency != nil {
 		v := *f.ReservedConcurrency

@@ -30,6 +30,8 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, c *call) er
 	out := getFunctionOutput{Configuration: f.configuration(), Tags: f.Tags}
 	if f.PackageType == packageImage {
 		out.Code = functionCodeLocation{RepositoryType: "ECR", ImageURI: f.ImageURI, ResolvedImageURI: resolvedImageURI(f.ImageURI, f.CodeSHA256)}
+	} else if f.CodeDir != "" {
+		out.Code = hotReloadLocation(f) // hot_reload.go
 	} else {
 		out.Code = functionCodeLocation{RepositoryType: "S3", Location: codeURL(r, f.CodeSHA256Hex)}
 	}

@@ -165,6 +165,7 @@ func (s *Server) newEngineRequest(w http.ResponseWriter, r *http.Request, c *cal
 	if fn.State == "Failed" {
 		return nil, nil, nil, newError("ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Failed")
 	}
+	s.settleHotReload(r.Context(), fn) // hot_reload.go: a save under way settles first
 	efn, err := s.engineFunction(fn.info())
 	if err != nil {
 		return nil, nil, nil, err
@@ -206,7 +207,14 @@ func (s *Server) engineFunction(info FunctionInfo) (*engine.Function, error) {
 	if info.CodeSHA256 != "" {
 		fn.Code = s.artifact(info.CodeSHA256, 0)
 	}
+	if info.CodeDir != "" {
+		fn.Code = s.hotArtifact(functionKey(scope{Account: info.AccountID, Region: info.Region}, info.Name), info.CodeDir) // hot_reload.go
+	}
 	for _, l := range info.Layers {
+		if l.Dir != "" {
+			fn.Layers = append(fn.Layers, s.hotArtifact(functionKey(scope{Account: info.AccountID, Region: info.Region}, info.Name), l.Dir))
+			continue
+		}
 		fn.Layers = append(fn.Layers, s.artifact(l.CodeSHA256, l.CodeSize))
 	}
 	return fn, nil

@@ -32,6 +32,7 @@ type layerVersionRecord struct {
 	CodeSHA256              string    `json:"codeSha256"`
 	CodeSize                int64     `json:"codeSize"`
 	UnzippedSize            int64     `json:"unzippedSize"`
+	CodeDir                 string    `json:"codeDir,omitempty"` // hot reload: the folder, as given in S3Key (hot_reload_layer.go)
 	CreatedDate             time.Time `json:"createdDate"`
 }
 
@@ -129,7 +130,7 @@ func resolveLayers(tx store.Tx, sc scope, arns []string) ([]layerRef, int64, err
 		if err != nil {
 			return nil, 0, err
 		}
-		refs = append(refs, layerRef{Arn: l.versionArn(), CodeSize: l.CodeSize, CodeSHA256: l.CodeSHA256Hex})
+		refs = append(refs, layerRef{Arn: l.versionArn(), CodeSize: l.CodeSize, CodeSHA256: l.CodeSHA256Hex, Dir: l.CodeDir})
 		unzipped += l.UnzippedSize
 	}
 	return refs, unzipped, nil
@@ -156,6 +157,9 @@ type layerVersionResponse struct {
 }
 
 func (l *layerVersionRecord) response(codeURL string) layerVersionResponse {
+	if l.CodeDir != "" {
+		codeURL = hotReloadLayerLocation(l) // hot_reload_layer.go
+	}
 	return layerVersionResponse{
 		Content:                 &layerContent{Location: codeURL, CodeSha256: l.CodeSHA256, CodeSize: l.CodeSize},
 		LayerArn:                l.layerArn(),

@@ -52,7 +52,7 @@ func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *
 		return errInvalidParameter("Layers can only be published in the caller's account and region (%s, %s).", c.Scope.Account, c.Scope.Region)
 	}
 	if in.Content.S3Bucket != nil || in.Content.S3Key != nil {
-		return errS3Unsupported()
+		return s.publishHotReloadLayer(w, r, c, sc, name, &in) // hot_reload_layer.go
 	}
 	if len(in.Content.ZipFile) == 0 {
 		return errInvalidParameter("Please provide a source for layer content.")

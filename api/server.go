@@ -85,6 +85,10 @@ type Config struct {
 	// when the function's resource policy lacks the public grants AWS
 	// requires of them since October 2025 (policy.go, publicURLGaps).
 	URLsWithoutPolicy bool
+	// HotReloadBucket is a further S3Bucket that, like "hot-reload", means
+	// S3Key is a folder on lamb's host (hot_reload.go): LocalStack's
+	// BUCKET_MARKER_LOCAL. Empty: "hot-reload" only.
+	HotReloadBucket string
 }
 
 // FunctionInfo is what an engine needs to know of a function's $LATEST
@@ -102,6 +106,7 @@ type FunctionInfo struct {
 	Handler       string
 	ImageURI      string // Image functions only
 	CodeSHA256    string // hex sha256 of the zip, the store's blob key
+	CodeDir       string // hot reload: the folder on lamb's host (S3Key as given); CodeSHA256 is then ""
 	Architectures []string
 	MemorySize    int32
 	Timeout       int32 // seconds
@@ -121,6 +126,7 @@ type LayerInfo struct {
 	Arn        string // layer version ARN
 	CodeSHA256 string // hex sha256 of the layer zip, the store's blob key
 	CodeSize   int64
+	Dir        string // hot reload: the layer's folder on lamb's host; CodeSHA256 is then ""
 }
 
 // Server serves the Lambda control-plane API and lamb's /_lamb endpoints.
@@ -154,6 +160,9 @@ type Server struct {
 
 	// A slot per large upload being read (limits.go).
 	uploads chan struct{}
+
+	// Watches on the folders of hot-reload functions (hot_reload.go).
+	hot hotReload
 }
 
 // New returns a Server. It starts no goroutines until a function is created.

@@ -74,8 +74,11 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 	if err := validateArchitectures(in.Architectures); err != nil {
 		return err
 	}
+	var hotDir string // hot_reload.go
 	if in.S3Bucket != nil || in.S3Key != nil {
-		return errS3Unsupported()
+		if hotDir, err = s.hotReloadFolder(in.S3Bucket, in.S3Key, len(in.ZipFile) > 0); err != nil {
+			return err
+		}
 	}
 	var z storedZip
 	if len(in.ZipFile) > 0 {
@@ -102,10 +105,11 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 			if in.ImageURI != nil {
 				return errInvalidParameter("Please don't provide ImageUri when updating a function with packageType Zip.")
 			}
-			if len(in.ZipFile) == 0 {
+			if len(in.ZipFile) == 0 && hotDir == "" {
 				return errInvalidParameter("Please provide a source for function code.")
 			}
 			f.CodeSHA256Hex, f.CodeSHA256, f.CodeSize = z.SHA256Hex, z.SHA256, z.Size
+			setHotReload(f, hotDir)
 		case packageImage:
 			if in.ImageURI == nil || *in.ImageURI == "" {
 				return errInvalidParameter("Please provide ImageUri when updating a function with packageType Image.")

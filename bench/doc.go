@@ -31,6 +31,14 @@
 //     p50 as a multiple of the poll interval (goal ≤ 1.5). It needs python3
 //     with moto[server] and runs alone:
 //     `go test -run '^$' -bench SQSEventSource -benchtime 1x ./bench/`.
+//   - BenchmarkHotReload (and BenchmarkDockerHotReload): a python function
+//     whose code is a folder (S3Bucket hot-reload); from a save (two files
+//     written) to the first answer of the saved code, p50 over -benchtime
+//     saves (goal ≤ 300 ms on the process backend, ≤ 600 ms on Docker),
+//     against the same function's cold start after an evict measured in the
+//     same run and against the debounce interval (api.HotReloadDebounce);
+//     invokes_per_save is 1 when the invoke right after each save ran the
+//     saved code.
 //
 // # Running
 //

@@ -3,7 +3,7 @@
 # their ratios against the baselines measured in the same run.
 #
 #   bench/run.sh                 # everything, default sample counts
-#   WARM_N=5000 LARGE_N=1000 COLD_N=30 WINDOW=5s bench/run.sh
+#   WARM_N=5000 LARGE_N=1000 COLD_N=30 HOT_N=20 WINDOW=5s bench/run.sh
 #   BENCH=Warm bench/run.sh      # only benchmarks matching a -bench regexp
 #
 # It builds lamb, the aws-lambda-go echo bootstrap and AWS's Runtime Interface
@@ -19,6 +19,7 @@ RIE_PKG=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 WARM_N=${WARM_N:-2000}
 LARGE_N=${LARGE_N:-500}
 COLD_N=${COLD_N:-15}
+HOT_N=${HOT_N:-20}
 WINDOW=${WINDOW:-2s}
 BENCH=${BENCH:-.}
 
@@ -69,6 +70,7 @@ run "WarmInvoke" "${WARM_N}x"
 run "WarmInvokeLarge" "${LARGE_N}x"
 run "ColdStart" "${COLD_N}x"
 run "ScaleOut" "1x"
+run "HotReload" "${HOT_N}x"
 
 echo
 echo "lamb invoke-path benchmarks ($(date -u +%FT%TZ), $(nproc) cores, warm n=$WARM_N, 256KiB n=$LARGE_N, cold n=$COLD_N, window=$WINDOW)"
@@ -82,6 +84,10 @@ table 48 '
 	row("cold python p50 (ms), baseline python3 -c pass", "ColdStart/python.lamb_p50_ms", "ColdStart/python.floor_p50_ms", "ColdStart/python.ratio_p50", "", "", 0)
 	row("cold python p50 (ms), new function", "ColdStart/python.lamb_new_p50_ms", "", "", "", "", 0)
 	row("scale-out 20ms fn (invokes/s), 4 vs 1 client", "ScaleOut.c4_per_s", "ScaleOut.c1_per_s", "ScaleOut.ratio_c4_c1", ">= 3.5", ">=", 3.5)
+	row("hot reload save->new code p50 (ms), goal <= 300", "HotReload.lamb_p50_ms", "", "", "", "", 0)
+	row("hot reload p50 (ms), baseline cold start after evict", "HotReload.lamb_p50_ms", "HotReload.cold_p50_ms", "HotReload.ratio_cold_p50", "", "", 0)
+	row("hot reload p50 (ms), against the debounce interval", "HotReload.lamb_p50_ms", "HotReload.debounce_ms", "HotReload.ratio_debounce_p50", "", "", 0)
+	row("hot reload invokes per save (1: the next invoke)", "HotReload.invokes_per_save", "", "", "", "", 0)
 ' "$out"
 
 # ---------------------------------------------------------------------------
@@ -92,7 +98,7 @@ table 48 '
 # Skipped (with a note) when no Docker engine answers.
 DOCKER_WARM_N=${DOCKER_WARM_N:-$WARM_N}
 DOCKER_COLD_N=${DOCKER_COLD_N:-$COLD_N}
-if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut" =~ $BENCH ]]; then
+if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut DockerHotReload" =~ $BENCH ]]; then
 	if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
 		echo
 		echo "docker backend benchmarks: skipped (no Docker engine answers the docker CLI)"
@@ -107,6 +113,7 @@ if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut" =~ $BENCH ]]; then
 		run "DockerWarmInvoke" "${DOCKER_WARM_N}x"
 		run "DockerColdStart" "${DOCKER_COLD_N}x"
 		run "DockerScaleOut" "1x"
+		run "DockerHotReload" "${HOT_N}x"
 		echo
 		echo "lamb docker-backend benchmarks ($(date -u +%FT%TZ), $(nproc) cores, docker $(docker version --format '{{.Server.Version}}'), warm n=$DOCKER_WARM_N, cold n=$DOCKER_COLD_N, window=$WINDOW)"
 		echo "images: ${LAMB_BENCH_IMAGES}"
@@ -126,6 +133,10 @@ if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut" =~ $BENCH ]]; then
 	row("  of which docker run -d (ms)", "DockerColdStart/python.rie_run_p50_ms", "", "", "", "", 0)
 	row("cold python p50 (ms) after evict, baseline plain docker run", "DockerColdStart/python.lamb_p50_ms", "DockerColdStart/python.docker_run_p50_ms", "DockerColdStart/python.ratio_docker_run_p50", "", "", 0)
 	row("scale-out 20ms fn (invokes/s), 4 vs 1 client", "DockerScaleOut.c4_per_s", "DockerScaleOut.c1_per_s", "DockerScaleOut.ratio_c4_c1", ">= 3.5", ">=", 3.5)
+	row("hot reload save->new code p50 (ms), goal <= 600", "DockerHotReload.lamb_p50_ms", "", "", "", "", 0)
+	row("hot reload p50 (ms), baseline cold start after evict", "DockerHotReload.lamb_p50_ms", "DockerHotReload.cold_p50_ms", "DockerHotReload.ratio_cold_p50", "", "", 0)
+	row("hot reload p50 (ms), against the debounce interval", "DockerHotReload.lamb_p50_ms", "DockerHotReload.debounce_ms", "DockerHotReload.ratio_debounce_p50", "", "", 0)
+	row("hot reload invokes per save (1: the next invoke)", "DockerHotReload.invokes_per_save", "", "", "", "", 0)
 ' "$out"
 	fi
 fi

@@ -193,6 +193,9 @@ func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backen
 		return &StateError{Code: "InvalidImage", Reason: fmt.Sprintf(
 			"lamb's %s backend cannot run container images (PackageType Image); start lamb with --backend docker, podman or kubernetes.", e.b.Name())}
 	}
+	if fn.usesHostFolders() && !e.b.Capabilities().HostFolders {
+		return e.hostFoldersError()
+	}
 	if n, ok := e.b.(runtimeNoter); ok && fn.packageType() == "Zip" {
 		if note := n.RuntimeNote(fn.Runtime); note != "" {
 			e.opts.logger.Warn(note, "function", fn.ARN)

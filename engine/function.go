@@ -143,7 +143,7 @@ func poolKey(fn *Function) string {
 	}
 	for _, v := range []string{codeSHA, fn.packageType(), fn.Runtime, fn.Handler, fn.Image, fn.architecture(),
 		strconv.Itoa(fn.memoryMB()), strconv.Itoa(fn.EphemeralStorageMB), strconv.FormatInt(int64(fn.timeout()), 10),
-		fn.LogFormat, fn.LogLevel} {
+		fn.LogFormat, fn.LogLevel, fn.Code.Dir, fn.Code.Revision} {
 		put(v)
 	}
 	keys := make([]string, 0, len(fn.Env))
@@ -159,6 +159,8 @@ func poolKey(fn *Function) string {
 	put(strconv.Itoa(len(fn.Layers)))
 	for _, l := range fn.Layers {
 		put(l.SHA256)
+		put(l.Dir)
+		put(l.Revision)
 	}
 	return fn.ARN + ":" + fn.version() + "#" + hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -194,8 +194,13 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (_ *inst
 		if fn.ReservedConcurrency != nil || len(p.insts) < e.opts.maxInstances {
 			in := e.newInstanceLocked(p, instStarting)
 			e.mu.Unlock()
+			// The instances of a superseded configuration (a code update, a
+			// hot-reload save) stop once this launch is done: stopping a
+			// container while starting another slows both on one engine.
+			// They left their pool already, so nothing else gets them.
+			err := e.launch(ctx, fn, key, in)
 			e.stopAsync(stale...)
-			if err := e.launch(ctx, fn, key, in); err != nil {
+			if err != nil {
 				return in, true, err // in has left its pool; launchFailure reads its log stream
 			}
 			return in, true, nil
@@ -255,7 +260,11 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 	stop := context.AfterFunc(e.closing, cancel)
 	defer stop()
 
-	bi, err := e.b.Launch(lctx, spec)
+	var bi backend.Instance
+	err := e.checkHostFolders(fn)
+	if err == nil {
+		bi, err = e.b.Launch(lctx, spec)
+	}
 	e.mu.Lock()
 	if err != nil {
 		e.removeLocked(in)

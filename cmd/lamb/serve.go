@@ -228,6 +228,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		AllowedOrigins: o.allowOrigins,
 
 		URLsWithoutPolicy: o.urlsWithoutPolicy,
+		HotReloadBucket:   os.Getenv("BUCKET_MARKER_LOCAL"), // LocalStack's name for it (hot reload)
 	})
 
 	watch(mets, eng, srv)

@@ -59,6 +59,10 @@ type Capabilities struct {
 	MemoryLimit bool // MemoryMB is enforced (exceeding it kills the instance)
 	Images      bool // PackageType Image and runtime images are supported
 	Isolated    bool // instances run in their own filesystem/network namespace
+	// HostFolders: artifacts may be folders on lamb's host (Artifact.Dir),
+	// which instances use in place, read-only (hot reload). A backend
+	// without it refuses such specs.
+	HostFolders bool
 }
 
 // Progress reports an image pull.
@@ -75,6 +79,15 @@ type Artifact struct {
 	Size   int64
 	// Open returns the zip's bytes. The caller closes the reader.
 	Open func(ctx context.Context) (io.ReadCloser, error)
+
+	// Dir, when set, is an absolute folder on lamb's host that holds the
+	// content unpacked (hot reload): backends with Capabilities.HostFolders
+	// use it in place, read-only, instead of a zip; SHA256 and Open are then
+	// unused. Revision names the state of the folder an instance is for: it
+	// changes whenever the folder does, so that specs of a changed folder get
+	// another PoolKey.
+	Dir      string
+	Revision string
 }
 
 // Spec says everything that shapes one instance. Two specs with the same PoolKey

@@ -200,7 +200,15 @@ func (b *Backend) Name() string { return b.name }
 
 // Capabilities implements backend.Backend.
 func (b *Backend) Capabilities() backend.Capabilities {
-	return backend.Capabilities{MemoryLimit: true, Images: true, Isolated: true}
+	return backend.Capabilities{MemoryLimit: true, Images: true, Isolated: true, HostFolders: b.local()}
+}
+
+// local reports whether the engine runs on this machine (reached through a
+// unix socket), so that a folder of lamb's host can be bind-mounted: a remote
+// engine (tcp://, ssh://) would mount its own machine's path of that name.
+func (b *Backend) local() bool {
+	u, err := url.Parse(b.cfg.Host)
+	return err == nil && (u.Scheme == "unix" || u.Scheme == "npipe")
 }
 
 // Prepull implements backend.Backend: it pulls image unless present

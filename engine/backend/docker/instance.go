@@ -82,20 +82,28 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	}
 	mounts := []mount.Mount{{Type: mount.TypeVolume, Source: agentVol, Target: agentDir, ReadOnly: true}}
 	if spec.PackageType != "Image" {
-		codeVol, err := b.codeVolume(ctx, img, spec.Code)
-		if err != nil {
-			return nil, fmt.Errorf("docker backend: code: %w", err)
-		}
-		if codeVol != "" {
-			mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: codeVol, Target: taskRoot, ReadOnly: true})
+		if spec.Code.Dir != "" {
+			m, err := b.hostFolderMount(spec.Code.Dir, taskRoot) // hostfolder.go
+			if err != nil {
+				return nil, fmt.Errorf("docker backend: code: %w", err)
+			}
+			mounts = append(mounts, m)
+		} else {
+			codeVol, err := b.codeVolume(ctx, img, spec.Code)
+			if err != nil {
+				return nil, fmt.Errorf("docker backend: code: %w", err)
+			}
+			if codeVol != "" {
+				mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: codeVol, Target: taskRoot, ReadOnly: true})
+			}
 		}
 	}
-	layerVol, err := b.layersVolume(ctx, img, spec.Layers)
+	layerMount, err := b.layersMount(ctx, img, spec.Layers) // hostfolder.go
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: layers: %w", err)
 	}
-	if layerVol != "" {
-		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: layerVol, Target: optDir, ReadOnly: true})
+	if layerMount != nil {
+		mounts = append(mounts, *layerMount)
 	}
 
 	entry := []string{agentDir + "/lamb", "agent", "--listen", ":" + strconv.Itoa(agentPort)}

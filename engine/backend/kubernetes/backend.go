@@ -76,7 +76,9 @@ func (b *Backend) Name() string { return "kubernetes" }
 // Capabilities implements backend.Backend. Image functions are not supported
 // yet: their ENTRYPOINT/CMD would have to be read from the registry.
 func (b *Backend) Capabilities() backend.Capabilities {
-	return backend.Capabilities{MemoryLimit: true, Images: false, Isolated: true}
+	// HostFolders false: a Pod runs on a node, not on lamb's host, so code
+	// from a host folder (hot reload) is refused at CreateFunction.
+	return backend.Capabilities{MemoryLimit: true, Images: false, Isolated: true, HostFolders: false}
 }
 
 // Prepull implements backend.Backend: the kubelet pulls images on the node

@@ -284,7 +284,7 @@ func (b *Backend) Name() string { return "process" }
 
 // Capabilities implements backend.Backend; see the package documentation.
 func (b *Backend) Capabilities() backend.Capabilities {
-	return backend.Capabilities{MemoryLimit: false, Images: false, Isolated: false}
+	return backend.Capabilities{MemoryLimit: false, Images: false, Isolated: false, HostFolders: true}
 }
 
 // Prepull implements backend.Backend: processes run no images.
