@@ -28,10 +28,6 @@ type storedZip struct {
 	UnzippedSize int64
 }
 
-func errS3Unsupported() *awsError {
-	return errInvalidParameter("lamb cannot fetch code from S3 (S3Bucket/S3Key): it has no S3. Upload the zip directly (ZipFile, e.g. aws lambda create-function --zip-file fileb://code.zip).")
-}
-
 func errBadZip() *awsError {
 	return errInvalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again.")
 }

@@ -114,7 +114,13 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, c *call)
 		if in.Code.ImageURI != nil {
 			return errInvalidParameter("Please don't provide ImageUri when creating a function with packageType Zip.")
 		}
-		if in.Code.S3Bucket != nil || in.Code.S3Key != nil {
+		if (in.Code.S3Bucket != nil || in.Code.S3Key != nil) && !s.isHotReloadBucket(in.Code.S3Bucket) {
+			data, err := s.codeFromS3(r.Context(), c.Scope, in.Code.S3Bucket, in.Code.S3Key, in.Code.S3ObjectVersion, len(in.Code.ZipFile) > 0) // code_s3.go
+			if err != nil {
+				return err
+			}
+			in.Code.ZipFile = data
+		} else if in.Code.S3Bucket != nil || in.Code.S3Key != nil {
 			dir, err := s.hotReloadFolder(in.Code.S3Bucket, in.Code.S3Key, len(in.Code.ZipFile) > 0) // hot_reload.go
 			if err != nil {
 				return err

@@ -50,7 +50,7 @@ const (
 // has no S3), or an error saying why the folder cannot be used. zipGiven
 // says whether a ZipFile came too.
 func (s *Server) hotReloadFolder(bucket, key *string, zipGiven bool) (string, error) {
-	if bucket == nil || (*bucket != hotReloadBucket && (s.cfg.HotReloadBucket == "" || *bucket != s.cfg.HotReloadBucket)) {
+	if !s.isHotReloadBucket(bucket) {
 		return "", errS3Unsupported()
 	}
 	if zipGiven {

@@ -313,7 +313,7 @@ func TestHotReloadRefused(t *testing.T) {
 		{"__local__", dir, nil, "kubernetes backend cannot run code from a folder"},
 		{"hot-reload", "relative/path", nil, "has to be an absolute path"},
 		{"hot-reload", dir, []byte("zip"), "only one source"},
-		{"my-bucket", "code.zip", nil, "lamb cannot fetch code from S3"},
+		{"my-bucket", "code.zip", nil, "only when started with --s3-endpoint"},
 	} {
 		err := create(tc.bucket, tc.key, tc.zip)
 		var ipe *types.InvalidParameterValueException

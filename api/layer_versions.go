@@ -51,7 +51,13 @@ func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *
 	if sc != c.Scope {
 		return errInvalidParameter("Layers can only be published in the caller's account and region (%s, %s).", c.Scope.Account, c.Scope.Region)
 	}
-	if in.Content.S3Bucket != nil || in.Content.S3Key != nil {
+	if (in.Content.S3Bucket != nil || in.Content.S3Key != nil) && !s.isHotReloadBucket(in.Content.S3Bucket) {
+		data, err := s.codeFromS3(r.Context(), sc, in.Content.S3Bucket, in.Content.S3Key, in.Content.S3ObjectVersion, len(in.Content.ZipFile) > 0) // code_s3.go
+		if err != nil {
+			return err
+		}
+		in.Content.ZipFile = data
+	} else if in.Content.S3Bucket != nil || in.Content.S3Key != nil {
 		return s.publishHotReloadLayer(w, r, c, sc, name, &in) // hot_reload_layer.go
 	}
 	if len(in.Content.ZipFile) == 0 {

@@ -89,6 +89,9 @@ type Config struct {
 	// S3Key is a folder on lamb's host (hot_reload.go): LocalStack's
 	// BUCKET_MARKER_LOCAL. Empty: "hot-reload" only.
 	HotReloadBucket string
+	// S3, when set, is where code given as S3Bucket/S3Key is fetched from
+	// (code_s3.go; lamb serve --s3-endpoint).
+	S3 S3Objects
 }
 
 // FunctionInfo is what an engine needs to know of a function's $LATEST

@@ -75,7 +75,12 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, c *c
 		return err
 	}
 	var hotDir string // hot_reload.go
-	if in.S3Bucket != nil || in.S3Key != nil {
+	switch {
+	case (in.S3Bucket != nil || in.S3Key != nil) && !s.isHotReloadBucket(in.S3Bucket):
+		if in.ZipFile, err = s.codeFromS3(r.Context(), c.Scope, in.S3Bucket, in.S3Key, in.S3ObjectVersion, len(in.ZipFile) > 0); err != nil { // code_s3.go
+			return err
+		}
+	case in.S3Bucket != nil || in.S3Key != nil:
 		if hotDir, err = s.hotReloadFolder(in.S3Bucket, in.S3Key, len(in.ZipFile) > 0); err != nil {
 			return err
 		}

@@ -27,7 +27,7 @@ func TestCreateValidation(t *testing.T) {
 		}, "ValidationException", "at 'ephemeralStorage.size'"},
 		{"S3 code", func(in *lambda.CreateFunctionInput) {
 			in.Code = &types.FunctionCode{S3Bucket: aws.String("b"), S3Key: aws.String("k")}
-		}, "InvalidParameterValueException", "lamb cannot fetch code from S3"},
+		}, "InvalidParameterValueException", "only when started with --s3-endpoint"},
 		{"zip slip", func(in *lambda.CreateFunctionInput) {
 			in.Code.ZipFile = zipOf(t, map[string]string{"../evil.py": "x"})
 		}, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again."},

@@ -3,6 +3,7 @@ package template
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -18,12 +19,37 @@ import (
 // same folder always makes the same zip (and the same CodeSha256).
 var zipEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// loadCode returns the zip for a CodeUri or ContentUri: a folder is zipped,
-// a .zip or .jar file is read as it is. rel is relative to dir.
-func loadCode(dir, rel string) ([]byte, error) {
-	if strings.HasPrefix(rel, "s3://") {
-		return nil, fmt.Errorf("%s: code in S3 needs an S3 endpoint, which lamb deploy does not read yet: give a local folder or zip", rel)
+// loadCode returns the zip for a CodeUri or ContentUri: s3://bucket/key is
+// fetched (s3Code), a folder is zipped, a .zip or .jar file is read as it is;
+// a relative path is relative to the template's folder.
+func (r *run) loadCode(rel string) ([]byte, error) {
+	if loc, ok := strings.CutPrefix(rel, "s3://"); ok {
+		bucket, key, _ := strings.Cut(loc, "/")
+		return r.s3Code(bucket, key, "")
 	}
+	return loadCode(r.t.Dir, rel)
+}
+
+// s3Code fetches a zip the template keeps in S3 (sam package, CDK asset
+// buckets) through Deployer.S3Get.
+func (r *run) s3Code(bucket, key, version string) ([]byte, error) {
+	if r.d.S3Get == nil {
+		return nil, fmt.Errorf("s3://%s/%s: code in S3 needs lamb deploy --s3-endpoint URL (the S3 it was packaged to)", bucket, key)
+	}
+	if bucket == "" || key == "" {
+		return nil, fmt.Errorf("s3://%s/%s: want a bucket and a key", bucket, key)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	b, err := r.d.S3Get(ctx, bucket, key, version)
+	if err != nil {
+		return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
+	}
+	return b, nil
+}
+
+// loadCode reads rel (relative to dir) as loadCode does a local path.
+func loadCode(dir, rel string) ([]byte, error) {
 	p := rel
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(dir, rel)

@@ -49,6 +49,9 @@ type Deployer struct {
 	// failed deploy can put the code back. nil: a failed deploy leaves
 	// updated code as it is.
 	HTTPGet func(ctx context.Context, url string) ([]byte, error)
+	// S3Get fetches code the template keeps in S3 (CodeUri s3://...,
+	// Code.S3Bucket/S3Key); nil: such code is an error naming --s3-endpoint.
+	S3Get func(ctx context.Context, bucket, key, version string) ([]byte, error)
 	// PollInterval is how often a function's state is read while waiting
 	// for it to become Active. Default 50ms.
 	PollInterval time.Duration

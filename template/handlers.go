@@ -221,15 +221,18 @@ func planSAMFunctionCore(r *run, res *Resource, props map[string]any) (*serverle
 				return nil, nil, nil, errAt("Properties.InlineCode", "%v", err)
 			}
 		case f.CodeUri != nil && f.CodeUri.String != nil:
-			if zip, err = loadCode(r.t.Dir, *f.CodeUri.String); err != nil {
+			if zip, err = r.loadCode(*f.CodeUri.String); err != nil {
 				return nil, nil, nil, errAt("Properties.CodeUri", "%v", err)
 			}
 		case f.CodeUri != nil && f.CodeUri.S3Location != nil && r.opts.Assets[f.CodeUri.S3Location.Key] != "":
-			if zip, err = loadCode(r.t.Dir, r.opts.Assets[f.CodeUri.S3Location.Key]); err != nil {
+			if zip, err = r.loadCode(r.opts.Assets[f.CodeUri.S3Location.Key]); err != nil {
 				return nil, nil, nil, errAt("Properties.CodeUri", "%v", err)
 			}
-		case f.CodeUri != nil:
-			return nil, nil, nil, errAt("Properties.CodeUri", "code in S3 (Bucket/Key) needs an S3 endpoint, which lamb deploy does not read yet: give a local folder or zip")
+		case f.CodeUri != nil && f.CodeUri.S3Location != nil:
+			loc := f.CodeUri.S3Location
+			if zip, err = r.s3Code(loc.Bucket, loc.Key, ""); err != nil {
+				return nil, nil, nil, errAt("Properties.CodeUri", "%v", err)
+			}
 		default:
 			return nil, nil, nil, errAt("Properties.CodeUri", "is required: give CodeUri (a folder or zip) or InlineCode")
 		}
@@ -287,7 +290,7 @@ func planCFNFunction(r *run, res *Resource, props map[string]any) (*functionSpec
 	var zip []byte
 	switch {
 	case localPath != "":
-		if zip, err = loadCode(r.t.Dir, localPath); err != nil {
+		if zip, err = r.loadCode(localPath); err != nil {
 			return nil, errAt("Properties.Code", "%v", err)
 		}
 	case f.Code == nil:
@@ -299,11 +302,15 @@ func planCFNFunction(r *run, res *Resource, props map[string]any) (*functionSpec
 			return nil, errAt("Properties.Code.ZipFile", "%v", err)
 		}
 	case f.Code.S3Key != nil && r.opts.Assets[*f.Code.S3Key] != "":
-		if zip, err = loadCode(r.t.Dir, r.opts.Assets[*f.Code.S3Key]); err != nil {
+		if zip, err = r.loadCode(r.opts.Assets[*f.Code.S3Key]); err != nil {
+			return nil, errAt("Properties.Code", "%v", err)
+		}
+	case f.Code.S3Bucket != nil && f.Code.S3Key != nil:
+		if zip, err = r.s3Code(*f.Code.S3Bucket, *f.Code.S3Key, str(f.Code.S3ObjectVersion)); err != nil {
 			return nil, errAt("Properties.Code", "%v", err)
 		}
 	default:
-		return nil, errAt("Properties.Code", "code in S3 (S3Bucket/S3Key) needs an S3 endpoint, which lamb deploy does not read yet: give ZipFile, ImageUri or a local path")
+		return nil, errAt("Properties.Code", "give ZipFile, ImageUri, S3Bucket and S3Key, or a local path")
 	}
 	if s.PackageType == "" {
 		s.PackageType = "Zip"
@@ -1050,13 +1057,15 @@ func planSAMLayer(r *run, res *Resource, props map[string]any) (*layerSpec, erro
 	if s.Name == "" {
 		s.Name = res.LogicalID
 	}
+	var zip []byte
 	switch {
 	case l.ContentUri == nil:
 		return nil, errAt("Properties.ContentUri", "is required")
-	case l.ContentUri.String == nil:
-		return nil, errAt("Properties.ContentUri", "content in S3 (Bucket/Key) needs an S3 endpoint, which lamb deploy does not read yet: give a local folder or zip")
+	case l.ContentUri.String != nil:
+		zip, err = r.loadCode(*l.ContentUri.String)
+	case l.ContentUri.S3Location != nil:
+		zip, err = r.s3Code(l.ContentUri.S3Location.Bucket, l.ContentUri.S3Location.Key, "")
 	}
-	zip, err := loadCode(r.t.Dir, *l.ContentUri.String)
 	if err != nil {
 		return nil, errAt("Properties.ContentUri", "%v", err)
 	}
@@ -1089,9 +1098,15 @@ func planCFNLayer(r *run, res *Resource, props map[string]any) (*layerSpec, erro
 		if l.Content == nil {
 			return nil, errAt("Properties.Content", "is required")
 		}
-		return nil, errAt("Properties.Content", "content in S3 (S3Bucket/S3Key) needs an S3 endpoint, which lamb deploy does not read yet: give a local folder or zip as Content")
+		zip, err := r.s3Code(l.Content.S3Bucket, l.Content.S3Key, str(l.Content.S3ObjectVersion))
+		if err != nil {
+			return nil, errAt("Properties.Content", "%v", err)
+		}
+		s.CodeSHA256 = sha256Hex(zip)
+		r.code[s.CodeSHA256] = zip
+		return s, nil
 	}
-	zip, err := loadCode(r.t.Dir, local)
+	zip, err := r.loadCode(local)
 	if err != nil {
 		return nil, errAt("Properties.Content", "%v", err)
 	}

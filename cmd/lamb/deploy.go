@@ -35,6 +35,7 @@ type deployOptions struct {
 	overrides []string
 	envVars   string
 	delete    bool
+	s3        string // --s3-endpoint: where code the template keeps in S3 is fetched from
 }
 
 func newDeployCmd() *cobra.Command {
@@ -77,6 +78,7 @@ has; a failed deploy undoes what it did. See docs/deploy.md.`,
 	f.StringArrayVar(&o.overrides, "parameter-overrides", nil, "KEY=VALUE (or SAM's ParameterKey=K,ParameterValue=V): a template parameter's value; repeatable, several in one argument separated by spaces")
 	f.StringVar(&o.envVars, "env-vars", "", "JSON file of environment variables in sam local's format: per function logical id, and \"Parameters\" for all")
 	f.BoolVar(&o.delete, "delete", false, "delete the stack and everything it deployed")
+	f.StringVar(&o.s3, "s3-endpoint", "", "S3-compatible endpoint (LocalStack, MinIO, moto's server, real S3) that code the template keeps in S3 (sam package, CDK asset buckets) is fetched from")
 	f.BoolVar(&watch, "watch", false, "keep running, and deploy again whenever the template or a file in its folder changes (only what changed is updated)")
 	f.DurationVar(&watchEvery, "watch-interval", 500*time.Millisecond, "how often --watch looks for changes")
 	return cmd
@@ -87,6 +89,12 @@ has; a failed deploy undoes what it did. See docs/deploy.md.`,
 // environment's, as for every client command.
 func runDeploy(ctx context.Context, o deployOptions, path string, out io.Writer, akid, secret string) error {
 	d := newDeployer(o.endpoint, out, akid, secret)
+	if objs := s3Code(o.s3); objs != nil {
+		region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
+		d.S3Get = func(ctx context.Context, bucket, key, version string) ([]byte, error) {
+			return objs.GetObject(ctx, region, bucket, key, version, 250<<20)
+		}
+	}
 	if path != "" {
 		if stacks, assets, ok, err := readCloudAssembly(path); ok || err != nil {
 			if err != nil {
@@ -403,7 +411,7 @@ func (c *stacksClient) getBytes(ctx context.Context, u string) ([]byte, error) {
 
 // deployAtStart deploys templates (lamb serve --template) to the server at
 // endpoint, signing with the first of its credentials if it has any.
-func deployAtStart(ctx context.Context, endpoint string, creds map[string]string, templates []string, log *slog.Logger) error {
+func deployAtStart(ctx context.Context, endpoint, s3Endpoint string, creds map[string]string, templates []string, log *slog.Logger) error {
 	var akid, secret string
 	for k, v := range creds {
 		akid, secret = k, v
@@ -411,7 +419,7 @@ func deployAtStart(ctx context.Context, endpoint string, creds map[string]string
 	}
 	for _, t := range templates {
 		var buf bytes.Buffer
-		err := runDeploy(ctx, deployOptions{endpoint: endpoint}, t, &buf, akid, secret)
+		err := runDeploy(ctx, deployOptions{endpoint: endpoint, s3: s3Endpoint}, t, &buf, akid, secret)
 		for _, line := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
 			if line != "" {
 				log.Info("deploy: " + strings.TrimSpace(line))

@@ -42,6 +42,7 @@ type serveOptions struct {
 	logFormat            string
 	asyncRetryDelay      time.Duration
 	destinationsEndpoint string
+	s3Endpoint           string
 	runtimeImages        []string
 	kube                 kubeOptions
 	credentials          []string
@@ -100,6 +101,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
 	f.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed Event invocation (the second waits twice as long)")
+	f.StringVar(&o.s3Endpoint, "s3-endpoint", "", "S3-compatible endpoint (LocalStack, MinIO, moto's server, real S3) that code given as S3Bucket/S3Key is fetched from")
 	f.StringVar(&o.destinationsEndpoint, "destinations-endpoint", "", "AWS-compatible endpoint (e.g. http://localhost:4566) receiving SQS/SNS/EventBridge destinations of Event invocations")
 	return cmd
 }
@@ -229,6 +231,7 @@ func serve(ctx context.Context, o serveOptions) error {
 
 		URLsWithoutPolicy: o.urlsWithoutPolicy,
 		HotReloadBucket:   os.Getenv("BUCKET_MARKER_LOCAL"), // LocalStack's name for it (hot reload)
+		S3:                s3Code(o.s3Endpoint),
 	})
 
 	watch(mets, eng, srv)
@@ -286,7 +289,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.RunSchedules(gctx, time.Second) }) // Schedule events of deployed templates
 	if len(o.templates) > 0 {
-		g.Go(func() error { return deployAtStart(gctx, "http://"+ln.Addr().String(), creds, o.templates, log) })
+		g.Go(func() error {
+			return deployAtStart(gctx, "http://"+ln.Addr().String(), o.s3Endpoint, creds, o.templates, log)
+		})
 	}
 	for _, l := range listeners {
 		g.Go(func() error {
