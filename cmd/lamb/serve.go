@@ -165,6 +165,19 @@ func serve(ctx context.Context, o serveOptions) error {
 		if workDir, err = process.WorkDirFor(o.dataDir); err != nil {
 			return err
 		}
+		// Outside the data dir, nothing of a stopped server's stays: its own
+		// work dir goes when it stops, those of deleted data dirs now.
+		if err := process.ClaimWorkDir(workDir, o.dataDir); err != nil {
+			return err
+		}
+		defer func() {
+			if err := process.RemoveWorkDir(workDir, o.dataDir); err != nil {
+				log.Warn("removing the work dir", "dir", workDir, "error", err)
+			}
+		}()
+		if gone, err := process.SweepWorkDirs(); err != nil || len(gone) > 0 {
+			log.Debug("removed the work dirs of deleted data dirs", "dirs", gone, "error", err)
+		}
 	}
 	defer st.Close()
 

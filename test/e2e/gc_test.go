@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +160,50 @@ func extracted(t *testing.T, work string) []string {
 		}
 	}
 	return out
+}
+
+// TestWorkDirGoesWithItsServer: as root the process backend's work dir lies
+// outside the data dir (/var/lib/lamb/run-*); it goes when its server stops,
+// and one whose data dir was deleted (its server killed) goes at the next
+// start of any server.
+func TestWorkDirGoesWithItsServer(t *testing.T) {
+	dir := t.TempDir()
+	work, err := process.WorkDirFor(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(work, "/var/lib/lamb/") {
+		t.Skipf("work dir %s is inside the data dir (lamb not root): nothing to check", work)
+	}
+	s := startLamb(t, dir)
+	c := s.client("us-east-1", "123456789012")
+	createEcho(t, c, "workdir")
+	invokeEcho(t, c, "workdir", `{}`)
+	if _, err := os.Stat(work); err != nil {
+		t.Fatalf("work dir of a running server: %v", err)
+	}
+	s.stop(t)
+	if _, err := os.Stat(work); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("work dir %s outlived its server (%v)", work, err)
+	}
+
+	// A killed server's, whose data dir is then deleted.
+	gone := t.TempDir()
+	s = startLamb(t, gone)
+	createEcho(t, s.client("us-east-1", "123456789012"), "killed")
+	s.kill9()
+	stale, err := process.WorkDirFor(gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); err != nil {
+		t.Fatalf("a killed server's work dir is already gone: %v", err)
+	}
+	if err := os.RemoveAll(gone); err != nil {
+		t.Fatal(err)
+	}
+	startLamb(t, t.TempDir())
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("work dir %s of a deleted data dir survived the next start (%v)", stale, err)
+	}
 }
