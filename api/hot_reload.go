@@ -182,19 +182,21 @@ func (s *Server) forgetHotReload(fnKey string) {
 // debounce interval) has settled, so that an invoke right after a save runs
 // the saved code. It waits at most hotReloadMaxSettle, or until ctx ends.
 func (s *Server) settleHotReload(ctx context.Context, f *functionRecord) {
-	dirs := make([]string, 0, 1)
+	// On every invoke: nothing to allocate or look up for zip code.
+	var deadline time.Time
+	settle := func(d string) {
+		if deadline.IsZero() {
+			deadline = time.Now().Add(hotReloadMaxSettle)
+		}
+		s.hotWatch(functionKey(f.scope(), f.Name), expandHotReloadKey(d)).settle(ctx, time.Until(deadline))
+	}
 	if f.CodeDir != "" {
-		dirs = append(dirs, f.CodeDir)
+		settle(f.CodeDir)
 	}
 	for _, l := range f.Layers {
 		if l.Dir != "" {
-			dirs = append(dirs, l.Dir)
+			settle(l.Dir)
 		}
-	}
-	deadline := time.Now().Add(hotReloadMaxSettle)
-	for _, d := range dirs {
-		w := s.hotWatch(functionKey(f.scope(), f.Name), expandHotReloadKey(d))
-		w.settle(ctx, time.Until(deadline))
 	}
 }
 

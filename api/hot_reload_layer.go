@@ -1,11 +1,8 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
-
-	"github.com/lambhq/lamb/store"
 )
 
 // Hot-reload layers: PublishLayerVersion with Content S3Bucket "hot-reload"
@@ -29,18 +26,7 @@ func (s *Server) publishHotReloadLayer(w http.ResponseWriter, r *http.Request, c
 		CodeSHA256: hotReloadCodeSHA256, CodeDir: dir,
 		CreatedDate: time.Now(),
 	}
-	counterKey := sc.Account + "/" + sc.Region + "/" + name
-	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		var last int64
-		if err := tx.Get(bucketLayerCounters, counterKey, &last); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		l.Version = last + 1
-		if err := tx.Put(bucketLayerCounters, counterKey, l.Version); err != nil {
-			return err
-		}
-		return tx.Put(bucketLayerVersions, layerVersionKey(sc, name, l.Version), l)
-	})
+	err = s.recordLayerVersion(r.Context(), sc, name, l)
 	if err != nil {
 		return err
 	}

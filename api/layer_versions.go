@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -80,18 +81,7 @@ func (s *Server) publishLayerVersion(w http.ResponseWriter, r *http.Request, c *
 		CodeSHA256Hex: z.SHA256Hex, CodeSHA256: z.SHA256, CodeSize: z.Size, UnzippedSize: z.UnzippedSize,
 		CreatedDate: time.Now(),
 	}
-	counterKey := sc.Account + "/" + sc.Region + "/" + name
-	err = s.store.Update(r.Context(), func(tx store.Tx) error {
-		var last int64
-		if err := tx.Get(bucketLayerCounters, counterKey, &last); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		l.Version = last + 1
-		if err := tx.Put(bucketLayerCounters, counterKey, l.Version); err != nil {
-			return err
-		}
-		return tx.Put(bucketLayerVersions, layerVersionKey(sc, name, l.Version), l)
-	})
+	err = s.recordLayerVersion(r.Context(), sc, name, l)
 	committed = err
 	if err != nil {
 		return err
@@ -305,4 +295,21 @@ func (s *Server) listLayers(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	return reply(w, c, listLayersOutput{Layers: p.items, NextMarker: p.next})
+}
+
+// recordLayerVersion gives l the layer's next version number and stores it,
+// in one transaction.
+func (s *Server) recordLayerVersion(ctx context.Context, sc scope, name string, l *layerVersionRecord) error {
+	counterKey := sc.Account + "/" + sc.Region + "/" + name
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		var last int64
+		if err := tx.Get(bucketLayerCounters, counterKey, &last); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		l.Version = last + 1
+		if err := tx.Put(bucketLayerCounters, counterKey, l.Version); err != nil {
+			return err
+		}
+		return tx.Put(bucketLayerVersions, layerVersionKey(sc, name, l.Version), l)
+	})
 }

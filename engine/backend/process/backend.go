@@ -59,10 +59,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/engine/backend/sandbox"
@@ -309,13 +307,9 @@ func (b *Backend) python() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "-c", "import sys; sys.stdout.write(sys.executable)").Output()
-	exe := strings.TrimSpace(string(out))
-	if err != nil || !filepath.IsAbs(exe) {
+	exe, err := realPython(bin)
+	if err != nil {
 		b.log.Warn("cannot resolve the python interpreter; running it as given", "python", bin, "error", err)
-		exe = bin
 	}
 	b.pythonExe = exe
 	return exe, nil

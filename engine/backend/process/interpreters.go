@@ -97,7 +97,7 @@ func (b *Backend) resolveInterpreter(rt runtimes.Runtime) interpreterChoice {
 			return interpreterChoice{err: fmt.Errorf("--runtime-interpreter %s=%s: %w", rt.ID, p, err)}
 		}
 		if rt.Family == runtimes.FamilyPython {
-			path = b.realPython(path)
+			path, _ = realPython(path)
 		}
 		v := interpreterVersion(path)
 		return interpreterChoice{path: path, version: v, matches: versionMatches(v, want), why: "--runtime-interpreter"}
@@ -126,7 +126,7 @@ func (b *Backend) resolveInterpreter(rt runtimes.Runtime) interpreterChoice {
 	}
 	if p, lerr := exec.LookPath(name); lerr == nil {
 		if rt.Family == runtimes.FamilyPython {
-			p = b.realPython(p)
+			p, _ = realPython(p)
 		}
 		v := interpreterVersion(p)
 		usable := versionMatches(v, want)
@@ -191,15 +191,20 @@ func familyName(f string) string {
 	return "Python"
 }
 
-// realPython is the interpreter a python wrapper (a pyenv shim) leads to.
-func (b *Backend) realPython(bin string) string {
+// realPython is the interpreter a python wrapper (a pyenv shim) leads to;
+// bin itself, and why, when it cannot tell.
+func realPython(bin string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "-c", "import sys; sys.stdout.write(sys.executable)").Output()
-	if exe := strings.TrimSpace(string(out)); err == nil && filepath.IsAbs(exe) {
-		return exe
+	exe := strings.TrimSpace(string(out))
+	if err == nil && !filepath.IsAbs(exe) {
+		err = fmt.Errorf("sys.executable %q is not an absolute path", exe)
 	}
-	return bin
+	if err != nil {
+		return bin, err
+	}
+	return exe, nil
 }
 
 // interpreterVersion asks an interpreter its version ("Python 3.11.7",
