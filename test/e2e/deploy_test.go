@@ -364,7 +364,19 @@ func TestServeTemplate(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	wantLines(t, lambCmd(t, s, ".", "stacks", "cfn"), "STACK cfn  CREATE_COMPLETE", "Url ", "FunctionUrl = http://")
+	// The stack record is written when the whole deploy is done, after the alias.
+	var out string
+	for {
+		var err error
+		if out, err = lambCmdErr(t, s, ".", "stacks", "cfn"); err == nil && strings.Contains(out, "CREATE_COMPLETE") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no complete stack cfn within 30s: %v\n%s", err, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	wantLines(t, out, "STACK cfn  CREATE_COMPLETE", "Url ", "FunctionUrl = http://")
 }
 
 // TestDeployCDK deploys a checked-in cdk.out of a two-function CDK app
