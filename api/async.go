@@ -51,6 +51,14 @@ const (
 	// concurrency drains its queue instead of idling.
 	throttleBackoffMin = 100 * time.Millisecond
 	throttleBackoffMax = 2 * time.Second
+
+	// An attempt that never reached the function (the engine down or
+	// restarting, an instance that cannot start) is a system error: as AWS
+	// does, the event goes back to the queue without using a retry, backing
+	// off from systemBackoffMin, doubled per such error of the same event,
+	// at most systemBackoffMax, until its maximum age.
+	systemBackoffMin = 500 * time.Millisecond
+	systemBackoffMax = 30 * time.Second
 )
 
 // asyncEvent is one attempt of an Event invocation (destinations.go reads it).
@@ -88,6 +96,7 @@ type asyncItem struct {
 	size      int64
 	next      time.Time
 	throttles int // throttled attempts in a row (not stored)
+	sysErrs   int // attempts in a row that failed with a system error (not stored)
 }
 
 // asyncHeap orders items by next run.
@@ -333,31 +342,35 @@ func (s *Server) runAsync(ctx context.Context, it *asyncItem) {
 	if ctx.Err() != nil {
 		return
 	}
+	if errors.Is(err, engine.ErrClosed) {
+		return // lamb is stopping: the record stays for the next server
+	}
 	if errors.Is(err, engine.ErrThrottled) {
 		delay := min(throttleBackoffMin<<min(it.throttles, 10), throttleBackoffMax)
-		if time.Since(rec.FirstEnqueued)+delay > pol.maxAge {
-			log.Warn("async event dropped: throttled until its maximum age")
-			s.deliverOutcome(ctx, ev, pol.onFailure, "EventAgeExceeded", nil, err)
-			s.asyncDone(ctx, it)
-			return
+		it.throttles++ // before the item is back where another worker may take it
+		if s.asyncRequeue(ctx, it, ev, pol, rec.FirstEnqueued, delay, err) {
+			log.Debug("async invocation throttled; back to the queue", "delay", delay)
 		}
-		log.Debug("async invocation throttled; back to the queue", "delay", delay)
-		it.throttles++
-		it.next = time.Now().Add(delay)
-		s.asyncReady(it)
 		return
 	}
 	it.throttles = 0
+	if err != nil {
+		// The engine's errors are never the function's: those come back as
+		// a result with a FunctionError (engine.Invoke's launchFailure).
+		delay := min(systemBackoffMin<<min(it.sysErrs, 10), systemBackoffMax)
+		it.sysErrs++
+		if s.asyncRequeue(ctx, it, ev, pol, rec.FirstEnqueued, delay, err) {
+			log.Warn("async invocation not run (system error); back to the queue", "delay", delay, "error", err)
+		}
+		return
+	}
+	it.sysErrs = 0
 	if err == nil && res.FunctionError == "" {
 		s.deliverOutcome(ctx, ev, pol.onSuccess, "Success", res, nil)
 		s.asyncDone(ctx, it)
 		return
 	}
-	if err != nil {
-		log.Warn("async invocation failed", "error", err)
-	} else {
-		log.Info("async invocation returned a function error", "payload", string(res.Payload))
-	}
+	log.Info("async invocation returned a function error", "payload", string(res.Payload))
 	if rec.Attempt >= pol.retries {
 		log.Warn("async event dropped after its retries")
 		s.deliverOutcome(ctx, ev, pol.onFailure, "RetriesExhausted", res, err)
@@ -380,6 +393,22 @@ func (s *Server) runAsync(ctx context.Context, it *asyncItem) {
 	}
 	it.next = rec.NextRun
 	s.asyncReady(it)
+}
+
+// asyncRequeue puts an attempt that did not run (throttled, a system error)
+// back in the queue after delay, using no retry; an event that would then be
+// older than its maximum age goes to the failure destination instead. It
+// says whether the event was put back.
+func (s *Server) asyncRequeue(ctx context.Context, it *asyncItem, ev *asyncEvent, pol asyncPolicy, first time.Time, delay time.Duration, err error) bool {
+	if time.Since(first)+delay > pol.maxAge {
+		s.log.Warn("async event dropped: not run until its maximum age", "function", ev.fn.ARN, "request_id", ev.req.RequestID, "error", err)
+		s.deliverOutcome(ctx, ev, pol.onFailure, "EventAgeExceeded", nil, err)
+		s.asyncDone(ctx, it)
+		return false
+	}
+	it.next = time.Now().Add(delay)
+	s.asyncReady(it)
+	return true
 }
 
 // asyncDone deletes a finished event's record and releases its share of the

@@ -127,6 +127,29 @@ func TestAsyncEventsSurviveRestart(t *testing.T) {
 	waitFor(t, "the queue to empty", func() bool { c, b := h2.srv.asyncQueueLen(); return c == 0 && b == 0 })
 }
 
+// An attempt that fails before reaching the function (the engine down) uses
+// no retry, as AWS returns such events to the queue: an event whose function
+// has no retries still runs once the engine answers again.
+func TestAsyncSystemErrorsUseNoRetry(t *testing.T) {
+	ctx := context.Background()
+	st := openBolt(t)
+	eng := &echoEngine{sysErrs: 2}
+	h, _ := startProvServer(t, Config{Store: st, Engine: eng, AsyncRetryDelay: time.Hour})
+	if _, err := h.client.CreateFunction(ctx, createInput(t, "fn")); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, h.client, "fn")
+	if _, err := h.client.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
+		FunctionName: aws.String("fn"), MaximumRetryAttempts: aws.Int32(0),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventInvoke(t, h.client, "fn", `{"n":1}`)
+	// 0.5 s and 1 s of back-off, then the run that succeeds.
+	waitRequests(t, eng, "fn", 3)
+	waitFor(t, "the event's record to be deleted", func() bool { return len(storedAsync(t, st)) == 0 })
+}
+
 // A retry scheduled by one server is run by the next with the attempts
 // already made counted, and the failure destination follows the last.
 func TestAsyncRetriesContinueAfterRestart(t *testing.T) {

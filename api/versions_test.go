@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ type echoEngine struct {
 	calls    []*engine.Function
 	reqs     []*engine.Request
 	failName string // the function answering with a function error
+	sysErrs  int    // the next calls that fail with an engine (system) error
 
 	provisioned map[string]int // "name:version" -> provisioned instances
 }
@@ -44,7 +46,14 @@ func (e *echoEngine) Invoke(_ context.Context, fn *engine.Function, req *engine.
 	e.calls = append(e.calls, fn)
 	e.reqs = append(e.reqs, req)
 	fail := e.failName == fn.Name
+	sysErr := e.sysErrs > 0
+	if sysErr {
+		e.sysErrs--
+	}
 	e.mu.Unlock()
+	if sysErr {
+		return nil, fmt.Errorf("create instance: %w", errors.New("engine unreachable"))
+	}
 	if fn.ReservedConcurrency != nil && *fn.ReservedConcurrency == 0 {
 		return nil, engine.ErrThrottled
 	}
