@@ -16,14 +16,19 @@
 //     of the same Go bootstrap is the baseline.
 //   - BenchmarkScaleOut: throughput of a function that works 20 ms, with four
 //     concurrent clients against one, over the same wall time (goal ≥ 3.5×).
-//   - TestSoak (a test, in the default run for 40 s; LAMB_SOAK=10m for a long
-//     one): sync clients on three functions and a stream of Event invocations
-//     while runtimes are killed behind lamb's back every second and lamb
-//     itself is killed with SIGKILL and restarted on its data dir every 10 s.
-//     It prints sync calls answered, events accepted, run, lost (must be 0)
-//     and run twice, what is left after the run (must be nothing) and lamb's
-//     RSS over time. Process backend only: Docker and Podman restarts are not
-//     part of it yet.
+//   - TestSoak (a test, in the default run for 40 s on the process backend;
+//     LAMB_SOAK=10m for a long one, which adds Docker and Podman;
+//     LAMB_SOAK_ENGINES=docker,podman or none picks the engines): sync clients
+//     on several functions and a stream of Event invocations while instances
+//     are killed behind lamb's back every second (a runtime process, or a
+//     container through its engine), lamb itself is killed with SIGKILL and
+//     restarted on its data dir every 10 s, and each container engine restarts
+//     every 25 s. The engines are the soak's own (bench/soak_engines_test.go:
+//     a dockerd and a Podman service with their own sockets, state and bridges,
+//     the runtime images loaded from the default Docker engine), so restarting
+//     them touches no other test; they need root. It prints, per backend, sync
+//     calls answered, events accepted, run, lost (must be 0) and run twice,
+//     what is left after the run (must be nothing) and lamb's RSS over time.
 //   - BenchmarkSQSEventSource: SQS → lamb → a python function that only
 //     notes each record (moto's server as the queue), messages/s at
 //     BatchSize 10 against a plain SDK consumer of the same server

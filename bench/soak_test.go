@@ -1,11 +1,12 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,22 +28,32 @@ import (
 )
 
 // TestSoak runs thousands of invocations, sync and async, over several
-// functions on the process backend while runtimes are killed behind lamb's
-// back and lamb itself is killed with SIGKILL and restarted on its data dir.
-// It prints sync calls answered, Event invocations accepted and run (lost
-// must be 0; duplicates — at least once, as AWS promises — are counted),
-// what is left after the run (must be nothing) and lamb's RSS over time.
+// functions on the process backend — and, with LAMB_SOAK_ENGINES, on Docker
+// and Podman engines of its own — while instances are killed behind lamb's
+// back, lamb itself is killed with SIGKILL and restarted on its data dir, and
+// the container engines restart. It prints, per backend, sync calls
+// answered, Event invocations accepted and run (lost must be 0; duplicates —
+// at least once, as AWS promises — are counted), what is left after the run
+// (must be nothing) and lamb's RSS over time.
 //
-// The default test run soaks for 40 s; LAMB_SOAK=10m soaks longer (outside
-// the default run: go test ./bench -run Soak -timeout 30m).
+// The default test run soaks the process backend for 40 s. LAMB_SOAK=10m
+// soaks longer and adds Docker and Podman (outside the default run:
+// go test ./bench -run Soak -timeout 30m); LAMB_SOAK_ENGINES=docker,podman
+// (or "none") picks the engines. A private engine needs root, dockerd or
+// podman, and the runtime images named by LAMB_TEST_IMAGES in the default
+// Docker engine (scripts/engines.sh builds them).
 func TestSoak(t *testing.T) {
 	dur := 40 * time.Second
+	engines := ""
 	if v := os.Getenv("LAMB_SOAK"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			t.Fatalf("LAMB_SOAK=%q: %v", v, err)
 		}
-		dur = d
+		dur, engines = d, "docker,podman"
+	}
+	if v, ok := os.LookupEnv("LAMB_SOAK_ENGINES"); ok {
+		engines = strings.ReplaceAll(v, "none", "")
 	}
 	ctx := context.Background()
 	tmp := t.TempDir()
@@ -51,34 +62,55 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Functions may run as a uid of their own (lamb as root): the record of
-	// Event runs is in a directory anyone may write, out of t.TempDir's 0700.
-	recDir, err := os.MkdirTemp("", "lamb-soak-")
-	if err != nil {
-		t.Fatal(err)
+	soaks := []*soak{{t: t, backend: "process", bin: bin, dataDir: filepath.Join(tmp, "process", "data"),
+		clients: []string{"soak-echo", "soak-echo", "soak-slow", "soak-node"}, asyncEvery: 20 * time.Millisecond}}
+	for _, kind := range strings.FieldsFunc(engines, func(r rune) bool { return r == ',' }) {
+		// Engines of the soak's own, so that restarting them touches no
+		// other test. Their state is outside t.TempDir (0700, long paths).
+		dir, err := os.MkdirTemp("", "lamb-soak-"+kind+"-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng, err := startPrivateEngine(ctx, kind, dir, os.Getenv("LAMB_TEST_IMAGES"))
+		if err != nil {
+			os.RemoveAll(dir)
+			t.Fatalf("LAMB_SOAK_ENGINES has %s: %v", kind, err)
+		}
+		t.Cleanup(eng.close)
+		soaks = append(soaks, &soak{t: t, backend: kind, engine: eng, bin: bin, dataDir: filepath.Join(tmp, kind, "data"),
+			clients: []string{"soak-echo", "soak-node"}, asyncEvery: 50 * time.Millisecond})
 	}
-	t.Cleanup(func() { os.RemoveAll(recDir) })
-	if err := os.Chmod(recDir, 0o777); err != nil {
-		t.Fatal(err)
+	for _, s := range soaks {
+		if err := os.MkdirAll(filepath.Dir(s.dataDir), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		s.startRecorder()
+		s.start(ctx)
+		defer s.stopLamb()
+		s.createFunctions(ctx)
 	}
-	s := &soak{t: t, bin: bin, dataDir: filepath.Join(tmp, "data"), rec: filepath.Join(recDir, "ran.log")}
-	s.start(ctx)
-	defer s.stopLamb()
-	s.createFunctions(ctx)
 
 	runCtx, stop := context.WithTimeout(ctx, dur)
 	defer stop()
 	var wg sync.WaitGroup
-	for i := range 4 {
-		fn := []string{"soak-echo", "soak-echo", "soak-slow", "soak-node"}[i]
-		wg.Go(func() { s.syncClient(runCtx, fn, i) })
+	for _, s := range soaks {
+		for i, fn := range s.clients {
+			wg.Go(func() { s.syncClient(runCtx, fn, i) })
+		}
+		wg.Go(func() { s.asyncClient(runCtx) })
+		wg.Go(func() { s.chaos(runCtx) })
+		wg.Go(func() { s.sampleRSS(runCtx) })
 	}
-	wg.Go(func() { s.asyncClient(runCtx) })
-	wg.Go(func() { s.chaos(runCtx) })
-	wg.Go(func() { s.sampleRSS(runCtx) })
 	wg.Wait()
+	for _, s := range soaks {
+		s.check(dur)
+	}
+}
 
-	// Every accepted event runs, at least once, within a minute of the end.
+// check waits for the accepted events to run, stops lamb and reports.
+func (s *soak) check(dur time.Duration) {
+	t := s.t
+	// Every accepted event runs, at least once, within 90 s of the end.
 	var ran map[string]int
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -100,28 +132,41 @@ func TestSoak(t *testing.T) {
 	for _, r := range s.rss {
 		rss = append(rss, fmt.Sprintf("%.0fs:%dMB", r.at.Seconds(), r.kb/1024))
 	}
-	report := fmt.Sprintf(`soak for %s on the process backend:
+	report := fmt.Sprintf(`soak for %s on the %s backend:
   sync calls          %d answered (%d results, %d AWS errors), %d unanswered outside lamb's restarts, %d cut by a kill -9 of lamb
   Event invocations   %d accepted, %d run, %d lost, %d duplicates
-  chaos               %d runtimes killed behind lamb's back, %d kill -9 and restarts of lamb
+  chaos               %d instances killed behind lamb's back, %d kill -9 and restarts of lamb, %d engine restarts
   left after the run  %d (%s)
   lamb RSS            %s`,
-		dur, s.results.Load()+s.awsErrors.Load(), s.results.Load(), s.awsErrors.Load(), s.unanswered.Load(), s.cut.Load(),
+		dur, s.backend, s.results.Load()+s.awsErrors.Load(), s.results.Load(), s.awsErrors.Load(), s.unanswered.Load(), s.cut.Load(),
 		len(s.acceptedIDs()), len(ran), len(lost), dups,
-		s.runtimeKills.Load(), s.restarts.Load(), len(left), strings.Join(left, ", "), strings.Join(rss, " "))
+		s.instanceKills.Load(), s.restarts.Load(), s.engineRestarts.Load(), len(left), strings.Join(left, ", "), strings.Join(rss, " "))
 	t.Log(report)
 	fmt.Println(report) // for bench/run.sh and people running it by hand
+	if s.awsErrors.Load() > 0 {
+		t.Logf("%s: AWS errors by kind: %v", s.backend, s.errorKinds())
+	}
+	if t.Failed() {
+		// The data dir is t.TempDir's: keep lamb's log for a look.
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(s.dataDir), "lamb.log")); err == nil {
+			keep := filepath.Join(os.TempDir(), "lamb-soak-"+s.backend+".log")
+			if os.WriteFile(keep, b, 0o600) == nil {
+				t.Logf("%s: lamb's log kept in %s", s.backend, keep)
+			}
+		}
+	}
 	if len(lost) > 0 {
-		t.Errorf("%d Event invocations accepted with 202 never ran: %v", len(lost), lost[:min(len(lost), 10)])
+		t.Errorf("%s: %d Event invocations accepted with 202 never ran: %v", s.backend, len(lost), lost[:min(len(lost), 10)])
 	}
 	if n := s.unanswered.Load(); n > 0 {
-		t.Errorf("%d sync calls got neither a result nor an AWS error while lamb was up (last: %v)", n, s.lastUnanswered.Load())
+		t.Errorf("%s: %d sync calls got neither a result nor an AWS error while lamb was up (last: %v)", s.backend, n, s.lastUnanswered.Load())
 	}
 	if len(left) > 0 {
-		t.Errorf("left after lamb stopped: %v", left)
+		t.Errorf("%s: left after lamb stopped: %v", s.backend, left)
 	}
 	if s.results.Load() == 0 || len(ran) == 0 || s.restarts.Load() == 0 {
-		t.Errorf("the soak did too little to mean anything: %d results, %d events run, %d restarts", s.results.Load(), len(ran), s.restarts.Load())
+		t.Errorf("%s: the soak did too little to mean anything: %d results, %d events run, %d restarts",
+			s.backend, s.results.Load(), len(ran), s.restarts.Load())
 	}
 }
 
@@ -133,20 +178,30 @@ type rssSample struct {
 // soak is one soak run: lamb (restarted in place), its clients and chaos.
 type soak struct {
 	t            *testing.T
+	backend      string         // process, docker or podman
+	engine       *privateEngine // docker and podman: the soak's own engine
 	bin, dataDir string
-	rec          string // Event runs append their ids here
+	clients      []string      // one sync client per entry, invoking that function
+	asyncEvery   time.Duration // between Event invocations
 	began        time.Time
 
-	mu       sync.Mutex // guards lamb, sdk, accepted
+	// Event runs report their ids to recURL (POST /ran?id=...).
+	recURL string
+	recMu  sync.Mutex
+	ran    map[string]int
+
+	mu       sync.Mutex // guards lamb, sdk, accepted, kinds
 	lamb     *proc
 	sdk      *lambda.Client
 	url      string
 	accepted []string
-	down     atomic.Bool // lamb is being killed and restarted
+	kinds    map[string]int // AWS errors by code and message
+	down     atomic.Bool    // lamb is being killed and restarted
 
 	results, awsErrors, unanswered, cut atomic.Int64
 	lastUnanswered                      atomic.Value
-	runtimeKills, restarts              atomic.Int64
+	instanceKills, restarts             atomic.Int64
+	engineRestarts                      atomic.Int64
 	rss                                 []rssSample
 }
 
@@ -160,8 +215,12 @@ func (s *soak) start(ctx context.Context) {
 		s.url = "http://" + addr
 		s.began = time.Now()
 	}
-	p, err := startProc(filepath.Join(filepath.Dir(s.dataDir), "lamb.log"), filepath.Dir(s.dataDir), nil, s.bin,
-		"serve", "--backend", "process", "--addr", strings.TrimPrefix(s.url, "http://"), "--data-dir", s.dataDir,
+	var env []string
+	if s.engine != nil {
+		env = append(s.engine.env(), "LAMB_RUNTIME_IMAGES="+s.engine.images)
+	}
+	p, err := startProc(filepath.Join(filepath.Dir(s.dataDir), "lamb.log"), filepath.Dir(s.dataDir), env, s.bin,
+		"serve", "--backend", s.backend, "--addr", strings.TrimPrefix(s.url, "http://"), "--data-dir", s.dataDir,
 		"--async-retry-delay", "1s", "--max-instances", "4")
 	if err != nil {
 		s.t.Fatal(err)
@@ -176,6 +235,26 @@ func (s *soak) start(ctx context.Context) {
 	s.mu.Lock()
 	s.lamb, s.sdk = p, sdk
 	s.mu.Unlock()
+}
+
+// awsError counts an answer that is an AWS error or a function error.
+func (s *soak) awsError(kind string) {
+	s.awsErrors.Add(1)
+	if len(kind) > 160 {
+		kind = kind[:160]
+	}
+	s.mu.Lock()
+	if s.kinds == nil {
+		s.kinds = map[string]int{}
+	}
+	s.kinds[kind]++
+	s.mu.Unlock()
+}
+
+func (s *soak) errorKinds() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.kinds)
 }
 
 func (s *soak) client() (*lambda.Client, *proc) {
@@ -215,8 +294,9 @@ func (s *soak) createFunctions(ctx context.Context) {
 		{FunctionName: aws.String("soak-node"), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
 			Code: &types.FunctionCode{ZipFile: node}},
 		{FunctionName: aws.String("soak-record"), Runtime: types.RuntimePython312, Handler: aws.String("handler.handler"),
-			Code:        &types.FunctionCode{ZipFile: py("import os\n\ndef handler(e, c):\n    with open(os.environ['REC'], 'a') as f:\n        f.write(e['id'] + '\\n')\n    return e\n")},
-			Environment: &types.Environment{Variables: map[string]string{"REC": s.rec}}},
+			Code: &types.FunctionCode{ZipFile: py("import os, urllib.request\n\ndef handler(e, c):\n" +
+				"    urllib.request.urlopen(urllib.request.Request(os.environ['REC'] + '?id=' + e['id'], method='POST'), timeout=5).read()\n    return e\n")},
+			Environment: &types.Environment{Variables: map[string]string{"REC": s.recURL}}},
 	}
 	for _, in := range fns {
 		in.Role = aws.String("arn:aws:iam::000000000000:role/soak")
@@ -245,9 +325,9 @@ func (s *soak) syncClient(ctx context.Context, fn string, id int) {
 		case err == nil && out.FunctionError == nil && sameJSON(out.Payload, []byte(payload)):
 			s.results.Add(1)
 		case err == nil && out.FunctionError != nil:
-			s.awsErrors.Add(1) // e.g. Runtime.ExitError: its runtime was killed mid-call
+			s.awsError(*out.FunctionError) // e.g. Runtime.ExitError: its runtime was killed mid-call
 		case errors.As(err, &apiErr):
-			s.awsErrors.Add(1)
+			s.awsError(apiErr.ErrorCode() + ": " + apiErr.ErrorMessage())
 		case ctx.Err() != nil:
 		case s.down.Load() || processDone(p):
 			s.cut.Add(1) // in flight when lamb was killed
@@ -264,7 +344,7 @@ func (s *soak) syncClient(ctx context.Context, fn string, id int) {
 // asyncClient sends Event invocations at about 50 a second, keeping the ids
 // lamb acknowledged with 202.
 func (s *soak) asyncClient(ctx context.Context) {
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(s.asyncEvery)
 	defer tick.Stop()
 	for n := 0; ; n++ {
 		select {
@@ -287,8 +367,10 @@ func (s *soak) asyncClient(ctx context.Context) {
 	}
 }
 
-// chaos kills a runtime behind lamb's back every second or so, and lamb
-// itself (SIGKILL, then a restart on the same data dir) every 10 s.
+// chaos kills an instance behind lamb's back every second or so (a runtime
+// process, or a container through its engine), lamb itself (SIGKILL, then a
+// restart on the same data dir) every 10 s, and restarts a container engine
+// every 25 s.
 func (s *soak) chaos(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -299,18 +381,31 @@ func (s *soak) chaos(ctx context.Context) {
 		case <-tick.C:
 		}
 		_, p := s.client()
-		if i%10 == 0 {
+		switch {
+		case i%10 == 0:
 			s.down.Store(true)
 			p.cmd.Process.Kill()
 			<-p.done
 			s.start(context.Background())
 			s.restarts.Add(1)
 			s.down.Store(false)
-			continue
-		}
-		if kids := children(p.cmd.Process.Pid); len(kids) > 0 {
-			if syscall.Kill(kids[rand.IntN(len(kids))], syscall.SIGKILL) == nil {
-				s.runtimeKills.Add(1)
+		case s.engine != nil && i%25 == 5:
+			if err := s.engine.restart(ctx); err != nil {
+				if ctx.Err() == nil {
+					s.t.Errorf("restart %s: %v", s.backend, err)
+				}
+				return
+			}
+			s.engineRestarts.Add(1)
+		case s.engine != nil:
+			if s.engine.killInstance(ctx) {
+				s.instanceKills.Add(1)
+			}
+		default:
+			if kids := children(p.cmd.Process.Pid); len(kids) > 0 {
+				if syscall.Kill(kids[rand.IntN(len(kids))], syscall.SIGKILL) == nil {
+					s.instanceKills.Add(1)
+				}
 			}
 		}
 	}
@@ -338,26 +433,55 @@ func (s *soak) acceptedIDs() []string {
 	return slices.Clone(s.accepted)
 }
 
-// ranEvents counts the runs of each event id.
-func (s *soak) ranEvents() map[string]int {
-	ran := map[string]int{}
-	f, err := os.Open(s.rec)
-	if err != nil {
-		return ran
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if id := strings.TrimSpace(sc.Text()); id != "" {
-			ran[id]++
+// startRecorder serves the record of Event runs: soak-record POSTs each
+// event's id. Container functions reach it on their private bridge's
+// gateway, the process backend's on loopback.
+func (s *soak) startRecorder() {
+	// Podman creates its bridge with its first container: the recorder
+	// listens on every address and functions call the bridge's gateway.
+	bind, host := "127.0.0.1", "127.0.0.1"
+	if s.engine != nil {
+		bind = ""
+		if host = privateBridges[s.backend].gw; host == "" {
+			host, _, _ = strings.Cut(privateBridges[s.backend].cidr, "/")
 		}
 	}
-	return ran
+	ln, err := net.Listen("tcp", net.JoinHostPort(bind, "0"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	s.ran = map[string]int{}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.recMu.Lock()
+		s.ran[r.URL.Query().Get("id")]++
+		s.recMu.Unlock()
+	})}
+	go srv.Serve(ln) // ends at the cleanup's Close
+	s.t.Cleanup(func() { srv.Close() })
+	s.recURL = "http://" + net.JoinHostPort(host, port) + "/ran"
 }
 
-// leftovers lists what outlives the stopped lamb: processes running from its
-// work dir, and instance directories.
+// ranEvents counts the runs of each event id.
+func (s *soak) ranEvents() map[string]int {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	return maps.Clone(s.ran)
+}
+
+// leftovers lists what outlives the stopped lamb: on the process backend
+// processes running from its work dir and instance directories, on an
+// engine every container lamb labelled.
 func (s *soak) leftovers() []string {
+	if s.engine != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var left []string
+		for _, id := range s.engine.containers(ctx, "lamb.managed") {
+			left = append(left, "container "+id)
+		}
+		return left
+	}
 	work, err := process.WorkDirFor(s.dataDir)
 	if err != nil {
 		return []string{err.Error()}
