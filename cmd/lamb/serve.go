@@ -197,8 +197,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	// Containers and Pods outlive a killed lamb; process runtimes do not.
-	if be.Name() != "process" {
+	// Containers and Pods outlive a killed lamb; process runtimes do not,
+	// where the OS kills them with it (Linux).
+	if be.Name() != "process" || !process.RuntimesDieWithServer {
 		wd, err := startWatchdog(id)
 		if err != nil {
 			log.Warn("no watchdog: a lamb killed with SIGKILL leaves its instances until the next start", "error", err)
