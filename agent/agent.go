@@ -218,7 +218,7 @@ func (a *agent) runRuntime(ctx context.Context, argv []string) int {
 	cmd.Dir = a.cfg.Dir
 	cmd.Stdout, cmd.Stderr = pw, pw
 	// Own process group, so that stopping kills whatever the runtime started too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = groupAttr() // procgroup_*.go
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		pw.Close()
@@ -254,14 +254,14 @@ func (a *agent) runRuntime(ctx context.Context, argv []string) int {
 		case werr = <-waited:
 			exited = true
 		case <-ctx.Done():
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = killGroup(cmd.Process)
 			werr = <-waited
 			exited = true
 		}
 	}
 	a.markExited()
 	// Whatever the runtime left behind in its group holds the pipe open.
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = killGroup(cmd.Process)
 	<-outDone
 	if ctx.Err() != nil {
 		a.exitEvent(0, "", false, a.out.LastOutput())

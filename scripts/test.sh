@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+./scripts/cross.sh # darwin and windows build and vet
 
 # Container engines (Docker, Podman) started if installed, stand-in runtime
 # images built and exported for the tests.

@@ -36,6 +36,7 @@ type serveOptions struct {
 	maxInstances         int
 	idleTTL              time.Duration
 	python               string
+	agentBinary          string // docker backend: a Linux lamb or lamb-agent for containers
 	node                 string
 	interpreters         []string
 	logLevel             string
@@ -84,6 +85,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.IntVar(&o.maxInstances, "max-instances", 10, "instances per function when it has no reserved concurrency")
 	f.DurationVar(&o.idleTTL, "idle-ttl", 10*time.Minute, "stop instances idle for this long")
 	f.StringVar(&o.python, "python", "python3", "python interpreter for python runtimes (process backend)")
+	f.StringVar(&o.agentBinary, "agent-binary", "", "docker backend: Linux lamb or lamb-agent binary run in containers (default: this lamb binary, which must then be a Linux one)")
 	f.StringVar(&o.node, "node", "node", "node binary for nodejs runtimes (process backend)")
 	f.StringArrayVar(&o.interpreters, "runtime-interpreter", nil, "RUNTIME=PATH: run RUNTIME (python3.12, nodejs22.x) on this interpreter (process backend; default: one named after the version on PATH, else --python/--node); repeatable")
 	f.StringArrayVar(&o.credentials, "credentials", nil, "ACCESS_KEY:SECRET: verify SigV4 signatures, accepting only these credentials; repeatable (env LAMB_CREDENTIALS=AK:S,AK:S)")
@@ -197,8 +199,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	// Containers and Pods outlive a killed lamb; process runtimes do not.
-	if be.Name() != "process" {
+	// Containers and Pods outlive a killed lamb; process runtimes do not,
+	// where the OS kills them with it (Linux).
+	if be.Name() != "process" || !process.RuntimesDieWithServer {
 		wd, err := startWatchdog(id)
 		if err != nil {
 			log.Warn("no watchdog: a lamb killed with SIGKILL leaves its instances until the next start", "error", err)

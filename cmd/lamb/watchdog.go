@@ -54,11 +54,11 @@ func lockLife(ctx context.Context, path string, wait time.Duration, log *slog.Lo
 	deadline := time.Now().Add(wait)
 	warned := false
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := tryLock(f) // lock_*.go
 		if err == nil {
 			return f, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		if !errors.Is(err, errLocked) {
 			f.Close()
 			return nil, fmt.Errorf("life lock %s: %w", path, err)
 		}
@@ -96,7 +96,7 @@ func startWatchdog(id string) (*watchdog, error) {
 	cmd := exec.Command(exe, args...)
 	// Its own process group: a Ctrl-C at the terminal, or a kill of lamb's
 	// group, must not end the watchdog with lamb.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = detachedAttr() // lock_*.go
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	pipe, err := cmd.StdinPipe()
 	if err != nil {

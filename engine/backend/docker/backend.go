@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -152,9 +151,11 @@ func newClient(host string) (*client.Client, error) {
 }
 
 // Detect finds a container engine that answers a ping within a short timeout,
-// trying in order LAMB_CONTAINER_HOST, DOCKER_HOST, /var/run/docker.sock,
-// rootful Podman (/run/podman/podman.sock) and rootless Podman
-// ($XDG_RUNTIME_DIR/podman/podman.sock). It returns the engine's address.
+// trying in order LAMB_CONTAINER_HOST, DOCKER_HOST, the docker CLI's current
+// context, /var/run/docker.sock, Docker Desktop's sockets, rootful Podman
+// (/run/podman/podman.sock) and rootless Podman
+// ($XDG_RUNTIME_DIR/podman/podman.sock); see hosts.go. It returns the
+// engine's address.
 func Detect(ctx context.Context) (host string, ok bool) {
 	for _, h := range candidates() {
 		if pingHost(ctx, h) {
@@ -162,20 +163,6 @@ func Detect(ctx context.Context) (host string, ok bool) {
 		}
 	}
 	return "", false
-}
-
-func candidates() []string {
-	var hs []string
-	for _, env := range []string{"LAMB_CONTAINER_HOST", "DOCKER_HOST"} {
-		if v := os.Getenv(env); v != "" {
-			hs = append(hs, v)
-		}
-	}
-	hs = append(hs, "unix:///var/run/docker.sock", "unix:///run/podman/podman.sock")
-	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
-		hs = append(hs, "unix://"+filepath.Join(xdg, "podman", "podman.sock"))
-	}
-	return hs
 }
 
 func pingHost(ctx context.Context, host string) bool {

@@ -119,6 +119,9 @@ var _ backend.Backend = (*Backend)(nil)
 // New prepares WorkDir and writes lamb's bootstraps into it. It starts no
 // goroutines and no processes.
 func New(cfg Config) (*Backend, error) {
+	if err := platformError(); err != nil {
+		return nil, err
+	}
 	if cfg.WorkDir == "" {
 		return nil, errors.New("process backend: WorkDir is required")
 	}

@@ -17,8 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/ziparchive"
 )
@@ -240,71 +238,11 @@ func seal(p string, u user, mode fs.FileMode) error {
 type stamp struct {
 	mode, uid, gid uint32
 	size, ino      uint64
-	ctime          unix.Timespec
+	ctime          timespec // walk_unix.go
 }
 
 // manifest records a tree: its entries by path relative to its root.
 type manifest map[string]stamp
-
-// walkStamps calls fn for dir and everything under it, parents first, with
-// paths relative to dir ("." for dir). It stats each entry relative to its
-// directory's descriptor, not by path: that halves the time a check takes.
-// Symbolic links are not followed.
-func walkStamps(dir string, fn func(rel string, s stamp) error) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &fs.PathError{Op: "open", Path: dir, Err: err}
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return &fs.PathError{Op: "stat", Path: dir, Err: err}
-	}
-	if err := fn(".", stampOf(&st)); err != nil {
-		unix.Close(fd)
-		return err
-	}
-	return walkDirFD(fd, "", fn)
-}
-
-// walkDirFD walks the directory open as fd (which it closes), whose path
-// relative to the walk's root is rel.
-func walkDirFD(fd int, rel string, fn func(rel string, s stamp) error) error {
-	f := os.NewFile(uintptr(fd), rel)
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
-		p := name
-		if rel != "" {
-			p = rel + "/" + name
-		}
-		var st unix.Stat_t
-		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return &fs.PathError{Op: "stat", Path: p, Err: err}
-		}
-		if err := fn(p, stampOf(&st)); err != nil {
-			return err
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			continue
-		}
-		sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return &fs.PathError{Op: "open", Path: p, Err: err}
-		}
-		if err := walkDirFD(sub, p, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func stampOf(st *unix.Stat_t) stamp {
-	return stamp{mode: st.Mode, uid: st.Uid, gid: st.Gid, size: uint64(st.Size), ino: st.Ino, ctime: st.Ctim}
-}
 
 // snapshot records the tree at dir.
 func snapshot(dir string) (manifest, error) {
@@ -322,15 +260,15 @@ func snapshot(dir string) (manifest, error) {
 // rewrite within the tick of the extraction would otherwise keep every stamp.
 // It waits at most 50 ms (a file system whose clock is ahead gets no more).
 func (m manifest) settle() {
-	var latest unix.Timespec
+	var latest timespec
 	for _, s := range m {
 		if s.ctime.Sec > latest.Sec || (s.ctime.Sec == latest.Sec && s.ctime.Nsec > latest.Nsec) {
 			latest = s.ctime
 		}
 	}
 	for range 50 {
-		var now unix.Timespec
-		if unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &now) != nil {
+		var now timespec
+		if fileClockNow(&now) != nil {
 			return
 		}
 		if now.Sec > latest.Sec || (now.Sec == latest.Sec && now.Nsec > latest.Nsec) {

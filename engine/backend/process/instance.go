@@ -22,19 +22,12 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/engine/backend/sandbox"
 	"github.com/lambhq/lamb/runtimeapi"
 	"github.com/lambhq/lamb/runtimeoutput"
 	"github.com/lambhq/lamb/runtimes"
 )
-
-// Memory headroom over MemorySize for the address-space limit: an
-// interpreter's own mappings (libraries, thread stacks, malloc arenas) count
-// towards RLIMIT_AS but not towards the RSS AWS limits.
-const asHeadroomMB = 256
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
@@ -152,15 +145,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env = codeDir, env
 	cmd.Stdout, cmd.Stderr = pw, pw
-	// Own process group, so that Stop kills whatever the runtime started too.
-	// Pdeathsig: a runtime must not outlive a lamb that was killed (kill -9) and
-	// so never got to stop it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if !u.lamb {
-		// No supplementary groups: root's must not carry over. Go sets
-		// Pdeathsig after the switch, which would otherwise clear it.
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}
-	}
+	cmd.SysProcAttr = sysProcAttr(u) // proc_*.go: own process group, u's ids
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		pw.Close()
@@ -328,24 +313,6 @@ func (b *Backend) environ(spec *backend.Spec, u user, codeDir string, layerDirs 
 	return out
 }
 
-// applyMemoryLimit sets RLIMIT_AS on python runtimes. It runs right after
-// start, before the runtime's init can allocate much. provided runtimes get
-// none: Go's runtime (aws-lambda-go bootstraps) reserves address space far
-// beyond its use and dies at random ("fatal error: out of memory") under
-// RLIMIT_AS, which is worse than no limit.
-func (in *instance) applyMemoryLimit(family string) {
-	if in.spec.MemoryMB <= 0 || family != runtimes.FamilyPython {
-		return
-	}
-	limit := uint64(in.spec.MemoryMB+asHeadroomMB) << 20
-	rl := unix.Rlimit{Cur: limit, Max: limit}
-	if err := unix.Prlimit(in.pid, unix.RLIMIT_AS, &rl, nil); err != nil {
-		in.b.log.Warn("process backend: memory limit not applied", "instance", in.id, "err", err)
-		return
-	}
-	in.oomGuard = family == runtimes.FamilyPython
-}
-
 // makeInstanceDir makes an instance's directory and its TMPDIR, which only u
 // may use (0700, u's own). On error it leaves nothing behind.
 func makeInstanceDir(dir string, u user) (tmp string, err error) {
@@ -396,7 +363,7 @@ func (in *instance) run() {
 	werr := in.cmd.Wait()
 	// Whatever the runtime left behind in its group goes too; then the output
 	// pipe reaches EOF.
-	_ = unix.Kill(-in.pid, unix.SIGKILL)
+	_ = killGroup(in.pid)
 	<-in.out.Done()
 	xe := &backend.ExitError{Code: -1, Log: in.out.LastOutput()}
 	var ee *exec.ExitError
@@ -443,7 +410,7 @@ func (in *instance) Done() <-chan struct{} { return in.done }
 func (in *instance) Stop(ctx context.Context) error {
 	in.stopping.Store(true)
 	if in.exited.Err() == nil {
-		if err := unix.Kill(-in.pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+		if err := killGroup(in.pid); err != nil {
 			return fmt.Errorf("stop instance %s: %w", in.id, err)
 		}
 	}
@@ -527,45 +494,6 @@ func (in *instance) exitFor(ctx context.Context) error {
 		return in.exitErr
 	}
 	return nil
-}
-
-// maxMemoryUsedMB reads the runtime process's peak resident set (VmHWM).
-func (in *instance) maxMemoryUsedMB() int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", in.pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			if err != nil {
-				return 0
-			}
-			return (kb + 1023) / 1024
-		}
-	}
-	return 0
-}
-
-// procStartTime returns a process's start time in clock ticks since boot (0
-// when unknown), which tells a live process from a later one reusing its pid.
-func procStartTime(pid int) uint64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name may contain spaces and parentheses: fields start after the last ')'.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return 0
-	}
-	v, _ := strconv.ParseUint(fields[19], 10, 64) // field 22 overall
-	return v
 }
 
 // lineSink adapts the spec's Log callback (which may be nil) to the output

@@ -1,3 +1,5 @@
+//go:build linux || darwin
+
 package process
 
 import (
@@ -9,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -260,6 +263,9 @@ func TestIsolationDescription(t *testing.T) {
 
 // peerUID finds the owner of a real loopback connection.
 func TestPeerUID(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("skipping: peerUID reads /proc/net/tcp")
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,3 +1,5 @@
+//go:build linux || darwin
+
 package process
 
 import (
@@ -8,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,6 +51,9 @@ func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: running functions as their own uids needs root (CI runs as root)")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("skipping: function uids are Linux-only")
 	}
 }
 
@@ -116,6 +122,9 @@ func TestOutOfMemory(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			testenv.LookPath(t, tc.interpreter)
+			if tc.name == "python" && runtime.GOOS != "linux" {
+				t.Skip("skipping: python's memory limit (RLIMIT_AS through prlimit) is Linux's")
+			}
 			b := newTestBackend(t)
 			defer b.Close(context.Background())
 			spec := &backend.Spec{InstanceID: tc.name + "-oom", Runtime: tc.runtime, PackageType: "Zip", Handler: tc.handler,

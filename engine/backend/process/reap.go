@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 )
 
 // Reap implements backend.Backend: it kills the process groups of instances
@@ -43,7 +41,7 @@ func (b *Backend) Reap(ctx context.Context) error {
 			continue // a live server's instance (or one being launched)
 		}
 		if st.PID > 0 && st.StartTime != 0 && procStartTime(st.PID) == st.StartTime {
-			if err := unix.Kill(-st.PID, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+			if err := killGroup(st.PID); err != nil {
 				errs = append(errs, fmt.Errorf("reap %s: kill %d: %w", e.Name(), st.PID, err))
 				continue
 			}
@@ -54,9 +52,4 @@ func (b *Backend) Reap(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func processAlive(pid int) bool {
-	err := unix.Kill(pid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
 }
