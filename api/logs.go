@@ -14,7 +14,7 @@ import (
 // The CloudWatch Logs API, the part Lambda users touch, on lamb's own port:
 // the Logs JSON protocol (POST /, X-Amz-Target: Logs_20140328.<Operation>,
 // application/x-amz-json-1.1), answered from the Logbook. `aws logs tail
-// --follow` polls FilterLogEvents; so does everything here, no live tail.
+// --follow` polls FilterLogEvents; StartLiveTail streams (logs_livetail.go).
 
 const logsTargetPrefix = "Logs_20140328."
 
@@ -81,9 +81,9 @@ func (s *Server) serveLogsAPI(w http.ResponseWriter, r *http.Request) string {
 		}
 	}
 	h, ok := s.logsHandlers()[op]
-	if !ok {
+	if !ok && op != "StartLiveTail" {
 		writeLogsError(w, errLogs("InvalidOperationException",
-			"lamb does not implement the CloudWatch Logs operation %s; it serves DescribeLogGroups, DescribeLogStreams, GetLogEvents and FilterLogEvents (aws logs tail --follow polls FilterLogEvents)", op))
+			"lamb does not implement the CloudWatch Logs operation %s; it serves DescribeLogGroups, DescribeLogStreams, GetLogEvents, FilterLogEvents and StartLiveTail (aws logs tail --follow polls FilterLogEvents)", op))
 		return op
 	}
 	if s.cfg.Logbook == nil {
@@ -93,6 +93,12 @@ func (s *Server) serveLogsAPI(w http.ResponseWriter, r *http.Request) string {
 	body, err := readBody(r)
 	if err != nil {
 		writeLogsError(w, errLogs("InvalidParameterException", "could not read the request: %v", err))
+		return op
+	}
+	if op == "StartLiveTail" { // an event stream, not one JSON answer (logs_livetail.go)
+		if err := s.startLiveTail(w, r, s.requestScope(r), body); err != nil {
+			writeLogsError(w, err)
+		}
 		return op
 	}
 	out, err := h(r, s.requestScope(r), body)
