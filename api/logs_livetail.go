@@ -42,9 +42,7 @@ var liveTailInterval = time.Second
 type liveTailResult struct {
 	LogStreamName      string `json:"logStreamName"`
 	LogGroupIdentifier string `json:"logGroupIdentifier"`
-	Message            string `json:"message"`
-	Timestamp          int64  `json:"timestamp"`
-	IngestionTime      int64  `json:"ingestionTime"`
+	outputEvent
 }
 
 type liveTailRequest struct {
@@ -188,7 +186,7 @@ func (b *Logbook) liveTailEvents(groups []liveTailGroup, after int64, streamOK f
 			for _, e := range st.events[i:] {
 				if match(e.msg) {
 					sel = append(sel, seqResult{e.seq, liveTailResult{LogStreamName: st.name, LogGroupIdentifier: lg.id,
-						Message: e.msg, Timestamp: e.ts, IngestionTime: e.ts}})
+						outputEvent: e.output()}})
 				}
 			}
 		}
