@@ -176,7 +176,7 @@ func (f *functionRecord) info() FunctionInfo {
 		ImageURI: f.ImageURI, CodeSHA256: f.CodeSHA256Hex, CodeDir: f.CodeDir, Architectures: append([]string(nil), f.Architectures...),
 		MemorySize: f.MemorySize, Timeout: f.Timeout, EphemeralSize: f.EphemeralSize,
 		Environment: map[string]string{}, Role: f.Role, LogFormat: f.Logging.LogFormat, LogGroup: f.Logging.LogGroup,
-		LogLevel: f.Logging.ApplicationLogLevel,
+		LogLevel: f.Logging.ApplicationLogLevel, SystemLogLevel: f.Logging.SystemLogLevel,
 	}
 	for k, v := range f.Environment {
 		fi.Environment[k] = v

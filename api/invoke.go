@@ -196,6 +196,7 @@ func (s *Server) engineFunction(info FunctionInfo) (*engine.Function, error) {
 		LogGroup:           info.LogGroup,
 		LogFormat:          info.LogFormat,
 		LogLevel:           info.LogLevel,
+		SystemLogLevel:     info.SystemLogLevel,
 	}
 	if len(info.Architectures) > 0 {
 		fn.Architecture = info.Architectures[0]

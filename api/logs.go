@@ -14,7 +14,7 @@ import (
 // The CloudWatch Logs API, the part Lambda users touch, on lamb's own port:
 // the Logs JSON protocol (POST /, X-Amz-Target: Logs_20140328.<Operation>,
 // application/x-amz-json-1.1), answered from the Logbook. `aws logs tail
-// --follow` polls FilterLogEvents; so does everything here, no live tail.
+// --follow` polls FilterLogEvents; StartLiveTail streams (logs_livetail.go).
 
 const logsTargetPrefix = "Logs_20140328."
 
@@ -81,9 +81,9 @@ func (s *Server) serveLogsAPI(w http.ResponseWriter, r *http.Request) string {
 		}
 	}
 	h, ok := s.logsHandlers()[op]
-	if !ok {
+	if !ok && op != "StartLiveTail" {
 		writeLogsError(w, errLogs("InvalidOperationException",
-			"lamb does not implement the CloudWatch Logs operation %s; it serves DescribeLogGroups, DescribeLogStreams, GetLogEvents and FilterLogEvents (aws logs tail --follow polls FilterLogEvents)", op))
+			"lamb does not implement the CloudWatch Logs operation %s; it serves DescribeLogGroups, DescribeLogStreams, GetLogEvents, FilterLogEvents and StartLiveTail (aws logs tail --follow polls FilterLogEvents)", op))
 		return op
 	}
 	if s.cfg.Logbook == nil {
@@ -93,6 +93,12 @@ func (s *Server) serveLogsAPI(w http.ResponseWriter, r *http.Request) string {
 	body, err := readBody(r)
 	if err != nil {
 		writeLogsError(w, errLogs("InvalidParameterException", "could not read the request: %v", err))
+		return op
+	}
+	if op == "StartLiveTail" { // an event stream, not one JSON answer (logs_livetail.go)
+		if err := s.startLiveTail(w, r, s.requestScope(r), body); err != nil {
+			writeLogsError(w, err)
+		}
 		return op
 	}
 	out, err := h(r, s.requestScope(r), body)
@@ -112,6 +118,30 @@ func decodeLogs(body []byte, v any) error {
 		return errLogs("SerializationException", "could not parse the request: %v", err)
 	}
 	return nil
+}
+
+// groupRef is how a request names its log group: logGroupName or
+// logGroupIdentifier (a name or an ARN).
+type groupRef struct {
+	LogGroupName       string `json:"logGroupName"`
+	LogGroupIdentifier string `json:"logGroupIdentifier"`
+}
+
+func (g groupRef) name() (string, error) { return groupName(g.LogGroupName, g.LogGroupIdentifier) }
+
+// decodeForGroup decodes a request that names one log group (it embeds
+// groupRef) and returns the group's name.
+func decodeForGroup(body []byte, in interface{ name() (string, error) }) (string, error) {
+	if err := decodeLogs(body, in); err != nil {
+		return "", err
+	}
+	return in.name()
+}
+
+// paging is the request fields of a paginated operation.
+type paging struct {
+	NextToken string `json:"nextToken"`
+	Limit     *int   `json:"limit"`
 }
 
 // groupName is logGroupName or logGroupIdentifier (a name or an ARN).
@@ -163,6 +193,18 @@ func groupARN(sc scope, name string) string {
 	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", sc.Region, sc.Account, name)
 }
 
+// withGroup runs f on a group under the logbook's lock, or answers AWS's
+// ResourceNotFoundException.
+func (b *Logbook) withGroup(sc scope, name string, f func(g *logGroup) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	g, err := b.lookupGroupLocked(sc, name)
+	if err != nil {
+		return err
+	}
+	return f(g)
+}
+
 // lookupGroupLocked finds a group or answers AWS's ResourceNotFoundException.
 func (b *Logbook) lookupGroupLocked(sc scope, name string) (*logGroup, error) {
 	g := b.groups[groupKey{sc.Account, sc.Region, name}]
@@ -188,8 +230,7 @@ func (s *Server) describeLogGroups(r *http.Request, sc scope, body []byte) (any,
 		LogGroupNamePrefix  string   `json:"logGroupNamePrefix"`
 		LogGroupNamePattern string   `json:"logGroupNamePattern"`
 		LogGroupIdentifiers []string `json:"logGroupIdentifiers"`
-		NextToken           string   `json:"nextToken"`
-		Limit               *int     `json:"limit"`
+		paging
 	}
 	if err := decodeLogs(body, &in); err != nil {
 		return nil, err
@@ -254,18 +295,13 @@ type logStreamOut struct {
 
 func (s *Server) describeLogStreams(r *http.Request, sc scope, body []byte) (any, error) {
 	var in struct {
-		LogGroupName        string `json:"logGroupName"`
-		LogGroupIdentifier  string `json:"logGroupIdentifier"`
+		groupRef
 		LogStreamNamePrefix string `json:"logStreamNamePrefix"`
 		OrderBy             string `json:"orderBy"`
 		Descending          bool   `json:"descending"`
-		NextToken           string `json:"nextToken"`
-		Limit               *int   `json:"limit"`
+		paging
 	}
-	if err := decodeLogs(body, &in); err != nil {
-		return nil, err
-	}
-	name, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	name, err := decodeForGroup(body, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -292,26 +328,24 @@ func (s *Server) describeLogStreams(r *http.Request, sc scope, body []byte) (any
 			return nil, errLogs("InvalidParameterException", "The specified nextToken is invalid.")
 		}
 	}
-	b := s.cfg.Logbook
-	b.mu.Lock()
-	g, err := b.lookupGroupLocked(sc, name)
+	var all []logStreamOut
+	err = s.cfg.Logbook.withGroup(sc, name, func(g *logGroup) error {
+		for _, st := range g.streams {
+			if !strings.HasPrefix(st.name, in.LogStreamNamePrefix) {
+				continue
+			}
+			o := logStreamOut{LogStreamName: st.name, CreationTime: st.created, LastIngestionTime: st.lastIngestion,
+				UploadSequenceToken: "1", Arn: groupARN(sc, name) + ":log-stream:" + st.name}
+			if n := len(st.events); n > 0 {
+				o.FirstEventTimestamp, o.LastEventTimestamp = st.events[0].ts, st.events[n-1].ts
+			}
+			all = append(all, o)
+		}
+		return nil
+	})
 	if err != nil {
-		b.mu.Unlock()
 		return nil, err
 	}
-	var all []logStreamOut
-	for _, st := range g.streams {
-		if !strings.HasPrefix(st.name, in.LogStreamNamePrefix) {
-			continue
-		}
-		o := logStreamOut{LogStreamName: st.name, CreationTime: st.created, LastIngestionTime: st.lastIngestion,
-			UploadSequenceToken: "1", Arn: groupARN(sc, name) + ":log-stream:" + st.name}
-		if n := len(st.events); n > 0 {
-			o.FirstEventTimestamp, o.LastEventTimestamp = st.events[0].ts, st.events[n-1].ts
-		}
-		all = append(all, o)
-	}
-	b.mu.Unlock()
 	sort.Slice(all, func(i, j int) bool {
 		a, c := all[i], all[j]
 		if in.Descending {
@@ -343,23 +377,23 @@ type outputEvent struct {
 	IngestionTime int64  `json:"ingestionTime"`
 }
 
+// output is e as the Logs API returns it (lamb ingests as it writes).
+func (e logEvent) output() outputEvent {
+	return outputEvent{Timestamp: e.ts, Message: e.msg, IngestionTime: e.ts}
+}
+
 // GetLogEvents' tokens are f/<seq> (events from seq on) and b/<seq> (events
 // before seq), as AWS's f/… and b/… tokens.
 func (s *Server) getLogEvents(r *http.Request, sc scope, body []byte) (any, error) {
 	var in struct {
-		LogGroupName       string `json:"logGroupName"`
-		LogGroupIdentifier string `json:"logGroupIdentifier"`
-		LogStreamName      string `json:"logStreamName"`
-		StartTime          *int64 `json:"startTime"`
-		EndTime            *int64 `json:"endTime"`
-		NextToken          string `json:"nextToken"`
-		Limit              *int   `json:"limit"`
-		StartFromHead      bool   `json:"startFromHead"`
+		groupRef
+		LogStreamName string `json:"logStreamName"`
+		StartTime     *int64 `json:"startTime"`
+		EndTime       *int64 `json:"endTime"`
+		paging
+		StartFromHead bool `json:"startFromHead"`
 	}
-	if err := decodeLogs(body, &in); err != nil {
-		return nil, err
-	}
-	name, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	name, err := decodeForGroup(body, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -380,29 +414,28 @@ func (s *Server) getLogEvents(r *http.Request, sc scope, body []byte) (any, erro
 		forward, pos = dir == "f", n
 	}
 	b := s.cfg.Logbook
-	b.mu.Lock()
-	g, err := b.lookupGroupLocked(sc, name)
+	var sel []logEvent
+	var last int64
+	err = b.withGroup(sc, name, func(g *logGroup) error {
+		st := g.streams[in.LogStreamName]
+		if st == nil {
+			return errLogs("ResourceNotFoundException", "The specified log stream does not exist.")
+		}
+		last = b.seq
+		for _, e := range st.events {
+			if (in.StartTime != nil && e.ts < *in.StartTime) || (in.EndTime != nil && e.ts >= *in.EndTime) {
+				continue
+			}
+			if pos >= 0 && ((forward && e.seq < pos) || (!forward && e.seq >= pos)) {
+				continue
+			}
+			sel = append(sel, e)
+		}
+		return nil
+	})
 	if err != nil {
-		b.mu.Unlock()
 		return nil, err
 	}
-	st := g.streams[in.LogStreamName]
-	if st == nil {
-		b.mu.Unlock()
-		return nil, errLogs("ResourceNotFoundException", "The specified log stream does not exist.")
-	}
-	var sel []logEvent
-	for _, e := range st.events {
-		if (in.StartTime != nil && e.ts < *in.StartTime) || (in.EndTime != nil && e.ts >= *in.EndTime) {
-			continue
-		}
-		if pos >= 0 && ((forward && e.seq < pos) || (!forward && e.seq >= pos)) {
-			continue
-		}
-		sel = append(sel, e)
-	}
-	last := b.seq
-	b.mu.Unlock()
 	if len(sel) > limit {
 		if forward {
 			sel = sel[:limit]
@@ -416,7 +449,7 @@ func (s *Server) getLogEvents(r *http.Request, sc scope, body []byte) (any, erro
 		NextBackwardToken string        `json:"nextBackwardToken"`
 	}{Events: make([]outputEvent, 0, len(sel))}
 	for _, e := range sel {
-		out.Events = append(out.Events, outputEvent{Timestamp: e.ts, Message: e.msg, IngestionTime: e.ts})
+		out.Events = append(out.Events, e.output())
 	}
 	// At either end the token given comes back, as AWS's does: clients stop
 	// paging when it repeats.
@@ -434,10 +467,8 @@ func (s *Server) getLogEvents(r *http.Request, sc scope, body []byte) (any, erro
 
 type filteredEvent struct {
 	LogStreamName string `json:"logStreamName"`
-	Timestamp     int64  `json:"timestamp"`
-	Message       string `json:"message"`
-	IngestionTime int64  `json:"ingestionTime"`
-	EventID       string `json:"eventId"`
+	outputEvent
+	EventID string `json:"eventId"`
 }
 
 // maxFilterBytes bounds one FilterLogEvents answer, as AWS's 1 MB.
@@ -445,20 +476,15 @@ const maxFilterBytes = 1 << 20
 
 func (s *Server) filterLogEvents(r *http.Request, sc scope, body []byte) (any, error) {
 	var in struct {
-		LogGroupName        string   `json:"logGroupName"`
-		LogGroupIdentifier  string   `json:"logGroupIdentifier"`
+		groupRef
 		LogStreamNames      []string `json:"logStreamNames"`
 		LogStreamNamePrefix string   `json:"logStreamNamePrefix"`
 		StartTime           *int64   `json:"startTime"`
 		EndTime             *int64   `json:"endTime"`
 		FilterPattern       string   `json:"filterPattern"`
-		NextToken           string   `json:"nextToken"`
-		Limit               *int     `json:"limit"`
+		paging
 	}
-	if err := decodeLogs(body, &in); err != nil {
-		return nil, err
-	}
-	name, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	name, err := decodeForGroup(body, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -487,31 +513,29 @@ func (s *Server) filterLogEvents(r *http.Request, sc scope, body []byte) (any, e
 	for _, n := range in.LogStreamNames {
 		names[n] = true
 	}
-	b := s.cfg.Logbook
-	b.mu.Lock()
-	g, err := b.lookupGroupLocked(sc, name)
-	if err != nil {
-		b.mu.Unlock()
-		return nil, err
-	}
 	var sel []filteredEvent
 	var seqs []int64
-	for _, st := range g.streams {
-		if (len(names) > 0 && !names[st.name]) || !strings.HasPrefix(st.name, in.LogStreamNamePrefix) {
-			continue
-		}
-		// Events are in sequence order: skip to the token's position.
-		i := sort.Search(len(st.events), func(i int) bool { return st.events[i].seq > after })
-		for _, e := range st.events[i:] {
-			if (in.StartTime != nil && e.ts < *in.StartTime) || (in.EndTime != nil && e.ts > *in.EndTime) || !match(e.msg) {
+	err = s.cfg.Logbook.withGroup(sc, name, func(g *logGroup) error {
+		for _, st := range g.streams {
+			if (len(names) > 0 && !names[st.name]) || !strings.HasPrefix(st.name, in.LogStreamNamePrefix) {
 				continue
 			}
-			sel = append(sel, filteredEvent{LogStreamName: st.name, Timestamp: e.ts, Message: e.msg, IngestionTime: e.ts,
-				EventID: fmt.Sprintf("%056d", e.seq)})
-			seqs = append(seqs, e.seq)
+			// Events are in sequence order: skip to the token's position.
+			i := sort.Search(len(st.events), func(i int) bool { return st.events[i].seq > after })
+			for _, e := range st.events[i:] {
+				if (in.StartTime != nil && e.ts < *in.StartTime) || (in.EndTime != nil && e.ts > *in.EndTime) || !match(e.msg) {
+					continue
+				}
+				sel = append(sel, filteredEvent{LogStreamName: st.name, outputEvent: e.output(),
+					EventID: fmt.Sprintf("%056d", e.seq)})
+				seqs = append(seqs, e.seq)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	b.mu.Unlock()
 	idx := make([]int, len(sel))
 	for i := range idx {
 		idx[i] = i

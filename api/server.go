@@ -120,6 +120,8 @@ type FunctionInfo struct {
 	LogFormat     string
 	LogLevel      string // ApplicationLogLevel; set with LogFormat "JSON" only
 	LogGroup      string
+
+	SystemLogLevel string // filters the platform's JSON records; set with LogFormat "JSON" only
 	// ReservedConcurrency is nil when the function has none.
 	ReservedConcurrency *int32
 }

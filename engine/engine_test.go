@@ -702,7 +702,7 @@ func TestReportLine(t *testing.T) {
 		{0, 0, "REPORT RequestId: x\tDuration: 0.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\n"},
 	}
 	for _, tt := range tests {
-		if got := reportLine(fn, "x", tt.dur, tt.init, 40); got != tt.want {
+		if got := reportLine(fn, "x", time.Now(), tt.dur, tt.init, 40, "success", ""); got != tt.want {
 			t.Errorf("got  %q\nwant %q", got, tt.want)
 		}
 	}

@@ -50,8 +50,10 @@ type Function struct {
 	// LogFormat is the function's LoggingConfig.LogFormat ("JSON" or "Text",
 	// default Text) and LogLevel its ApplicationLogLevel: with JSON, AWS tells
 	// the runtime through AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL.
-	LogFormat string
-	LogLevel  string
+	// SystemLogLevel filters the platform's JSON records (platformlog.go).
+	LogFormat      string
+	LogLevel       string
+	SystemLogLevel string
 }
 
 // Request is one invocation as the caller addressed it.

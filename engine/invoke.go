@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync"
 	"time"
 
@@ -265,7 +264,7 @@ func (s *Stream) finish(o outcome) {
 	if o.fnErr {
 		res.FunctionError = "Unhandled"
 	}
-	res.Log = s.e.formatLog(s.fn, s.logStream, s.req.RequestID, o.log, o.extraLog, dur, initDur, memUsed)
+	res.Log = s.e.formatLog(s.fn, s.logStream, s.req.RequestID, o, dur, initDur, memUsed)
 	s.mu.Lock()
 	s.res = res
 	s.mu.Unlock()
@@ -295,53 +294,42 @@ func errorTypeOf(doc []byte) string {
 	return d.ErrorType
 }
 
-// formatLog writes the invocation's log as AWS does and feeds the END and
-// REPORT lines to the log sink (START was fed when the invocation began).
-func (e *Engine) formatLog(fn *Function, stream, id string, runtimeLog []byte, extra string, dur, initDur time.Duration, memUsed int) []byte {
+// formatLog writes the invocation's log as AWS does and feeds the lines after
+// the runtime's output to the log sink (START was fed when the invocation
+// began). The platform's lines are in the function's log format
+// (platformlog.go).
+func (e *Engine) formatLog(fn *Function, stream, id string, o outcome, dur, initDur time.Duration, memUsed int) []byte {
+	now := time.Now()
+	status, errType := reportStatus(o)
 	var b bytes.Buffer
-	b.WriteString(startLine(fn, id))
-	b.Write(runtimeLog)
-	if len(runtimeLog) > 0 && runtimeLog[len(runtimeLog)-1] != '\n' {
+	b.WriteString(startLine(fn, id, now.Add(-dur)))
+	b.Write(o.log)
+	if len(o.log) > 0 && o.log[len(o.log)-1] != '\n' {
 		b.WriteByte('\n')
 	}
-	b.WriteString(extra)
-	end := fmt.Sprintf("END RequestId: %s\n", id)
-	report := reportLine(fn, id, dur, initDur, memUsed)
-	b.WriteString(end)
-	b.WriteString(report)
-	for _, l := range bytes.SplitAfter([]byte(extra), []byte("\n")) {
+	after := o.extraLog + endLines(fn, id, now, dur, status, errType) +
+		reportLine(fn, id, now, dur, initDur, memUsed, status, errType)
+	b.WriteString(after)
+	for _, l := range bytes.SplitAfter([]byte(after), []byte("\n")) {
 		if len(l) > 0 {
 			e.emit(fn, stream, bytes.TrimSuffix(l, []byte("\n")))
 		}
 	}
-	e.emit(fn, stream, []byte(end[:len(end)-1]))
-	e.emit(fn, stream, []byte(report[:len(report)-1]))
 	return b.Bytes()
 }
 
-func startLine(fn *Function, id string) string {
-	return fmt.Sprintf("START RequestId: %s Version: %s\n", id, fn.version())
-}
-
-// reportLine is AWS's REPORT line. Billed Duration rounds up to the
-// millisecond and, as AWS bills the init phase since August 2025, includes
-// the init duration on a cold start.
-func reportLine(fn *Function, id string, dur, initDur time.Duration, memUsed int) string {
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	billed := int64(math.Ceil(ms(dur + initDur)))
-	if billed < 1 {
-		billed = 1
-	}
-	s := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		id, ms(dur), billed, fn.memoryMB(), memUsed)
-	if initDur > 0 {
-		s += fmt.Sprintf("Init Duration: %.2f ms\t", ms(initDur))
-	}
-	return s + "\n"
-}
-
 func (e *Engine) emitStart(fn *Function, stream, id string) {
-	e.emit(fn, stream, bytes.TrimSuffix([]byte(startLine(fn, id)), []byte("\n")))
+	if l := startLine(fn, id, time.Now()); l != "" {
+		e.emit(fn, stream, []byte(l[:len(l)-1]))
+	}
+}
+
+// emitInitStart logs platform.initStart as an instance's init begins (JSON
+// logs only).
+func (e *Engine) emitInitStart(fn *Function, stream, initType string) {
+	if l := initStartLine(fn, initType, time.Now()); l != "" {
+		e.emit(fn, stream, []byte(l[:len(l)-1]))
+	}
 }
 
 func (e *Engine) emit(fn *Function, stream string, line []byte) {

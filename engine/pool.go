@@ -255,6 +255,7 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 			obs.LogLine(&fnCopy, stream, line)
 		}
 	}
+	e.emitInitStart(fn, stream, spec.Env["AWS_LAMBDA_INITIALIZATION_TYPE"])
 	lctx, cancel := context.WithTimeout(ctx, initTimeout+fn.timeout())
 	defer cancel()
 	stop := context.AfterFunc(e.closing, cancel)
