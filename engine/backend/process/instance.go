@@ -121,6 +121,10 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	if err != nil {
 		return nil, err
 	}
+	argv, debugEnv, err := debugLaunch(ctx, rt.Family, argv, spec.Debug) // debug.go
+	if err != nil {
+		return nil, err
+	}
 
 	in := &instance{b: b, id: spec.InstanceID, spec: spec, dir: filepath.Join(b.instDir, spec.InstanceID),
 		serveDone: make(chan struct{}), done: make(chan struct{})}
@@ -148,7 +152,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		cleanup()
 		return nil, fmt.Errorf("process backend: %w", err)
 	}
-	env := b.environ(spec, u, codeDir, layerDirs, tmpDir, ln.Addr().String())
+	env := append(b.environ(spec, u, codeDir, layerDirs, tmpDir, ln.Addr().String()), debugEnv...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env = codeDir, env
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -334,7 +338,7 @@ func (b *Backend) environ(spec *backend.Spec, u user, codeDir string, layerDirs 
 // beyond its use and dies at random ("fatal error: out of memory") under
 // RLIMIT_AS, which is worse than no limit.
 func (in *instance) applyMemoryLimit(family string) {
-	if in.spec.MemoryMB <= 0 || family != runtimes.FamilyPython {
+	if in.spec.MemoryMB <= 0 || family != runtimes.FamilyPython || in.spec.Debug != nil { // debugpy's own threads and adapter need more
 		return
 	}
 	limit := uint64(in.spec.MemoryMB+asHeadroomMB) << 20
