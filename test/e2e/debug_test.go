@@ -30,15 +30,41 @@ import (
 // invoke answers. Code comes from a folder (hot-reload), so the test knows
 // the handler's path as a user's editor does.
 
-// debugLamb starts lamb debugging fn on a free port and returns the port.
-func debugLamb(t *testing.T, fn string, env []string, args ...string) (*server, int) {
+// debugLamb starts lamb debugging fn on a free port and returns the port;
+// on Docker when docker is set, with the runtime images of
+// LAMB_TEST_DEBUG_IMAGES (python=IMAGE,nodejs=IMAGE) when set, else the
+// test images.
+func debugLamb(t *testing.T, fn string, env []string, docker bool) (*server, int) {
 	t.Helper()
 	port, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append([]string{"--debug", fmt.Sprintf("%s=%d", fn, port), "--debug-wait"}, args...)
-	return startLambEnv(t, freeAddr(t), "", env, all...), port
+	args := []string{"--debug", fmt.Sprintf("%s=%d", fn, port), "--debug-wait"}
+	addr := freeAddr(t)
+	if docker {
+		e := containerEngines[0]
+		host := os.Getenv(e.hostEnv)
+		if host == "" {
+			host = e.defHost
+		}
+		cli := engineClient(t, e, host)
+		images := engineImages(t, e)
+		if v := os.Getenv("LAMB_TEST_DEBUG_IMAGES"); v != "" {
+			for _, kv := range strings.Split(v, ",") {
+				if k, img, ok := strings.Cut(kv, "="); ok {
+					images[k] = img
+				}
+			}
+		}
+		args = append(args, "--backend", "docker")
+		for _, fam := range []string{"python", "nodejs", "provided"} {
+			args = append(args, "--runtime-image", fam+"="+images[fam])
+		}
+		removeAtEnd(t, cli, "ephemeral-"+addr)
+		env = append(env, "LAMB_CONTAINER_HOST="+host)
+	}
+	return startLambEnv(t, addr, "", env, args...), port
 }
 
 // invokeAsync invokes fn in the background; the answer arrives on the channel.
@@ -150,7 +176,6 @@ func (d *dapClient) read() dapMsg {
 	if err := json.Unmarshal(buf, &m); err != nil {
 		d.t.Fatalf("DAP message %s: %v", buf, err)
 	}
-	d.t.Logf("DAP <- %s", buf)
 	return m
 }
 
@@ -178,13 +203,46 @@ func (d *dapClient) response(seq int, body any) {
 	}
 }
 
-func TestDebugPythonProcess(t *testing.T) {
+func TestDebugPythonProcess(t *testing.T) { testDebugPython(t, false) }
+func TestDebugPythonDocker(t *testing.T)  { testDebugPython(t, true) }
+func TestDebugNodeProcess(t *testing.T)   { testDebugNode(t, false) }
+func TestDebugNodeDocker(t *testing.T)    { testDebugNode(t, true) }
+
+// dialDAP connects and initializes a DAP session. Docker's proxy accepts
+// on the published port before debugpy listens in the container (and then
+// resets): a session counts once initialize is answered.
+func dialDAP(t *testing.T, port int, answer <-chan string) *dapClient {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	init := map[string]any{"adapterID": "debugpy", "clientID": "lamb-e2e", "linesStartAt1": true, "columnsStartAt1": true, "pathFormat": "path"}
+	for {
+		conn := dial(t, port, answer)
+		d := &dapClient{t: t, conn: conn, r: bufio.NewReader(conn)}
+		data, _ := json.Marshal(dapMsg{Seq: 1, Type: "request", Command: "initialize", Arguments: init})
+		d.seq = 1
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := fmt.Fprintf(conn, "Content-Length: %d\r\n\r\n%s", len(data), data); err == nil {
+			if line, err := d.r.ReadString('\n'); err == nil && strings.HasPrefix(line, "Content-Length") {
+				d.r = bufio.NewReader(io.MultiReader(strings.NewReader(line), d.r))
+				d.response(1, nil)
+				return d
+			}
+		}
+		conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("debugpy did not answer initialize")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func testDebugPython(t *testing.T, docker bool) {
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.py")
 	if err := os.WriteFile(app, []byte("def handler(event, context):\n    name = event['name']\n    return {'hello': name}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, port := debugLamb(t, "pydebug", nil)
+	s, port := debugLamb(t, "pydebug", nil, docker)
 	ctx := ctxT(t)
 	c := s.client("us-east-1", "123456789012")
 	createActive(ctx, t, c, &lambda.CreateFunctionInput{
@@ -192,12 +250,15 @@ func TestDebugPythonProcess(t *testing.T) {
 		Handler: aws.String("app.handler"), Code: hotReloadCode(dir), Timeout: aws.Int32(1),
 	}, time.Minute)
 	answer := invokeAsync(ctx, c, "pydebug", `{"name":"dap"}`)
-	conn := dial(t, port, answer)
-	defer conn.Close()
-	d := &dapClient{t: t, conn: conn, r: bufio.NewReader(conn)}
-
-	d.response(d.send("initialize", map[string]any{"adapterID": "debugpy", "clientID": "lamb-e2e", "linesStartAt1": true, "columnsStartAt1": true, "pathFormat": "path"}), nil)
-	attach := d.send("attach", map[string]any{"justMyCode": false})
+	d := dialDAP(t, port, answer)
+	defer d.conn.Close()
+	// As VS Code's pathMappings: the folder is /var/task in a container.
+	remote := dir
+	if docker {
+		remote = "/var/task"
+	}
+	attach := d.send("attach", map[string]any{"justMyCode": false,
+		"pathMappings": []map[string]string{{"localRoot": dir, "remoteRoot": remote}}})
 	d.until(func(m dapMsg) bool { return m.Type == "event" && m.Event == "initialized" })
 	var bps struct {
 		Breakpoints []struct {
@@ -315,13 +376,13 @@ func (c *cdpClient) event(method string) json.RawMessage {
 	}
 }
 
-func TestDebugNodeProcess(t *testing.T) {
+func testDebugNode(t *testing.T, docker bool) {
 	dir := t.TempDir()
 	src := "export const handler = async (event) => {\n  const name = event.name;\n  return { hello: name };\n};\n"
 	if err := os.WriteFile(filepath.Join(dir, "index.mjs"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, port := debugLamb(t, "nodedebug", nil)
+	s, port := debugLamb(t, "nodedebug", nil, docker)
 	ctx := ctxT(t)
 	c := s.client("us-east-1", "123456789012")
 	createActive(ctx, t, c, &lambda.CreateFunctionInput{
@@ -415,7 +476,7 @@ func TestDebugGoProcess(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	s, port := debugLamb(t, "godebug", []string{"LAMB_DLV=" + dlv})
+	s, port := debugLamb(t, "godebug", []string{"LAMB_DLV=" + dlv}, false)
 	ctx := ctxT(t)
 	c := s.client("us-east-1", "123456789012")
 	createActive(ctx, t, c, &lambda.CreateFunctionInput{
