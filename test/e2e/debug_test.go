@@ -316,11 +316,10 @@ func testDebugPython(t *testing.T, docker bool) {
 // ---- Chrome DevTools Protocol (node's inspector)
 
 type cdpClient struct {
-	t      *testing.T
-	ctx    context.Context
-	ws     *websocket.Conn
-	id     int
-	events []json.RawMessage
+	t   *testing.T
+	ctx context.Context
+	ws  *websocket.Conn
+	id  int
 }
 
 type cdpMsg struct {
