@@ -37,6 +37,7 @@ type options struct {
 	serverID     string
 	logSink      func(fn *Function, line []byte)
 	observer     Observer
+	debug        []DebugTarget // debug.go
 	// Replacing dead provisioned instances (provisioned.go).
 	refillBackoff, refillMaxBackoff, refillHealthyAfter time.Duration
 }

@@ -379,6 +379,12 @@ func (e *Engine) invoke(ctx context.Context, fn *Function, req *Request, stream 
 		start := time.Now()
 		deadline := start.Add(fn.timeout())
 		ictx, cancel := context.WithDeadline(ctx, deadline)
+		if e.debugFor(fn) != nil {
+			// Timeout suspended: a call may be paused at a breakpoint (debug.go).
+			cancel()
+			deadline = start.Add(debugRuntimeDeadline)
+			ictx, cancel = context.WithCancel(ctx)
+		}
 		s := &Stream{e: e, fn: fn, req: req, parent: ctx, ictx: ictx, cancel: cancel, in: in, cold: cold, start: start,
 			logStream: in.logStream}
 		var resp *backend.Response

@@ -158,6 +158,7 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (_ *inst
 	if fn.ReservedConcurrency != nil && *fn.ReservedConcurrency <= 0 {
 		return nil, false, ErrThrottled
 	}
+	debugged := e.debugFor(fn) != nil
 	for {
 		e.mu.Lock()
 		if e.closed {
@@ -191,9 +192,17 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (_ *inst
 		}
 		// With a reservation its check above is the only limit; without one
 		// the engine's limit counts the pool's instances, idle ones included.
-		if fn.ReservedConcurrency != nil || len(p.insts) < e.opts.maxInstances {
+		room := fn.ReservedConcurrency != nil || len(p.insts) < e.opts.maxInstances
+		if debugged {
+			room = e.debugInstancesLocked(fn) == 0 // one at a time: it holds the debugger's port
+		}
+		if room {
 			in := e.newInstanceLocked(p, instStarting)
 			e.mu.Unlock()
+			if debugged {
+				e.stopNow(stale) // they hold the port the new one listens on
+				stale = nil
+			}
 			// The instances of a superseded configuration (a code update, a
 			// hot-reload save) stop once this launch is done: stopping a
 			// container while starting another slows both on one engine.
@@ -256,7 +265,12 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 		}
 	}
 	e.emitInitStart(fn, stream, spec.Env["AWS_LAMBDA_INITIALIZATION_TYPE"])
-	lctx, cancel := context.WithTimeout(ctx, initTimeout+fn.timeout())
+	spec.Debug = e.debugFor(fn)
+	limit := initTimeout + fn.timeout()
+	if spec.Debug != nil {
+		limit = debugRuntimeDeadline // a debugger may hold init at a breakpoint (debug.go)
+	}
+	lctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	stop := context.AfterFunc(e.closing, cancel)
 	defer stop()

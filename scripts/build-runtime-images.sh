@@ -48,7 +48,7 @@ SELF_SUM=$(sha256sum "$0" | cut -c1-64)
 # packages per family (the base is minbase, which has /bin/sh for provided bootstraps)
 packages() {
 	case "$1" in
-	python) echo "python3";;
+	python) echo "python3 python3-debugpy";; # debugpy: lamb serve --debug (docs/debugging.md)
 	nodejs) echo "nodejs";;
 	provided) echo "";;
 	esac

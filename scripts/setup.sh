@@ -36,6 +36,9 @@ if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
 	fi
 fi
 command -v node >/dev/null || { echo "setup: installing nodejs"; apt_install nodejs npm; }
+# Debuggers (test/e2e/debug_test.go, docs/debugging.md): debugpy for python
+# functions; delve is built by the test itself (go install into the user cache).
+[ -d /usr/lib/python3/dist-packages/debugpy ] || { echo "setup: installing python3-debugpy"; apt_install python3-debugpy; }
 command -v zip >/dev/null || apt_install zip
 # Building aws-lambda-ric's native addon (test/e2e/ric_test.go): curl's buildconf and
 # configure, aws-lambda-cpp's cmake, then node-gyp (python3, make, g++) against the

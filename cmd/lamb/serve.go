@@ -56,6 +56,7 @@ type serveOptions struct {
 	templates            []string // deployed at start-up (deploy.go)
 	obs                  observabilityOptions
 	eventSources         eventSourceOptions
+	debug                debugOptions // serve_debug.go
 }
 
 func newServeCmd() *cobra.Command {
@@ -100,6 +101,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	_ = f.MarkHidden("watchdog-for")
 	addObservabilityFlags(f, &o.obs)
 	addEventSourceFlags(f, &o.eventSources)
+	addDebugFlags(f, &o.debug)
 	f.StringVar(&o.logLevel, "log-level", "info", "debug|info|warn|error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text|json")
 	f.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed Event invocation (the second waits twice as long)")
@@ -211,7 +213,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	logs := api.NewLogbook(0, api.WithLogRetention(o.obs.logRetention), api.WithLogMaxEvents(o.obs.logMaxEvents))
 	mets := metrics.New(version, be.Name())
+	debugTargets, err := o.debug.debugTargets()
+	if err != nil {
+		return err
+	}
 	eng := engine.New(be,
+		engine.WithDebug(debugTargets...),
 		engine.WithLogger(log),
 		engine.WithMaxInstances(o.maxInstances),
 		engine.WithIdleTTL(o.idleTTL),

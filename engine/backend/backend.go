@@ -123,6 +123,20 @@ type Spec struct {
 	// Log receives every line the instance's runtime writes (stdout and stderr),
 	// including output between invocations. It may be nil. Calls are serialised.
 	Log func(line []byte)
+
+	// Debug, when set, starts the runtime under its language's debugger
+	// (docs/debugging.md). A backend that cannot refuses the spec.
+	Debug *Debug
+}
+
+// Debug asks for an instance whose runtime's debugger listens on
+// 127.0.0.1:Port of lamb's host: debugpy for python, node's inspector,
+// delve (headless, JSON-RPC and DAP) for provided bootstraps.
+type Debug struct {
+	Port int
+	// Wait: the runtime waits for a debugger to attach before it loads the
+	// handler (delve: before the bootstrap runs at all).
+	Wait bool
 }
 
 // Instance is one running sandbox. It serves one invocation at a time: the engine

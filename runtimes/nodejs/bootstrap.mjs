@@ -442,7 +442,25 @@ function onFatal(label) {
   };
 }
 
+// startDebugger opens node's inspector when lamb serve --debug names this
+// function (docs/debugging.md): on LAMB_DEBUG_HOST:LAMB_DEBUG_PORT, waiting
+// for a debugger before the handler loads with LAMB_DEBUG_WAIT=1 (as
+// --inspect-wait would). inspector.open rather than --inspect: the same on
+// every backend, whatever command starts node.
+async function startDebugger() {
+  const port = process.env.LAMB_DEBUG_PORT;
+  const host = process.env.LAMB_DEBUG_HOST || "127.0.0.1";
+  const wait = process.env.LAMB_DEBUG_WAIT === "1";
+  delete process.env.LAMB_DEBUG_PORT;
+  delete process.env.LAMB_DEBUG_HOST;
+  delete process.env.LAMB_DEBUG_WAIT;
+  if (!port) return;
+  const inspector = await import("node:inspector");
+  inspector.open(Number(port), host, wait);
+}
+
 async function main() {
+  await startDebugger();
   process.on("uncaughtException", onFatal("Uncaught Exception"));
   process.on("unhandledRejection", onFatal("Unhandled Promise Rejection"));
   patchConsole();

@@ -672,7 +672,38 @@ def log_error(error):
     sys.stdout.write("\r".join(lines) + "\n")
 
 
+def start_debugger():
+    """Starts debugpy when lamb serve --debug names this function
+    (docs/debugging.md): it listens on LAMB_DEBUG_HOST:LAMB_DEBUG_PORT and,
+    with LAMB_DEBUG_WAIT, waits for a client before the handler loads.
+    Debian's python3-debugpy is found for any interpreter: its folder
+    (LAMB_DEBUGPY_PATH) goes last on sys.path, so the function's and the
+    interpreter's own packages still win."""
+    port = os.environ.pop("LAMB_DEBUG_PORT", "")
+    host = os.environ.pop("LAMB_DEBUG_HOST", "127.0.0.1")
+    wait = os.environ.pop("LAMB_DEBUG_WAIT", "") == "1"
+    extra = os.environ.pop("LAMB_DEBUGPY_PATH", "/usr/lib/python3/dist-packages")
+    if not port:
+        return
+    try:
+        import debugpy
+    except ImportError:
+        sys.path.append(extra)
+        try:
+            import debugpy
+        except ImportError as e:
+            sys.stderr.write(
+                "lamb bootstrap: --debug needs debugpy (apt-get install python3-debugpy): %s\n" % e
+            )
+            sys.exit(1)
+    debugpy.listen((host, int(port)))
+    sys.stderr.write("lamb bootstrap: debugpy listening on %s:%s\n" % (host, port))
+    if wait:
+        debugpy.wait_for_client()
+
+
 def main():
+    start_debugger()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(line_buffering=True)

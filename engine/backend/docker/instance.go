@@ -142,7 +142,10 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	}
 	b.limits(hc)
 
-	h := b.spares.take(img)
+	var h *holder
+	if spec.Debug == nil { // a debugged one publishes its port: a network of its own (debug.go)
+		h = b.spares.take(img)
+	}
 	in, err := b.start(ctx, spec, cfg, hc, h, secret)
 	if errors.Is(err, errJoin) {
 		// The spare died (removed behind lamb's back): a network of its own.
@@ -191,6 +194,9 @@ func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.
 		if publish = b.publishAgentPort(); publish != "" {
 			hcc.PortBindings = nat.PortMap{port: {{HostIP: publish}}}
 		}
+	}
+	if err := debugContainer(spec, &c, &hcc); err != nil { // debug.go
+		return nil, err
 	}
 	tCreate := time.Now()
 	created, err := b.cli.ContainerCreate(ctx, &c, &hcc, &network.NetworkingConfig{}, nil, "lamb-"+spec.InstanceID)

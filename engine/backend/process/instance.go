@@ -114,6 +114,10 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	if err != nil {
 		return nil, err
 	}
+	argv, debugEnv, err := debugLaunch(ctx, rt.Family, argv, spec.Debug) // debug.go
+	if err != nil {
+		return nil, err
+	}
 
 	in := &instance{b: b, id: spec.InstanceID, spec: spec, dir: filepath.Join(b.instDir, spec.InstanceID),
 		serveDone: make(chan struct{}), done: make(chan struct{})}
@@ -141,7 +145,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		cleanup()
 		return nil, fmt.Errorf("process backend: %w", err)
 	}
-	env := b.environ(spec, u, codeDir, layerDirs, tmpDir, ln.Addr().String())
+	env := append(b.environ(spec, u, codeDir, layerDirs, tmpDir, ln.Addr().String()), debugEnv...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env = codeDir, env
 	cmd.Stdout, cmd.Stderr = pw, pw

@@ -46,7 +46,7 @@ func sysProcAttr(u user) *syscall.SysProcAttr {
 // beyond its use and dies at random ("fatal error: out of memory") under
 // RLIMIT_AS, which is worse than no limit.
 func (in *instance) applyMemoryLimit(family string) {
-	if in.spec.MemoryMB <= 0 || family != runtimes.FamilyPython {
+	if in.spec.MemoryMB <= 0 || family != runtimes.FamilyPython || in.spec.Debug != nil { // debugpy's own threads and adapter need more
 		return
 	}
 	limit := uint64(in.spec.MemoryMB+asHeadroomMB) << 20
