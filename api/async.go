@@ -61,7 +61,7 @@ const (
 	systemBackoffMax = 30 * time.Second
 )
 
-// asyncEvent is one attempt of an Event invocation (destinations.go reads it).
+// asyncEvent is one attempt of an Event invocation (async_outcome.go reads it).
 type asyncEvent struct {
 	fn       *engine.Function
 	req      *engine.Request
@@ -329,7 +329,7 @@ func (s *Server) runAsync(ctx context.Context, it *asyncItem) {
 		ClientContext: rec.ClientContext, CognitoIdentity: rec.CognitoIdentity, TraceID: rec.TraceID}}
 	log := s.log.With("function", efn.ARN, "request_id", rec.RequestID, "attempt", rec.Attempt+1)
 	// The event invoke config of the addressed version or alias
-	// (destinations.go) sets retries, maximum age and destinations.
+	// (async_outcome.go) sets retries, maximum age and destinations.
 	pol := s.asyncPolicyFor(ctx, ev)
 	if time.Since(rec.FirstEnqueued) > pol.maxAge {
 		log.Warn("async event dropped: older than its maximum age")

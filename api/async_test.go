@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/lambhq/lamb/destinations"
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/store"
@@ -194,7 +195,7 @@ func TestAsyncRetriesContinueAfterRestart(t *testing.T) {
 	if got := len(eng2.requestsTo("flaky")); got != 2 {
 		t.Errorf("the second server ran %d attempts, want the 2 retries left", got)
 	}
-	var rec destinationRecord
+	var rec destinations.Record
 	if err := json.Unmarshal(eng2.requestsTo("sink")[0].Payload, &rec); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestAsyncEventAgeCountsFromFirstEnqueue(t *testing.T) {
 	if got := len(eng.requestsTo("old")); got != 0 {
 		t.Errorf("the expired event ran %d times", got)
 	}
-	var rec destinationRecord
+	var rec destinations.Record
 	if err := json.Unmarshal(eng.requestsTo("sink")[0].Payload, &rec); err != nil {
 		t.Fatal(err)
 	}

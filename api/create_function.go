@@ -21,7 +21,7 @@ type createFunctionInput struct {
 	Publish       bool              `json:"Publish"`
 	Tags          map[string]string `json:"Tags"`
 	Architectures []string          `json:"Architectures"`
-	TenancyConfig *tenancyConfig    `json:"TenancyConfig"` // function_config_ext.go
+	TenancyConfig *tenancyConfig    `json:"TenancyConfig"` // function_config_store_only.go
 	// CodeSigningConfigArn attaches a config, as PutFunctionCodeSigningConfig
 	// does (code_signing.go).
 	CodeSigningConfigArn *string `json:"CodeSigningConfigArn"`

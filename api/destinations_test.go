@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/lambhq/lamb/destinations"
 )
 
 // waitRequests polls until fn received n requests.
@@ -58,7 +59,7 @@ func TestEventInvokeConfigRetriesAndDestinations(t *testing.T) {
 	if got := len(eng.requestsTo("failing")); got != 2 {
 		t.Errorf("failing function ran %d times, want 1 + MaximumRetryAttempts 1", got)
 	}
-	var rec destinationRecord
+	var rec destinations.Record
 	if err := json.Unmarshal(eng.requestsTo("sink")[0].Payload, &rec); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestEventInvokeConfigRetriesAndDestinations(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRequests(t, eng, "sink", 2)
-	rec = destinationRecord{}
+	rec = destinations.Record{}
 	if err := json.Unmarshal(eng.requestsTo("sink")[1].Payload, &rec); err != nil {
 		t.Fatal(err)
 	}

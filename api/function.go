@@ -41,11 +41,11 @@ type functionRecord struct {
 	ImageConfig   *imageConfig       `json:"imageConfig,omitempty"`
 	CapProvider   *providerConfig    `json:"capacityProviderConfig,omitempty"` // capacity_provider.go; state only
 	Layers        []layerRef         `json:"layers,omitempty"`
-	VpcConfig     *vpcConfig         `json:"vpcConfig,omitempty"`         // function_config_ext.go
-	DurableConfig *durableConfig     `json:"durableConfig,omitempty"`     // function_config_ext.go
-	TenancyConfig *tenancyConfig     `json:"tenancyConfig,omitempty"`     // function_config_ext.go; set at create only
-	DeadLetterArn string             `json:"deadLetterArn,omitempty"`     // function_config_ext.go
-	FileSystems   []fileSystemConfig `json:"fileSystemConfigs,omitempty"` // function_config_ext.go
+	VpcConfig     *vpcConfig         `json:"vpcConfig,omitempty"`         // function_config_store_only.go
+	DurableConfig *durableConfig     `json:"durableConfig,omitempty"`     // function_config_store_only.go
+	TenancyConfig *tenancyConfig     `json:"tenancyConfig,omitempty"`     // function_config_store_only.go; set at create only
+	DeadLetterArn string             `json:"deadLetterArn,omitempty"`     // function_config_store_only.go
+	FileSystems   []fileSystemConfig `json:"fileSystemConfigs,omitempty"` // function_config_store_only.go
 
 	CodeSHA256Hex string `json:"codeSha256Hex,omitempty"` // blob key of the zip
 	CodeSHA256    string `json:"codeSha256"`              // base64, as AWS shows it

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambhq/lamb/functionurl"
 	"github.com/lambhq/lamb/store"
 )
 
@@ -19,7 +20,7 @@ import (
 // A config belongs to the function itself (qualifier "") or to one alias, and
 // is stored per qualifier, so deleting the function or the alias forgets it
 // (schema.go). Its url-id is indexed separately for the URL server
-// (function_url_serve.go); an index entry whose config is gone or has another
+// (function_url_gateway.go); an index entry whose config is gone or has another
 // id is ignored, so the index never needs to be cleaned in the same step.
 
 // urlTimeLayout is how AWS prints CreationTime and LastModifiedTime of URL configs.
@@ -48,15 +49,8 @@ type urlRef struct {
 	Qualifier string `json:"qualifier,omitempty"`
 }
 
-// urlCors is the model's Cors shape.
-type urlCors struct {
-	AllowCredentials *bool    `json:"AllowCredentials,omitempty"`
-	AllowHeaders     []string `json:"AllowHeaders,omitempty"`
-	AllowMethods     []string `json:"AllowMethods,omitempty"`
-	AllowOrigins     []string `json:"AllowOrigins,omitempty"`
-	ExposeHeaders    []string `json:"ExposeHeaders,omitempty"`
-	MaxAge           *int32   `json:"MaxAge,omitempty"`
-}
+// urlCors is the model's Cors shape, as the gateway reads it.
+type urlCors = functionurl.CORS
 
 func (u *urlRecord) scope() scope { return scope{Account: u.Account, Region: u.Region} }
 
@@ -76,7 +70,7 @@ func (u *urlRecord) invokeMode() string {
 }
 
 // urlHostSuffix is what follows "<url-id>.lambda-url.<region>." in lamb's URL host names.
-const urlHostSuffix = "localhost"
+const urlHostSuffix = functionurl.HostSuffix
 
 // functionURL is lamb's directly usable URL for a config, on the port the
 // caller reached lamb at (AWS's is https://<id>.lambda-url.<region>.on.aws/).

@@ -24,12 +24,12 @@ type streamInvoker interface {
 type responseStream interface {
 	io.ReadCloser
 	Result() *engine.Result
-	contentType() string
+	MediaType() string
 }
 
 type engineStream struct{ *engine.Stream }
 
-func (s engineStream) contentType() string { return s.ContentType }
+func (s engineStream) MediaType() string { return s.ContentType }
 
 // bufferedStream replays a finished buffered invocation as a stream.
 type bufferedStream struct {
@@ -39,7 +39,7 @@ type bufferedStream struct {
 
 func (b *bufferedStream) Close() error               { return nil }
 func (b *bufferedStream) Result() *engine.Result     { return b.res }
-func (b *bufferedStream) contentType() string        { return "application/json" }
+func (b *bufferedStream) MediaType() string          { return "application/json" }
 func (b *bufferedStream) Read(p []byte) (int, error) { return b.Reader.Read(p) }
 
 // openStream starts an invocation whose response is streamed. The payload of a

@@ -15,7 +15,7 @@ import (
 // Resource-based policies of functions (per qualifier) and layer versions.
 // lamb stores and answers them exactly as AWS writes them. It enforces them
 // only where a request's caller is known to be outside the account: function
-// URLs (AWS_IAM callers of other accounts, function_url_serve.go, and the
+// URLs (AWS_IAM callers of other accounts, function_url_gateway.go, and the
 // public of a NONE URL, publicURLGaps below).
 
 // policyDoc is a stored policy: its statements in the order they were added,

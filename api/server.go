@@ -210,7 +210,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	// Clients log and report this id; every answer carries one, as on AWS.
 	w.Header().Set("X-Amzn-RequestId", newRevisionID())
-	// Function URLs are addressed by host name (function_url_serve.go);
+	// Function URLs are addressed by host name (function_url_gateway.go);
 	// they are web endpoints, so the browser guard checks only their Host.
 	if _, _, ok := urlHostID(r.Host); ok {
 		if s.guard(w, r, true, false) {

@@ -84,10 +84,10 @@ type configInput struct {
 	// CapacityProviderConfig is checked against the store by the caller
 	// (checkCapacityProviderConfig, capacity_provider.go).
 	CapacityProviderConfig *providerConfig     `json:"CapacityProviderConfig"`
-	VpcConfig              *vpcConfigInput     `json:"VpcConfig"`         // function_config_ext.go
-	DurableConfig          *durableConfig      `json:"DurableConfig"`     // function_config_ext.go
-	DeadLetterConfig       *deadLetterConfig   `json:"DeadLetterConfig"`  // function_config_ext.go
-	FileSystemConfigs      *[]fileSystemConfig `json:"FileSystemConfigs"` // function_config_ext.go
+	VpcConfig              *vpcConfigInput     `json:"VpcConfig"`         // function_config_store_only.go
+	DurableConfig          *durableConfig      `json:"DurableConfig"`     // function_config_store_only.go
+	DeadLetterConfig       *deadLetterConfig   `json:"DeadLetterConfig"`  // function_config_store_only.go
+	FileSystemConfigs      *[]fileSystemConfig `json:"FileSystemConfigs"` // function_config_store_only.go
 }
 
 type snapStartInput struct {

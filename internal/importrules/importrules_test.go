@@ -38,6 +38,10 @@ var rules = []rule{
 		"lamb deploy is a client of the Lambda API: lamb's state changes only through it"},
 	{"eventsource/...", []string{"api", "engine", "store"},
 		"the pollers know lamb only through their Host interface (the API implements it)"},
+	{"functionurl/...", []string{"api", "store"},
+		"the function URL gateway knows the API only through its Host interface (api/function_url_gateway.go implements it)"},
+	{"destinations/...", []string{"api", "store"},
+		"the destinations client builds and sends records; which destination an event has is the API's business"},
 	{"runtimeapi/...", []string{"engine", "api"},
 		"the Runtime API serves one sandbox and knows nothing of the engine or the REST API"},
 }

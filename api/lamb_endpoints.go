@@ -34,7 +34,7 @@ var blobNamePattern = regexp.MustCompile(`^[0-9a-f]{64}\.zip$`)
 func (s *Server) serveLamb(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/_lamb/")
 	if rest, ok := strings.CutPrefix(p, "urls/"); ok {
-		s.serveURLByPath(w, r, rest) // function_url_serve.go
+		s.serveURLByPath(w, r, rest) // function_url_gateway.go
 		return
 	}
 	if !isInternal(r) && !lambOpen(r.URL.Path) {
@@ -62,7 +62,7 @@ func (s *Server) serveLamb(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case p == "urls":
-		s.serveURLList(w, r) // function_url_serve.go
+		s.serveURLList(w, r) // function_url_gateway.go
 	case p == "instances":
 		s.serveInstances(w, r)
 	case p == "health":

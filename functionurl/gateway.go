@@ -1,15 +1,28 @@
-package api
+// Package functionurl is the gateway of function URLs: it turns an HTTP
+// request into AWS's payload format 2.0 event, answers CORS preflights from
+// the URL's config, invokes the function through its Host and maps the
+// answer back as AWS does (BUFFERED: one result, structured or not;
+// RESPONSE_STREAM: the body streamed as the function writes it, after the
+// HttpResponseStream prelude if it sends one).
+//
+// It knows nothing of where URL configs are stored or how callers are
+// authorised: the Lambda API implements Host for that. A Gateway is safe for
+// concurrent use.
+package functionurl
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,18 +30,88 @@ import (
 	"unicode/utf8"
 
 	"github.com/lambhq/lamb/engine"
-	"github.com/lambhq/lamb/store"
 )
 
-// Function URLs served over HTTP on lamb's own port. A request reaches a
-// config by host name ("<url-id>.lambda-url.<region>.<anything>") or by the
-// path form /_lamb/urls/<url-id>/<path>. lamb builds AWS's payload format 2.0
-// event, invokes the function (BUFFERED: one answer mapped back as AWS maps
-// it; RESPONSE_STREAM: the body streamed as the function writes it) and
-// answers CORS preflights from the config itself.
+// MaxRequestBytes is AWS's limit on a function URL request (the event's 6 MB).
+const MaxRequestBytes = 6 << 20
 
-// urlHostID returns the url-id and region a function URL host name carries.
-func urlHostID(host string) (id, region string, ok bool) {
+// HostSuffix is what follows "<url-id>.lambda-url.<region>." in lamb's URL host names.
+const HostSuffix = "localhost"
+
+// Config is what the gateway needs of one function URL's config.
+type Config struct {
+	URLID   string
+	Account string
+	Region  string
+	// Function is the name of the function the URL invokes, Qualifier its
+	// alias ("" for the function itself).
+	Function, Qualifier string
+	// AuthType is NONE or AWS_IAM.
+	AuthType string
+	// InvokeMode is BUFFERED or RESPONSE_STREAM.
+	InvokeMode string
+	Cors       *CORS
+}
+
+// CORS is the model's Cors shape (also how the API stores it).
+type CORS struct {
+	AllowCredentials *bool    `json:"AllowCredentials,omitempty"`
+	AllowHeaders     []string `json:"AllowHeaders,omitempty"`
+	AllowMethods     []string `json:"AllowMethods,omitempty"`
+	AllowOrigins     []string `json:"AllowOrigins,omitempty"`
+	ExposeHeaders    []string `json:"ExposeHeaders,omitempty"`
+	MaxAge           *int32   `json:"MaxAge,omitempty"`
+}
+
+// Error is an answer a Host gives instead of going on: the gateway writes
+// it as a function URL does, {"Message": ...} with its status.
+type Error struct {
+	Status  int
+	Message string
+}
+
+func (e *Error) Error() string { return strconv.Itoa(e.Status) + " " + e.Message }
+
+// ErrNotFound is returned by a Host for a URL, or the function behind it,
+// that does not exist (404 "No function URL <id>").
+var ErrNotFound = errors.New("functionurl: not found")
+
+// Stream is an invocation's response read as the function writes it. Read
+// returns io.EOF at the end, also when the function failed; Result is valid
+// after that. Close before the end aborts the invocation.
+type Stream interface {
+	io.ReadCloser
+	Result() *engine.Result
+	MediaType() string
+}
+
+// Host is what the gateway needs of the server behind it. An error that is
+// an *Error is answered as it says, ErrNotFound as a 404; any other is
+// logged and answered 500.
+type Host interface {
+	// Lookup returns the config of the URL id, reached in region ("" when
+	// addressed by path, which names no region).
+	Lookup(ctx context.Context, id, region string) (*Config, error)
+	// Authorize lets r call u, or refuses it. It may wrap r.Body.
+	Authorize(w http.ResponseWriter, r *http.Request, u *Config) error
+	// Target resolves the function u invokes and starts its request (id,
+	// invoked ARN, trace); the gateway adds the payload.
+	Target(ctx context.Context, u *Config) (*engine.Function, *engine.Request, error)
+	// Invoke runs a buffered invocation.
+	Invoke(ctx context.Context, fn *engine.Function, req *engine.Request) (*engine.Result, error)
+	// InvokeStream runs an invocation whose response is streamed.
+	InvokeStream(ctx context.Context, fn *engine.Function, req *engine.Request) (Stream, error)
+}
+
+// Gateway serves function URLs for a Host.
+type Gateway struct {
+	Host Host
+	Log  *slog.Logger
+}
+
+// HostID returns the url-id and region a function URL host name carries
+// ("<url-id>.lambda-url.<region>.<anything>").
+func HostID(host string) (id, region string, ok bool) {
 	labels := strings.SplitN(strings.ToLower(trimHostPort(host)), ".", 4)
 	if len(labels) < 4 || labels[1] != "lambda-url" || labels[2] == "" || labels[3] == "" {
 		return "", "", false
@@ -36,252 +119,128 @@ func urlHostID(host string) (id, region string, ok bool) {
 	return labels[0], labels[2], true
 }
 
-// serveURLByHost serves r if its host names a function URL; false otherwise.
-func (s *Server) serveURLByHost(w http.ResponseWriter, r *http.Request) bool {
-	id, region, ok := urlHostID(r.Host)
+// trimHostPort strips a port from a Host header value.
+func trimHostPort(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(host, ".")
+}
+
+// ServeByHost serves r if its host names a function URL; false otherwise.
+func (g *Gateway) ServeByHost(w http.ResponseWriter, r *http.Request) bool {
+	id, region, ok := HostID(r.Host)
 	if !ok {
 		return false
 	}
-	s.serveURL(w, r, id, region, r.URL.EscapedPath())
+	g.serve(w, r, id, region, r.URL.EscapedPath())
 	return true
 }
 
-// serveURLByPath serves /_lamb/urls/<url-id>/<path> (rest is what follows /_lamb/urls/).
-func (s *Server) serveURLByPath(w http.ResponseWriter, r *http.Request, rest string) {
+// ServeByPath serves the path form /<prefix><url-id>/<path> of a function
+// URL, for clients that cannot set a Host; rest is what follows prefix.
+func (g *Gateway) ServeByPath(w http.ResponseWriter, r *http.Request, prefix, rest string) {
 	id, _, _ := strings.Cut(rest, "/")
-	escaped := strings.TrimPrefix(r.URL.EscapedPath(), "/_lamb/urls/"+id)
+	escaped := strings.TrimPrefix(r.URL.EscapedPath(), prefix+id)
 	if escaped == "" {
 		escaped = "/"
 	}
-	s.serveURL(w, r, strings.ToLower(id), "", escaped)
+	g.serve(w, r, strings.ToLower(id), "", escaped)
 }
 
-// urlError answers as a function URL does: JSON {"Message": ...}.
-func urlError(w http.ResponseWriter, status int, msg string) {
+// WriteError answers as a function URL does: JSON {"Message": ...}.
+func WriteError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-ErrorType", http.StatusText(status))
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"Message": msg})
 }
 
-// maxURLRequestBytes is AWS's limit on a function URL request (the event's 6 MB).
-const maxURLRequestBytes = maxSyncPayload
+// hostError answers a Host's error: its own *Error, a 404 for ErrNotFound,
+// else (logged) a 500.
+func (g *Gateway) hostError(w http.ResponseWriter, r *http.Request, id, what string, err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		WriteError(w, e.Status, e.Message)
+	case errors.Is(err, ErrNotFound):
+		WriteError(w, http.StatusNotFound, "No function URL "+id)
+	default:
+		g.Log.ErrorContext(r.Context(), what, "id", id, "error", err)
+		WriteError(w, http.StatusInternalServerError, "Internal Server Error")
+	}
+}
 
-func (s *Server) serveURL(w http.ResponseWriter, r *http.Request, id, region, rawPath string) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id, region, rawPath string) {
 	ctx := r.Context()
-	u, found, err := s.lookupURL(ctx, id)
+	u, err := g.Host.Lookup(ctx, id, region)
 	if err != nil {
-		s.log.ErrorContext(ctx, "function url", "id", id, "error", err)
-		urlError(w, http.StatusInternalServerError, "Internal Server Error")
-		return
-	}
-	if !found || (region != "" && region != u.Region) {
-		urlError(w, http.StatusNotFound, "No function URL "+id)
-		return
-	}
-	if s.cfg.Engine == nil {
-		urlError(w, http.StatusInternalServerError, "lamb: this server runs no engine")
+		g.hostError(w, r, id, "function url", err)
 		return
 	}
 	if u.Cors != nil && r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
 		preflight(w, r, u.Cors)
 		return
 	}
-	if u.AuthType == "NONE" && !s.cfg.URLsWithoutPolicy {
-		gaps, err := s.urlPublicGaps(ctx, u)
-		if err != nil {
-			s.log.ErrorContext(ctx, "function url policy", "id", id, "error", err)
-			urlError(w, http.StatusInternalServerError, "Internal Server Error")
-			return
-		}
-		if len(gaps) > 0 {
-			// AWS's answer to a NONE URL its policy does not make public.
-			s.log.DebugContext(ctx, "function url not public", "id", id, "why", strings.Join(gaps, "; "))
-			urlError(w, http.StatusForbidden, "Forbidden")
-			return
-		}
+	if err := g.Host.Authorize(w, r, u); err != nil {
+		g.hostError(w, r, id, "function url policy", err)
+		return
 	}
-	if u.AuthType == "AWS_IAM" {
-		// A request must be signed (verified when lamb has --credentials, as
-		// the API's), and by a caller the function's policy lets in.
-		if !sigV4Signed(r) {
-			urlError(w, http.StatusForbidden, "Forbidden")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxURLRequestBytes)
-		if err := s.authenticate(r); err != nil {
-			if ae := (*awsError)(nil); errors.As(err, &ae) && ae.Code == "RequestEntityTooLargeException" {
-				urlError(w, http.StatusRequestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
-				return
-			}
-			urlError(w, http.StatusForbidden, "Forbidden")
-			return
-		}
-		ok, err := s.urlCallerAllowed(r, u)
-		if err != nil {
-			s.log.ErrorContext(ctx, "function url policy", "id", id, "error", err)
-			urlError(w, http.StatusInternalServerError, "Internal Server Error")
-			return
-		}
-		if !ok {
-			urlError(w, http.StatusForbidden, "Forbidden")
-			return
-		}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxURLRequestBytes+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
 	if err != nil {
-		urlError(w, http.StatusBadRequest, "Could not read request body")
+		WriteError(w, http.StatusBadRequest, "Could not read request body")
 		return
 	}
-	if len(body) > maxURLRequestBytes {
-		urlError(w, http.StatusRequestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+	if len(body) > MaxRequestBytes {
+		WriteError(w, http.StatusRequestEntityTooLarge, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 		return
 	}
-	fn, err := s.loadQualified(ctx, u.scope(), functionRef{Name: u.Function, Qualifier: u.Qualifier}, pickWeighted)
+	fn, req, err := g.Host.Target(ctx, u)
 	if err != nil {
-		var ae *awsError
-		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-			urlError(w, http.StatusNotFound, "No function URL "+id)
-			return
-		}
-		s.log.ErrorContext(ctx, "function url", "id", id, "error", err)
-		urlError(w, http.StatusInternalServerError, "Internal Server Error")
+		g.hostError(w, r, id, "function url", err)
 		return
 	}
-	info := fn.info()
-	efn, err := s.engineFunction(info)
+	event := buildEvent(r, u, rawPath, body, req.RequestID, time.Now())
+	req.Payload, err = json.Marshal(event)
 	if err != nil {
-		urlError(w, http.StatusInternalServerError, "Internal Server Error")
+		WriteError(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
-	requestID := newRequestID()
-	event := buildURLEvent(r, u, rawPath, body, requestID, time.Now())
-	payload, err := json.Marshal(event)
-	if err != nil {
-		urlError(w, http.StatusInternalServerError, "Internal Server Error")
-		return
-	}
-	invoked := info.FunctionArn
-	if u.Qualifier != "" {
-		invoked += ":" + u.Qualifier
-	}
-	req := &engine.Request{RequestID: requestID, Payload: payload, InvokedARN: invoked, TraceID: traceID()}
-	w.Header().Set("X-Amzn-RequestId", requestID)
+	w.Header().Set("X-Amzn-RequestId", req.RequestID)
 	if u.Cors != nil {
 		corsHeaders(w.Header(), r, u.Cors)
 	}
-	if u.invokeMode() == "RESPONSE_STREAM" {
-		s.serveURLStream(w, r, efn, req)
+	if u.InvokeMode == "RESPONSE_STREAM" {
+		g.serveStream(w, r, fn, req)
 		return
 	}
-	res, err := s.cfg.Engine.Invoke(ctx, efn, req)
+	res, err := g.Host.Invoke(ctx, fn, req)
 	if err != nil {
-		s.urlInvokeError(w, r, err)
+		g.invokeError(w, r, err)
 		return
 	}
 	if res.FunctionError != "" {
-		s.log.DebugContext(ctx, "function url: function error", "request", requestID, "error", string(res.Payload))
-		urlError(w, http.StatusBadGateway, "Internal Server Error")
+		g.Log.DebugContext(ctx, "function url: function error", "request", req.RequestID, "error", string(res.Payload))
+		WriteError(w, http.StatusBadGateway, "Internal Server Error")
 		return
 	}
-	writeURLResult(w, res.Payload)
+	writeResult(w, res.Payload)
 }
 
-func (s *Server) urlInvokeError(w http.ResponseWriter, r *http.Request, err error) {
+func (g *Gateway) invokeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, engine.ErrThrottled):
-		urlError(w, http.StatusTooManyRequests, "Rate Exceeded.")
+		WriteError(w, http.StatusTooManyRequests, "Rate Exceeded.")
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads an answer.
 	default:
-		s.log.ErrorContext(r.Context(), "function url invoke", "error", err)
-		urlError(w, http.StatusInternalServerError, "Internal Server Error")
+		g.Log.ErrorContext(r.Context(), "function url invoke", "error", err)
+		WriteError(w, http.StatusInternalServerError, "Internal Server Error")
 	}
 }
 
-// urlCallerAllowed reports whether the signer of an AWS_IAM request may call
-// the URL. Callers of the function's own account may (lamb has no identity
-// policies that could deny them); others need a statement of the resource
-// policy of the URL's function or alias (policy.go) that allows
-// lambda:InvokeFunctionUrl (or lambda:*) to them, with a
-// lambda:FunctionUrlAuthType condition, if any, of AWS_IAM.
-func (s *Server) urlCallerAllowed(r *http.Request, u *urlRecord) (bool, error) {
-	caller := s.requestScope(r).Account
-	if caller == u.Account {
-		return true, nil
-	}
-	var doc policyDoc
-	err := s.store.View(r.Context(), func(tx store.Tx) error {
-		return tx.Get(bucketPolicies, qualifierKey(u.scope(), u.Function, u.Qualifier), &doc)
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	for _, raw := range doc.Statements {
-		if statementAllowsURL(raw, caller) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// statementAllowsURL reports whether one policy statement lets caller (an
-// account id) invoke a function URL with AWS_IAM auth.
-func statementAllowsURL(raw json.RawMessage, caller string) bool {
-	var st struct {
-		Effect    string
-		Action    json.RawMessage
-		Principal json.RawMessage
-		Condition map[string]map[string]json.RawMessage
-	}
-	if json.Unmarshal(raw, &st) != nil || st.Effect != "Allow" {
-		return false
-	}
-	if !anyOf(st.Action, func(a string) bool { return a == "lambda:InvokeFunctionUrl" || a == "lambda:*" || a == "*" }) {
-		return false
-	}
-	var principal struct{ AWS json.RawMessage }
-	switch {
-	case string(st.Principal) == `"*"`:
-	case json.Unmarshal(st.Principal, &principal) == nil && principal.AWS != nil:
-		if !anyOf(principal.AWS, func(p string) bool {
-			return p == "*" || p == caller || strings.HasPrefix(p, "arn:aws:iam::"+caller+":")
-		}) {
-			return false
-		}
-	default:
-		return false // service principals do not sign URL requests
-	}
-	for _, cond := range st.Condition {
-		if v, ok := cond["lambda:FunctionUrlAuthType"]; ok && !anyOf(v, func(t string) bool { return t == "AWS_IAM" }) {
-			return false
-		}
-	}
-	return true
-}
-
-// anyOf reports whether a JSON string, or any string of a JSON list, matches.
-func anyOf(raw json.RawMessage, match func(string) bool) bool {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return match(one)
-	}
-	var list []string
-	if json.Unmarshal(raw, &list) == nil {
-		for _, v := range list {
-			if match(v) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// sigV4Signed reports whether r carries a SigV4 signature (header or presigned query).
-func sigV4Signed(r *http.Request) bool {
+// SigV4Signed reports whether r carries a SigV4 signature (header or presigned query).
+func SigV4Signed(r *http.Request) bool {
 	auth := r.Header.Get("Authorization")
 	if strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") && strings.Contains(auth, "Credential=") && strings.Contains(auth, "Signature=") {
 		return true
@@ -340,9 +299,9 @@ type urlIAM struct {
 	UserID          string  `json:"userId"`
 }
 
-// buildURLEvent turns r into the function's event.
-func buildURLEvent(r *http.Request, u *urlRecord, rawPath string, body []byte, requestID string, now time.Time) *urlEvent {
-	domain := u.URLID + ".lambda-url." + u.Region + "." + urlHostSuffix
+// buildEvent turns r into the function's event.
+func buildEvent(r *http.Request, u *Config, rawPath string, body []byte, requestID string, now time.Time) *urlEvent {
+	domain := u.URLID + ".lambda-url." + u.Region + "." + HostSuffix
 	sourceIP := r.RemoteAddr
 	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		sourceIP = h
@@ -407,6 +366,9 @@ func buildURLEvent(r *http.Request, u *urlRecord, rawPath string, body []byte, r
 	return ev
 }
 
+// accountID is an AWS account id: an access key of that form names its account.
+var accountID = regexp.MustCompile(`^\d{12}$`)
+
 // iamAuthorizer describes the signer of an AWS_IAM request from its
 // credential scope (lamb does not know IAM users, so ids are derived).
 func iamAuthorizer(r *http.Request, account string) *urlAuthorizer {
@@ -420,7 +382,7 @@ func iamAuthorizer(r *http.Request, account string) *urlAuthorizer {
 	}
 	key, _, _ := strings.Cut(cred, "/")
 	caller := account
-	if accountIDPattern.MatchString(key) {
+	if accountID.MatchString(key) {
 		caller = key
 	}
 	return &urlAuthorizer{IAM: &urlIAM{
@@ -462,7 +424,7 @@ type urlResult struct {
 // writeURLResult maps a buffered function result to the HTTP answer as AWS
 // does: an object with statusCode is a structured response; anything else is
 // the body of a 200 application/json answer (a JSON string without its quotes).
-func writeURLResult(w http.ResponseWriter, payload []byte) {
+func writeResult(w http.ResponseWriter, payload []byte) {
 	var res urlResult
 	trimmed := bytes.TrimSpace(payload)
 	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &res) != nil || res.StatusCode == nil {
@@ -482,7 +444,7 @@ func writeURLResult(w http.ResponseWriter, payload []byte) {
 		if res.IsBase64Encoded {
 			dec, err := base64.StdEncoding.DecodeString(*res.Body)
 			if err != nil {
-				urlError(w, http.StatusBadGateway, "Internal Server Error")
+				WriteError(w, http.StatusBadGateway, "Internal Server Error")
 				return
 			}
 			body = dec
@@ -495,7 +457,7 @@ func writeURLResult(w http.ResponseWriter, payload []byte) {
 	}
 	status := *res.StatusCode
 	if status < 100 || status > 599 {
-		urlError(w, http.StatusBadGateway, "Internal Server Error")
+		WriteError(w, http.StatusBadGateway, "Internal Server Error")
 		return
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -531,10 +493,10 @@ const maxPrelude = 64 << 10
 
 // serveURLStream serves a RESPONSE_STREAM URL: status and headers from the
 // prelude (if any), then the body flushed chunk by chunk.
-func (s *Server) serveURLStream(w http.ResponseWriter, r *http.Request, fn *engine.Function, req *engine.Request) {
-	st, err := s.openStream(r.Context(), fn, req)
+func (g *Gateway) serveStream(w http.ResponseWriter, r *http.Request, fn *engine.Function, req *engine.Request) {
+	st, err := g.Host.InvokeStream(r.Context(), fn, req)
 	if err != nil {
-		s.urlInvokeError(w, r, err)
+		g.invokeError(w, r, err)
 		return
 	}
 	defer st.Close()
@@ -543,7 +505,7 @@ func (s *Server) serveURLStream(w http.ResponseWriter, r *http.Request, fn *engi
 	var head []byte // what arrived before the response started
 	status, started := http.StatusOK, false
 	h := w.Header()
-	prelude := st.contentType() == preludeContentType
+	prelude := st.MediaType() == preludeContentType
 	start := func(body []byte) bool {
 		started = true
 		if h.Get("Content-Type") == "" {
@@ -576,8 +538,8 @@ func (s *Server) serveURLStream(w http.ResponseWriter, r *http.Request, fn *engi
 						return
 					}
 				} else if len(head) > maxPrelude {
-					s.log.WarnContext(r.Context(), "function url: stream prelude too large", "request", req.RequestID)
-					urlError(w, http.StatusBadGateway, "Internal Server Error")
+					g.Log.WarnContext(r.Context(), "function url: stream prelude too large", "request", req.RequestID)
+					WriteError(w, http.StatusBadGateway, "Internal Server Error")
 					return
 				}
 			}
@@ -587,7 +549,7 @@ func (s *Server) serveURLStream(w http.ResponseWriter, r *http.Request, fn *engi
 		}
 		if rerr != nil {
 			if !started {
-				s.urlInvokeError(w, r, rerr)
+				g.invokeError(w, r, rerr)
 			}
 			return
 		}
@@ -597,7 +559,7 @@ func (s *Server) serveURLStream(w http.ResponseWriter, r *http.Request, fn *engi
 		return // an error after the answer began just ends the body, as on AWS
 	}
 	if res != nil && res.FunctionError != "" {
-		urlError(w, http.StatusBadGateway, "Internal Server Error")
+		WriteError(w, http.StatusBadGateway, "Internal Server Error")
 		return
 	}
 	if prelude && len(head) > 0 {
@@ -627,7 +589,7 @@ func applyPrelude(h http.Header, prelude []byte) int {
 }
 
 // preflight answers a CORS preflight from the URL config (the function is not called).
-func preflight(w http.ResponseWriter, r *http.Request, c *urlCors) {
+func preflight(w http.ResponseWriter, r *http.Request, c *CORS) {
 	h := w.Header()
 	origin := r.Header.Get("Origin")
 	method := r.Header.Get("Access-Control-Request-Method")
@@ -655,7 +617,7 @@ func preflight(w http.ResponseWriter, r *http.Request, c *urlCors) {
 }
 
 // corsHeaders adds the CORS headers of an actual (non-preflight) request.
-func corsHeaders(h http.Header, r *http.Request, c *urlCors) {
+func corsHeaders(h http.Header, r *http.Request, c *CORS) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return
@@ -675,7 +637,7 @@ func corsHeaders(h http.Header, r *http.Request, c *urlCors) {
 }
 
 // matchOrigin returns the Access-Control-Allow-Origin value for origin, or "".
-func matchOrigin(c *urlCors, origin string) string {
+func matchOrigin(c *CORS, origin string) string {
 	for _, o := range c.AllowOrigins {
 		switch {
 		case o == "*":
@@ -697,48 +659,4 @@ func listAllows(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// urlListEntry is one row of GET /_lamb/urls.
-type urlListEntry struct {
-	URLID       string `json:"urlId"`
-	FunctionArn string `json:"functionArn"`
-	AuthType    string `json:"authType"`
-	InvokeMode  string `json:"invokeMode"`
-	// NotPublic says why a NONE URL answers 403 to everyone: what its
-	// resource policy lacks (empty: nothing, or an AWS_IAM URL).
-	// PolicyCheckOff is set when the server serves such URLs anyway.
-	NotPublic      []string `json:"notPublic,omitempty"`
-	PolicyCheckOff bool     `json:"policyCheckOff,omitempty"`
-	// FunctionURL is addressed by host name; PathURL reaches the same
-	// function through lamb's own host, for clients that cannot set one.
-	FunctionURL string `json:"functionUrl"`
-	PathURL     string `json:"pathUrl"`
-}
-
-// serveURLList serves GET /_lamb/urls: every function URL of every account.
-func (s *Server) serveURLList(w http.ResponseWriter, r *http.Request) {
-	all, err := s.allURLs(r.Context())
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "list function urls", "error", err)
-		writeError(w, err)
-		return
-	}
-	port := requestPort(r)
-	out := make([]urlListEntry, 0, len(all))
-	for _, u := range all {
-		gaps, err := s.urlPublicGaps(r.Context(), u)
-		if err != nil {
-			s.log.ErrorContext(r.Context(), "list function urls", "error", err)
-			writeError(w, err)
-			return
-		}
-		out = append(out, urlListEntry{
-			URLID: u.URLID, FunctionArn: u.functionArn(), AuthType: u.AuthType, InvokeMode: u.invokeMode(),
-			NotPublic: gaps, PolicyCheckOff: len(gaps) > 0 && s.cfg.URLsWithoutPolicy,
-			FunctionURL: functionURL(u.URLID, u.Region, port),
-			PathURL:     "http://" + r.Host + "/_lamb/urls/" + u.URLID + "/",
-		})
-	}
-	writeJSON(w, http.StatusOK, out)
 }
