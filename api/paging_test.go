@@ -156,7 +156,7 @@ func TestListOperationsPage(t *testing.T) {
 	}
 	for i := range 3 {
 		must(c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("pg"), Description: aws.String(fmt.Sprint("v", i+1))}))
-		waitActive(t, c, "pg")
+		waitUpdated(t, c, "pg") // State stays Active while LastUpdateStatus is InProgress
 		must(c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("pg")}))
 	}
 	for i, alias := range []string{"a1", "a2", "a3"} {
