@@ -173,12 +173,28 @@ func (l *layerVersionRecord) response(codeURL string) layerVersionResponse {
 	}
 }
 
-// listItem is the LayerVersionsListItem shape (no Content, no LayerArn).
-func (l *layerVersionRecord) listItem() layerVersionResponse {
+// layerVersionListItem is the LayerVersionsListItem shape (no Content, no
+// LayerArn). Unlike Publish/GetLayerVersion, which answer "Description": ""
+// (AWS's recordings in shared/aws-snapshots), a list item leaves an empty
+// Description out: moto's test_list_lambda_layers, verified against AWS, expects
+// exactly Version, LayerVersionArn, CompatibleRuntimes, LicenseInfo and CreatedDate.
+type layerVersionListItem struct {
+	LayerVersionArn         string    `json:"LayerVersionArn"`
+	Version                 int64     `json:"Version"`
+	Description             string    `json:"Description,omitempty"`
+	CreatedDate             string    `json:"CreatedDate"`
+	CompatibleRuntimes      *[]string `json:"CompatibleRuntimes,omitempty"`
+	LicenseInfo             string    `json:"LicenseInfo,omitempty"`
+	CompatibleArchitectures *[]string `json:"CompatibleArchitectures,omitempty"`
+}
+
+func (l *layerVersionRecord) listItem() layerVersionListItem {
 	r := l.response("")
-	r.Content = nil
-	r.LayerArn = ""
-	return r
+	return layerVersionListItem{
+		LayerVersionArn: r.LayerVersionArn, Version: r.Version, Description: r.Description,
+		CreatedDate: r.CreatedDate, CompatibleRuntimes: r.CompatibleRuntimes,
+		LicenseInfo: r.LicenseInfo, CompatibleArchitectures: r.CompatibleArchitectures,
+	}
 }
 
 // sentList answers a list as the publisher sent it: absent when it was not

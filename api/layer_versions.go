@@ -237,7 +237,7 @@ func (s *Server) matchingLayerVersions(r *http.Request, c *call, sc scope, name 
 }
 
 type listLayerVersionsOutput struct {
-	LayerVersions []layerVersionResponse `json:"LayerVersions"`
+	LayerVersions []layerVersionListItem `json:"LayerVersions"`
 	NextMarker    string                 `json:"NextMarker,omitempty"`
 }
 
@@ -252,11 +252,11 @@ func (s *Server) listLayerVersions(w http.ResponseWriter, r *http.Request, c *ca
 		return err
 	}
 	slices.Reverse(versions)
-	var items []layerVersionResponse
+	var items []layerVersionListItem
 	for _, l := range versions {
 		items = append(items, l.listItem())
 	}
-	p, err := pageOf(c, items, maxItems, func(x layerVersionResponse) string { return strconv.FormatInt(x.Version, 10) })
+	p, err := pageOf(c, items, maxItems, func(x layerVersionListItem) string { return strconv.FormatInt(x.Version, 10) })
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func (s *Server) listLayerVersions(w http.ResponseWriter, r *http.Request, c *ca
 type layersListItem struct {
 	LayerName             string               `json:"LayerName"`
 	LayerArn              string               `json:"LayerArn"`
-	LatestMatchingVersion layerVersionResponse `json:"LatestMatchingVersion"`
+	LatestMatchingVersion layerVersionListItem `json:"LatestMatchingVersion"`
 }
 
 type listLayersOutput struct {
