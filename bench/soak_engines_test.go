@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -214,18 +213,7 @@ func (e *privateEngine) close() {
 		_ = exec.Command("podman", "--root", filepath.Join(e.dir, "root"), "--runroot", filepath.Join(e.dir, "run"),
 			"rm", "-af", "-t0").Run()
 	}
-	// Mounts the engine left (overlay, shm, netns) would keep the state.
-	if b, err := os.ReadFile("/proc/self/mounts"); err == nil {
-		var mounts []string
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], e.dir+"/") {
-				mounts = append(mounts, f[1])
-			}
-		}
-		for i := len(mounts) - 1; i >= 0; i-- {
-			_ = syscall.Unmount(mounts[i], syscall.MNT_DETACH)
-		}
-	}
+	detachMounts(e.dir) // the engine's leftovers (overlay, shm, netns) would keep the state
 	_ = os.RemoveAll(e.dir)
 	_ = exec.Command("ip", "link", "del", e.bridge).Run()
 }
