@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func TestEventInvokeConfigRetriesAndDestinations(t *testing.T) {
 	_, err := h.client.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("ok"),
 		DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String("arn:aws:sqs:us-east-1:111111111111:q")}}})
 	var ipv *types.InvalidParameterValueException
-	if !errorsAs(err, &ipv) {
+	if !errors.As(err, &ipv) {
 		t.Errorf("SQS destination without endpoint: %v", err)
 	}
 }

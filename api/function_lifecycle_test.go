@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func testFunctionLifecycleMatchesSnapshot(t *testing.T) {
 	matchSnapshot(t, snap, "delete_response", got)
 	_, err := h.client.GetFunction(ctx, get)
 	var nf *types.ResourceNotFoundException
-	if !errorsAs(err, &nf) {
+	if !errors.As(err, &nf) {
 		t.Fatalf("GetFunction after delete: want ResourceNotFoundException, got %v", err)
 	}
 	matchSnapshot(t, snap, "delete_postdelete", n.normalise(h.rec.lastResponse().boto3View(t), ""))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,7 +58,7 @@ func TestSnapStartStates(t *testing.T) {
 			switch {
 			case tc.ok && err != nil:
 				t.Errorf("refused: %v", err)
-			case !tc.ok && !errorsAs(err, &ipe):
+			case !tc.ok && !errors.As(err, &ipe):
 				t.Errorf("got %v, want InvalidParameterValueException", err)
 			}
 			if tc.ok {
