@@ -216,12 +216,14 @@ var ErrNoCommand = errors.New("runtimes: no host command for this runtime family
 type Interpreters struct {
 	Python string // e.g. "/usr/bin/python3"
 	Node   string // e.g. "/usr/bin/node"
+	Java   string // e.g. "/usr/bin/java"
 }
 
 // Command returns the argv that runs a function of the given family on the
 // host: python and nodejs run lamb's bootstrap (written at bootstrapPath, see
 // Bootstrap) with the matching interpreter; provided runs the zip's own
-// taskRoot+"/bootstrap". Other families fail with ErrNoCommand.
+// taskRoot+"/bootstrap"; java runs lamb's java bootstrap compiled into the
+// folder bootstrapPath (see JavaSources). Other families fail with ErrNoCommand.
 func Command(family string, in Interpreters, bootstrapPath, taskRoot string) ([]string, error) {
 	switch family {
 	case FamilyPython:
@@ -236,6 +238,12 @@ func Command(family string, in Interpreters, bootstrapPath, taskRoot string) ([]
 		return []string{in.Node, bootstrapPath}, nil
 	case FamilyProvided:
 		return []string{path.Join(taskRoot, "bootstrap")}, nil
+	case FamilyJava:
+		if in.Java == "" {
+			return nil, fmt.Errorf("java not set: %w", ErrNoCommand)
+		}
+		// Tiered compilation stopped at C1, as AWS's java runtimes start the JVM: faster cold starts.
+		return []string{in.Java, "-XX:+TieredCompilation", "-XX:TieredStopAtLevel=1", "-cp", bootstrapPath, JavaMainClass}, nil
 	default:
 		return nil, fmt.Errorf("family %q: %w", family, ErrNoCommand)
 	}

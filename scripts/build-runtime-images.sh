@@ -4,7 +4,7 @@
 # /opt), made from a Debian rootfs (debootstrap, minbase) and `docker import`,
 # since no container registry is reachable where lamb is tested.
 #
-#   scripts/build-runtime-images.sh            # prints python=IMAGE, nodejs=IMAGE, provided=IMAGE
+#   scripts/build-runtime-images.sh            # prints python=IMAGE, nodejs=IMAGE, provided=IMAGE, java=IMAGE
 #
 # Images are tagged with a hash of their inputs (this script, the bootstraps,
 # the mirror, the suite); an image already built from the same inputs is
@@ -14,7 +14,7 @@
 # an engine with an empty data root (CI starts one per run) gets its images
 # with one `docker import` each.
 #
-# Needs: root, debootstrap, docker (or DOCKER=podman), sha256sum.
+# Needs: root, debootstrap, docker (or DOCKER=podman), sha256sum; javac (JDK 17+) for the java image.
 set -euo pipefail
 
 DOCKER=${DOCKER:-docker}
@@ -23,6 +23,7 @@ CACHE=${LAMB_IMAGE_CACHE:-/var/cache/lamb-images}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 PY_BOOT="$HERE/runtimes/python/bootstrap.py"
 NODE_BOOT="$HERE/runtimes/nodejs/bootstrap.mjs"
+JAVA_SRC="$HERE/runtimes/java/src"
 
 log() { echo "build-runtime-images: $*" >&2; }
 
@@ -51,6 +52,7 @@ packages() {
 	python) echo "python3 python3-debugpy";; # debugpy: lamb serve --debug (docs/debugging.md)
 	nodejs) echo "nodejs";;
 	provided) echo "";;
+	java) echo "openjdk-17-jre-headless";;
 	esac
 }
 
@@ -62,6 +64,7 @@ inputs_hash() {
 		case "$fam" in
 		python) sha256sum <"$PY_BOOT";;
 		nodejs) sha256sum <"$NODE_BOOT";;
+		java) (cd "$JAVA_SRC" && find . -name '*.java' | LC_ALL=C sort | xargs sha256sum);;
 		esac
 	} | sha256sum | cut -c1-12
 }
@@ -157,6 +160,22 @@ SH
 		install -m 0644 "$NODE_BOOT" "$dir/var/runtime/bootstrap.mjs"
 		printf '#!/bin/sh\nexec /usr/bin/node /var/runtime/bootstrap.mjs "$@"\n' >"$dir/var/runtime/bootstrap"
 		chmod 0755 "$dir/var/runtime/bootstrap";;
+	java)
+		# lamb's java bootstrap (runtimes/java), compiled here: the image has a JRE only.
+		mkdir -p "$dir/var/runtime/classes"
+		# shellcheck disable=SC2046
+		javac --release 17 -nowarn -d "$dir/var/runtime/classes" $(find "$JAVA_SRC" -name '*.java' | LC_ALL=C sort) >&2
+		cat >"$dir/var/runtime/bootstrap" <<'SH'
+#!/bin/sh
+# JDWP under lamb serve --debug (docs/debugging.md): LAMB_DEBUG_PORT, LAMB_DEBUG_WAIT.
+if [ -n "${LAMB_DEBUG_PORT:-}" ]; then
+	suspend=n
+	[ "${LAMB_DEBUG_WAIT:-}" = 1 ] && suspend=y
+	set -- "-agentlib:jdwp=transport=dt_socket,server=y,suspend=$suspend,address=${LAMB_DEBUG_HOST:-127.0.0.1}:$LAMB_DEBUG_PORT" "$@"
+fi
+exec /usr/bin/java -XX:+TieredCompilation -XX:TieredStopAtLevel=1 "$@" -cp /var/runtime/classes lamb.runtime.Bootstrap
+SH
+		chmod 0755 "$dir/var/runtime/bootstrap";;
 	esac
 	# Keep the image small.
 	rm -rf "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* \
@@ -168,6 +187,6 @@ SH
 }
 
 mkdir -p "$CACHE"
-for fam in ${LAMB_IMAGE_FAMILIES:-python nodejs provided}; do
+for fam in ${LAMB_IMAGE_FAMILIES:-python nodejs provided java}; do
 	build_family "$fam"
 done

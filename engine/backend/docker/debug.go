@@ -17,7 +17,7 @@ import (
 var errDebugUnsupported = errors.New("docker backend: --debug")
 
 // debugContainer sets a debugged instance up (docs/debugging.md): the
-// bootstrap's debugger (debugpy, node's inspector) listens on 0.0.0.0:PORT
+// bootstrap's debugger (debugpy, node's inspector, JDWP) listens on 0.0.0.0:PORT
 // inside the container, published on 127.0.0.1:PORT of the host only. The
 // container has a network of its own (no spare holder: ports are published
 // on the container that owns the namespace).
@@ -27,7 +27,10 @@ func debugContainer(spec *backend.Spec, c *container.Config, hc *container.HostC
 		return nil
 	}
 	rt, _ := runtimes.Lookup(spec.Runtime)
-	if spec.PackageType == "Image" || (rt.Family != runtimes.FamilyPython && rt.Family != runtimes.FamilyNodejs) {
+	// java: the java image's bootstrap starts the JVM with JDWP's agent on
+	// LAMB_DEBUG_PORT (scripts/build-runtime-images.sh).
+	java := spec.PackageType != "Image" && rt.Family == runtimes.FamilyJava
+	if !java && (spec.PackageType == "Image" || (rt.Family != runtimes.FamilyPython && rt.Family != runtimes.FamilyNodejs)) {
 		return fmt.Errorf("%w: runtime %q: only python and nodejs are debugged in containers (use --backend process)", errDebugUnsupported, spec.Runtime)
 	}
 	port := strconv.Itoa(d.Port)

@@ -111,6 +111,8 @@ type Backend struct {
 	bootMu       sync.Mutex
 	bootManifest manifest // runtimeDir as New wrote it
 
+	java javaBootstrap // java.go
+
 	lambRan atomic.Bool // a function ran as lamb's user, which can write what root can
 }
 

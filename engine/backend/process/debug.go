@@ -16,7 +16,8 @@ import (
 
 // debugLaunch adapts argv and the environment for spec.Debug (see
 // docs/debugging.md): python and node bootstraps start debugpy or the
-// inspector themselves when LAMB_DEBUG_PORT is set; a provided bootstrap
+// inspector themselves when LAMB_DEBUG_PORT is set; a JVM gets JDWP's agent
+// (suspend=y under Wait); a provided bootstrap
 // runs under delve headless (dlv on PATH, else LAMB_DLV).
 func debugLaunch(ctx context.Context, family string, argv []string, d *backend.Debug) ([]string, []string, error) {
 	if d == nil {
@@ -38,6 +39,14 @@ func debugLaunch(ctx context.Context, family string, argv []string, d *backend.D
 		return argv, env, nil
 	case runtimes.FamilyNodejs:
 		return argv, env, nil
+	case runtimes.FamilyJava:
+		// JDWP, the JVM's own debugger agent (jdb, IntelliJ, VS Code attach to it).
+		suspend := "n"
+		if d.Wait {
+			suspend = "y"
+		}
+		agent := "-agentlib:jdwp=transport=dt_socket,server=y,suspend=" + suspend + ",address=127.0.0.1:" + port
+		return append([]string{argv[0], agent}, argv[1:]...), nil, nil
 	case runtimes.FamilyProvided:
 		dlv, err := findDelve()
 		if err != nil {

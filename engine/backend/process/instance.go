@@ -211,10 +211,19 @@ func (b *Backend) command(family, interp string, spec *backend.Spec, codeDir str
 		in.Python = interp
 	case runtimes.FamilyNodejs:
 		in.Node = interp
+	case runtimes.FamilyJava:
+		in.Java = interp
 	}
 	bootstrapPath := ""
 	if name, _, ok := runtimes.Bootstrap(family); ok {
 		bootstrapPath = filepath.Join(b.runtimeDir, name)
+	}
+	if family == runtimes.FamilyJava {
+		dir, err := b.javaClasses(interp) // java.go
+		if err != nil {
+			return nil, err
+		}
+		bootstrapPath = dir
 	}
 	argv, err := runtimes.Command(family, in, bootstrapPath, codeDir)
 	if err != nil {
@@ -239,6 +248,14 @@ func (b *Backend) command(family, interp string, spec *backend.Spec, codeDir str
 			return nil, &backend.InitError{FunctionError: backend.FunctionError{Type: "Runtime.InvalidEntrypoint", Body: body}}
 		}
 		argv[0] = found
+	}
+	if family == runtimes.FamilyJava {
+		// Layers' jars, as AWS's /opt/java/lib (later layers first, as on the other search paths).
+		var libs []string
+		for i := len(layerDirs) - 1; i >= 0; i-- {
+			libs = append(libs, filepath.Join(layerDirs[i], "java", "lib"))
+		}
+		argv = append([]string{argv[0], "-Dlamb.layers=" + strings.Join(libs, ":")}, argv[1:]...)
 	}
 	if family == runtimes.FamilyNodejs && spec.MemoryMB > 0 {
 		// V8 reserves far more address space than it uses, so node gets a heap

@@ -47,6 +47,8 @@ func wantVersion(rt runtimes.Runtime) string {
 		return strings.TrimPrefix(rt.ID, "python")
 	case runtimes.FamilyNodejs:
 		return strings.TrimSuffix(strings.TrimPrefix(rt.ID, "nodejs"), ".x")
+	case runtimes.FamilyJava:
+		return javaWant(rt.ID) // java.go
 	}
 	return ""
 }
@@ -109,6 +111,8 @@ func (b *Backend) resolveInterpreter(rt runtimes.Runtime) interpreterChoice {
 		def, err = b.python()
 	case runtimes.FamilyNodejs:
 		def, err = lookPath(b.cfg.NodeBin)
+	case runtimes.FamilyJava:
+		def, err = lookPath("java")
 	default:
 		return interpreterChoice{}
 	}
@@ -118,6 +122,16 @@ func (b *Backend) resolveInterpreter(rt runtimes.Runtime) interpreterChoice {
 		if versionMatches(dv, want) {
 			return interpreterChoice{path: def, version: dv, matches: true, why: "default"}
 		}
+	}
+	if rt.Family == runtimes.FamilyJava {
+		// JVMs are not named after their versions on PATH: look where JDKs are installed.
+		if p, v := versionedJava(want); p != "" {
+			return interpreterChoice{path: p, version: v, matches: true, why: "JVM of version " + want}
+		}
+		if err != nil {
+			return interpreterChoice{err: err}
+		}
+		return interpreterChoice{path: def, version: dv, matches: false, why: "default"}
 	}
 	// One named after the version, on PATH.
 	name := "python" + want
@@ -174,6 +188,9 @@ func (b *Backend) Interpreters() string {
 	if node, err := lookPath(b.cfg.NodeBin); err == nil {
 		parts = append(parts, "node "+orUnknown(interpreterVersion(node)))
 	}
+	if java, err := lookPath("java"); err == nil {
+		parts = append(parts, "java "+orUnknown(interpreterVersion(java)))
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -187,6 +204,9 @@ func orUnknown(v string) string {
 func familyName(f string) string {
 	if f == runtimes.FamilyNodejs {
 		return "Node.js"
+	}
+	if f == runtimes.FamilyJava {
+		return "Java"
 	}
 	return "Python"
 }
