@@ -310,14 +310,22 @@ func TestDebugJavaDocker(t *testing.T)  { testDebugJava(t, true) }
 
 // jdbSession is jdb attached to a JVM, driven through its stdin.
 type jdbSession struct {
-	t     *testing.T
-	in    io.WriteCloser
-	mu    sync.Mutex
-	out   strings.Builder // everything jdb printed
-	lines chan string
+	t      *testing.T
+	in     io.WriteCloser
+	mu     sync.Mutex
+	out    strings.Builder // everything jdb printed
+	lines  chan string
+	cmd    *exec.Cmd
+	exited chan struct{} // jdb exited
+	done   chan struct{} // its output is read
 }
 
-func attachJdb(t *testing.T, port int) *jdbSession {
+// attachJdb attaches jdb to the JVM on port, trying again while the JVM
+// does not listen yet: Docker's proxy accepts on a published port before
+// anything listens in the container, so a connection is no sign (and a
+// probe that handshook and left would resume a JVM waiting under
+// suspend=y).
+func attachJdb(t *testing.T, port int, answer <-chan string) *jdbSession {
 	t.Helper()
 	bin, err := exec.LookPath("jdb")
 	if err != nil {
@@ -326,6 +334,27 @@ func attachJdb(t *testing.T, port int) *jdbSession {
 		}
 		t.Skip("jdb not found: install a JDK 17 (openjdk-17-jdk-headless)")
 	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		j := startJdb(t, bin, port)
+		if j.started() {
+			t.Cleanup(j.stop)
+			return j
+		}
+		j.stop()
+		if time.Now().After(deadline) {
+			t.Fatalf("jdb could not attach to port %d:\n%s", port, j.transcript())
+		}
+		select {
+		case a := <-answer:
+			t.Fatalf("invoke ended before jdb attached: %s", a)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func startJdb(t *testing.T, bin string, port int) *jdbSession {
+	t.Helper()
 	cmd := exec.Command(bin, "-attach", "127.0.0.1:"+strconv.Itoa(port))
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -336,10 +365,14 @@ func attachJdb(t *testing.T, port int) *jdbSession {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	j := &jdbSession{t: t, in: in, lines: make(chan string, 1024)}
-	done := make(chan struct{})
+	j := &jdbSession{t: t, in: in, lines: make(chan string, 1024), exited: make(chan struct{}), done: make(chan struct{}), cmd: cmd}
+	go func() { // owned by the session: ends when jdb exits
+		_ = cmd.Wait()
+		close(j.exited)
+		_ = pw.Close()
+	}()
 	go func() { // owned by the session: ends when jdb's output closes
-		defer close(done)
+		defer close(j.done)
 		defer close(j.lines)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -349,22 +382,44 @@ func attachJdb(t *testing.T, port int) *jdbSession {
 			j.mu.Unlock()
 			j.lines <- l
 		}
+		_, _ = io.Copy(io.Discard, pr)
 	}()
-	t.Cleanup(func() {
-		_, _ = io.WriteString(in, "quit\n")
-		_ = in.Close()
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		_ = pw.Close()
-		<-done
-	})
 	return j
+}
+
+// started waits until jdb is attached (true) or has given up (false).
+func (j *jdbSession) started() bool {
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case l, ok := <-j.lines:
+			if !ok {
+				return false
+			}
+			if strings.Contains(l, "VM Started") {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// stop ends jdb (quit, else kill) and waits for its goroutines.
+func (j *jdbSession) stop() {
+	_, _ = io.WriteString(j.in, "quit\n")
+	_ = j.in.Close()
+	select {
+	case <-j.exited:
+	case <-time.After(10 * time.Second):
+		_ = j.cmd.Process.Kill()
+		<-j.exited
+	}
+	go func() { // drain what is left so the reader ends
+		for range j.lines {
+		}
+	}()
+	<-j.done
 }
 
 func (j *jdbSession) send(cmd string) {
@@ -413,11 +468,8 @@ func testDebugJava(t *testing.T, docker bool) {
 		Handler: aws.String("example.Hello::handleRequest"), Code: &types.FunctionCode{ZipFile: code}, Timeout: aws.Int32(1),
 	}, time.Minute)
 	answer := invokeAsync(ctx, c, "jdebug", `{"name":"jdwp"}`)
-	dial(t, port, answer).Close() // JDWP listens again after a connection without a handshake
-
 	line := breakLine(t)
-	j := attachJdb(t, port)
-	j.until("VM Started")
+	j := attachJdb(t, port, answer)
 	j.send(fmt.Sprintf("stop at example.Hello:%d", line))
 	j.until("breakpoint example.Hello:" + strconv.Itoa(line))
 	j.send("cont") // --debug-wait: the JVM waited (suspend=y) for us
