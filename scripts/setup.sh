@@ -39,6 +39,11 @@ command -v node >/dev/null || { echo "setup: installing nodejs"; apt_install nod
 # Debuggers (test/e2e/debug_test.go, docs/debugging.md): debugpy for python
 # functions; delve is built by the test itself (go install into the user cache).
 [ -d /usr/lib/python3/dist-packages/debugpy ] || { echo "setup: installing python3-debugpy"; apt_install python3-debugpy; }
+
+# The java runtimes (runtimes/java, test/e2e/debug_java_test.go): javac compiles lamb's
+# java bootstrap (process backend, the java stand-in image) and the tests' handlers;
+# jdb is the JDWP client of the debugger test.
+command -v javac >/dev/null && command -v jdb >/dev/null || { echo "setup: installing openjdk-17-jdk-headless"; apt_install openjdk-17-jdk-headless; }
 command -v zip >/dev/null || apt_install zip
 # Building aws-lambda-ric's native addon (test/e2e/ric_test.go): curl's buildconf and
 # configure, aws-lambda-cpp's cmake, then node-gyp (python3, make, g++) against the

@@ -131,8 +131,9 @@ public final class Bootstrap {
         if (t != null) {
             List<String> st = new ArrayList<>();
             for (StackTraceElement e : t.getStackTrace()) {
-                if (e.getClassName().startsWith("lamb.runtime.") || e.getClassName().startsWith("jdk.internal.reflect.")
-                        || e.getClassName().equals("java.lang.reflect.Method")) {
+                String c = e.getClassName();
+                if (c.equals(Handler.class.getName()) || c.equals(Bootstrap.class.getName()) || c.startsWith(Bootstrap.class.getName() + "$")
+                        || c.startsWith("jdk.internal.reflect.") || c.equals("java.lang.reflect.Method")) {
                     continue; // the bootstrap's own frames and reflection's
                 }
                 st.add(e.toString());
