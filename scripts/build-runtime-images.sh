@@ -188,5 +188,9 @@ SH
 
 mkdir -p "$CACHE"
 for fam in ${LAMB_IMAGE_FAMILIES:-python nodejs provided java}; do
+	if [ "$fam" = java ] && ! command -v javac >/dev/null; then
+		log "skipping java: no javac (a JDK 17+, scripts/setup.sh) to compile lamb's java bootstrap"
+		continue
+	fi
 	build_family "$fam"
 done
