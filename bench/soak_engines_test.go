@@ -208,6 +208,7 @@ func (e *privateEngine) close() {
 	if e.proc != nil {
 		e.proc.stop()
 	}
+	killShims(e.dir) // a private dockerd's shims outlive it
 	if e.kind == "podman" {
 		// conmon and the container processes are not the service's children.
 		_ = exec.Command("podman", "--root", filepath.Join(e.dir, "root"), "--runroot", filepath.Join(e.dir, "run"),
