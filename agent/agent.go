@@ -11,7 +11,8 @@
 //
 // It needs nothing from the image but a Linux kernel: it is stdlib-only and
 // static. It exits when the runtime exits (with the runtime's status), on
-// shutdown, or on SIGTERM/SIGINT.
+// shutdown, on SIGTERM/SIGINT, or when no host has held its event stream for
+// its lease (Config.Lease), the host being gone.
 package agent
 
 import (
