@@ -158,15 +158,24 @@ func (v *volumes) fill(ctx context.Context, name, kind, image string, zips []str
 }
 
 // agentVolumeName hashes the agent binary once; the volume is named after it.
+// Only the hash is kept: the binary (lamb itself, ~60 MB) is read again when
+// a volume is filled, so that it does not stay in the heap for the server's
+// life (and, through GC pacing, double lamb's RSS).
 func (b *Backend) agentVolumeName() (string, error) {
 	b.agentOnce.Do(func() {
-		data, err := os.ReadFile(b.cfg.AgentBinary)
+		f, err := os.Open(b.cfg.AgentBinary)
 		if err != nil {
 			b.agentErr = fmt.Errorf("read agent binary: %w", err)
 			return
 		}
-		sum := sha256.Sum256(data)
-		b.agentBin, b.agentName = data, "lamb-agent-"+hex.EncodeToString(sum[:8])
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			b.agentErr = fmt.Errorf("read agent binary: %w", err)
+			return
+		}
+		b.agentSum = hex.EncodeToString(h.Sum(nil))
+		b.agentName = "lamb-agent-" + b.agentSum[:16]
 	})
 	return b.agentName, b.agentErr
 }
@@ -179,7 +188,16 @@ func (b *Backend) agentVolume(ctx context.Context, image string) (string, error)
 		return "", err
 	}
 	err = b.vols.ensure(ctx, name, "agent", image, nil, func(tw *tar.Writer) error {
-		return writeTarFile(tw, "lamb", b.agentBin, 0o755)
+		data, err := os.ReadFile(b.cfg.AgentBinary)
+		if err != nil {
+			return fmt.Errorf("read agent binary: %w", err)
+		}
+		// A binary replaced since it was hashed would fill the volume
+		// named after the old one with the new one.
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != b.agentSum {
+			return fmt.Errorf("agent binary %s changed while lamb runs", b.cfg.AgentBinary)
+		}
+		return writeTarFile(tw, "lamb", data, 0o755)
 	})
 	return name, err
 }
