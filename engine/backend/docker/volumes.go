@@ -287,6 +287,14 @@ func shortSHA(s string) string {
 	return s
 }
 
+func writeTarFile(tw *tar.Writer, name string, data []byte, mode int64) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(data)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+		return err
+	}
+	_, err := tw.Write(data)
+	return err
+}
+
 // zipToTar validates a zip (no absolute paths, no climbing out, no links
 // leaving the root, AWS's size limit) and writes its entries to tw, keeping
 // modes: code is readable by everyone, executables stay executable.
