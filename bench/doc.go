@@ -28,7 +28,11 @@
 //     the runtime images loaded from the default Docker engine), so restarting
 //     them touches no other test; they need root. It prints, per backend, sync
 //     calls answered, events accepted, run, lost (must be 0) and run twice,
-//     what is left after the run (must be nothing) and lamb's RSS over time.
+//     what is left after the run (must be nothing) and lamb's RSS over time,
+//     split into anonymous and file pages ("|" marks a restart of lamb).
+//     LAMB_SOAK_PPROF=DIR builds lamb with -tags pprof and saves its heap
+//     profile at each RSS sample (DIR/BACKEND-SECONDS.heap, for go tool
+//     pprof), with Go's HeapInuse beside the RSS.
 //   - BenchmarkSQSEventSource: SQS → lamb → a python function that only
 //     notes each record (moto's server as the queue), messages/s at
 //     BatchSize 10 against a plain SDK consumer of the same server

@@ -75,7 +75,7 @@ type Backend struct {
 	vols   *volumes
 
 	agentOnce sync.Once
-	agentBin  []byte
+	agentSum  string // the agent binary's sha256, hex
 	agentName string
 	agentErr  error
 

@@ -158,15 +158,24 @@ func (v *volumes) fill(ctx context.Context, name, kind, image string, zips []str
 }
 
 // agentVolumeName hashes the agent binary once; the volume is named after it.
+// Only the hash is kept: the binary (lamb itself, ~60 MB) is streamed again
+// when a volume is filled (writeAgent), so that it does not stay in the heap
+// for the server's life (and, through GC pacing, double lamb's RSS).
 func (b *Backend) agentVolumeName() (string, error) {
 	b.agentOnce.Do(func() {
-		data, err := os.ReadFile(b.cfg.AgentBinary)
+		f, err := os.Open(b.cfg.AgentBinary)
 		if err != nil {
 			b.agentErr = fmt.Errorf("read agent binary: %w", err)
 			return
 		}
-		sum := sha256.Sum256(data)
-		b.agentBin, b.agentName = data, "lamb-agent-"+hex.EncodeToString(sum[:8])
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			b.agentErr = fmt.Errorf("read agent binary: %w", err)
+			return
+		}
+		b.agentSum = hex.EncodeToString(h.Sum(nil))
+		b.agentName = "lamb-agent-" + b.agentSum[:16]
 	})
 	return b.agentName, b.agentErr
 }
@@ -179,9 +188,37 @@ func (b *Backend) agentVolume(ctx context.Context, image string) (string, error)
 		return "", err
 	}
 	err = b.vols.ensure(ctx, name, "agent", image, nil, func(tw *tar.Writer) error {
-		return writeTarFile(tw, "lamb", b.agentBin, 0o755)
+		return b.writeAgent(tw)
 	})
 	return name, err
+}
+
+// writeAgent streams the agent binary into tw as /lamb, never whole in
+// memory: a 58 MB buffer would be garbage at once, but would set the GC's
+// heap goal to twice that for a long while. A binary replaced since it was
+// hashed fails the fill, rather than filling the volume named after the old
+// one with the new one.
+func (b *Backend) writeAgent(tw *tar.Writer) error {
+	f, err := os.Open(b.cfg.AgentBinary)
+	if err != nil {
+		return fmt.Errorf("read agent binary: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read agent binary: %w", err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "lamb", Mode: 0o755, Size: fi.Size(), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+		return err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(tw, io.TeeReader(f, h)); err != nil {
+		return fmt.Errorf("read agent binary: %w", err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != b.agentSum {
+		return fmt.Errorf("agent binary %s changed while lamb runs", b.cfg.AgentBinary)
+	}
+	return nil
 }
 
 // reapAgentVolumes removes agent volumes of other lamb builds that no
