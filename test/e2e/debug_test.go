@@ -591,3 +591,27 @@ func checkDelveContainer(t *testing.T, fn string, port int) {
 		t.Errorf("capabilities added: %v", ci.HostConfig.CapAdd)
 	}
 }
+
+// TestDebugGoDockerBadDelve: a --dlv that cannot run in a container (not a
+// Linux executable) is a clear error at the invoke, not a broken container.
+func TestDebugGoDockerBadDelve(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "dlv")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := debugLamb(t, "godebug", nil, true, "--dlv", fake)
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "123456789012")
+	createActive(ctx, t, c, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("godebug"), Runtime: types.RuntimeProvidedal2023, Role: aws.String(role),
+		Handler: aws.String("bootstrap"), Code: hotReloadCode(dir), Timeout: aws.Int32(1),
+	}, time.Minute)
+	a := <-invokeAsync(ctx, c, "godebug", `{}`)
+	if !strings.Contains(a, fake+" is not a Linux executable") {
+		t.Fatalf("invoke with a bad dlv answered %s", a)
+	}
+}
