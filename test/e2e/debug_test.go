@@ -207,10 +207,41 @@ func (d *dapClient) response(seq int, body any) {
 	}
 }
 
-func TestDebugPythonProcess(t *testing.T) { testDebugPython(t, false) }
-func TestDebugPythonDocker(t *testing.T)  { testDebugPython(t, true) }
-func TestDebugNodeProcess(t *testing.T)   { testDebugNode(t, false) }
-func TestDebugNodeDocker(t *testing.T)    { testDebugNode(t, true) }
+func TestDebugPythonProcess(t *testing.T) { testDebugPython(t, false, false) }
+func TestDebugPythonDocker(t *testing.T)  { testDebugPython(t, true, false) }
+
+// TestDebugConfigFile: --debug-config alone (no --debug, no --debug-wait):
+// the function's entry, keyed by its qualified ARN, gives the port and
+// wait: true; another function's entry is there too.
+func TestDebugConfigFile(t *testing.T) { testDebugPython(t, false, true) }
+
+// debugLambConfig starts lamb (process backend) with a --debug-config file
+// debugging fn and returns the port.
+func debugLambConfig(t *testing.T, fn string) (*server, int) {
+	t.Helper()
+	port, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := fmt.Sprintf(`functions:
+  other-function:
+    debug-port: %d
+  "arn:aws:lambda:us-east-1:123456789012:function:%s:$LATEST":
+    debug-port: %d
+    wait: true
+`, other, fn, port)
+	file := filepath.Join(t.TempDir(), "debug.yaml")
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startLambEnv(t, freeAddr(t), "", nil, "--debug-config", file), port
+}
+func TestDebugNodeProcess(t *testing.T) { testDebugNode(t, false) }
+func TestDebugNodeDocker(t *testing.T)  { testDebugNode(t, true) }
 
 // dialDAP connects and initializes a DAP session. Docker's proxy accepts
 // on the published port before debugpy listens in the container (and then
@@ -240,13 +271,19 @@ func dialDAP(t *testing.T, port int, answer <-chan string) *dapClient {
 	}
 }
 
-func testDebugPython(t *testing.T, docker bool) {
+func testDebugPython(t *testing.T, docker, configFile bool) {
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.py")
 	if err := os.WriteFile(app, []byte("def handler(event, context):\n    name = event['name']\n    return {'hello': name}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, port := debugLamb(t, "pydebug", nil, docker)
+	var s *server
+	var port int
+	if configFile {
+		s, port = debugLambConfig(t, "pydebug")
+	} else {
+		s, port = debugLamb(t, "pydebug", nil, docker)
+	}
 	ctx := ctxT(t)
 	c := s.client("us-east-1", "123456789012")
 	createActive(ctx, t, c, &lambda.CreateFunctionInput{
