@@ -652,3 +652,72 @@ func TestDebugGoDockerBadDelve(t *testing.T) {
 		t.Fatalf("invoke with a bad dlv answered %s", a)
 	}
 }
+
+// TestDebugProvisionedProcess: provisioned concurrency 3 on a debugged
+// version is one instance (docs/debugging.md): started ahead of any invoke
+// (its debugger port open), 1 available of 3 allocated, and concurrent
+// invokes all served by it.
+func TestDebugProvisionedProcess(t *testing.T) {
+	port, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startLambEnv(t, freeAddr(t), "", nil, "--debug", fmt.Sprintf("pyprov:1=%d", port))
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "123456789012")
+	code := zipOf(t, map[string]string{"app.py": "import os\n\ndef handler(event, context):\n    return {'pid': os.getpid()}\n"})
+	createActive(ctx, t, c, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("pyprov"), Runtime: types.RuntimePython311, Role: aws.String(role),
+		Handler: aws.String("app.handler"), Code: &types.FunctionCode{ZipFile: code}, Timeout: aws.Int32(5),
+	}, time.Minute)
+	if _, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("pyprov")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{
+		FunctionName: aws.String("pyprov"), Qualifier: aws.String("1"), ProvisionedConcurrentExecutions: aws.Int32(3)}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg *lambda.GetProvisionedConcurrencyConfigOutput
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cfg, err = c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String("pyprov"), Qualifier: aws.String("1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Status != types.ProvisionedConcurrencyStatusEnumInProgress || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cfg.Status != types.ProvisionedConcurrencyStatusEnumReady || aws.ToInt32(cfg.AllocatedProvisionedConcurrentExecutions) != 3 ||
+		aws.ToInt32(cfg.AvailableProvisionedConcurrentExecutions) != 1 {
+		t.Fatalf("provisioned config %s (%s): allocated %d, available %d; want READY, 3, 1", cfg.Status, aws.ToString(cfg.StatusReason),
+			aws.ToInt32(cfg.AllocatedProvisionedConcurrentExecutions), aws.ToInt32(cfg.AvailableProvisionedConcurrentExecutions))
+	}
+	// Started ahead: debugpy listens before any invoke.
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatalf("debug port of the provisioned instance: %v", err)
+	}
+	conn.Close()
+	answers := make([]<-chan string, 3)
+	for i := range answers {
+		answers[i] = invokeAsync(ctx, c, "pyprov:1", `{}`)
+	}
+	pids := map[string]bool{}
+	for _, a := range answers {
+		select {
+		case got := <-a:
+			if !strings.Contains(got, `"pid"`) {
+				t.Fatalf("invoke answered %s", got)
+			}
+			pids[got] = true
+		case <-time.After(60 * time.Second):
+			t.Fatal("invoke did not answer")
+		}
+	}
+	if len(pids) != 1 {
+		t.Fatalf("answers from %d processes, want the one provisioned instance: %v", len(pids), pids)
+	}
+}
