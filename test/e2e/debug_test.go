@@ -432,10 +432,19 @@ func testDebugNode(t *testing.T, docker bool) {
 	answer := invokeAsync(ctx, c, "nodedebug", `{"name":"cdp"}`)
 	dial(t, port, answer).Close()
 
-	// The inspector's target list names the websocket to attach to.
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/json/list", port))
-	if err != nil {
-		t.Fatal(err)
+	// The inspector's target list names the websocket to attach to. Docker's
+	// proxy accepts on the published port before the inspector listens in
+	// the container (and then resets): ask until it answers.
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if resp, err = http.Get(fmt.Sprintf("http://127.0.0.1:%d/json/list", port)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	var targets []struct {
 		WebSocketDebuggerURL string `json:"webSocketDebuggerUrl"`
