@@ -51,7 +51,7 @@ func TestDebugTargets(t *testing.T) {
 
 // --dlv reaches the backends as LAMB_DLV, made absolute.
 func TestDebugDlvFlag(t *testing.T) {
-	t.Setenv("LAMB_DLV", "") // restored after the test
+	t.Setenv("LAMB_DLV", "")                       // restored after the test
 	dir, err := filepath.EvalSymlinks(t.TempDir()) // macOS: /var is /private/var, as Getwd says
 	if err != nil {
 		t.Fatal(err)
