@@ -379,7 +379,7 @@ func (e *Engine) invoke(ctx context.Context, fn *Function, req *Request, stream 
 		start := time.Now()
 		deadline := start.Add(fn.timeout())
 		ictx, cancel := context.WithDeadline(ctx, deadline)
-		if e.debugFor(fn) != nil {
+		if in.debug != nil {
 			// Timeout suspended: a call may be paused at a breakpoint (debug.go).
 			cancel()
 			deadline = start.Add(debugRuntimeDeadline)

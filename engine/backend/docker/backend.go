@@ -79,6 +79,8 @@ type Backend struct {
 	agentName string
 	agentErr  error
 
+	dlv delveShip // debug.go
+
 	live   sandbox.Live[*instance]
 	spares *spares
 
