@@ -221,21 +221,27 @@ func (b *Backend) writeAgent(tw *tar.Writer) error {
 	return nil
 }
 
-// reapAgentVolumes removes agent volumes of other lamb builds that no
-// container uses (the engine refuses to remove a volume in use).
+// reapAgentVolumes removes agent volumes of other lamb builds, and dlv
+// volumes (debug.go) other than the one this server uses, that no container
+// uses (the engine refuses to remove a volume in use).
 func (b *Backend) reapAgentVolumes(ctx context.Context) error {
-	current, _ := b.agentVolumeName()
-	list, err := b.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("label", labelManaged+"=true"), filters.Arg("label", labelVolume+"=agent"))})
-	if err != nil {
-		return fmt.Errorf("docker backend: list volumes: %w", err)
-	}
-	for _, v := range list.Volumes {
-		if v == nil || v.Name == current {
-			continue
+	agent, _ := b.agentVolumeName()
+	b.dlv.mu.Lock()
+	dlv := b.dlv.name
+	b.dlv.mu.Unlock()
+	for kind, current := range map[string]string{"agent": agent, "dlv": dlv} {
+		list, err := b.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(
+			filters.Arg("label", labelManaged+"=true"), filters.Arg("label", labelVolume+"="+kind))})
+		if err != nil {
+			return fmt.Errorf("docker backend: list volumes: %w", err)
 		}
-		if err := b.cli.VolumeRemove(ctx, v.Name, false); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
-			b.log.Warn("docker backend: remove old agent volume", "volume", v.Name, "err", err)
+		for _, v := range list.Volumes {
+			if v == nil || v.Name == current {
+				continue
+			}
+			if err := b.cli.VolumeRemove(ctx, v.Name, false); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
+				b.log.Warn("docker backend: remove old volume", "kind", kind, "volume", v.Name, "err", err)
+			}
 		}
 	}
 	return nil
