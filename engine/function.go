@@ -7,8 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,43 +129,74 @@ func (fn *Function) logGroup() string {
 }
 
 // poolKey identifies interchangeable instances: the ARN, the version and a hash
-// of everything that shapes the sandbox.
+// of everything that shapes the sandbox. It runs on every invoke, so it
+// allocates little: the sorted variable names and the key itself.
 func poolKey(fn *Function) string {
 	// Every field length-prefixed: an unambiguous encoding, cheaper than
 	// JSON on the invoke path.
-	h := sha256.New()
-	var n [8]byte
-	put := func(v string) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
-		h.Write(n[:])
-		io.WriteString(h, v)
-	}
+	k := keyHash{h: sha256.New()}
 	codeSHA := fn.CodeSHA256
 	if codeSHA == "" {
 		codeSHA = fn.Code.SHA256
 	}
-	for _, v := range []string{codeSHA, fn.packageType(), fn.Runtime, fn.Handler, fn.Image, fn.architecture(),
-		strconv.Itoa(fn.memoryMB()), strconv.Itoa(fn.EphemeralStorageMB), strconv.FormatInt(int64(fn.timeout()), 10),
-		fn.LogFormat, fn.LogLevel, fn.Code.Dir, fn.Code.Revision} {
-		put(v)
+	k.put(codeSHA)
+	k.put(fn.packageType())
+	k.put(fn.Runtime)
+	k.put(fn.Handler)
+	k.put(fn.Image)
+	k.put(fn.architecture())
+	k.putInt(int64(fn.memoryMB()))
+	k.putInt(int64(fn.EphemeralStorageMB))
+	k.putInt(int64(fn.timeout()))
+	k.put(fn.LogFormat)
+	k.put(fn.LogLevel)
+	k.put(fn.Code.Dir)
+	k.put(fn.Code.Revision)
+	var stack [16]string
+	keys := stack[:0]
+	for name := range fn.Env {
+		keys = append(keys, name)
 	}
-	keys := make([]string, 0, len(fn.Env))
-	for k := range fn.Env {
-		keys = append(keys, k)
+	slices.Sort(keys)
+	k.putInt(int64(len(keys)))
+	for _, name := range keys {
+		k.put(name)
+		k.put(fn.Env[name])
 	}
-	sort.Strings(keys)
-	put(strconv.Itoa(len(keys)))
-	for _, k := range keys {
-		put(k)
-		put(fn.Env[k])
-	}
-	put(strconv.Itoa(len(fn.Layers)))
+	k.putInt(int64(len(fn.Layers)))
 	for _, l := range fn.Layers {
-		put(l.SHA256)
-		put(l.Dir)
-		put(l.Revision)
+		k.put(l.SHA256)
+		k.put(l.Dir)
+		k.put(l.Revision)
 	}
-	return fn.ARN + ":" + fn.version() + "#" + hex.EncodeToString(h.Sum(nil))[:16]
+	var sum [sha256.Size]byte
+	var hexSum [16]byte
+	hex.Encode(hexSum[:], k.h.Sum(sum[:0])[:8])
+	version := fn.version()
+	b := make([]byte, 0, len(fn.ARN)+1+len(version)+1+len(hexSum))
+	b = append(append(append(append(append(b, fn.ARN...), ':'), version...), '#'), hexSum[:]...)
+	return string(b)
+}
+
+// keyHash writes poolKey's fields into its hash.
+type keyHash struct {
+	h   hash.Hash
+	buf [8]byte
+	num [20]byte
+}
+
+func (k *keyHash) put(v string) {
+	binary.BigEndian.PutUint64(k.buf[:], uint64(len(v)))
+	k.h.Write(k.buf[:])
+	io.WriteString(k.h, v)
+}
+
+// putInt is put of the decimal form, as the key was always hashed.
+func (k *keyHash) putInt(n int64) {
+	d := strconv.AppendInt(k.num[:0], n, 10)
+	binary.BigEndian.PutUint64(k.buf[:], uint64(len(d)))
+	k.h.Write(k.buf[:])
+	k.h.Write(d)
 }
 
 // reservedEnv lists the variables AWS sets itself; a function's own variables
