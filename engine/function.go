@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,7 +132,8 @@ func (fn *Function) logGroup() string {
 func poolKey(fn *Function) string {
 	// Every field length-prefixed: an unambiguous encoding, cheaper than
 	// JSON on the invoke path.
-	k := keyHash{h: sha256.New()}
+	var scratch [1024]byte
+	k := keyHash{b: scratch[:0]}
 	codeSHA := fn.CodeSHA256
 	if codeSHA == "" {
 		codeSHA = fn.Code.SHA256
@@ -169,34 +168,27 @@ func poolKey(fn *Function) string {
 		k.put(l.Dir)
 		k.put(l.Revision)
 	}
-	var sum [sha256.Size]byte
+	sum := sha256.Sum256(k.b)
 	var hexSum [16]byte
-	hex.Encode(hexSum[:], k.h.Sum(sum[:0])[:8])
+	hex.Encode(hexSum[:], sum[:8])
 	version := fn.version()
 	b := make([]byte, 0, len(fn.ARN)+1+len(version)+1+len(hexSum))
 	b = append(append(append(append(append(b, fn.ARN...), ':'), version...), '#'), hexSum[:]...)
 	return string(b)
 }
 
-// keyHash writes poolKey's fields into its hash.
-type keyHash struct {
-	h   hash.Hash
-	buf [8]byte
-	num [20]byte
-}
+// keyHash collects poolKey's fields, hashed at once (no write per field).
+type keyHash struct{ b []byte }
 
 func (k *keyHash) put(v string) {
-	binary.BigEndian.PutUint64(k.buf[:], uint64(len(v)))
-	k.h.Write(k.buf[:])
-	io.WriteString(k.h, v)
+	k.b = binary.BigEndian.AppendUint64(k.b, uint64(len(v)))
+	k.b = append(k.b, v...)
 }
 
 // putInt is put of the decimal form, as the key was always hashed.
 func (k *keyHash) putInt(n int64) {
-	d := strconv.AppendInt(k.num[:0], n, 10)
-	binary.BigEndian.PutUint64(k.buf[:], uint64(len(d)))
-	k.h.Write(k.buf[:])
-	k.h.Write(d)
+	var num [20]byte
+	k.put(string(strconv.AppendInt(num[:0], n, 10)))
 }
 
 // reservedEnv lists the variables AWS sets itself; a function's own variables
