@@ -36,8 +36,8 @@ func BenchmarkInvokeHandler(b *testing.B) {
 	b.Cleanup(func() { h.ts.Close() })
 	_, err := h.client.CreateFunction(b.Context(), &lambda.CreateFunctionInput{
 		FunctionName: aws.String("bench"), Runtime: types.RuntimePython312, Handler: aws.String("handler.handler"),
-		Role: aws.String("arn:aws:iam::" + testAccount + ":role/r"),
-		Code: &types.FunctionCode{ZipFile: handlerZip(t, "event")},
+		Role:        aws.String("arn:aws:iam::" + testAccount + ":role/r"),
+		Code:        &types.FunctionCode{ZipFile: handlerZip(t, "event")},
 		Environment: &types.Environment{Variables: map[string]string{"A": "1", "B": "2", "STAGE": "bench"}},
 	})
 	if err != nil {
