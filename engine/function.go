@@ -133,62 +133,61 @@ func poolKey(fn *Function) string {
 	// Every field length-prefixed: an unambiguous encoding, cheaper than
 	// JSON on the invoke path.
 	var scratch [1024]byte
-	k := keyHash{b: scratch[:0]}
+	b := scratch[:0]
 	codeSHA := fn.CodeSHA256
 	if codeSHA == "" {
 		codeSHA = fn.Code.SHA256
 	}
-	k.put(codeSHA)
-	k.put(fn.packageType())
-	k.put(fn.Runtime)
-	k.put(fn.Handler)
-	k.put(fn.Image)
-	k.put(fn.architecture())
-	k.putInt(int64(fn.memoryMB()))
-	k.putInt(int64(fn.EphemeralStorageMB))
-	k.putInt(int64(fn.timeout()))
-	k.put(fn.LogFormat)
-	k.put(fn.LogLevel)
-	k.put(fn.Code.Dir)
-	k.put(fn.Code.Revision)
+	b = keyString(b, codeSHA)
+	b = keyString(b, fn.packageType())
+	b = keyString(b, fn.Runtime)
+	b = keyString(b, fn.Handler)
+	b = keyString(b, fn.Image)
+	b = keyString(b, fn.architecture())
+	b = keyInt(b, int64(fn.memoryMB()))
+	b = keyInt(b, int64(fn.EphemeralStorageMB))
+	b = keyInt(b, int64(fn.timeout()))
+	b = keyString(b, fn.LogFormat)
+	b = keyString(b, fn.LogLevel)
+	b = keyString(b, fn.Code.Dir)
+	b = keyString(b, fn.Code.Revision)
 	var stack [16]string
 	keys := stack[:0]
 	for name := range fn.Env {
 		keys = append(keys, name)
 	}
 	slices.Sort(keys)
-	k.putInt(int64(len(keys)))
+	b = keyInt(b, int64(len(keys)))
 	for _, name := range keys {
-		k.put(name)
-		k.put(fn.Env[name])
+		b = keyString(b, name)
+		b = keyString(b, fn.Env[name])
 	}
-	k.putInt(int64(len(fn.Layers)))
+	b = keyInt(b, int64(len(fn.Layers)))
 	for _, l := range fn.Layers {
-		k.put(l.SHA256)
-		k.put(l.Dir)
-		k.put(l.Revision)
+		b = keyString(b, l.SHA256)
+		b = keyString(b, l.Dir)
+		b = keyString(b, l.Revision)
 	}
-	sum := sha256.Sum256(k.b)
+	sum := sha256.Sum256(b)
 	var hexSum [16]byte
 	hex.Encode(hexSum[:], sum[:8])
 	version := fn.version()
-	b := make([]byte, 0, len(fn.ARN)+1+len(version)+1+len(hexSum))
-	b = append(append(append(append(append(b, fn.ARN...), ':'), version...), '#'), hexSum[:]...)
-	return string(b)
+	return fn.ARN + ":" + version + "#" + string(hexSum[:])
 }
 
-// keyHash collects poolKey's fields, hashed at once (no write per field).
-type keyHash struct{ b []byte }
-
-func (k *keyHash) put(v string) {
-	k.b = binary.BigEndian.AppendUint64(k.b, uint64(len(v)))
-	k.b = append(k.b, v...)
+// keyString appends a field of poolKey's encoding: its length, then it.
+func keyString(b []byte, v string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(v)))
+	return append(b, v...)
 }
 
-// putInt is put of the decimal form, as the key was always hashed.
-func (k *keyHash) putInt(n int64) {
+// keyInt appends a number as keyString of its decimal form, as the key was
+// always hashed.
+func keyInt(b []byte, n int64) []byte {
 	var num [20]byte
-	k.put(string(strconv.AppendInt(num[:0], n, 10)))
+	d := strconv.AppendInt(num[:0], n, 10)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(d)))
+	return append(b, d...)
 }
 
 // reservedEnv lists the variables AWS sets itself; a function's own variables
