@@ -11,7 +11,8 @@
 //
 // It needs nothing from the image but a Linux kernel: it is stdlib-only and
 // static. It exits when the runtime exits (with the runtime's status), on
-// shutdown, or on SIGTERM/SIGINT.
+// shutdown, on SIGTERM/SIGINT, or when no host has held its event stream for
+// its lease (Config.Lease), the host being gone.
 package agent
 
 import (
@@ -65,6 +66,15 @@ type Config struct {
 	Env    []string
 	Dir    string       // working directory of the runtime (default: inherited)
 	Logger *slog.Logger // the agent's own diagnostics (default: stderr, warnings)
+	// Lease, when positive, ends the sandbox once no host has read its event
+	// stream for that long: the host keeps one stream open for the
+	// instance's life, so a host that died (its kernel closes the stream)
+	// stops holding the lease, and its sandbox ends without anyone left to
+	// stop it. The host's first stream gets FirstLease (default
+	// max(Lease, 30 s)): it opens only once the orchestrator reports the
+	// sandbox running.
+	Lease      time.Duration
+	FirstLease time.Duration
 	// ExitGrace bounds how long the agent waits for the host to read the exit
 	// event before it exits anyway (default 5 s).
 	ExitGrace time.Duration
@@ -106,6 +116,9 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	if cfg.ExitGrace <= 0 {
 		cfg.ExitGrace = 5 * time.Second
 	}
+	if cfg.Lease > 0 && cfg.FirstLease <= 0 {
+		cfg.FirstLease = max(cfg.Lease, 30*time.Second)
+	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a := &agent{cfg: cfg, log: cfg.Logger, events: newEventQueue(), stop: stop,
@@ -135,6 +148,10 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		}, a.log)
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = a.ep.Serve() }()
+	}
+	if cfg.Lease > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.holdLease(ctx) }()
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = rtHS.Serve(rtLn) }()
@@ -177,11 +194,37 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	return code, nil
 }
 
-// withoutSecret returns env without agentapi.EnvSecret.
+// holdLease ends the run (as a shutdown does) once no host has held the
+// event stream for the lease time, or ctx ends.
+func (a *agent) holdLease(ctx context.Context) {
+	lease := a.cfg.FirstLease
+	t := time.NewTimer(lease)
+	defer t.Stop()
+	for {
+		n, changed := a.events.hosts()
+		if n > 0 {
+			t.Stop()
+			lease = a.cfg.Lease
+		} else {
+			t.Reset(lease)
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+			a.log.Warn("agent: no host has held the lease; ending the sandbox", "lease", lease)
+			a.stop()
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// withoutSecret returns env without agentapi.EnvSecret (and EnvLease).
 func withoutSecret(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); k != agentapi.EnvSecret {
+		if k, _, _ := strings.Cut(kv, "="); k != agentapi.EnvSecret && k != agentapi.EnvLease {
 			out = append(out, kv)
 		}
 	}

@@ -26,10 +26,12 @@ type eventQueue struct {
 	exitSent bool
 	sent     chan struct{} // closed once the exit event was written to a stream
 	reader   chan struct{} // closed to end the current stream when another takes over
+	streams  int           // streams being served now
+	attached chan struct{} // closed and replaced whenever streams changes
 }
 
 func newEventQueue() *eventQueue {
-	return &eventQueue{changed: make(chan struct{}), sent: make(chan struct{})}
+	return &eventQueue{changed: make(chan struct{}), sent: make(chan struct{}), attached: make(chan struct{})}
 }
 
 func (e *eventQueue) push(ev agentapi.Event) {
@@ -67,6 +69,21 @@ func (e *eventQueue) dropOldest(typ string) {
 	}
 }
 
+// attach counts a stream starting (+1) or ending (-1); e.mu is held.
+func (e *eventQueue) attach(d int) {
+	e.streams += d
+	close(e.attached)
+	e.attached = make(chan struct{})
+}
+
+// hosts says how many streams are being served now, and returns a channel
+// closed when that changes.
+func (e *eventQueue) hosts() (int, <-chan struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.streams, e.attached
+}
+
 // drained is closed once the exit event reached a stream.
 func (e *eventQueue) drained() <-chan struct{} { return e.sent }
 
@@ -88,7 +105,13 @@ func (e *eventQueue) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	mine := make(chan struct{})
 	e.reader = mine
+	e.attach(1)
 	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.attach(-1)
+		e.mu.Unlock()
+	}()
 
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/lambhq/lamb/agent/agentapi"
 )
@@ -23,7 +24,8 @@ import (
 // The secret the host's requests must carry comes in the environment
 // (agentapi.EnvSecret). With --hold it runs nothing and waits for
 // SIGTERM/SIGINT: a container that only holds a network namespace for
-// another to join.
+// another to join. agentapi.EnvLease, when set, is the agent's lease
+// (Config.Lease).
 func Main(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -51,11 +53,21 @@ func Main(args []string, stderr io.Writer) int {
 	// runtime, which runs as the same user without capabilities.
 	secret := os.Getenv(agentapi.EnvSecret)
 	_ = os.Unsetenv(agentapi.EnvSecret)
+	var lease time.Duration
+	if v := os.Getenv(agentapi.EnvLease); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			fmt.Fprintf(stderr, "agent: %s=%q: want a duration such as 5s\n", agentapi.EnvLease, v)
+			return 2
+		}
+		lease = d
+	}
+	_ = os.Unsetenv(agentapi.EnvLease)
 	if err := protectProcess(); err != nil {
 		fmt.Fprintln(stderr, "agent:", err)
 		return 1
 	}
-	code, err := Run(ctx, Config{Listen: *listen, Endpoint: *endpoint, Dir: *dir, Try: try, Command: fs.Args(), Secret: secret})
+	code, err := Run(ctx, Config{Listen: *listen, Endpoint: *endpoint, Dir: *dir, Try: try, Command: fs.Args(), Secret: secret, Lease: lease})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 	}

@@ -155,7 +155,7 @@ func (s *Server) lookupInvokeTarget(ctx context.Context, c *call) (*functionReco
 	if ref.Qualifier == "" {
 		ref.Qualifier = "$LATEST" // AWS names $LATEST when the function is missing
 	}
-	f, err := s.loadQualified(ctx, c.Scope, ref, pickWeighted)
+	f, err := s.loadInvokeTarget(ctx, c.Scope, ref) // invoke.go: cached
 	return f, invoked, err
 }
 

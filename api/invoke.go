@@ -17,6 +17,7 @@ import (
 
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/store"
 )
 
 // Invoker is what the API needs of an execution engine (*engine.Engine).
@@ -174,6 +175,33 @@ func (s *Server) newEngineRequest(w http.ResponseWriter, r *http.Request, c *cal
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	return fn, efn, &engine.Request{RequestID: requestID, Payload: payload, InvokedARN: invoked,
 		ClientContext: clientContext, TraceID: traceID()}, nil
+}
+
+// loadInvokeTarget is loadQualified(ctx, sc, ref, pickWeighted) for the
+// invoke path, reading $LATEST through s.invokeRecords: a warm invoke does not
+// decode its function's record again while the stored record is unchanged.
+func (s *Server) loadInvokeTarget(ctx context.Context, sc scope, ref functionRef) (*functionRecord, error) {
+	var f *functionRecord
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		latest, err := s.invokeRecords.Load(tx, bucketFunctions, functionKey(sc, ref.Name))
+		if errors.Is(err, store.ErrNotFound) {
+			return errFunctionNotFound(ref.notFoundArn(sc))
+		}
+		if err != nil {
+			return err
+		}
+		// Only top-level fields of latest are set below (shownQualifier, and
+		// settleVersion on a version's own record): the cache's maps stay as stored.
+		f, err = resolveQualifier(tx, latest, ref.Qualifier, pickWeighted)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if f.Version == "" {
+		s.resumePrepare(f)
+	}
+	return f, nil
 }
 
 // engineFunction turns a function's configuration into what the engine runs.

@@ -168,6 +168,9 @@ type Server struct {
 
 	// Watches on the folders of hot-reload functions (hot_reload.go).
 	hot hotReload
+
+	// Decoded function records of the invoke path (invoke.go).
+	invokeRecords store.Cache[functionRecord]
 }
 
 // New returns a Server. It starts no goroutines until a function is created.

@@ -10,6 +10,21 @@
 //     process, interleaved call by call. Reports p50/p99 of each and the ratio
 //     lamb/RIE (goal ≤ 1.00). BenchmarkWarmInvokeLarge does the same with a
 //     256 KiB event.
+//   - BenchmarkWarmFloor: the same warm invokes interleaved with calls of the
+//     same client to a loopback HTTP echo server built in the same run
+//     (testdata/httpecho), the floor of any local invoke; the ratio is how many
+//     HTTP exchanges a warm invoke costs (goal ≤ 2.5 at p50).
+//   - BenchmarkThroughput: eight concurrent clients saturate the 0 ms Go echo,
+//     then the loopback echo server under the same Go load generator, each
+//     over -bench.window: invokes/s of each, their ratio (goal ≥ 0.5) and lamb's
+//     own CPU time per invoke (utime+stime of the lamb process from
+//     /proc/<pid>/stat, the bootstraps not counted).
+//   - BenchmarkWarmMemory (and BenchmarkDockerWarmMemory): lamb's own bytes per
+//     warm instance, on a lamb of its own run with GOGC=5 (so that its heap
+//     in use is near its live heap): the growth of its RSS and of its Go heap
+//     in use (go_memstats_heap_inuse_bytes from /metrics) from no instance of
+//     a function to eight, per instance, median over -benchtime rounds (goal
+//     ≤ 512 KiB).
 //   - BenchmarkColdStart: the first Invoke of an instance-less function on the
 //     process backend (Go and python), from the Invoke call to its response,
 //     after an evict or on a freshly created function; the RIE's first invoke
@@ -28,7 +43,11 @@
 //     the runtime images loaded from the default Docker engine), so restarting
 //     them touches no other test; they need root. It prints, per backend, sync
 //     calls answered, events accepted, run, lost (must be 0) and run twice,
-//     what is left after the run (must be nothing) and lamb's RSS over time.
+//     what is left after the run (must be nothing) and lamb's RSS over time,
+//     split into anonymous and file pages ("|" marks a restart of lamb).
+//     LAMB_SOAK_PPROF=DIR builds lamb with -tags pprof and saves its heap
+//     profile at each RSS sample (DIR/BACKEND-SECONDS.heap, for go tool
+//     pprof), with Go's HeapInuse beside the RSS.
 //   - BenchmarkSQSEventSource: SQS → lamb → a python function that only
 //     notes each record (moto's server as the queue), messages/s at
 //     BatchSize 10 against a plain SDK consumer of the same server
@@ -52,6 +71,21 @@
 // bench/run.sh builds lamb, the echo bootstrap and the RIE (pinned version,
 // from the Go module proxy), runs everything and prints a table. Run alone,
 // `go test -run '^$' -bench . ./bench/` builds what it misses itself; the
-// environment variables LAMB_BENCH_LAMB, LAMB_BENCH_RIE and LAMB_BENCH_ECHO
-// point it at prebuilt binaries instead.
+// environment variables LAMB_BENCH_LAMB, LAMB_BENCH_RIE, LAMB_BENCH_ECHO and
+// LAMB_BENCH_HTTPECHO point it at prebuilt binaries instead.
+//
+// # Profiling
+//
+// A lamb built with -tags pprof serves net/http/pprof on LAMB_PPROF_ADDR
+// (cmd/lamb/pprof.go); the harness passes its environment on, so
+//
+//	go build -tags pprof -o /tmp/lamb ./cmd/lamb
+//	LAMB_BENCH_LAMB=/tmp/lamb LAMB_PPROF_ADDR=127.0.0.1:16060 \
+//	  go test -run '^$' -bench '^BenchmarkThroughput$' -benchtime 5x ./bench/ &
+//	curl -o cpu.pprof 'http://127.0.0.1:16060/debug/pprof/profile?seconds=10'
+//
+// profiles the warm path under load. The engine's and the API's shares of it
+// have benchmarks of their own, without processes or network:
+// BenchmarkInvokeWarm, BenchmarkPoolKey and BenchmarkPlatformLines in engine/,
+// BenchmarkInvokeHandler in api/ (compare runs with benchstat).
 package bench

@@ -72,6 +72,9 @@ type harness struct {
 	rie     *proc // the warm benchmark's long-lived RIE
 	rieURL  string
 	seq     int // makes names of fresh functions unique
+
+	echoSrv    *proc // the loopback echo server, the floor (floor_bench_test.go)
+	echoSrvURL string
 }
 
 var (
@@ -174,6 +177,9 @@ func binary(ctx context.Context, envVar, out string, env []string, name string, 
 func (h *harness) close() {
 	if h.rie != nil {
 		h.rie.stop()
+	}
+	if h.echoSrv != nil {
+		h.echoSrv.stop()
 	}
 	if h.lamb != nil {
 		h.lamb.stop()

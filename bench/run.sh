@@ -21,6 +21,7 @@ LARGE_N=${LARGE_N:-500}
 COLD_N=${COLD_N:-15}
 HOT_N=${HOT_N:-20}
 WINDOW=${WINDOW:-2s}
+MEM_N=${MEM_N:-5}
 BENCH=${BENCH:-.}
 
 cd "$(dirname "$0")/.."
@@ -36,9 +37,10 @@ trap 'rm -f "$out"; [[ -n "${BENCH_BIN:-}" ]] || rm -rf "$bin"' EXIT
 echo "building into $bin ..." >&2
 go build -o "$bin/lamb" ./cmd/lamb
 CGO_ENABLED=0 go build -o "$bin/echo" ./bench/testdata/echo
+go build -o "$bin/httpecho" ./bench/testdata/httpecho
 [[ -x "$bin/aws-lambda-rie" ]] || GOBIN="$bin" go install "$RIE_PKG@$RIE_VERSION"
 
-export LAMB_BENCH_LAMB="$bin/lamb" LAMB_BENCH_ECHO="$bin/echo" LAMB_BENCH_RIE="$bin/aws-lambda-rie"
+export LAMB_BENCH_LAMB="$bin/lamb" LAMB_BENCH_ECHO="$bin/echo" LAMB_BENCH_RIE="$bin/aws-lambda-rie" LAMB_BENCH_HTTPECHO="$bin/httpecho"
 
 # table WIDTH ROWS FILE prints one row per measurement of the benchmark output
 # in FILE: lamb, the baseline measured in the same run, the ratio and its goal.
@@ -68,15 +70,24 @@ run() { # name benchtime
 }
 run "WarmInvoke" "${WARM_N}x"
 run "WarmInvokeLarge" "${LARGE_N}x"
+run "WarmFloor" "${WARM_N}x"
+run "Throughput" "1x"
+run "WarmMemory" "${MEM_N}x"
 run "ColdStart" "${COLD_N}x"
 run "ScaleOut" "1x"
 run "HotReload" "${HOT_N}x"
 
 echo
 echo "lamb invoke-path benchmarks ($(date -u +%FT%TZ), $(nproc) cores, warm n=$WARM_N, 256KiB n=$LARGE_N, cold n=$COLD_N, window=$WINDOW)"
-table 48 '
+table 58 '
 	row("warm p50 (us), baseline RIE", "WarmInvoke.lamb_p50_us", "WarmInvoke.rie_p50_us", "WarmInvoke.ratio_p50", "<= 1.00", "<=", 1.00)
 	row("warm p99 (us), baseline RIE", "WarmInvoke.lamb_p99_us", "WarmInvoke.rie_p99_us", "WarmInvoke.ratio_p99", "<= 1.00", "<=", 1.00)
+	row("warm p50 (us), baseline loopback HTTP echo", "WarmFloor.lamb_p50_us", "WarmFloor.echo_p50_us", "WarmFloor.ratio_p50", "<= 2.50", "<=", 2.50)
+	row("warm p99 (us), baseline loopback HTTP echo", "WarmFloor.lamb_p99_us", "WarmFloor.echo_p99_us", "WarmFloor.ratio_p99", "", "", 0)
+	row("throughput 0ms fn, 8 clients (invokes/s), baseline echo", "Throughput.lamb_per_s", "Throughput.echo_per_s", "Throughput.ratio", ">= 0.50", ">=", 0.50)
+	row("  lamb CPU per invoke (us)", "Throughput.lamb_cpu_us_per_invoke", "", "", "", "", 0)
+	row("lamb KiB per warm instance (RSS growth), goal <= 512", "WarmMemory.lamb_rss_kib_per_instance", "", "", "", "", 0)
+	row("lamb KiB per warm instance (Go heap in use)", "WarmMemory.lamb_heap_kib_per_instance", "", "", "", "", 0)
 	row("warm 256KiB p50 (us), baseline RIE", "WarmInvokeLarge.lamb_p50_us", "WarmInvokeLarge.rie_p50_us", "WarmInvokeLarge.ratio_p50", "", "", 0)
 	row("warm 256KiB p99 (us), baseline RIE", "WarmInvokeLarge.lamb_p99_us", "WarmInvokeLarge.rie_p99_us", "WarmInvokeLarge.ratio_p99", "", "", 0)
 	row("cold go p50 (ms), baseline RIE", "ColdStart/go.lamb_p50_ms", "ColdStart/go.rie_p50_ms", "ColdStart/go.ratio_p50", "", "", 0)
@@ -98,7 +109,7 @@ table 48 '
 # Skipped (with a note) when no Docker engine answers.
 DOCKER_WARM_N=${DOCKER_WARM_N:-$WARM_N}
 DOCKER_COLD_N=${DOCKER_COLD_N:-$COLD_N}
-if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut DockerHotReload" =~ $BENCH ]]; then
+if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut DockerHotReload DockerWarmMemory" =~ $BENCH ]]; then
 	if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
 		echo
 		echo "docker backend benchmarks: skipped (no Docker engine answers the docker CLI)"
@@ -114,6 +125,7 @@ if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut DockerHotReload" =~ $BENC
 		run "DockerColdStart" "${DOCKER_COLD_N}x"
 		run "DockerScaleOut" "1x"
 		run "DockerHotReload" "${HOT_N}x"
+		run "DockerWarmMemory" "${MEM_N}x"
 		echo
 		echo "lamb docker-backend benchmarks ($(date -u +%FT%TZ), $(nproc) cores, docker $(docker version --format '{{.Server.Version}}'), warm n=$DOCKER_WARM_N, cold n=$DOCKER_COLD_N, window=$WINDOW)"
 		echo "images: ${LAMB_BENCH_IMAGES}"
@@ -133,6 +145,8 @@ if [[ "DockerWarmInvoke DockerColdStart DockerScaleOut DockerHotReload" =~ $BENC
 	row("  of which docker run -d (ms)", "DockerColdStart/python.rie_run_p50_ms", "", "", "", "", 0)
 	row("cold python p50 (ms) after evict, baseline plain docker run", "DockerColdStart/python.lamb_p50_ms", "DockerColdStart/python.docker_run_p50_ms", "DockerColdStart/python.ratio_docker_run_p50", "", "", 0)
 	row("scale-out 20ms fn (invokes/s), 4 vs 1 client", "DockerScaleOut.c4_per_s", "DockerScaleOut.c1_per_s", "DockerScaleOut.ratio_c4_c1", ">= 3.5", ">=", 3.5)
+	row("lamb KiB per warm instance (RSS growth), goal <= 512", "DockerWarmMemory.lamb_rss_kib_per_instance", "", "", "", "", 0)
+	row("lamb KiB per warm instance (Go heap in use)", "DockerWarmMemory.lamb_heap_kib_per_instance", "", "", "", "", 0)
 	row("hot reload save->new code p50 (ms), goal <= 600", "DockerHotReload.lamb_p50_ms", "", "", "", "", 0)
 	row("hot reload p50 (ms), baseline cold start after evict", "DockerHotReload.lamb_p50_ms", "DockerHotReload.cold_p50_ms", "DockerHotReload.ratio_cold_p50", "", "", 0)
 	row("hot reload p50 (ms), against the debounce interval", "DockerHotReload.lamb_p50_ms", "DockerHotReload.debounce_ms", "DockerHotReload.ratio_debounce_p50", "", "", 0)

@@ -188,7 +188,11 @@ func (e *privateEngine) containers(ctx context.Context, label string) []string {
 }
 
 // killInstance kills one of lamb's instance containers behind lamb's back.
+// Each call is bounded: a CLI call that hangs (a Podman service just
+// restarted) must not stall the chaos loop for the rest of the soak.
 func (e *privateEngine) killInstance(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	out, err := e.cli(ctx, "ps", "-q", "--filter", "label=lamb.instance").Output()
 	ids := strings.Fields(string(out))
 	if err != nil || len(ids) == 0 {
@@ -208,6 +212,7 @@ func (e *privateEngine) close() {
 	if e.proc != nil {
 		e.proc.stop()
 	}
+	killShims(e.dir) // a private dockerd's shims outlive it
 	if e.kind == "podman" {
 		// conmon and the container processes are not the service's children.
 		_ = exec.Command("podman", "--root", filepath.Join(e.dir, "root"), "--runroot", filepath.Join(e.dir, "run"),

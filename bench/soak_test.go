@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net"
@@ -57,8 +58,19 @@ func TestSoak(t *testing.T) {
 	}
 	ctx := context.Background()
 	tmp := t.TempDir()
+	// LAMB_SOAK_PPROF=DIR: lamb serves pprof, and the soak saves lamb's heap
+	// profile with every RSS sample (DIR/BACKEND-SECONDS.heap, for go tool
+	// pprof) to tell lamb's Go heap from the rest of its RSS.
+	pprofDir := os.Getenv("LAMB_SOAK_PPROF")
+	build := []string{"build", "-o", filepath.Join(tmp, "lamb")}
+	if pprofDir != "" {
+		if err := os.MkdirAll(pprofDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		build = append(build, "-tags", "pprof")
+	}
 	bin, err := binary(ctx, "LAMB_BENCH_LAMB", filepath.Join(tmp, "lamb"), nil,
-		"go", "build", "-o", filepath.Join(tmp, "lamb"), "github.com/lambhq/lamb/cmd/lamb")
+		"go", append(build, "github.com/lambhq/lamb/cmd/lamb")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +95,12 @@ func TestSoak(t *testing.T) {
 	for _, s := range soaks {
 		if err := os.MkdirAll(filepath.Dir(s.dataDir), 0o700); err != nil {
 			t.Fatal(err)
+		}
+		if pprofDir != "" {
+			if s.pprofAddr, err = freeAddr(); err != nil {
+				t.Fatal(err)
+			}
+			s.pprofDir = pprofDir
 		}
 		s.startRecorder()
 		s.start(ctx)
@@ -128,19 +146,30 @@ func (s *soak) check(dur time.Duration) {
 	s.stopLamb()
 	left := s.leftovers()
 
-	var rss []string
-	for _, r := range s.rss {
+	var rss, split []string
+	for i, r := range s.rss {
 		rss = append(rss, fmt.Sprintf("%.0fs:%dMB", r.at.Seconds(), r.kb/1024))
+		// "|" marks a restart: each lamb process is sampled on its own.
+		mark := ""
+		if i > 0 && r.pid != s.rss[i-1].pid {
+			mark = "| "
+		}
+		heap := ""
+		if r.heapKB > 0 {
+			heap = fmt.Sprintf("/heap %d", r.heapKB/1024)
+		}
+		split = append(split, fmt.Sprintf("%s%.0fs:%d+%d%s", mark, r.at.Seconds(), r.anonKB/1024, r.fileKB/1024, heap))
 	}
 	report := fmt.Sprintf(`soak for %s on the %s backend:
   sync calls          %d answered (%d results, %d AWS errors), %d unanswered outside lamb's restarts, %d cut by a kill -9 of lamb
   Event invocations   %d accepted, %d run, %d lost, %d duplicates
   chaos               %d instances killed behind lamb's back, %d kill -9 and restarts of lamb, %d engine restarts
   left after the run  %d (%s)
-  lamb RSS            %s`,
+  lamb RSS            %s
+  anon+file MB        %s`,
 		dur, s.backend, s.results.Load()+s.awsErrors.Load(), s.results.Load(), s.awsErrors.Load(), s.unanswered.Load(), s.cut.Load(),
 		len(s.acceptedIDs()), len(ran), len(lost), dups,
-		s.instanceKills.Load(), s.restarts.Load(), s.engineRestarts.Load(), len(left), strings.Join(left, ", "), strings.Join(rss, " "))
+		s.instanceKills.Load(), s.restarts.Load(), s.engineRestarts.Load(), len(left), strings.Join(left, ", "), strings.Join(rss, " "), strings.Join(split, " "))
 	t.Log(report)
 	fmt.Println(report) // for bench/run.sh and people running it by hand
 	if s.awsErrors.Load() > 0 {
@@ -171,8 +200,10 @@ func (s *soak) check(dur time.Duration) {
 }
 
 type rssSample struct {
-	at time.Duration
-	kb int
+	at                 time.Duration
+	pid                int
+	kb, anonKB, fileKB int // VmRSS, RssAnon, RssFile
+	heapKB             int // Go's HeapInuse, with LAMB_SOAK_PPROF
 }
 
 // soak is one soak run: lamb (restarted in place), its clients and chaos.
@@ -203,6 +234,10 @@ type soak struct {
 	instanceKills, restarts             atomic.Int64
 	engineRestarts                      atomic.Int64
 	rss                                 []rssSample
+
+	// With LAMB_SOAK_PPROF=DIR, lamb (built with -tags pprof) serves pprof
+	// at pprofAddr, and each RSS sample saves its heap profile in pprofDir.
+	pprofAddr, pprofDir string
 }
 
 func (s *soak) start(ctx context.Context) {
@@ -218,6 +253,9 @@ func (s *soak) start(ctx context.Context) {
 	var env []string
 	if s.engine != nil {
 		env = append(s.engine.env(), "LAMB_RUNTIME_IMAGES="+s.engine.images)
+	}
+	if s.pprofAddr != "" {
+		env = append(env, "LAMB_PPROF_ADDR="+s.pprofAddr)
 	}
 	p, err := startProc(filepath.Join(filepath.Dir(s.dataDir), "lamb.log"), filepath.Dir(s.dataDir), env, s.bin,
 		"serve", "--backend", s.backend, "--addr", strings.TrimPrefix(s.url, "http://"), "--data-dir", s.dataDir,
@@ -421,8 +459,13 @@ func (s *soak) sampleRSS(ctx context.Context) {
 		case <-tick.C:
 		}
 		_, p := s.client()
-		if kb := rssKB(p.cmd.Process.Pid); kb > 0 {
-			s.rss = append(s.rss, rssSample{at: time.Since(s.began), kb: kb})
+		pid := p.cmd.Process.Pid
+		if kb := statusKB(pid, "VmRSS"); kb > 0 {
+			r := rssSample{at: time.Since(s.began), pid: pid, kb: kb, anonKB: statusKB(pid, "RssAnon"), fileKB: statusKB(pid, "RssFile")}
+			if s.pprofAddr != "" {
+				r.heapKB = s.saveHeap(ctx, r.at)
+			}
+			s.rss = append(s.rss, r)
 		}
 	}
 }
@@ -559,15 +602,49 @@ func processAlive(pid int) bool {
 	return !strings.HasPrefix(rest, "Z")
 }
 
-func rssKB(pid int) int {
+// statusKB reads a kB field (VmRSS, RssAnon, RssFile) of /proc/PID/status.
+func statusKB(pid int, field string) int {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
 			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 			return kb
+		}
+	}
+	return 0
+}
+
+// saveHeap saves lamb's heap profile, taken at, in s.pprofDir and returns
+// Go's HeapInuse in kB (0 when lamb does not answer).
+func (s *soak) saveHeap(ctx context.Context, at time.Duration) int {
+	get := func(q string) []byte {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(rctx, http.MethodGet, "http://"+s.pprofAddr+"/debug/pprof/heap"+q, nil)
+		if err != nil {
+			return nil
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		return b
+	}
+	if b := get(""); b != nil {
+		_ = os.WriteFile(filepath.Join(s.pprofDir, fmt.Sprintf("%s-%03.0f.heap", s.backend, at.Seconds())), b, 0o644)
+	}
+	for _, l := range strings.Split(string(get("?debug=1")), "\n") {
+		if v, ok := strings.CutPrefix(l, "# HeapInuse = "); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n / 1024
 		}
 	}
 	return 0

@@ -77,3 +77,22 @@ func (e *Engine) stopNow(insts []*instance) {
 		cancel()
 	}
 }
+
+// adoptDebugLocked makes p's live instance provisioned, if it has one, and
+// returns 1 then: a debugged function has one instance at a time, so its
+// provisioned concurrency is at most one instance, and an instance that runs
+// already (holding the debugger's port, maybe paused at a breakpoint) is
+// that one rather than a second launch that could not bind the port.
+func (e *Engine) adoptDebugLocked(p *pool) int {
+	for in := range p.insts {
+		if in.provisioned || in.state.doomed() || (in.b != nil && isDone(in.b)) {
+			continue
+		}
+		in.provisioned = true
+		if in.b != nil {
+			e.watchLocked(in) // else launch watches it once it is up
+		}
+		return 1
+	}
+	return 0
+}

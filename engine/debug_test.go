@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lambhq/lamb/engine/backend"
+	"github.com/lambhq/lamb/internal/testwait"
 )
 
 func TestDebugFor(t *testing.T) {
@@ -80,5 +81,59 @@ func TestDebugOneInstanceNoTimeout(t *testing.T) {
 	}
 	if n := f.numLaunches(); n != 1 {
 		t.Fatalf("%d launches, want 1", n)
+	}
+}
+
+// Provisioned concurrency on a debugged function is one instance: the one
+// the debugger attaches to, started ahead (or the one already running,
+// adopted), replaced when it dies; concurrent calls wait for it.
+func TestDebugProvisionedOneInstance(t *testing.T) {
+	for _, invokeFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fresh", true: "adopts the running instance"}[invokeFirst], func(t *testing.T) {
+			f := newFake()
+			e := newEngine(t, f, WithDebug(DebugTarget{Function: "echo", Port: 5678}))
+			fn := testFunction()
+			ctx := context.Background()
+			if invokeFirst {
+				if _, err := e.Invoke(ctx, fn, &Request{RequestID: "first", Payload: []byte(`"x"`)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.Provision(ctx, fn, 3); err != nil {
+				t.Fatal(err)
+			}
+			if n, p := f.numLaunches(), e.Provisioned(fn); n != 1 || p != 1 {
+				t.Fatalf("Provision(3): %d launches, %d provisioned; want 1 and 1", n, p)
+			}
+			errc := make(chan error, 3)
+			for _, id := range []string{"a", "b", "c"} {
+				go func() {
+					_, err := e.Invoke(ctx, fn, &Request{RequestID: id, Payload: []byte(`"x"`)})
+					errc <- err
+				}()
+			}
+			for range 3 {
+				if err := <-errc; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := f.numLaunches(); n != 1 {
+				t.Fatalf("%d launches after 3 calls, want the provisioned one only", n)
+			}
+			// Dies behind the engine's back: replaced, still one.
+			f.mu.Lock()
+			var victim *fakeInstance
+			for _, in := range f.live {
+				victim = in
+			}
+			f.mu.Unlock()
+			_ = victim.Stop(ctx)
+			testwait.For(t, "the provisioned instance to be replaced", func() bool {
+				return f.numLaunches() == 2 && e.Provisioned(fn) == 1
+			})
+			if n := f.numLive(); n != 1 {
+				t.Fatalf("%d live instances, want 1", n)
+			}
+		})
 	}
 }

@@ -7,8 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,43 +127,67 @@ func (fn *Function) logGroup() string {
 }
 
 // poolKey identifies interchangeable instances: the ARN, the version and a hash
-// of everything that shapes the sandbox.
+// of everything that shapes the sandbox. It runs on every invoke, so it
+// allocates little: the sorted variable names and the key itself.
 func poolKey(fn *Function) string {
 	// Every field length-prefixed: an unambiguous encoding, cheaper than
 	// JSON on the invoke path.
-	h := sha256.New()
-	var n [8]byte
-	put := func(v string) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
-		h.Write(n[:])
-		io.WriteString(h, v)
-	}
+	var scratch [1024]byte
+	b := scratch[:0]
 	codeSHA := fn.CodeSHA256
 	if codeSHA == "" {
 		codeSHA = fn.Code.SHA256
 	}
-	for _, v := range []string{codeSHA, fn.packageType(), fn.Runtime, fn.Handler, fn.Image, fn.architecture(),
-		strconv.Itoa(fn.memoryMB()), strconv.Itoa(fn.EphemeralStorageMB), strconv.FormatInt(int64(fn.timeout()), 10),
-		fn.LogFormat, fn.LogLevel, fn.Code.Dir, fn.Code.Revision} {
-		put(v)
+	b = keyString(b, codeSHA)
+	b = keyString(b, fn.packageType())
+	b = keyString(b, fn.Runtime)
+	b = keyString(b, fn.Handler)
+	b = keyString(b, fn.Image)
+	b = keyString(b, fn.architecture())
+	b = keyInt(b, int64(fn.memoryMB()))
+	b = keyInt(b, int64(fn.EphemeralStorageMB))
+	b = keyInt(b, int64(fn.timeout()))
+	b = keyString(b, fn.LogFormat)
+	b = keyString(b, fn.LogLevel)
+	b = keyString(b, fn.Code.Dir)
+	b = keyString(b, fn.Code.Revision)
+	var stack [16]string
+	keys := stack[:0]
+	for name := range fn.Env {
+		keys = append(keys, name)
 	}
-	keys := make([]string, 0, len(fn.Env))
-	for k := range fn.Env {
-		keys = append(keys, k)
+	slices.Sort(keys)
+	b = keyInt(b, int64(len(keys)))
+	for _, name := range keys {
+		b = keyString(b, name)
+		b = keyString(b, fn.Env[name])
 	}
-	sort.Strings(keys)
-	put(strconv.Itoa(len(keys)))
-	for _, k := range keys {
-		put(k)
-		put(fn.Env[k])
-	}
-	put(strconv.Itoa(len(fn.Layers)))
+	b = keyInt(b, int64(len(fn.Layers)))
 	for _, l := range fn.Layers {
-		put(l.SHA256)
-		put(l.Dir)
-		put(l.Revision)
+		b = keyString(b, l.SHA256)
+		b = keyString(b, l.Dir)
+		b = keyString(b, l.Revision)
 	}
-	return fn.ARN + ":" + fn.version() + "#" + hex.EncodeToString(h.Sum(nil))[:16]
+	sum := sha256.Sum256(b)
+	var hexSum [16]byte
+	hex.Encode(hexSum[:], sum[:8])
+	version := fn.version()
+	return fn.ARN + ":" + version + "#" + string(hexSum[:])
+}
+
+// keyString appends a field of poolKey's encoding: its length, then it.
+func keyString(b []byte, v string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// keyInt appends a number as keyString of its decimal form, as the key was
+// always hashed.
+func keyInt(b []byte, n int64) []byte {
+	var num [20]byte
+	d := strconv.AppendInt(num[:0], n, 10)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(d)))
+	return append(b, d...)
 }
 
 // reservedEnv lists the variables AWS sets itself; a function's own variables

@@ -301,21 +301,37 @@ func errorTypeOf(doc []byte) string {
 func (e *Engine) formatLog(fn *Function, stream, id string, o outcome, dur, initDur time.Duration, memUsed int) []byte {
 	now := time.Now()
 	status, errType := reportStatus(o)
-	var b bytes.Buffer
-	b.WriteString(startLine(fn, id, now.Add(-dur)))
-	b.Write(o.log)
+	start := startLine(fn, id, now.Add(-dur))
+	end := endLines(fn, id, now, dur, status, errType)
+	// One buffer for the whole log, sized for the text REPORT line.
+	b := make([]byte, 0, len(start)+len(o.log)+1+len(o.extraLog)+len(end)+200+len(id))
+	b = append(b, start...)
+	b = append(b, o.log...)
 	if len(o.log) > 0 && o.log[len(o.log)-1] != '\n' {
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	after := o.extraLog + endLines(fn, id, now, dur, status, errType) +
-		reportLine(fn, id, now, dur, initDur, memUsed, status, errType)
-	b.WriteString(after)
-	for _, l := range bytes.SplitAfter([]byte(after), []byte("\n")) {
-		if len(l) > 0 {
-			e.emit(fn, stream, bytes.TrimSuffix(l, []byte("\n")))
+	after := len(b)
+	b = append(b, o.extraLog...)
+	b = append(b, end...)
+	if fn.jsonLogs() {
+		b = append(b, reportLine(fn, id, now, dur, initDur, memUsed, status, errType)...)
+	} else {
+		b = appendReport(b, fn, id, dur, initDur, memUsed)
+	}
+	// The lines after the runtime's output go to the sink, as slices of the
+	// log (which nobody modifies).
+	for rest := b[after:]; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if len(line) > 0 {
+			e.emit(fn, stream, line)
 		}
 	}
-	return b.Bytes()
+	return b
 }
 
 func (e *Engine) emitStart(fn *Function, stream, id string) {
@@ -379,7 +395,7 @@ func (e *Engine) invoke(ctx context.Context, fn *Function, req *Request, stream 
 		start := time.Now()
 		deadline := start.Add(fn.timeout())
 		ictx, cancel := context.WithDeadline(ctx, deadline)
-		if e.debugFor(fn) != nil {
+		if in.debug != nil {
 			// Timeout suspended: a call may be paused at a breakpoint (debug.go).
 			cancel()
 			deadline = start.Add(debugRuntimeDeadline)

@@ -177,7 +177,8 @@ type instance struct {
 	// in any state.
 	provisioned bool
 	log         lineLog
-	logStream   string // AWS_LAMBDA_LOG_STREAM_NAME; set by launch before the backend's Launch
+	logStream   string         // AWS_LAMBDA_LOG_STREAM_NAME; set by launch before the backend's Launch
+	debug       *backend.Debug // its spec's (debug.go); set by launch before the backend's Launch
 }
 
 // fire moves in on ev, or returns an error wrapping errRefused and leaves it

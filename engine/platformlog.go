@@ -2,8 +2,8 @@ package engine
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -73,12 +73,24 @@ func (fn *Function) jsonLogs() bool { return fn.LogFormat == "JSON" }
 // systemLogs reports whether a platform record of level passes the function's
 // SystemLogLevel (DEBUG < INFO < WARN; INFO when unset, as AWS defaults it).
 func (fn *Function) systemLogs(level string) bool {
-	rank := map[string]int{"DEBUG": 0, "INFO": 1, "WARN": 2}
-	want, ok := rank[fn.SystemLogLevel]
-	if !ok {
+	want := logRank(fn.SystemLogLevel)
+	if want < 0 {
 		want = 1
 	}
-	return rank[level] >= want
+	return logRank(level) >= want
+}
+
+// logRank orders the system log levels; -1 for another name.
+func logRank(level string) int {
+	switch level {
+	case "DEBUG":
+		return 0
+	case "INFO":
+		return 1
+	case "WARN":
+		return 2
+	}
+	return -1
 }
 
 // platformJSON is one record as a line ("" when the level filters it out).
@@ -121,7 +133,7 @@ func startLine(fn *Function, id string, now time.Time) string {
 	if fn.jsonLogs() {
 		return fn.platformJSON("INFO", "platform.start", now, startRecord{RequestID: id, Version: fn.version()})
 	}
-	return fmt.Sprintf("START RequestId: %s Version: %s\n", id, fn.version())
+	return "START RequestId: " + id + " Version: " + fn.version() + "\n"
 }
 
 // endLines are what follows the runtime's output: END in text, the DEBUG
@@ -131,7 +143,7 @@ func endLines(fn *Function, id string, now time.Time, dur time.Duration, status,
 		return fn.platformJSON("DEBUG", "platform.runtimeDone", now, runtimeDoneRecord{
 			RequestID: id, Metrics: runtimeDoneMetrics{DurationMs: ms(dur)}, Status: status, ErrorType: errType})
 	}
-	return fmt.Sprintf("END RequestId: %s\n", id)
+	return "END RequestId: " + id + "\n"
 }
 
 // reportLine is AWS's REPORT line, or its platform.report record.
@@ -144,12 +156,29 @@ func reportLine(fn *Function, id string, now time.Time, dur, initDur time.Durati
 		}
 		return fn.platformJSON("INFO", "platform.report", now, reportRecord{RequestID: id, Metrics: m, Status: status, ErrorType: errType})
 	}
-	s := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		id, ms(dur), billedMs(dur, initDur), fn.memoryMB(), memUsed)
+	return string(appendReport(make([]byte, 0, 160+len(id)), fn, id, dur, initDur, memUsed))
+}
+
+// appendReport appends the text REPORT line: built by appending, since it is
+// written on every invoke (strconv's 'f' format is fmt's %.2f).
+func appendReport(b []byte, fn *Function, id string, dur, initDur time.Duration, memUsed int) []byte {
+	b = append(b, "REPORT RequestId: "...)
+	b = append(b, id...)
+	b = append(b, "\tDuration: "...)
+	b = strconv.AppendFloat(b, ms(dur), 'f', 2, 64)
+	b = append(b, " ms\tBilled Duration: "...)
+	b = strconv.AppendInt(b, billedMs(dur, initDur), 10)
+	b = append(b, " ms\tMemory Size: "...)
+	b = strconv.AppendInt(b, int64(fn.memoryMB()), 10)
+	b = append(b, " MB\tMax Memory Used: "...)
+	b = strconv.AppendInt(b, int64(memUsed), 10)
+	b = append(b, " MB\t"...)
 	if initDur > 0 {
-		s += fmt.Sprintf("Init Duration: %.2f ms\t", ms(initDur))
+		b = append(b, "Init Duration: "...)
+		b = strconv.AppendFloat(b, ms(initDur), 'f', 2, 64)
+		b = append(b, " ms\t"...)
 	}
-	return s + "\n"
+	return append(b, '\n')
 }
 
 // reportStatus is the Telemetry API's status of an invocation (success,

@@ -158,7 +158,6 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (_ *inst
 	if fn.ReservedConcurrency != nil && *fn.ReservedConcurrency <= 0 {
 		return nil, false, ErrThrottled
 	}
-	debugged := e.debugFor(fn) != nil
 	for {
 		e.mu.Lock()
 		if e.closed {
@@ -193,6 +192,7 @@ func (e *Engine) acquire(ctx context.Context, fn *Function, key string) (_ *inst
 		// With a reservation its check above is the only limit; without one
 		// the engine's limit counts the pool's instances, idle ones included.
 		room := fn.ReservedConcurrency != nil || len(p.insts) < e.opts.maxInstances
+		debugged := e.debugFor(fn) != nil // no idle instance: the cold path only
 		if debugged {
 			room = e.debugInstancesLocked(fn) == 0 // one at a time: it holds the debugger's port
 		}
@@ -266,6 +266,7 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 	}
 	e.emitInitStart(fn, stream, spec.Env["AWS_LAMBDA_INITIALIZATION_TYPE"])
 	spec.Debug = e.debugFor(fn)
+	in.debug = spec.Debug
 	limit := initTimeout + fn.timeout()
 	if spec.Debug != nil {
 		limit = debugRuntimeDeadline // a debugger may hold init at a breakpoint (debug.go)
@@ -308,6 +309,8 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 		in.lastUsed = time.Now()
 		in.pool.idle = append(in.pool.idle, in)
 		e.broadcastLocked()
+	} else if in.provisioned {
+		e.watchLocked(in) // made provisioned while it started (adoptDebugLocked)
 	}
 	e.mu.Unlock()
 	return nil

@@ -53,6 +53,11 @@ func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 		return fmt.Errorf("engine: provision %d instances: count must not be negative", n)
 	}
 	key := poolKey(fn)
+	debugged := e.debugFor(fn) != nil
+	if debugged && n > 1 {
+		e.opts.logger.Info("debugged function: one provisioned instance (one instance at a time)", "function", fn.ARN, "version", fn.version(), "requested", n)
+		n = 1 // debug.go
+	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -71,6 +76,9 @@ func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 	fnCopy := *fn
 	p.prov.want, p.prov.fn, p.prov.failures = n, &fnCopy, 0
 	have := provisionedLocked(p, false)
+	if debugged && have < n {
+		have += e.adoptDebugLocked(p) // debug.go
+	}
 	var launches, stop []*instance
 	for ; have < n; have++ {
 		launches = append(launches, e.newProvisionedLocked(p))
@@ -98,6 +106,10 @@ func (e *Engine) Provision(ctx context.Context, fn *Function, n int) error {
 		}
 	}
 	e.mu.Unlock()
+	if debugged {
+		e.stopNow(stale) // they hold the port the new one listens on
+		stale = nil
+	}
 	e.stopAsync(append(stale, stop...)...)
 	return e.launchProvisioned(ctx, fn, key, launches)
 }

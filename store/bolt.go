@@ -275,6 +275,15 @@ func (b *Bolt) Buckets(ctx context.Context) ([]string, error) {
 
 type boltTx struct{ tx *bolt.Tx }
 
+func (t *boltTx) getRaw(bucket, key string) ([]byte, bool) {
+	bk := t.tx.Bucket([]byte(bucket))
+	if bk == nil {
+		return nil, false
+	}
+	raw := bk.Get([]byte(key))
+	return raw, raw != nil
+}
+
 func (t *boltTx) Get(bucket, key string, v any) error {
 	bk := t.tx.Bucket([]byte(bucket))
 	var raw []byte

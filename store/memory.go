@@ -135,6 +135,8 @@ func (t *memTx) lookup(bucket, key string) ([]byte, bool) {
 	return v, ok
 }
 
+func (t *memTx) getRaw(bucket, key string) ([]byte, bool) { return t.lookup(bucket, key) }
+
 func (t *memTx) Get(bucket, key string, v any) error {
 	raw, ok := t.lookup(bucket, key)
 	if !ok {

@@ -162,3 +162,9 @@ type Invocation struct {
 	CognitoIdentity    string
 	StreamResponse     bool
 }
+
+// EnvLease is the environment variable through which the host gives an agent
+// its lease (a Go duration, e.g. "5s"): the agent ends its sandbox once no
+// host has held its event stream for that long. An environment variable, not
+// a flag, so that an older agent, which does not know it, still starts.
+const EnvLease = "LAMB_AGENT_LEASE"

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,11 +19,13 @@ type debugOptions struct {
 	targets []string // FUNCTION[:QUALIFIER]=PORT
 	file    string
 	wait    bool
+	dlv     string // delve for provided functions; LAMB_DLV for the backends
 }
 
 func addDebugFlags(f *pflag.FlagSet, o *debugOptions) {
 	f.StringArrayVar(&o.targets, "debug", nil, "FUNCTION[:QUALIFIER]=PORT: run the function (a name or ARN; qualifier a version, default $LATEST) under its runtime's debugger on 127.0.0.1:PORT, one instance at a time, its timeout suspended; repeatable (docs/debugging.md)")
 	f.StringVar(&o.file, "debug-config", "", "YAML file of functions to debug, as LocalStack's debug-mode config: functions: {FUNCTION[:QUALIFIER]: {debug-port: PORT, wait: BOOL}}")
+	f.StringVar(&o.dlv, "dlv", "", "delve binary for debugged provided (Go) functions, a Linux build for containers (default: $LAMB_DLV, dlv on PATH, ~/go/bin/dlv)")
 	f.BoolVar(&o.wait, "debug-wait", false, "debugged functions wait for a debugger to attach before their handler loads")
 }
 
@@ -37,6 +40,20 @@ type debugFile struct {
 // debugTargets parses the flags and the file into the engine's targets.
 func (o debugOptions) debugTargets() ([]engine.DebugTarget, error) {
 	var out []engine.DebugTarget
+	if o.dlv != "" {
+		// The backends look dlv up in LAMB_DLV (then PATH) when a provided
+		// function's instance starts: --dlv sets it for them.
+		p, err := filepath.Abs(o.dlv)
+		if err == nil {
+			_, err = os.Stat(p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--dlv: %w", err)
+		}
+		if err := os.Setenv("LAMB_DLV", p); err != nil {
+			return nil, fmt.Errorf("--dlv: %w", err)
+		}
+	}
 	for _, s := range o.targets {
 		i := strings.LastIndex(s, "=")
 		if i < 0 {

@@ -34,6 +34,7 @@ func TestDebugTargets(t *testing.T) {
 		{"bad arn", debugOptions{targets: []string{"arn:aws:lambda=1"}}, nil, true},
 		{"port twice", debugOptions{targets: []string{"a=1", "b=1"}}, nil, true},
 		{"missing file", debugOptions{file: filepath.Join(dir, "none.yaml")}, nil, true},
+		{"missing dlv", debugOptions{dlv: filepath.Join(dir, "no-dlv")}, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,5 +46,24 @@ func TestDebugTargets(t *testing.T) {
 				t.Fatalf("got %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// --dlv reaches the backends as LAMB_DLV, made absolute.
+func TestDebugDlvFlag(t *testing.T) {
+	t.Setenv("LAMB_DLV", "")                       // restored after the test
+	dir, err := filepath.EvalSymlinks(t.TempDir()) // macOS: /var is /private/var, as Getwd says
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dlv"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	if _, err := (debugOptions{dlv: "dlv"}).debugTargets(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := os.Getenv("LAMB_DLV"), filepath.Join(dir, "dlv"); got != want {
+		t.Fatalf("LAMB_DLV = %q, want %q", got, want)
 	}
 }

@@ -160,12 +160,26 @@ async function select(name) {
   startTail(name);
 }
 
-// parseLog reads an invocation's log tail: its request id, and REPORT's durations.
+// parseLog reads an invocation's log tail: its request id, and REPORT's
+// durations, from AWS's text lines or, with LogFormat JSON, from its
+// platform.start and platform.report records.
 function parseLog(log) {
   const id = (log.match(/START RequestId: (\S+)/) || [])[1] || "";
   const dur = (log.match(/\tDuration: ([\d.]+) ms/) || [])[1];
   const init = (log.match(/Init Duration: ([\d.]+) ms/) || [])[1];
-  return { id, duration: dur, init };
+  const info = { id, duration: dur, init };
+  for (const line of log.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    let rec;
+    try { rec = JSON.parse(line); } catch (_) { continue; }
+    const r = rec.record || {};
+    if (rec.type === "platform.start" && !info.id) info.id = r.requestId || "";
+    if (rec.type === "platform.report" && r.metrics) {
+      if (info.duration === undefined) info.duration = r.metrics.durationMs;
+      if (info.init === undefined) info.init = r.metrics.initDurationMs;
+    }
+  }
+  return info;
 }
 
 async function invoke(ev) {

@@ -20,6 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/coder/websocket"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/go-connections/nat"
 	"github.com/go-delve/delve/service/api"
 	"github.com/go-delve/delve/service/rpc2"
 )
@@ -34,13 +37,14 @@ import (
 // on Docker when docker is set, with the runtime images of
 // LAMB_TEST_DEBUG_IMAGES (python=IMAGE,nodejs=IMAGE) when set, else the
 // test images.
-func debugLamb(t *testing.T, fn string, env []string, docker bool) (*server, int) {
+func debugLamb(t *testing.T, fn string, env []string, docker bool, extra ...string) (*server, int) {
 	t.Helper()
 	port, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
 	if err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"--debug", fmt.Sprintf("%s=%d", fn, port), "--debug-wait"}
+	args = append(args, extra...)
 	addr := freeAddr(t)
 	if docker {
 		e := containerEngines[0]
@@ -203,10 +207,41 @@ func (d *dapClient) response(seq int, body any) {
 	}
 }
 
-func TestDebugPythonProcess(t *testing.T) { testDebugPython(t, false) }
-func TestDebugPythonDocker(t *testing.T)  { testDebugPython(t, true) }
-func TestDebugNodeProcess(t *testing.T)   { testDebugNode(t, false) }
-func TestDebugNodeDocker(t *testing.T)    { testDebugNode(t, true) }
+func TestDebugPythonProcess(t *testing.T) { testDebugPython(t, false, false) }
+func TestDebugPythonDocker(t *testing.T)  { testDebugPython(t, true, false) }
+
+// TestDebugConfigFile: --debug-config alone (no --debug, no --debug-wait):
+// the function's entry, keyed by its qualified ARN, gives the port and
+// wait: true; another function's entry is there too.
+func TestDebugConfigFile(t *testing.T) { testDebugPython(t, false, true) }
+
+// debugLambConfig starts lamb (process backend) with a --debug-config file
+// debugging fn and returns the port.
+func debugLambConfig(t *testing.T, fn string) (*server, int) {
+	t.Helper()
+	port, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := fmt.Sprintf(`functions:
+  other-function:
+    debug-port: %d
+  "arn:aws:lambda:us-east-1:123456789012:function:%s:$LATEST":
+    debug-port: %d
+    wait: true
+`, other, fn, port)
+	file := filepath.Join(t.TempDir(), "debug.yaml")
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startLambEnv(t, freeAddr(t), "", nil, "--debug-config", file), port
+}
+func TestDebugNodeProcess(t *testing.T) { testDebugNode(t, false) }
+func TestDebugNodeDocker(t *testing.T)  { testDebugNode(t, true) }
 
 // dialDAP connects and initializes a DAP session. Docker's proxy accepts
 // on the published port before debugpy listens in the container (and then
@@ -236,13 +271,19 @@ func dialDAP(t *testing.T, port int, answer <-chan string) *dapClient {
 	}
 }
 
-func testDebugPython(t *testing.T, docker bool) {
+func testDebugPython(t *testing.T, docker, configFile bool) {
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.py")
 	if err := os.WriteFile(app, []byte("def handler(event, context):\n    name = event['name']\n    return {'hello': name}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, port := debugLamb(t, "pydebug", nil, docker)
+	var s *server
+	var port int
+	if configFile {
+		s, port = debugLambConfig(t, "pydebug")
+	} else {
+		s, port = debugLamb(t, "pydebug", nil, docker)
+	}
 	ctx := ctxT(t)
 	c := s.client("us-east-1", "123456789012")
 	createActive(ctx, t, c, &lambda.CreateFunctionInput{
@@ -391,10 +432,19 @@ func testDebugNode(t *testing.T, docker bool) {
 	answer := invokeAsync(ctx, c, "nodedebug", `{"name":"cdp"}`)
 	dial(t, port, answer).Close()
 
-	// The inspector's target list names the websocket to attach to.
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/json/list", port))
-	if err != nil {
-		t.Fatal(err)
+	// The inspector's target list names the websocket to attach to. Docker's
+	// proxy accepts on the published port before the inspector listens in
+	// the container (and then resets): ask until it answers.
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if resp, err = http.Get(fmt.Sprintf("http://127.0.0.1:%d/json/list", port)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	var targets []struct {
 		WebSocketDebuggerURL string `json:"webSocketDebuggerUrl"`
@@ -446,36 +496,74 @@ func testDebugNode(t *testing.T, docker bool) {
 
 // ---- delve's JSON-RPC API (provided Go bootstraps)
 
-// delveBin is dlv built by go install into a cache dir (never committed).
+// delveBin is dlv built by go install into a cache dir (never committed),
+// static (CGO_ENABLED=0) so that it runs in any Linux container too.
 func delveBin(t *testing.T) string {
 	t.Helper()
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(cache, "lamb-test", "dlv-v1.27.2")
+	dir := filepath.Join(cache, "lamb-test", "dlv-v1.27.2-static")
 	bin := filepath.Join(dir, "dlv")
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}
 	cmd := exec.Command("go", "install", "github.com/go-delve/delve/cmd/dlv@v1.27.2")
-	cmd.Env = append(os.Environ(), "GOBIN="+dir)
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		need(t, "delve (go install github.com/go-delve/delve/cmd/dlv@v1.27.2: "+strings.TrimSpace(string(out))+")", false)
 	}
 	return bin
 }
 
-func TestDebugGoProcess(t *testing.T) {
+// dialDelve connects delve's JSON-RPC client once delve answers. Docker's
+// proxy accepts on the published port before delve listens in the
+// container (and then closes): a session counts once GetState is answered.
+func dialDelve(t *testing.T, port int, answer <-chan string) *rpc2.RPCClient {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn := dial(t, port, answer)
+		client := rpc2.NewClientFromConn(conn)
+		_, err := client.GetState()
+		if err == nil {
+			return client
+		}
+		conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("delve did not answer GetState: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestDebugGoProcess(t *testing.T) { testDebugGo(t, false) }
+
+// TestDebugGoDocker: dlv from lamb's host (--dlv) in a read-only volume,
+// the bootstrap under dlv exec in the container, its port published on
+// 127.0.0.1.
+func TestDebugGoDocker(t *testing.T) { testDebugGo(t, true) }
+
+func testDebugGo(t *testing.T, docker bool) {
 	dlv := delveBin(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bootstrap")
 	build := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", bin, "./testdata/godebug")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if docker {
+		build.Env = append(build.Env, "GOOS=linux")
+	}
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	s, port := debugLamb(t, "godebug", []string{"LAMB_DLV=" + dlv}, false)
+	var s *server
+	var port int
+	if docker {
+		s, port = debugLamb(t, "godebug", nil, true, "--dlv", dlv)
+	} else {
+		s, port = debugLamb(t, "godebug", []string{"LAMB_DLV=" + dlv}, false)
+	}
 	ctx := ctxT(t)
 	c := s.client("us-east-1", "123456789012")
 	createActive(ctx, t, c, &lambda.CreateFunctionInput{
@@ -483,9 +571,7 @@ func TestDebugGoProcess(t *testing.T) {
 		Handler: aws.String("bootstrap"), Code: hotReloadCode(dir), Timeout: aws.Int32(1),
 	}, time.Minute)
 	answer := invokeAsync(ctx, c, "godebug", `{"name":"delve"}`)
-	dial(t, port, answer).Close()
-
-	client := rpc2.NewClient(fmt.Sprintf("127.0.0.1:%d", port))
+	client := dialDelve(t, port, answer)
 	defer client.Disconnect(false)
 	if _, err := client.CreateBreakpoint(&api.Breakpoint{FunctionName: "main.handler"}); err != nil {
 		t.Fatal(err)
@@ -493,6 +579,9 @@ func TestDebugGoProcess(t *testing.T) {
 	st := <-client.Continue()
 	if st.Err != nil || st.Exited || st.CurrentThread == nil || st.CurrentThread.Breakpoint == nil {
 		t.Fatalf("not stopped at the breakpoint: %+v", st)
+	}
+	if docker {
+		checkDelveContainer(t, "godebug", port)
 	}
 	time.Sleep(1500 * time.Millisecond) // beyond the 1 s timeout
 	v, err := client.EvalVariable(api.EvalScope{GoroutineID: -1}, "ev.Name", api.LoadConfig{MaxStringLen: 64})
@@ -506,4 +595,138 @@ func TestDebugGoProcess(t *testing.T) {
 	wantAnswer(t, answer, `{"greeting":"hello delve"}`)
 	_, _ = client.Halt()
 	<-resumed
+}
+
+// checkDelveContainer checks how the debugged instance of fn runs: dlv from
+// a read-only mount, its port published on 127.0.0.1 only, no capability
+// added.
+func checkDelveContainer(t *testing.T, fn string, port int) {
+	t.Helper()
+	e := containerEngines[0]
+	host := os.Getenv(e.hostEnv)
+	if host == "" {
+		host = e.defHost
+	}
+	cli := engineClient(t, e, host)
+	list, err := cli.ContainerList(ctxT(t), container.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("label", "lamb.managed=true"), filters.Arg("label", "lamb.function="+fn))})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("containers of %s: %d, %v", fn, len(list), err)
+	}
+	ci, err := cli.ContainerInspect(ctxT(t), list[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(ci.Config.Entrypoint, " "), "/lamb-dlv/dlv exec --headless --listen=:"+strconv.Itoa(port)) {
+		t.Errorf("entrypoint %q does not run dlv", ci.Config.Entrypoint)
+	}
+	ro := false
+	for _, m := range ci.Mounts {
+		if m.Destination == "/lamb-dlv" {
+			ro = !m.RW
+		}
+	}
+	if !ro {
+		t.Errorf("dlv not on a read-only mount: %+v", ci.Mounts)
+	}
+	pb := ci.HostConfig.PortBindings[nat.Port(strconv.Itoa(port)+"/tcp")]
+	if len(pb) != 1 || pb[0].HostIP != "127.0.0.1" || pb[0].HostPort != strconv.Itoa(port) {
+		t.Errorf("debug port bindings %+v, want 127.0.0.1:%d only", pb, port)
+	}
+	if len(ci.HostConfig.CapAdd) != 0 {
+		t.Errorf("capabilities added: %v", ci.HostConfig.CapAdd)
+	}
+}
+
+// TestDebugGoDockerBadDelve: a --dlv that cannot run in a container (not a
+// Linux executable) is a clear error at the invoke, not a broken container.
+func TestDebugGoDockerBadDelve(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "dlv")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := debugLamb(t, "godebug", nil, true, "--dlv", fake)
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "123456789012")
+	createActive(ctx, t, c, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("godebug"), Runtime: types.RuntimeProvidedal2023, Role: aws.String(role),
+		Handler: aws.String("bootstrap"), Code: hotReloadCode(dir), Timeout: aws.Int32(1),
+	}, time.Minute)
+	a := <-invokeAsync(ctx, c, "godebug", `{}`)
+	if !strings.Contains(a, fake+" is not a Linux executable") {
+		t.Fatalf("invoke with a bad dlv answered %s", a)
+	}
+}
+
+// TestDebugProvisionedProcess: provisioned concurrency 3 on a debugged
+// version is one instance (docs/debugging.md): started ahead of any invoke
+// (its debugger port open), 1 available of 3 allocated, and concurrent
+// invokes all served by it.
+func TestDebugProvisionedProcess(t *testing.T) {
+	port, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startLambEnv(t, freeAddr(t), "", nil, "--debug", fmt.Sprintf("pyprov:1=%d", port))
+	ctx := ctxT(t)
+	c := s.client("us-east-1", "123456789012")
+	code := zipOf(t, map[string]string{"app.py": "import os\n\ndef handler(event, context):\n    return {'pid': os.getpid()}\n"})
+	createActive(ctx, t, c, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("pyprov"), Runtime: types.RuntimePython311, Role: aws.String(role),
+		Handler: aws.String("app.handler"), Code: &types.FunctionCode{ZipFile: code}, Timeout: aws.Int32(5),
+	}, time.Minute)
+	if _, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("pyprov")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{
+		FunctionName: aws.String("pyprov"), Qualifier: aws.String("1"), ProvisionedConcurrentExecutions: aws.Int32(3)}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg *lambda.GetProvisionedConcurrencyConfigOutput
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cfg, err = c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String("pyprov"), Qualifier: aws.String("1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Status != types.ProvisionedConcurrencyStatusEnumInProgress || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cfg.Status != types.ProvisionedConcurrencyStatusEnumReady || aws.ToInt32(cfg.AllocatedProvisionedConcurrentExecutions) != 3 ||
+		aws.ToInt32(cfg.AvailableProvisionedConcurrentExecutions) != 1 {
+		t.Fatalf("provisioned config %s (%s): allocated %d, available %d; want READY, 3, 1", cfg.Status, aws.ToString(cfg.StatusReason),
+			aws.ToInt32(cfg.AllocatedProvisionedConcurrentExecutions), aws.ToInt32(cfg.AvailableProvisionedConcurrentExecutions))
+	}
+	// Started ahead: debugpy listens before any invoke.
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatalf("debug port of the provisioned instance: %v", err)
+	}
+	conn.Close()
+	answers := make([]<-chan string, 3)
+	for i := range answers {
+		answers[i] = invokeAsync(ctx, c, "pyprov:1", `{}`)
+	}
+	pids := map[string]bool{}
+	for _, a := range answers {
+		select {
+		case got := <-a:
+			if !strings.Contains(got, `"pid"`) {
+				t.Fatalf("invoke answered %s", got)
+			}
+			pids[got] = true
+		case <-time.After(60 * time.Second):
+			t.Fatal("invoke did not answer")
+		}
+	}
+	if len(pids) != 1 {
+		t.Fatalf("answers from %d processes, want the one provisioned instance: %v", len(pids), pids)
+	}
 }

@@ -130,7 +130,13 @@ func (k *kubeEnv) lambPods(t *testing.T) []corev1.Pod {
 
 func (k *kubeEnv) start(t *testing.T) *server {
 	t.Helper()
-	port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+	return k.startAt(t, strings.TrimPrefix(freeAddr(t), "127.0.0.1:"), "")
+}
+
+// startAt starts lamb on port (all interfaces), on dataDir ("" for
+// --ephemeral: the server's ID then comes from its address).
+func (k *kubeEnv) startAt(t *testing.T, port, dataDir string) *server {
+	t.Helper()
 	args := []string{"--backend", "kubernetes", "--k8s-kubeconfig", k.kubeconfig, "--k8s-namespace", k.namespace,
 		"--k8s-self-url", "http://" + net.JoinHostPort(k.selfHost, port), "--k8s-init-image", k.initImage}
 	for _, kv := range k.images {
@@ -139,7 +145,7 @@ func (k *kubeEnv) start(t *testing.T) *server {
 	// On all interfaces: the cluster's bridge may only appear with the first
 	// Pod. Open (--insecure-no-auth): the test cluster is this machine's own,
 	// and the tests' clients sign with made-up secrets.
-	return startLambAt(t, "0.0.0.0:"+port, "", append(args, "--insecure-no-auth")...)
+	return startLambAt(t, "0.0.0.0:"+port, dataDir, append(args, "--insecure-no-auth")...)
 }
 
 func boto3Pods(t *testing.T, s *server, out any, args ...string) {

@@ -328,11 +328,14 @@ func TestConsole(t *testing.T) {
 	// Unsigned, the page's requests are in --account-id's account.
 	for _, tc := range []struct {
 		name, creds string
+		logFormat   types.LogFormat
 	}{
-		{"unsigned", ""},
+		{"unsigned", "", ""},
 		// With --credentials the page signs the API's requests (SigV4, in
 		// the browser) and sends /_lamb/'s a bearer.
-		{"credentials", "123456789012:console-secret"},
+		{"credentials", "123456789012:console-secret", ""},
+		// With JSON logs the page reads durations from platform.report.
+		{"json logs", "", types.LogFormatJson},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"--account-id", "123456789012"}
@@ -345,10 +348,14 @@ func TestConsole(t *testing.T) {
 			ctx := ctxT(t)
 			c := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL),
 				Credentials: credentials.NewStaticCredentialsProvider("123456789012", secret, ""), RetryMaxAttempts: 1})
-			createActive(ctx, t, c, &lambda.CreateFunctionInput{
+			in := &lambda.CreateFunctionInput{
 				FunctionName: aws.String("console-fn"), Runtime: types.RuntimePython312, Role: aws.String(role),
 				Handler: aws.String("app.handler"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"app.py": obsHandler})},
-			}, 30*time.Second)
+			}
+			if tc.logFormat != "" {
+				in.LoggingConfig = &types.LoggingConfig{LogFormat: tc.logFormat}
+			}
+			createActive(ctx, t, c, in, 30*time.Second)
 			cmd := exec.CommandContext(ctx, "node", "console.mjs")
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "LAMB_ENDPOINT="+s.URL, "LAMB_FUNCTION=console-fn", "CHROMIUM="+chromium,

@@ -75,9 +75,11 @@ type Backend struct {
 	vols   *volumes
 
 	agentOnce sync.Once
-	agentBin  []byte
+	agentSum  string // the agent binary's sha256, hex
 	agentName string
 	agentErr  error
+
+	dlv delveShip // debug.go
 
 	live   sandbox.Live[*instance]
 	spares *spares
@@ -249,7 +251,8 @@ func (b *Backend) Close(ctx context.Context) error {
 // Reap implements backend.Backend: called once at start-up, it removes the
 // containers labelled with this backend's server ID — left by an earlier run of
 // the same server (same data dir or address) that died without cleaning up —
-// then agent volumes of other lamb builds that nothing uses any more.
+// then agent volumes of other lamb builds and dlv volumes that nothing uses
+// any more.
 // Containers of other servers, which may be alive, are not touched. Code and
 // layer volumes are a cache shared across restarts and are kept.
 func (b *Backend) Reap(ctx context.Context) error {

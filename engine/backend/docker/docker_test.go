@@ -396,16 +396,20 @@ func TestReapAndClose(t *testing.T) {
 	other := newTestBackend(t)
 	alive := launch(t, other, testSpec(t, "provided.al2023", "bootstrap", goEcho(t)))
 	b := newTestBackendAs(t, old.cfg.ServerID)
-	stale := "lamb-agent-stale" + randomID()
-	if _, err := b.cli.VolumeCreate(context.Background(), volume.CreateOptions{Name: stale,
-		Labels: map[string]string{labelManaged: "true", labelVolume: "agent"}}); err != nil {
-		t.Fatal(err)
+	stale := map[string]string{"agent": "lamb-agent-stale" + randomID(), "dlv": "lamb-dlv-stale" + randomID()}
+	for kind, name := range stale {
+		if _, err := b.cli.VolumeCreate(context.Background(), volume.CreateOptions{Name: name,
+			Labels: map[string]string{labelManaged: "true", labelVolume: kind}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := b.Reap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.cli.VolumeInspect(context.Background(), stale); err == nil {
-		t.Error("Reap kept an unused agent volume of another build")
+	for kind, name := range stale {
+		if _, err := b.cli.VolumeInspect(context.Background(), name); err == nil {
+			t.Errorf("Reap kept an unused %s volume of another build", kind)
+		}
 	}
 	if _, err := b.cli.VolumeInspect(context.Background(), b.agentName); err != nil {
 		t.Errorf("Reap removed the current agent volume: %v", err)

@@ -198,6 +198,9 @@ func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.
 	if err := debugContainer(spec, &c, &hcc); err != nil { // debug.go
 		return nil, err
 	}
+	if err := b.delveContainer(ctx, spec, &c, &hcc); err != nil { // debug.go
+		return nil, err
+	}
 	tCreate := time.Now()
 	created, err := b.cli.ContainerCreate(ctx, &c, &hcc, &network.NetworkingConfig{}, nil, "lamb-"+spec.InstanceID)
 	if err != nil {

@@ -158,15 +158,24 @@ func (v *volumes) fill(ctx context.Context, name, kind, image string, zips []str
 }
 
 // agentVolumeName hashes the agent binary once; the volume is named after it.
+// Only the hash is kept: the binary (lamb itself, ~60 MB) is streamed again
+// when a volume is filled (writeAgent), so that it does not stay in the heap
+// for the server's life (and, through GC pacing, double lamb's RSS).
 func (b *Backend) agentVolumeName() (string, error) {
 	b.agentOnce.Do(func() {
-		data, err := os.ReadFile(b.cfg.AgentBinary)
+		f, err := os.Open(b.cfg.AgentBinary)
 		if err != nil {
 			b.agentErr = fmt.Errorf("read agent binary: %w", err)
 			return
 		}
-		sum := sha256.Sum256(data)
-		b.agentBin, b.agentName = data, "lamb-agent-"+hex.EncodeToString(sum[:8])
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			b.agentErr = fmt.Errorf("read agent binary: %w", err)
+			return
+		}
+		b.agentSum = hex.EncodeToString(h.Sum(nil))
+		b.agentName = "lamb-agent-" + b.agentSum[:16]
 	})
 	return b.agentName, b.agentErr
 }
@@ -179,26 +188,60 @@ func (b *Backend) agentVolume(ctx context.Context, image string) (string, error)
 		return "", err
 	}
 	err = b.vols.ensure(ctx, name, "agent", image, nil, func(tw *tar.Writer) error {
-		return writeTarFile(tw, "lamb", b.agentBin, 0o755)
+		return b.writeAgent(tw)
 	})
 	return name, err
 }
 
-// reapAgentVolumes removes agent volumes of other lamb builds that no
-// container uses (the engine refuses to remove a volume in use).
-func (b *Backend) reapAgentVolumes(ctx context.Context) error {
-	current, _ := b.agentVolumeName()
-	list, err := b.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("label", labelManaged+"=true"), filters.Arg("label", labelVolume+"=agent"))})
+// writeAgent streams the agent binary into tw as /lamb, never whole in
+// memory: a 58 MB buffer would be garbage at once, but would set the GC's
+// heap goal to twice that for a long while. A binary replaced since it was
+// hashed fails the fill, rather than filling the volume named after the old
+// one with the new one.
+func (b *Backend) writeAgent(tw *tar.Writer) error {
+	f, err := os.Open(b.cfg.AgentBinary)
 	if err != nil {
-		return fmt.Errorf("docker backend: list volumes: %w", err)
+		return fmt.Errorf("read agent binary: %w", err)
 	}
-	for _, v := range list.Volumes {
-		if v == nil || v.Name == current {
-			continue
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read agent binary: %w", err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "lamb", Mode: 0o755, Size: fi.Size(), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+		return err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(tw, io.TeeReader(f, h)); err != nil {
+		return fmt.Errorf("read agent binary: %w", err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != b.agentSum {
+		return fmt.Errorf("agent binary %s changed while lamb runs", b.cfg.AgentBinary)
+	}
+	return nil
+}
+
+// reapAgentVolumes removes agent volumes of other lamb builds, and dlv
+// volumes (debug.go) other than the one this server uses, that no container
+// uses (the engine refuses to remove a volume in use).
+func (b *Backend) reapAgentVolumes(ctx context.Context) error {
+	agent, _ := b.agentVolumeName()
+	b.dlv.mu.Lock()
+	dlv := b.dlv.name
+	b.dlv.mu.Unlock()
+	for kind, current := range map[string]string{"agent": agent, "dlv": dlv} {
+		list, err := b.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(
+			filters.Arg("label", labelManaged+"=true"), filters.Arg("label", labelVolume+"="+kind))})
+		if err != nil {
+			return fmt.Errorf("docker backend: list volumes: %w", err)
 		}
-		if err := b.cli.VolumeRemove(ctx, v.Name, false); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
-			b.log.Warn("docker backend: remove old agent volume", "volume", v.Name, "err", err)
+		for _, v := range list.Volumes {
+			if v == nil || v.Name == current {
+				continue
+			}
+			if err := b.cli.VolumeRemove(ctx, v.Name, false); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
+				b.log.Warn("docker backend: remove old volume", "kind", kind, "volume", v.Name, "err", err)
+			}
 		}
 	}
 	return nil

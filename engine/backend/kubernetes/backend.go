@@ -106,10 +106,39 @@ func (b *Backend) Reap(ctx context.Context) error {
 }
 
 // Close stops every instance this backend launched, deletes any Pod of its
-// own that is left, and makes later launches fail.
+// own that is left, makes later launches fail, and waits (while ctx lasts,
+// at most the grace period and 10 s) until its Pods are gone: a deleted Pod
+// stays while the kubelet stops its containers, and a lamb that has exited
+// should have left nothing running.
 func (b *Backend) Close(ctx context.Context) error {
+	sel := LabelManagedBy + "=" + ManagedByValue + "," + LabelServer + "=" + labelValue(b.cfg.ServerID)
 	err := b.live.StopAll(ctx)
-	return errors.Join(err, b.deleteLabelled(ctx, LabelManagedBy+"="+ManagedByValue+","+LabelServer+"="+labelValue(b.cfg.ServerID)))
+	if err := errors.Join(err, b.deleteLabelled(ctx, sel)); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, b.cfg.TerminationGrace+10*time.Second)
+	defer cancel()
+	return b.waitGone(wctx, sel)
+}
+
+// waitGone polls until no Pod matches selector.
+func (b *Backend) waitGone(ctx context.Context, selector string) error {
+	for {
+		list, err := b.pods.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return fmt.Errorf("kubernetes backend: list pods: %w", err)
+		}
+		if len(list.Items) == 0 {
+			return nil
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("kubernetes backend: %d pods still terminating: %w", len(list.Items), ctx.Err())
+		}
+	}
 }
 
 func (b *Backend) deleteLabelled(ctx context.Context, selector string) error {

@@ -59,6 +59,11 @@ type Config struct {
 	PullPolicy corev1.PullPolicy
 	// TerminationGrace is the Pods' termination grace period (default 2 s).
 	TerminationGrace time.Duration
+	// AgentLease is how long a Pod's agent runs on without lamb holding its
+	// event stream (default 5 s; agentapi.EnvLease): a lamb killed together
+	// with its watchdog leaves no Pod running, only Pods that ended, which
+	// the next start removes. A Pod's first stream gets at least 30 s.
+	AgentLease time.Duration
 	// StartTimeout bounds scheduling, image pulls and the init container
 	// (default 2 min) on top of the caller's context.
 	StartTimeout time.Duration
@@ -81,6 +86,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TerminationGrace <= 0 {
 		c.TerminationGrace = 2 * time.Second
+	}
+	if c.AgentLease <= 0 {
+		c.AgentLease = 5 * time.Second
 	}
 	if c.StartTimeout <= 0 {
 		c.StartTimeout = 2 * time.Minute

@@ -18,7 +18,11 @@
 // # Ownership
 //
 // Pods carry the label app.kubernetes.io/managed-by=lamb and the owning
-// server's ID; Reap deletes those of other servers, Close deletes this one's.
+// server's ID; Reap deletes those of a dead run of this server, Close deletes
+// this one's and waits until they are gone. Each Pod's agent holds a lease on
+// lamb (Config.AgentLease): once lamb has not held its event stream for that
+// long, the agent ends the Pod, so a lamb killed with its watchdog leaves no
+// Pod running.
 // A Pod deleted, evicted or failed behind lamb's back ends its instance (Done
 // closes), so the engine evicts it and starts a fresh one.
 //

@@ -128,6 +128,7 @@ func (c *Config) environ(spec *backend.Spec, secret string) []corev1.EnvVar {
 	}
 	env := sandbox.Environ(spec, endpoint)
 	env[agentapi.EnvSecret] = secret
+	env[agentapi.EnvLease] = c.AgentLease.String()
 	out := make([]corev1.EnvVar, 0, len(env))
 	for k, v := range env {
 		out = append(out, corev1.EnvVar{Name: k, Value: v})

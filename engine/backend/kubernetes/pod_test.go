@@ -87,6 +87,10 @@ func TestPodFor(t *testing.T) {
 		!strings.HasPrefix(menv["PYTHONPATH"], "/mine:") || menv[envInitToken] != "" || menv[agentapi.EnvSecret] != "agent-secret" {
 		t.Errorf("main env %v", menv)
 	}
+	// The agent's lease: it ends the Pod once lamb no longer holds it.
+	if got := menv[agentapi.EnvLease]; got != "5s" {
+		t.Errorf("%s = %q, want the default lease 5s", agentapi.EnvLease, got)
+	}
 	vols := map[string]corev1.Volume{}
 	for _, v := range ps.Volumes {
 		if v.EmptyDir == nil {

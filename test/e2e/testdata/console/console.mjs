@@ -60,7 +60,8 @@ try {
   await second.locator("pre.result.error").filter({ hasText: "ValueError" }).waitFor({ timeout: 20000 });
   const meta2 = await second.locator(".meta").textContent();
   if (!meta2.includes("warm") || !meta2.includes("error (Unhandled)")) throw new Error("second invocation's summary: " + meta2);
-  await page.locator("#tail").filter({ hasText: "ValueError: boom" }).waitFor({ timeout: 10000 });
+  // Text logs say "ValueError: boom"; JSON logs give errorType and errorMessage.
+  await page.locator("#tail").filter({ hasText: "ValueError" }).filter({ hasText: "boom" }).waitFor({ timeout: 10000 });
   if ((await page.locator("#invocations li").count()) !== 2) throw new Error("want 2 invocations listed");
 
   if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
