@@ -155,11 +155,11 @@ type zygote struct {
 	conn    *net.UnixConn
 	modules map[string]bool // top-level modules it has imported
 
-	claimMu sync.Mutex      // one claim at a time: answers come in order
-	answers chan zygoteMsg  // to the claim waiting
-	dead    chan struct{}   // closed once the zygote cannot be used
-	exited  chan struct{}   // closed when its process was waited for
-	mu      sync.Mutex      // guards exits
+	claimMu sync.Mutex     // one claim at a time: answers come in order
+	answers chan zygoteMsg // to the claim waiting
+	dead    chan struct{}  // closed once the zygote cannot be used
+	exited  chan struct{}  // closed when its process was waited for
+	mu      sync.Mutex     // guards exits
 	exits   map[int]chan syscall.WaitStatus
 }
 
