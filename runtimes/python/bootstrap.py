@@ -745,7 +745,7 @@ def main():
 
 
 def zygote(ctrl_fd):
-    """lamb's pre-started runtime (engine/backend/process/prestart*.go): an
+    """lamb's pre-started runtime (bootstrap.py --lamb-zygote FD) (engine/backend/process/prestart*.go): an
     interpreter that has paid for its start and the common modules, and forks
     one child per claim on the SOCK_SEQPACKET socket ctrl_fd. A claim is a
     JSON object (env, cwd, uid, gid, drop) with the instance's output pipe as
@@ -902,6 +902,7 @@ def _zygote_child(claim, out_fd, code, path, libc, signal):
     importlib.invalidate_caches()
     if "random" in sys.modules:
         sys.modules["random"].seed()
+    sys.argv[:] = [path]
     # Run this file again as __main__, with module state from this env.
     main_mod = type(sys)("__main__")
     main_mod.__file__ = path
@@ -911,7 +912,8 @@ def _zygote_child(claim, out_fd, code, path, libc, signal):
 
 
 if __name__ == "__main__":
-    if os.environ.get("LAMB_ZYGOTE_FD"):
-        zygote(int(os.environ.pop("LAMB_ZYGOTE_FD")))
+    # An argument, not the environment, which a function's configuration sets.
+    if sys.argv[1:2] == ["--lamb-zygote"]:
+        zygote(int(sys.argv[2]))
     else:
         main()

@@ -194,13 +194,13 @@ func startZygote(b *Backend, interp string) (*zygote, error) {
 	}
 	conn := fc.(*net.UnixConn)
 	name, _, _ := runtimes.Bootstrap(runtimes.FamilyPython)
-	cmd := exec.Command(interp, filepath.Join(b.runtimeDir, name))
+	cmd := exec.Command(interp, filepath.Join(b.runtimeDir, name), "--lamb-zygote", "3")
 	cmd.Dir = b.runtimeDir
 	hostPath := os.Getenv("PATH")
 	if hostPath == "" {
 		hostPath = "/usr/local/bin:/usr/bin:/bin"
 	}
-	cmd.Env = []string{"PATH=" + hostPath, "PYTHONUNBUFFERED=1", "LAMB_ZYGOTE_FD=3", "LAMBDA_RUNTIME_DIR=" + b.runtimeDir}
+	cmd.Env = []string{"PATH=" + hostPath, "PYTHONUNBUFFERED=1", "LAMBDA_RUNTIME_DIR=" + b.runtimeDir}
 	cmd.ExtraFiles = []*os.File{theirs}
 	logw := &logWriter{b: b, interp: interp}
 	cmd.Stdout, cmd.Stderr = logw, logw

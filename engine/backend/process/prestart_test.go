@@ -5,6 +5,7 @@ package process
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -122,10 +123,10 @@ func TestPrestartClaim(t *testing.T) {
 		t.Errorf("runs as %+v, want uid and gid %d and no groups", got, want)
 	}
 	var env map[string]string
-	if err := json.Unmarshal(probe(t, a, probeOp{Op: "env", Arg: "_HANDLER,LAMBDA_TASK_ROOT,LAMB_ZYGOTE_FD"})[0], &env); err != nil {
+	if err := json.Unmarshal(probe(t, a, probeOp{Op: "env", Arg: "_HANDLER,LAMBDA_TASK_ROOT,LAMBDA_RUNTIME_DIR"})[0], &env); err != nil {
 		t.Fatal(err)
 	}
-	if env["_HANDLER"] != "app.handler" || !strings.HasPrefix(env["LAMBDA_TASK_ROOT"], b.code.dir) || env["LAMB_ZYGOTE_FD"] != "" {
+	if env["_HANDLER"] != "app.handler" || !strings.HasPrefix(env["LAMBDA_TASK_ROOT"], b.code.dir) || env["LAMBDA_RUNTIME_DIR"] != b.runtimeDir {
 		t.Errorf("environment %v: want the function's", env)
 	}
 	if r := probe(t, a, probeOp{Op: "read", Arg: filepath.Join(env["LAMBDA_TASK_ROOT"], "secret.txt")}); string(r[0]) != `"ok"` {
@@ -291,6 +292,87 @@ func TestPrestartable(t *testing.T) {
 			why := prestartable(modules, tt.env, tt.code, tt.layers)
 			if (why == "") != tt.ok {
 				t.Errorf("prestartable = %q, want ok=%v", why, tt.ok)
+			}
+		})
+	}
+}
+
+// launchPy launches a python3.12 instance of files with env on b.
+func launchPy(t *testing.T, b *Backend, id string, files, env map[string]string) backend.Instance {
+	t.Helper()
+	e := map[string]string{"_HANDLER": "app.handler"}
+	for k, v := range env {
+		e[k] = v
+	}
+	spec := &backend.Spec{InstanceID: id, PoolKey: "pool", ServerID: "test", FunctionName: id,
+		FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:" + id, Version: "$LATEST",
+		PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler", MemoryMB: 128, Timeout: time.Minute,
+		Env: e, Code: backendtest.ZipArtifact(t, files)}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in, err := b.Launch(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Stop(context.Background()) })
+	return in
+}
+
+// A claimed python instance gets the same memory limit, and outgrowing it
+// is reported as out of memory.
+func TestPrestartOutOfMemory(t *testing.T) {
+	testenv.LookPath(t, "python3")
+	b := newTestBackend(t)
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	z := withPrestart(t, b)
+	in := launchPy(t, b, "fn-oom", map[string]string{"app.py": "def handler(event, context):\n    b = bytearray(1024 * 1024 * 1024)\n    return len(b)\n"}, nil)
+	if p := ppid(t, pidOf(in)); p != z.cmd.Process.Pid {
+		t.Fatalf("parent %d, want the zygote %d", p, z.cmd.Process.Pid)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := in.Invoke(ctx, &backend.Invocation{RequestID: "r", Payload: []byte("{}"), Deadline: time.Now().Add(time.Minute)})
+	var xe *backend.ExitError
+	if !errors.As(err, &xe) || !xe.OOM {
+		t.Fatalf("err = %v, want an out-of-memory *ExitError", err)
+	}
+	<-in.Done()
+}
+
+// What only works at interpreter start gets a fresh interpreter; what the
+// child can apply (PYTHONPATH) works when forked.
+func TestPrestartFallbackRule(t *testing.T) {
+	testenv.LookPath(t, "python3")
+	b := newTestBackend(t)
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	z := withPrestart(t, b)
+	app := map[string]string{"app.py": "import os, sys\ndef handler(event, context):\n    import extra\n    return [os.environ.get('PYTHONHASHSEED', ''), extra.X, sys.flags.hash_randomization]\n",
+		"vendor/extra.py": "X = 'from PYTHONPATH'\n"}
+	tests := []struct {
+		name   string
+		env    map[string]string
+		forked bool
+		want   string
+	}{
+		{"PYTHONPATH is applied by the child", map[string]string{"PYTHONPATH": "vendor"}, true, `["", "from PYTHONPATH", 1]`},
+		{"PYTHONHASHSEED needs a fresh start", map[string]string{"PYTHONPATH": "vendor", "PYTHONHASHSEED": "0"}, false, `["0", "from PYTHONPATH", 0]`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := launchPy(t, b, fmt.Sprint("fn-rule-", i), app, tt.env)
+			if forked := ppid(t, pidOf(in)) == z.cmd.Process.Pid; forked != tt.forked {
+				t.Errorf("forked = %v, want %v", forked, tt.forked)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			resp, err := in.Invoke(ctx, &backend.Invocation{RequestID: "r", Payload: []byte("{}"), Deadline: time.Now().Add(time.Minute)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if string(body) != tt.want || resp.ErrorType != "" {
+				t.Errorf("answer %s (%s), want %s", body, resp.ErrorType, tt.want)
 			}
 		})
 	}
