@@ -48,7 +48,8 @@ import (
 // prestartable): a debugged function; environment variables the interpreter
 // or the dynamic linker read at start only (PYTHON* but PYTHONPATH,
 // PYTHONUNBUFFERED and PYTHONDONTWRITEBYTECODE, which the child applies;
-// LANG, LC_*, LD_*; AWS_LAMBDA_EXEC_WRAPPER); shared libraries the function
+// a locale other than the engine's LANG=en_US.UTF-8, which the zygote
+// starts with; LD_*; AWS_LAMBDA_EXEC_WRAPPER); shared libraries the function
 // brings for LD_LIBRARY_PATH (a lib/ in its code or a layer, a *.so* at the
 // top of its code); and code or layers whose top-level names are modules the
 // zygote already imported (they would not shadow them as they would in a
@@ -201,6 +202,9 @@ func startZygote(b *Backend, interp string) (*zygote, error) {
 		hostPath = "/usr/local/bin:/usr/bin:/bin"
 	}
 	cmd.Env = []string{"PATH=" + hostPath, "PYTHONUNBUFFERED=1", "LAMBDA_RUNTIME_DIR=" + b.runtimeDir}
+	for k, v := range zygoteLocale {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	cmd.ExtraFiles = []*os.File{theirs}
 	logw := &logWriter{b: b, interp: interp}
 	cmd.Stdout, cmd.Stderr = logw, logw
@@ -353,10 +357,18 @@ func prestartable(modules map[string]bool, env []string, codeDir string, layerDi
 		switch {
 		case k == "PYTHONPATH" || k == "PYTHONUNBUFFERED" || k == "PYTHONDONTWRITEBYTECODE" || k == "LD_LIBRARY_PATH":
 			// Applied by the child; LD_LIBRARY_PATH is checked below.
-		case strings.HasPrefix(k, "PYTHON"), strings.HasPrefix(k, "LD_"), k == "LANG", k == "LANGUAGE",
-			strings.HasPrefix(k, "LC_"), k == "AWS_LAMBDA_EXEC_WRAPPER", strings.HasPrefix(k, "LAMB_"),
+		case k == "LANG" || k == "LANGUAGE" || strings.HasPrefix(k, "LC_"):
+			if v, _ := envValue(env, k); v != zygoteLocale[k] {
+				return k + " differs from the pre-started runtime's, and is read at interpreter start"
+			}
+		case strings.HasPrefix(k, "PYTHON"), strings.HasPrefix(k, "LD_"), k == "AWS_LAMBDA_EXEC_WRAPPER", strings.HasPrefix(k, "LAMB_"),
 			k == "MALLOC_ARENA_MAX", strings.HasPrefix(k, "GLIBC_"):
 			return k + " is read at interpreter start"
+		}
+	}
+	for k, want := range zygoteLocale {
+		if v, ok := envValue(env, k); !ok || v != want {
+			return k + " differs from the pre-started runtime's, and is read at interpreter start"
 		}
 	}
 	// The linker reads LD_LIBRARY_PATH once, at start.
@@ -388,6 +400,19 @@ func prestartable(modules map[string]bool, env []string, codeDir string, layerDi
 		}
 	}
 	return ""
+}
+
+// zygoteLocale is the locale a zygote starts with: the engine's default for
+// every function (AWS's). Python reads it at start only.
+var zygoteLocale = map[string]string{"LANG": "en_US.UTF-8"}
+
+func envValue(env []string, key string) (string, bool) {
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // logWriter logs a zygote's own output (what it says before any claim, or

@@ -95,10 +95,24 @@ func TestPrestartConformance(t *testing.T) {
 			backendtest.Run(t, func(t *testing.T) backend.Backend {
 				b := tt.new(t)
 				withPrestart(t, b)
-				return b
+				return engineEnv{b}
 			}, backendtest.Options{Python: true, Node: true})
 		})
 	}
+}
+
+// engineEnv adds what the engine puts in every function's environment and
+// the suite's specs lack: LANG, without which a python runtime must start
+// fresh.
+type engineEnv struct{ *Backend }
+
+func (e engineEnv) Launch(ctx context.Context, spec *backend.Spec) (backend.Instance, error) {
+	s := *spec
+	s.Env = map[string]string{"LANG": "en_US.UTF-8"}
+	for k, v := range spec.Env {
+		s.Env[k] = v
+	}
+	return e.Backend.Launch(ctx, &s)
 }
 
 // A claimed instance is the zygote's child, runs the function's code with
@@ -171,7 +185,7 @@ def handler(event, context):
 	spec := &backend.Spec{InstanceID: "fn-sleep", PoolKey: "pool", ServerID: "test", FunctionName: "fn",
 		FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:fn", Version: "$LATEST",
 		PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler", MemoryMB: 256, Timeout: time.Minute,
-		Env: map[string]string{"_HANDLER": "app.handler"}, Code: code}
+		Env: map[string]string{"_HANDLER": "app.handler", "LANG": "en_US.UTF-8"}, Code: code}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	in, err := b.Launch(ctx, spec)
@@ -277,15 +291,17 @@ func TestPrestartable(t *testing.T) {
 		layers []string
 		ok     bool
 	}{
-		{"plain", []string{"_HANDLER=app.h", "PYTHONPATH=/x", "PYTHONUNBUFFERED=1", "LD_LIBRARY_PATH=/a"}, code, nil, true},
-		{"interpreter flag by env", []string{"PYTHONHASHSEED=0"}, code, nil, false},
-		{"locale", []string{"LC_ALL=C.UTF-8"}, code, nil, false},
-		{"exec wrapper", []string{"AWS_LAMBDA_EXEC_WRAPPER=/opt/w"}, code, nil, false},
-		{"preload", []string{"LD_PRELOAD=/x.so"}, code, nil, false},
-		{"code lib dir", nil, withLib, nil, false},
-		{"code shared library", nil, withSO, nil, false},
-		{"code shadows a loaded module", nil, shadow, nil, false},
-		{"layer shadows a loaded module", nil, code, []string{layer}, false},
+		{"plain", []string{"_HANDLER=app.h", "PYTHONPATH=/x", "PYTHONUNBUFFERED=1", "LD_LIBRARY_PATH=/a", "LANG=en_US.UTF-8", "TZ=:UTC"}, code, nil, true},
+		{"interpreter flag by env", []string{"LANG=en_US.UTF-8", "PYTHONHASHSEED=0"}, code, nil, false},
+		{"another locale", []string{"LANG=en_US.UTF-8", "LC_ALL=C.UTF-8"}, code, nil, false},
+		{"another LANG", []string{"LANG=C"}, code, nil, false},
+		{"no LANG", nil, code, nil, false},
+		{"exec wrapper", []string{"LANG=en_US.UTF-8", "AWS_LAMBDA_EXEC_WRAPPER=/opt/w"}, code, nil, false},
+		{"preload", []string{"LANG=en_US.UTF-8", "LD_PRELOAD=/x.so"}, code, nil, false},
+		{"code lib dir", []string{"LANG=en_US.UTF-8"}, withLib, nil, false},
+		{"code shared library", []string{"LANG=en_US.UTF-8"}, withSO, nil, false},
+		{"code shadows a loaded module", []string{"LANG=en_US.UTF-8"}, shadow, nil, false},
+		{"layer shadows a loaded module", []string{"LANG=en_US.UTF-8"}, code, []string{layer}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,7 +316,7 @@ func TestPrestartable(t *testing.T) {
 // launchPy launches a python3.12 instance of files with env on b.
 func launchPy(t *testing.T, b *Backend, id string, files, env map[string]string) backend.Instance {
 	t.Helper()
-	e := map[string]string{"_HANDLER": "app.handler"}
+	e := map[string]string{"_HANDLER": "app.handler", "LANG": "en_US.UTF-8"}
 	for k, v := range env {
 		e[k] = v
 	}
@@ -396,7 +412,7 @@ func TestPrestartTiming(t *testing.T) {
 		for i := 0; i < n; i++ {
 			spec := &backend.Spec{InstanceID: fmt.Sprint("t-", mode, i), PoolKey: "pool", ServerID: "test", FunctionName: "fn",
 				PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler", MemoryMB: 128, Timeout: time.Minute,
-				Env: map[string]string{"_HANDLER": "app.handler"}, Code: code}
+				Env: map[string]string{"_HANDLER": "app.handler", "LANG": "en_US.UTF-8"}, Code: code}
 			in, err := be.Launch(context.Background(), spec)
 			if err != nil {
 				t.Fatal(err)
