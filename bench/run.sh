@@ -102,6 +102,27 @@ table 58 '
 ' "$out"
 
 # ---------------------------------------------------------------------------
+# Process cold starts of python, on two lambs of this run: with pre-started
+# runtimes (--prestart, the default) and without, after evict and after
+# UpdateFunctionCode, against `python3 -c pass` in the same run.
+: >"$out"
+run "ProcessColdStart" "${COLD_N}x"
+if [[ -s $out ]]; then
+	echo
+	echo "lamb process cold starts ($(date -u +%FT%TZ), $(nproc) cores, n=$COLD_N)"
+	table 62 '
+	row("python Init Duration p50 (ms) after evict, prestart", "ProcessColdStart.prestart_evict_init_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.prestart_evict_ratio_init", "<= 0.50", "<=", 0.50)
+	row("python Init Duration p50 (ms) after update, prestart", "ProcessColdStart.prestart_update_init_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.prestart_update_ratio_init", "<= 0.50", "<=", 0.50)
+	row("python Init Duration p50 (ms) after evict, --prestart=false", "ProcessColdStart.normal_evict_init_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.normal_evict_ratio_init", "", "", 0)
+	row("python Init Duration p50 (ms) after update, --prestart=false", "ProcessColdStart.normal_update_init_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.normal_update_ratio_init", "", "", 0)
+	row("python cold invoke wall p50 (ms) after evict, prestart", "ProcessColdStart.prestart_evict_wall_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.prestart_evict_ratio_wall", "", "", 0)
+	row("python cold invoke wall p50 (ms) after update, prestart", "ProcessColdStart.prestart_update_wall_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.prestart_update_ratio_wall", "", "", 0)
+	row("python cold invoke wall p50 (ms) after evict, --prestart=false", "ProcessColdStart.normal_evict_wall_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.normal_evict_ratio_wall", "", "", 0)
+	row("python cold invoke wall p50 (ms) after update, --prestart=false", "ProcessColdStart.normal_update_wall_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.normal_update_ratio_wall", "", "", 0)
+' "$out"
+fi
+
+# ---------------------------------------------------------------------------
 # Docker backend: lamb serve --backend docker on the stand-in runtime images
 # (scripts/build-runtime-images.sh) against the RIE in a container of the same
 # image, through a port published on 127.0.0.1. lamb ships itself into its

@@ -58,7 +58,7 @@ func newProcessBackend(o serveOptions, workDir string, log *slog.Logger) (engine
 		}
 		interps[rt] = path
 	}
-	return process.New(process.Config{WorkDir: workDir, PythonBin: o.python, NodeBin: o.node, Interpreters: interps, Logger: log})
+	return process.New(process.Config{WorkDir: workDir, PythonBin: o.python, NodeBin: o.node, Interpreters: interps, Logger: log, Prestart: o.prestart})
 }
 
 func newDockerBackend(ctx context.Context, o serveOptions, host, serverID string, api *agentapi.Listener, log *slog.Logger) (engine.Backend, error) {

@@ -741,5 +741,179 @@ def main():
         resp, body = client.next()
 
 
+# ------------------------------------------------------------ fork server
+
+
+def zygote(ctrl_fd):
+    """lamb's pre-started runtime (bootstrap.py --lamb-zygote FD) (engine/backend/process/prestart*.go): an
+    interpreter that has paid for its start and the common modules, and forks
+    one child per claim on the SOCK_SEQPACKET socket ctrl_fd. A claim is a
+    JSON object (env, cwd, uid, gid, drop) with the instance's output pipe as
+    its one fd (SCM_RIGHTS). The answer is {"pid": N} or {"error": "..."};
+    {"exit": N, "status": S} (a waitpid status) follows when the child ends.
+    Each child runs this file again from the top, as a fresh start would,
+    with the function's environment."""
+    import select
+    import signal
+    import socket
+    import ctypes
+    import json as _json
+
+    # What most functions import anyway, and the bootstrap does later
+    # (imported after lamb checked the function cannot shadow them).
+    for name in ("json", "traceback", "decimal", "logging", "base64", "datetime", "uuid"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    libc = ctypes.CDLL(None, use_errno=True)
+    path = os.path.abspath(__file__)
+    with open(path, "rb") as f:
+        code = compile(f.read(), path, "exec")
+
+    ctrl = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=ctrl_fd)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    os.set_blocking(wake_r, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    # Tell lamb which modules are loaded: a function whose code has one of
+    # these names at its top level must start the normal way.
+    ctrl.send(_json.dumps({"ready": sorted({m.split(".")[0] for m in sys.modules})}).encode())
+
+    def send(obj):
+        try:
+            ctrl.send(_json.dumps(obj).encode())
+        except OSError:
+            os._exit(0)  # lamb is gone
+
+    while True:
+        try:
+            ready, _, _ = select.select([ctrl, wake_r], [], [])
+        except InterruptedError:
+            continue
+        if wake_r in ready:
+            try:
+                while os.read(wake_r, 512):
+                    pass
+            except BlockingIOError:
+                pass
+            while True:
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+                send({"exit": pid, "status": status})
+        if ctrl not in ready:
+            continue
+        fds = []
+        try:
+            msg, anc, _, _ = ctrl.recvmsg(1 << 20, socket.CMSG_SPACE(16))
+        except InterruptedError:
+            continue
+        if not msg:
+            os._exit(0)  # lamb closed its end
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds += list(memoryview(data).cast("i"))
+        try:
+            claim = _json.loads(msg)
+            if len(fds) != 1:
+                raise ValueError("want one fd, got %d" % len(fds))
+            pid = os.fork()
+        except Exception as e:
+            for fd in fds:
+                os.close(fd)
+            send({"error": str(e)})
+            continue
+        if pid == 0:
+            os._exit(_zygote_run(claim, fds[0], code, path, libc, signal))
+        try:
+            os.setpgid(pid, pid)  # also done by the child: whichever runs first
+        except OSError:
+            pass
+        os.close(fds[0])
+        send({"pid": pid})
+
+
+def _zygote_run(claim, out_fd, code, path, libc, signal):
+    """Runs a claimed child to its end and returns its exit status, the way
+    the interpreter ends a script: SystemExit's code, 1 and a traceback for
+    an uncaught exception; threads joined, atexit handlers run, output
+    flushed."""
+    status = 0
+    try:
+        _zygote_child(claim, out_fd, code, path, libc, signal)
+    except SystemExit as e:
+        if e.code is None:
+            status = 0
+        elif isinstance(e.code, int):
+            status = e.code & 0xFF
+        else:
+            sys.stderr.write("%s\n" % (e.code,))
+            status = 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    try:
+        if "threading" in sys.modules:
+            sys.modules["threading"]._shutdown()
+        import atexit
+
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    flush_output()
+    return status
+
+
+def _zygote_child(claim, out_fd, code, path, libc, signal):
+    os.setpgid(0, 0)
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    # Nothing of the fork server or of other instances stays open.
+    os.closerange(3, 1 << 16)
+    if claim.get("drop"):
+        os.setgroups([])
+        os.setgid(claim["gid"])
+        os.setuid(claim["uid"])
+    # After the switch of ids, which clears it: die with the fork server,
+    # which dies with lamb. 1 is PR_SET_PDEATHSIG.
+    if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() == 1:
+        os._exit(1)
+    os.chdir(claim["cwd"])
+    env = claim["env"]
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
+    # Where a start with this PYTHONPATH would have put it: after the
+    # script's folder, before the standard library.
+    extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[1:1] = [os.path.abspath(p) for p in extra]
+    importlib.invalidate_caches()
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
+    sys.argv[:] = [path]
+    # Run this file again as __main__, with module state from this env.
+    main_mod = type(sys)("__main__")
+    main_mod.__file__ = path
+    main_mod.__builtins__ = __builtins__
+    sys.modules["__main__"] = main_mod
+    exec(code, main_mod.__dict__)
+
+
 if __name__ == "__main__":
-    main()
+    # An argument, not the environment, which a function's configuration sets.
+    if sys.argv[1:2] == ["--lamb-zygote"]:
+        zygote(int(sys.argv[2]))
+    else:
+        main()

@@ -77,6 +77,9 @@ type Config struct {
 	// family's default (see interpreters.go).
 	Interpreters map[string]string
 	Logger       *slog.Logger // default: discard
+	// Prestart forks python runtimes from pre-started interpreters
+	// (prestart_linux.go) where nothing needs a fresh start.
+	Prestart bool
 }
 
 // ErrUnsupported is returned by Launch for what processes cannot run
@@ -114,6 +117,8 @@ type Backend struct {
 	java javaBootstrap // java.go
 
 	lambRan atomic.Bool // a function ran as lamb's user, which can write what root can
+
+	pre prestarts // pre-started runtimes (prestart_*.go)
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -295,7 +300,9 @@ func (b *Backend) Prepull(context.Context, string, func(backend.Progress)) error
 
 // Close stops every instance this backend launched. Later launches fail.
 func (b *Backend) Close(ctx context.Context) error {
-	return b.live.StopAll(ctx)
+	err := b.live.StopAll(ctx)
+	b.pre.close()
+	return err
 }
 
 // python returns the interpreter to run python runtimes with. PythonBin may be

@@ -40,6 +40,7 @@ type instance struct {
 
 	cmd      *exec.Cmd
 	pid      int
+	wait     func() (code int, signal string) // waits for the runtime's exit
 	srv      *runtimeapi.Server
 	hs       *http.Server
 	out      *runtimeoutput.Capture
@@ -146,20 +147,33 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		return nil, fmt.Errorf("process backend: %w", err)
 	}
 	env := append(b.environ(spec, u, codeDir, layerDirs, tmpDir, ln.Addr().String()), debugEnv...)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir, cmd.Env = codeDir, env
-	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = sysProcAttr(u) // proc_*.go: own process group, u's ids
+	// Init Duration counts from here, a claim of a pre-started runtime too.
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		pw.Close()
-		pr.Close()
-		ln.Close()
-		cleanup()
-		return nil, fmt.Errorf("process backend: start %s: %w", argv[0], err)
+	if z := b.zygoteFor(rt.Family, interp, spec, env, codeDir, layerDirs); z != nil { // prestart_*.go
+		pid, exit, err := z.spawn(ctx, env, codeDir, u, pw)
+		if err != nil {
+			b.log.Warn("process backend: pre-started runtime not claimed; starting it the normal way", "instance", spec.InstanceID, "err", err)
+			start = time.Now()
+		} else {
+			in.pid, in.wait = pid, func() (int, string) { return zygoteExit(exit) }
+		}
+	}
+	if in.pid == 0 {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir, cmd.Env = codeDir, env
+		cmd.Stdout, cmd.Stderr = pw, pw
+		cmd.SysProcAttr = sysProcAttr(u) // proc_*.go: own process group, u's ids
+		if err := cmd.Start(); err != nil {
+			pw.Close()
+			pr.Close()
+			ln.Close()
+			cleanup()
+			return nil, fmt.Errorf("process backend: start %s: %w", argv[0], err)
+		}
+		in.cmd, in.pid = cmd, cmd.Process.Pid
+		in.wait = func() (int, string) { return cmdExit(cmd.Wait()) }
 	}
 	pw.Close()
-	in.cmd, in.pid = cmd, cmd.Process.Pid
 	in.applyMemoryLimit(rt.Family)
 	in.writeState()
 	in.out = runtimeoutput.New(pr, lineSink(spec.Log))
@@ -381,24 +395,12 @@ func (in *instance) serve(ln net.Listener) {
 // run is the instance's owner goroutine: it waits for the process to exit,
 // records how, frees every resource and closes done.
 func (in *instance) run() {
-	werr := in.cmd.Wait()
+	code, sig := in.wait()
 	// Whatever the runtime left behind in its group goes too; then the output
 	// pipe reaches EOF.
 	_ = killGroup(in.pid)
 	<-in.out.Done()
-	xe := &backend.ExitError{Code: -1, Log: in.out.LastOutput()}
-	var ee *exec.ExitError
-	if errors.As(werr, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
-			if ws.Signaled() {
-				xe.Signal = ws.Signal().String()
-			} else {
-				xe.Code = ws.ExitStatus()
-			}
-		}
-	} else if werr == nil {
-		xe.Code = 0
-	}
+	xe := &backend.ExitError{Code: code, Signal: sig, Log: in.out.LastOutput()}
 	xe.OOM = in.oomSeen.Load() || bytes.Contains(xe.Log, []byte("JavaScript heap out of memory"))
 	if xe.OOM && xe.Signal == "" {
 		xe.Signal = "killed"
@@ -415,6 +417,39 @@ func (in *instance) run() {
 	}
 	in.b.live.Remove(in)
 	close(in.done)
+}
+
+// cmdExit turns exec.Cmd.Wait's error into an exit code (-1 when there is
+// none) and the signal that ended the process ("" when none did).
+func cmdExit(werr error) (int, string) {
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
+			return waitExit(ws)
+		}
+		return -1, ""
+	}
+	if werr == nil {
+		return 0, ""
+	}
+	return -1, ""
+}
+
+// zygoteExit waits for the status a zygote reports for its child; without
+// one (the zygote died, and the child with it) the child was killed.
+func zygoteExit(exit <-chan syscall.WaitStatus) (int, string) {
+	ws, ok := <-exit
+	if !ok {
+		return -1, "killed"
+	}
+	return waitExit(ws)
+}
+
+func waitExit(ws syscall.WaitStatus) (int, string) {
+	if ws.Signaled() {
+		return -1, ws.Signal().String()
+	}
+	return ws.ExitStatus(), ""
 }
 
 // ID implements backend.Instance.

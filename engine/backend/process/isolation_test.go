@@ -95,7 +95,7 @@ func launchProbe(t *testing.T, b *Backend, id, account string) backend.Instance 
 	spec := &backend.Spec{InstanceID: id, PoolKey: "pool", ServerID: "test", FunctionName: id,
 		FunctionARN: "arn:aws:lambda:us-east-1:" + account + ":function:" + id, Version: "$LATEST",
 		PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler", MemoryMB: 256, Timeout: time.Minute,
-		Env: map[string]string{"_HANDLER": "app.handler"}, Code: code}
+		Env: map[string]string{"_HANDLER": "app.handler", "LANG": "en_US.UTF-8"}, Code: code} // LANG: as the engine sets it
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	in, err := b.Launch(ctx, spec)
