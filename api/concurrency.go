@@ -27,12 +27,14 @@ func unqualifiedFunction(c *call) (functionRef, error) {
 }
 
 // errReservedBelowProvisioned refuses a reservation smaller than the
-// function's provisioned concurrency (all versions and aliases together).
-// AWS's exact wording for this case is not recorded anywhere we could read;
-// the message follows AWS's other concurrency messages and names the total
-// the reservation must hold.
-func errReservedBelowProvisioned(provisioned int64) *awsError {
-	return errInvalidParameter("Specified ReservedConcurrentExecutions for function is less than function's total provisioned concurrency [%d].", provisioned)
+// function's provisioned concurrency (all versions and aliases together), in
+// AWS's words, odd spaces and no Type included (LocalStack's recording
+// test_lambda.snapshot.json, test_reserved_provisioned_overlap,
+// reserved_lower_than_provisioned_exc).
+func errReservedBelowProvisioned(requested int32, provisioned int64) *awsError {
+	e := errInvalidParameter(" ReservedConcurrentExecutions  %d should not be lower than function's total provisioned concurrency [%d].", requested, provisioned)
+	e.NoType = true
+	return e
 }
 
 // concurrencyInput is the PutFunctionConcurrency body.
@@ -84,7 +86,7 @@ func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 		// The reservation must hold the provisioned concurrency of every
 		// version and alias of the function.
 		if prov := u.fnProvisioned[ref.Name]; int64(want) < prov {
-			return errReservedBelowProvisioned(prov)
+			return errReservedBelowProvisioned(want, prov)
 		}
 		f.ReservedConcurrency = &want
 		return tx.Put(bucketFunctions, functionKey(c.Scope, f.Name), f)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambhq/lamb/eventsource"
 	"github.com/lambhq/lamb/store"
 )
 
@@ -146,6 +147,12 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 			delete(doc, "FilterCriteria") // AWS drops an empty filter list
 		}
 	}
+	if err := checkFilterCriteria(doc["FilterCriteria"]); err != nil {
+		return err
+	}
+	if err := checkSQSBatchWindow(kind, doc); err != nil {
+		return err
+	}
 	if enabled, ok := in["Enabled"].(bool); ok && !enabled {
 		doc["State"] = "Disabled"
 	}
@@ -163,6 +170,15 @@ func (s *Server) createEventSourceMapping(w http.ResponseWriter, r *http.Request
 			target += ":" + ref.Qualifier
 		}
 		doc["FunctionArn"] = target
+		if kind == "sqs" || kind == "stream" {
+			dup, err := duplicateSourceMapping(tx, c.Scope, doc, kind, fnName)
+			if err != nil {
+				return err
+			}
+			if dup != nil {
+				return dup
+			}
+		}
 		if kind == "kafka" && selfManaged {
 			dup, err := duplicateKafkaMapping(tx, c.Scope, doc)
 			if err != nil {
@@ -231,6 +247,97 @@ func duplicateKafkaMapping(tx store.Tx, sc scope, doc esmDoc) (*awsError, error)
 		return nil
 	})
 	return dup, err
+}
+
+// duplicateSourceMapping refuses a second mapping of the same queue or
+// stream to the same function, in AWS's words for each kind (LocalStack's
+// recordings test_lambda_integration_{sqs,kinesis,dynamodbstreams}.snapshot.json,
+// test_duplicate_event_source_mappings, label error). The function is named
+// as the caller named it: the recordings show the name they passed.
+func duplicateSourceMapping(tx store.Tx, sc scope, doc esmDoc, kind, fnName string) (*awsError, error) {
+	var dup *awsError
+	err := store.Each(tx, bucketESM, sc.Account+"/"+sc.Region+"/", "", func(_ string, d *esmDoc) error {
+		other := *d
+		if other["FunctionArn"] != doc["FunctionArn"] || other["EventSourceArn"] != doc["EventSourceArn"] {
+			return nil
+		}
+		if kind == "sqs" {
+			dup = errConflict("An event source mapping with SQS arn (\" %s \") and function (\" %s \") already exists. Please update or delete the existing mapping with UUID %s",
+				doc["EventSourceArn"], fnName, other["UUID"])
+		} else {
+			dup = errConflict("The event source arn (\" %s \") and function (\" %s \") provided mapping already exists. Please update or delete the existing mapping with UUID %s",
+				doc["EventSourceArn"], fnName, other["UUID"])
+		}
+		return store.ErrStop
+	})
+	return dup, err
+}
+
+// checkFilterCriteria refuses a filter pattern AWS does not parse: not a JSON
+// object ("null", a plain string), a value that is not an object or array,
+// an empty array (LocalStack's recordings test_sqs_invalid_event_filter and
+// test_dynamodb_invalid_event_filter: "Invalid filter pattern definition.").
+func checkFilterCriteria(raw any) error {
+	f, _ := raw.(map[string]any)
+	list, _ := f["Filters"].([]any)
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		p, ok := m["Pattern"].(string)
+		if !ok {
+			continue
+		}
+		var obj map[string]any
+		_, err := eventsource.ParseFilter([]string{p})
+		if err != nil || json.Unmarshal([]byte(p), &obj) != nil || obj == nil || hasEmptyArray(obj) {
+			return errInvalidParameter("Invalid filter pattern definition.")
+		}
+	}
+	return nil
+}
+
+// hasEmptyArray reports whether a pattern holds an empty list of matchers.
+func hasEmptyArray(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, x := range v {
+			if hasEmptyArray(x) {
+				return true
+			}
+		}
+	case []any:
+		if len(v) == 0 {
+			return true
+		}
+		for _, x := range v {
+			if hasEmptyArray(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkSQSBatchWindow refuses an SQS mapping batching more than 10 messages
+// with no batching window (LocalStack's test_lambda_integration_sqs.snapshot.json,
+// test_event_source_mapping_default_batch_size, for create and update).
+func checkSQSBatchWindow(kind string, doc esmDoc) error {
+	if kind != "sqs" {
+		return nil
+	}
+	num := func(v any) float64 {
+		switch n := v.(type) {
+		case float64:
+			return n
+		case int:
+			return float64(n)
+		}
+		return 0
+	}
+	size, window := num(doc["BatchSize"]), num(doc["MaximumBatchingWindowInSeconds"])
+	if size > 10 && window <= 0 {
+		return errInvalidParameter("Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10")
+	}
+	return nil
 }
 
 func kafkaServers(doc esmDoc) string {
@@ -312,6 +419,10 @@ func (s *Server) updateEventSourceMapping(w http.ResponseWriter, r *http.Request
 				return errInvalidParameter("Function does not exist")
 			}
 			doc["FunctionArn"] = ref.arn(c.Scope)
+		}
+		src, _ := doc["EventSourceArn"].(string)
+		if err := checkSQSBatchWindow(esmSource(src, false), doc); err != nil {
+			return err
 		}
 		doc["State"] = "Updating"
 		if enabled, ok := in["Enabled"].(bool); ok {

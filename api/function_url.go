@@ -174,7 +174,7 @@ func (in *urlConfigInput) validate(create bool) error {
 		v.add(*in.AuthType, "authType", "Member must satisfy enum value set: [AWS_IAM, NONE]")
 	}
 	if in.InvokeMode != nil && *in.InvokeMode != "BUFFERED" && *in.InvokeMode != "RESPONSE_STREAM" {
-		v.add(*in.InvokeMode, "invokeMode", "Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]")
+		v.add(*in.InvokeMode, "invokeMode", "Member must satisfy enum value set: [RESPONSE_STREAM, BUFFERED]") // AWS's order (LocalStack's test_lambda.snapshot.json, test_lambda_url_invalid_invoke_mode)
 	}
 	if c := in.Cors; c != nil {
 		if c.MaxAge != nil && (*c.MaxAge < 0 || *c.MaxAge > 86400) {

@@ -112,6 +112,11 @@ var _ = registerParity("TestLambdaEventSourceMappings::test_function_name_variat
 		}
 		p.replace(aws.ToString(out.UUID), tc.uuid)
 		p.checkESM(tc.label)
+		// As the recorded test does: AWS refuses a second mapping of the
+		// same queue to the same function.
+		if _, err := p.h.client.DeleteEventSourceMapping(p.ctx, &lambda.DeleteEventSourceMappingInput{UUID: out.UUID}); err != nil {
+			p.t.Fatalf("%s: delete: %v", tc.label, err)
+		}
 	}
 })
 

@@ -38,8 +38,9 @@ func TestPutFunctionConcurrencyHoldsProvisioned(t *testing.T) {
 		n       int32
 		wantErr string // "" for success
 	}{
-		{"below the provisioned total", 4, "Specified ReservedConcurrentExecutions for function is less than function's total provisioned concurrency [5]."},
-		{"zero", 0, "Specified ReservedConcurrentExecutions for function is less than function's total provisioned concurrency [5]."},
+		// AWS's wording: LocalStack's test_lambda.snapshot.json, test_reserved_provisioned_overlap.
+		{"below the provisioned total", 4, " ReservedConcurrentExecutions  4 should not be lower than function's total provisioned concurrency [5]."},
+		{"zero", 0, " ReservedConcurrentExecutions  0 should not be lower than function's total provisioned concurrency [5]."},
 		{"others' provisioned concurrency leaves too little unreserved", 101, belowMin},
 		{"exactly the provisioned total", 5, ""},
 		{"up to the account's unreserved minimum", 100, ""},
