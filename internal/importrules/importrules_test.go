@@ -177,8 +177,8 @@ func TestViolations(t *testing.T) {
 	g := parseGraph(strings.Join([]string{
 		module + "/engine " + module + "/engine/backend fmt",
 		module + "/engine/backend",
-		module + "/engine/backend/docker " + module + "/engine/backend/sandbox " + module + "/runtimes",
-		module + "/engine/backend/sandbox " + module + "/engine/backend/process",
+		module + "/engine/backend/docker " + module + "/engine/agenthost " + module + "/runtimes",
+		module + "/engine/agenthost " + module + "/engine/backend/process",
 		module + "/engine/backend/process " + module + "/store",
 		module + "/store go.etcd.io/bbolt",
 		module + "/storefront", // a prefix of the name only: not under store
@@ -191,12 +191,12 @@ func TestViolations(t *testing.T) {
 	}{
 		{rule{pkgs: "agent/...", forbidden: []string{"store"}, why: "test"}, nil},
 		{rule{pkgs: "engine/backend/docker", forbidden: []string{"engine/backend/process"}, why: "test"}, []string{
-			"engine/backend/docker imports engine/backend/process (engine/backend/docker → engine/backend/sandbox → engine/backend/process)",
+			"engine/backend/docker imports engine/backend/process (engine/backend/docker → engine/agenthost → engine/backend/process)",
 		}},
 		{rule{pkgs: "engine/...", forbidden: []string{"store"}, why: "test"}, []string{
-			"engine/backend/docker imports store (engine/backend/docker → engine/backend/sandbox → engine/backend/process → store)",
+			"engine/backend/docker imports store (engine/backend/docker → engine/agenthost → engine/backend/process → store)",
 			"engine/backend/process imports store (engine/backend/process → store)",
-			"engine/backend/sandbox imports store (engine/backend/sandbox → engine/backend/process → store)",
+			"engine/agenthost imports store (engine/agenthost → engine/backend/process → store)",
 		}},
 	}
 	for _, tc := range tests {

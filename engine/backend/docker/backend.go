@@ -20,8 +20,8 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 // Labels on everything lamb creates.
@@ -81,7 +81,7 @@ type Backend struct {
 
 	dlv delveShip // debug.go
 
-	live   sandbox.Live[*instance]
+	live   agenthost.Live[*instance]
 	spares *spares
 
 	mu   sync.Mutex

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend/backendtest"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 // TestHardened: containers are locked down like AWS's sandboxes, as the
@@ -68,7 +68,7 @@ func TestHardened(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatalf("%v: %s", err, body)
 	}
-	wantIDs := fmt.Sprint([]any{sandbox.UID, sandbox.UID, sandbox.GID, sandbox.GID, []any{sandbox.GID}})
+	wantIDs := fmt.Sprint([]any{agenthost.UID, agenthost.UID, agenthost.GID, agenthost.GID, []any{agenthost.GID}})
 	if ids := fmt.Sprint(got["ids"]); ids != wantIDs {
 		t.Errorf("uid, euid, gid, egid, groups = %s, want %s", ids, wantIDs)
 	}

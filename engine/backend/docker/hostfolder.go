@@ -15,7 +15,7 @@ import (
 // (backend.Artifact.Dir) is bind-mounted read-only where the content volume
 // would be, so a save is seen by the next container without a copy. Only a
 // local engine can (Capabilities.HostFolders): a remote one would mount a
-// path of its own machine. The container's user (sandbox.UID) must be able to
+// path of its own machine. The container's user (agenthost.UID) must be able to
 // read the folder; one it cannot read fails at import, with the runtime's
 // error, as a zip with unreadable files would.
 

@@ -20,22 +20,22 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 	"github.com/lambhq/lamb/runtimes"
 )
 
 // Paths inside every container, as in AWS's sandboxes.
 const (
 	agentDir  = "/lamb" // the agent volume
-	taskRoot  = sandbox.TaskRoot
-	optDir    = sandbox.OptDir
+	taskRoot  = agenthost.TaskRoot
+	optDir    = agenthost.OptDir
 	agentPort = agentapi.DefaultPort
 )
 
 // sandboxUser is the user every container runs as, the agent and the
-// function alike: not root, as on AWS (sandbox.UID, sandbox.GID).
-var sandboxUser = fmt.Sprintf("%d:%d", sandbox.UID, sandbox.GID)
+// function alike: not root, as on AWS (agenthost.UID, agenthost.GID).
+var sandboxUser = fmt.Sprintf("%d:%d", agenthost.UID, agenthost.GID)
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
@@ -45,7 +45,7 @@ var ErrUnsupported = errors.New("docker backend: unsupported")
 // instance is one container running the agent, which runs the runtime; the
 // embedded Host is the host side of the agent.
 type instance struct {
-	*sandbox.Host
+	*agenthost.Host
 	b        *Backend
 	cid      string
 	holder   string // the network holder's container, removed with this one; "" when none
@@ -162,7 +162,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 			"create", in.started.Sub(in.created), "start", in.startTook, "startToReady", in.InitDuration(),
 			"sparedNetwork", in.holder != "")
 		return in, nil
-	case errors.Is(err, sandbox.ErrEnded):
+	case errors.Is(err, agenthost.ErrEnded):
 		if xe := in.ExitErr(); xe != nil {
 			return nil, xe
 		}
@@ -217,7 +217,7 @@ func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.
 	// has nothing to flush that lamb would keep). A broken connection to the
 	// agent usually means the container is going away: wait a little for its
 	// exit to show.
-	in.Host = sandbox.New(sandbox.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.remove,
+	in.Host = agenthost.New(agenthost.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.remove,
 		ExitGrace: 2 * time.Second, LogWait: 5 * time.Second, API: b.cfg.API, Logger: b.log})
 	if err := b.live.Add(in); err != nil {
 		in.removeNow()
@@ -296,7 +296,7 @@ func (b *Backend) environ(spec *backend.Spec, secret string) []string {
 	if b.cfg.API != nil {
 		endpoint = agentapi.EndpointURL
 	}
-	env := sandbox.Environ(spec, endpoint)
+	env := agenthost.Environ(spec, endpoint)
 	env[agentapi.EnvSecret] = secret
 	out := make([]string, 0, len(env))
 	for k, v := range env {

@@ -13,8 +13,8 @@ import (
 	k8s "k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 // Backend runs instances as Pods. It is safe for concurrent use.
@@ -27,7 +27,7 @@ type Backend struct {
 	token string
 	arts  artifacts
 
-	live sandbox.Live[*instance]
+	live agenthost.Live[*instance]
 }
 
 var _ backend.Backend = (*Backend)(nil)

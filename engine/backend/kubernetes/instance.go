@@ -15,14 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 // instance is one Pod whose main container runs the agent, which runs the
 // runtime; the embedded Host is the host side of the agent.
 type instance struct {
-	*sandbox.Host
+	*agenthost.Host
 	b      *Backend
 	pod    string
 	secret string // the agent's (agentapi.EnvSecret)
@@ -69,7 +69,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	// The answer and the log lines come over two connections: Response.Log
 	// waits a bounded time for the lines, not for the caller's ctx, which
 	// may be over once the body is read.
-	in.Host = sandbox.New(sandbox.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.kill, LogWait: 5 * time.Second,
+	in.Host = agenthost.New(agenthost.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.kill, LogWait: 5 * time.Second,
 		API: b.cfg.API, Logger: b.log})
 	in.podGone, in.goneFn = context.WithCancel(context.Background())
 	if err := b.arts.add(arts...); err != nil {
@@ -95,7 +95,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	switch err := in.WaitReady(tctx, start); {
 	case err == nil:
 		return in, nil
-	case errors.Is(err, sandbox.ErrEnded):
+	case errors.Is(err, agenthost.ErrEnded):
 		if in.fatal != nil {
 			return nil, in.fatal
 		}

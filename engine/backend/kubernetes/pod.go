@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 	"github.com/lambhq/lamb/runtimes"
 )
 
@@ -40,8 +40,8 @@ const (
 // Paths and names inside every Pod.
 const (
 	agentDir      = "/lamb-agent" // the emptyDir the init container installs the agent into
-	taskRoot      = sandbox.TaskRoot
-	optDir        = sandbox.OptDir
+	taskRoot      = agenthost.TaskRoot
+	optDir        = agenthost.OptDir
 	agentPort     = agentapi.DefaultPort
 	mainContainer = "function"
 	initContainer = "lamb-init"
@@ -126,7 +126,7 @@ func (c *Config) environ(spec *backend.Spec, secret string) []corev1.EnvVar {
 	if c.API != nil {
 		endpoint = agentapi.EndpointURL
 	}
-	env := sandbox.Environ(spec, endpoint)
+	env := agenthost.Environ(spec, endpoint)
 	env[agentapi.EnvSecret] = secret
 	env[agentapi.EnvLease] = c.AgentLease.String()
 	out := make([]corev1.EnvVar, 0, len(env))
@@ -147,7 +147,7 @@ func (c *Config) environ(spec *backend.Spec, secret string) []corev1.EnvVar {
 // artifact token anyway; what the agent's secret stops is anything that can
 // only reach the Pod IP (other Pods, the function).
 //
-// Both containers run as sandbox.UID:GID, not root, without capabilities,
+// Both containers run as agenthost.UID:GID, not root, without capabilities,
 // privilege escalation or a writable root, under the runtime's default
 // seccomp profile: the Pod meets the "restricted" Pod Security Standard.
 func (c *Config) podFor(spec *backend.Spec, token, secret string) (*corev1.Pod, error) {
@@ -184,7 +184,7 @@ func (c *Config) podFor(spec *backend.Spec, token, secret string) (*corev1.Pod, 
 		grace = 1
 	}
 	no, yes := false, true
-	uid, gid := int64(sandbox.UID), int64(sandbox.GID)
+	uid, gid := int64(agenthost.UID), int64(agenthost.GID)
 	// The same for both containers: the init container only writes the
 	// emptyDirs (world-writable), the agent and the function only read them.
 	hardened := func() *corev1.SecurityContext {

@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 func testConfig() Config {
@@ -308,8 +308,8 @@ func TestPodSecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 	psc := p.Spec.SecurityContext
-	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser != sandbox.UID ||
-		psc.RunAsGroup == nil || *psc.RunAsGroup != sandbox.GID ||
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser != agenthost.UID ||
+		psc.RunAsGroup == nil || *psc.RunAsGroup != agenthost.GID ||
 		psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		t.Errorf("pod securityContext %+v", psc)
 	}

@@ -62,8 +62,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 	"github.com/lambhq/lamb/runtimes"
 )
 
@@ -99,7 +99,7 @@ type Backend struct {
 	// account gets its own uid.
 	noUsers error
 
-	live sandbox.Live[*instance]
+	live agenthost.Live[*instance]
 
 	pythonMu  sync.Mutex
 	pythonExe string // the interpreter behind PythonBin, once resolved

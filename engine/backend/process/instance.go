@@ -22,8 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 	"github.com/lambhq/lamb/runtimeapi"
 	"github.com/lambhq/lamb/runtimeoutput"
 	"github.com/lambhq/lamb/runtimes"
@@ -481,7 +481,7 @@ func (in *instance) Stop(ctx context.Context) error {
 // Invoke implements backend.Instance.
 func (in *instance) Invoke(ctx context.Context, inv *backend.Invocation) (*backend.Response, error) {
 	// The runtime may die without answering: its exit ends the wait.
-	ictx, release, err := sandbox.Begin(ctx, in.id, in.exited)
+	ictx, release, err := agenthost.Begin(ctx, in.id, in.exited)
 	if err != nil {
 		return nil, err
 	}
@@ -520,8 +520,8 @@ func (in *instance) Invoke(ctx context.Context, inv *backend.Invocation) (*backe
 	var log []byte
 	r := &backend.Response{
 		ErrorType: resp.ErrorType, Streaming: resp.Streaming, ContentType: resp.ContentType,
-		Body:    sandbox.NewBody(resp.Body, release, func(error) error { return in.exitFor(ctx) }),
-		Trailer: sandbox.Trailer(resp.Trailer),
+		Body:    agenthost.NewBody(resp.Body, release, func(error) error { return in.exitFor(ctx) }),
+		Trailer: agenthost.Trailer(resp.Trailer),
 		Log: func() []byte {
 			logOnce.Do(func() { log, _ = in.out.Take() })
 			return log

@@ -1,4 +1,4 @@
-package sandbox_test
+package agenthost_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 // fakeAgent serves agentapi's routes: the event stream hands on what the test
@@ -55,7 +55,7 @@ func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // rig is one Host driven the way a backend drives it, against a fakeAgent.
 type rig struct {
-	h      *sandbox.Host
+	h      *agenthost.Host
 	agent  *fakeAgent
 	kills  chan struct{} // one value per Kill call
 	mu     sync.Mutex
@@ -63,7 +63,7 @@ type rig struct {
 	closed sync.Once
 }
 
-func newRig(t *testing.T, cfg sandbox.Config) *rig {
+func newRig(t *testing.T, cfg agenthost.Config) *rig {
 	t.Helper()
 	r := &rig{agent: &fakeAgent{events: make(chan agentapi.Event, agentapi.MaxTunnels)}, kills: make(chan struct{}, 4)}
 	srv := httptest.NewServer(r.agent)
@@ -77,7 +77,7 @@ func newRig(t *testing.T, cfg sandbox.Config) *rig {
 		r.kills <- struct{}{}
 		r.endStream()
 	}
-	r.h = sandbox.New(cfg)
+	r.h = agenthost.New(cfg)
 	go func() {
 		ev := r.h.Follow(r.h.Life(), agentapi.NewClient(strings.TrimPrefix(srv.URL, "http://"), ""))
 		r.h.RecordExit(r.h.MarkExited(ev))
@@ -122,7 +122,7 @@ func answer(data string, end *agentapi.End) http.HandlerFunc {
 }
 
 func TestHostInvokeWaitsForLog(t *testing.T) {
-	r := newRig(t, sandbox.Config{ID: "i1"}) // LogWait 0: Log waits until ctx ends
+	r := newRig(t, agenthost.Config{ID: "i1"}) // LogWait 0: Log waits until ctx ends
 	r.agent.invoke = answer(`"hi"`, &agentapi.End{Log: []byte("one\ntwo\n"), LogSeq: 2, ErrorType: "Oops", ErrorBody: []byte("{}")})
 	r.send(agentapi.Event{Type: agentapi.EventLog, Line: []byte("one"), Seq: 1})
 	r.send(agentapi.Event{Type: agentapi.EventReady})
@@ -163,7 +163,7 @@ func TestHostInvokeWaitsForLog(t *testing.T) {
 }
 
 func TestHostLogWaitBounded(t *testing.T) {
-	r := newRig(t, sandbox.Config{ID: "i1", LogWait: 20 * time.Millisecond})
+	r := newRig(t, agenthost.Config{ID: "i1", LogWait: 20 * time.Millisecond})
 	r.agent.invoke = answer("x", &agentapi.End{Log: []byte("never\n"), LogSeq: 9})
 	r.send(agentapi.Event{Type: agentapi.EventReady})
 	ctx := waitCtx(t)
@@ -183,7 +183,7 @@ func TestHostLogWaitBounded(t *testing.T) {
 }
 
 func TestHostInitError(t *testing.T) {
-	r := newRig(t, sandbox.Config{ID: "i1"})
+	r := newRig(t, agenthost.Config{ID: "i1"})
 	r.send(agentapi.Event{Type: agentapi.EventLog, Line: []byte("Traceback"), Seq: 1})
 	r.send(agentapi.Event{Type: agentapi.EventInitError, ErrorType: "Runtime.ImportModuleError", ErrorBody: []byte(`{"errorMessage":"x"}`)})
 	err := r.h.WaitReady(waitCtx(t), time.Now())
@@ -200,9 +200,9 @@ func TestHostInitError(t *testing.T) {
 }
 
 func TestHostEndedBeforeReady(t *testing.T) {
-	r := newRig(t, sandbox.Config{ID: "i1"})
+	r := newRig(t, agenthost.Config{ID: "i1"})
 	r.send(agentapi.Event{Type: agentapi.EventExit, Code: 2, Tail: []byte("bye\n")})
-	if err := r.h.WaitReady(waitCtx(t), time.Now()); !errors.Is(err, sandbox.ErrEnded) {
+	if err := r.h.WaitReady(waitCtx(t), time.Now()); !errors.Is(err, agenthost.ErrEnded) {
 		t.Fatalf("WaitReady = %v, want ErrEnded", err)
 	}
 	if xe := r.h.ExitErr(); xe == nil || xe.Code != 2 || string(xe.Log) != "bye\n" {
@@ -214,7 +214,7 @@ func TestHostEndedBeforeReady(t *testing.T) {
 }
 
 func TestHostRuntimeExitsDuringInvoke(t *testing.T) {
-	r := newRig(t, sandbox.Config{ID: "i1"})
+	r := newRig(t, agenthost.Config{ID: "i1"})
 	r.agent.invoke = func(w http.ResponseWriter, _ *http.Request) {
 		r.send(agentapi.Event{Type: agentapi.EventExit, Code: -1, Signal: "killed", OOM: true})
 		w.Header().Set(agentapi.HeaderRuntimeExited, "1")
@@ -233,7 +233,7 @@ func TestHostRuntimeExitsDuringInvoke(t *testing.T) {
 }
 
 func TestHostStop(t *testing.T) {
-	r := newRig(t, sandbox.Config{ID: "i1"})
+	r := newRig(t, agenthost.Config{ID: "i1"})
 	r.send(agentapi.Event{Type: agentapi.EventReady})
 	ctx := waitCtx(t)
 	if err := r.h.WaitReady(ctx, time.Now()); err != nil {
@@ -256,7 +256,7 @@ func TestHostStop(t *testing.T) {
 }
 
 func TestHostWaitReadyCancelled(t *testing.T) {
-	r := newRig(t, sandbox.Config{ID: "i1"})
+	r := newRig(t, agenthost.Config{ID: "i1"})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := r.h.WaitReady(ctx, time.Now()); !errors.Is(err, context.Canceled) {
@@ -289,7 +289,7 @@ func TestHostTunnels(t *testing.T) {
 	go func() { defer close(served); _ = srv.Serve(api) }()
 	t.Cleanup(func() { _ = srv.Close(); <-served })
 
-	r := newRig(t, sandbox.Config{ID: "i1", API: api})
+	r := newRig(t, agenthost.Config{ID: "i1", API: api})
 	epLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

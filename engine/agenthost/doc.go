@@ -1,4 +1,4 @@
-// Package sandbox holds the host side that lamb's backends share, so that each
+// Package agenthost holds the host side that lamb's backends share, so that each
 // backend keeps only what is its own (creating, watching and removing its
 // processes, containers or Pods, and its source of exit states).
 //
@@ -14,7 +14,7 @@
 // in its own instance type and drives it from the one goroutine that owns the
 // sandbox's life:
 //
-//	h := sandbox.New(sandbox.Config{ID: spec.InstanceID, Log: spec.Log, Kill: remove})
+//	h := agenthost.New(agenthost.Config{ID: spec.InstanceID, Log: spec.Log, Kill: remove})
 //	// create and start the sandbox (its agent given secret, from
 //	// agentapi.NewSecret), then in the backend's run goroutine:
 //	ev := h.Follow(ctx, agentapi.NewClient(addr, secret)) // until the exit event or the stream's end
@@ -31,4 +31,4 @@
 // /opt). [Begin], [Trailer] and [NewBody] are the parts of Invoke that every
 // backend writes the same way, agent-backed or not. [Live] is a backend's set
 // of running instances.
-package sandbox
+package agenthost

@@ -1,4 +1,4 @@
-package sandbox_test
+package agenthost_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/lambhq/lamb/engine/agenthost"
 	"github.com/lambhq/lamb/engine/backend"
-	"github.com/lambhq/lamb/engine/backend/sandbox"
 )
 
 func TestEnviron(t *testing.T) {
@@ -31,7 +31,7 @@ func TestEnviron(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			env := sandbox.Environ(&c.spec, c.endpoint)
+			env := agenthost.Environ(&c.spec, c.endpoint)
 			for k, v := range c.want {
 				if got, ok := env[k]; v == "" && ok || v != "" && got != v {
 					t.Errorf("%s = %q (set %v), want %q", k, got, ok, v)
@@ -53,7 +53,7 @@ func (m *member) Stop(context.Context) error {
 }
 
 func TestLive(t *testing.T) {
-	var l sandbox.Live[*member]
+	var l agenthost.Live[*member]
 	a, a2, b := &member{id: "a"}, &member{id: "a"}, &member{id: "b"}
 	if err := l.Add(a); err != nil {
 		t.Fatal(err)
@@ -78,14 +78,14 @@ func TestLive(t *testing.T) {
 	if a.stopped.Load() != 1 || b.stopped.Load() != 0 {
 		t.Fatalf("stopped a %d, b %d times", a.stopped.Load(), b.stopped.Load())
 	}
-	if err := l.Add(&member{id: "c"}); !errors.Is(err, sandbox.ErrClosed) {
+	if err := l.Add(&member{id: "c"}); !errors.Is(err, agenthost.ErrClosed) {
 		t.Fatalf("Add after StopAll = %v", err)
 	}
 }
 
 func TestBeginAndBody(t *testing.T) {
 	exited, exit := context.WithCancel(context.Background())
-	ictx, release, err := sandbox.Begin(context.Background(), "i", exited)
+	ictx, release, err := agenthost.Begin(context.Background(), "i", exited)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestBeginAndBody(t *testing.T) {
 	rel := func() { released.Add(1); release() }
 	xe := &backend.ExitError{Code: 3}
 	broken := errors.New("broken")
-	body := sandbox.NewBody(io.NopCloser(io.MultiReader(strings.NewReader("ab"), errReader{broken})), rel,
+	body := agenthost.NewBody(io.NopCloser(io.MultiReader(strings.NewReader("ab"), errReader{broken})), rel,
 		func(err error) error {
 			if errors.Is(err, broken) {
 				return xe
@@ -112,23 +112,23 @@ func TestBeginAndBody(t *testing.T) {
 		t.Fatal("release did not end the invocation's context")
 	}
 
-	ictx, release, err = sandbox.Begin(context.Background(), "i", exited)
+	ictx, release, err = agenthost.Begin(context.Background(), "i", exited)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
 	exit()
 	<-ictx.Done() // the exit ends the invocation
-	if _, _, err := sandbox.Begin(context.Background(), "i", exited); !errors.Is(err, backend.ErrNotDelivered) {
+	if _, _, err := agenthost.Begin(context.Background(), "i", exited); !errors.Is(err, backend.ErrNotDelivered) {
 		t.Fatalf("Begin after exit = %v", err)
 	}
 }
 
 func TestTrailer(t *testing.T) {
-	if fe := sandbox.Trailer(func() (string, []byte) { return "", nil })(); fe != nil {
+	if fe := agenthost.Trailer(func() (string, []byte) { return "", nil })(); fe != nil {
 		t.Fatalf("no trailer: %+v", fe)
 	}
-	if fe := sandbox.Trailer(func() (string, []byte) { return "E", []byte("b") })(); fe == nil || fe.Type != "E" || string(fe.Body) != "b" {
+	if fe := agenthost.Trailer(func() (string, []byte) { return "E", []byte("b") })(); fe == nil || fe.Type != "E" || string(fe.Body) != "b" {
 		t.Fatalf("trailer: %+v", fe)
 	}
 }
