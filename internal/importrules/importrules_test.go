@@ -194,9 +194,9 @@ func TestViolations(t *testing.T) {
 			"engine/backend/docker imports engine/backend/process (engine/backend/docker → engine/agenthost → engine/backend/process)",
 		}},
 		{rule{pkgs: "engine/...", forbidden: []string{"store"}, why: "test"}, []string{
+			"engine/agenthost imports store (engine/agenthost → engine/backend/process → store)",
 			"engine/backend/docker imports store (engine/backend/docker → engine/agenthost → engine/backend/process → store)",
 			"engine/backend/process imports store (engine/backend/process → store)",
-			"engine/agenthost imports store (engine/agenthost → engine/backend/process → store)",
 		}},
 	}
 	for _, tc := range tests {
