@@ -12,6 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"time"
 )
 
@@ -137,6 +140,30 @@ type Debug struct {
 	// Wait: the runtime waits for a debugger to attach before it loads the
 	// handler (delve: before the bootstrap runs at all).
 	Wait bool
+}
+
+// DelveModule is the delve lamb is tested with (go install DelveModule).
+const DelveModule = "github.com/go-delve/delve/cmd/dlv@v1.27.2"
+
+// FindDelve locates dlv on lamb's host for debugged provided functions:
+// LAMB_DLV (lamb serve --dlv), else PATH, else go install's default folder.
+// ok is false when there is none.
+func FindDelve() (path string, ok bool) {
+	if p := os.Getenv("LAMB_DLV"); p != "" {
+		return p, true
+	}
+	if p, err := exec.LookPath("dlv"); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs, true
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		p := filepath.Join(home, "go", "bin", "dlv")
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // Instance is one running sandbox. It serves one invocation at a time: the engine

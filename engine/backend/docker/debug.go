@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,7 +164,7 @@ func (b *Backend) checkDelve(path string, data []byte) error {
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil || f.OSABI != elf.ELFOSABI_NONE && f.OSABI != elf.ELFOSABI_LINUX {
 		return fmt.Errorf("%w: %s is not a Linux executable; give lamb serve --dlv a Linux build (GOOS=linux CGO_ENABLED=0 go install %s)",
-			errDebugUnsupported, path, delveModule)
+			errDebugUnsupported, path, backend.DelveModule)
 	}
 	defer f.Close()
 	for _, p := range f.Progs {
@@ -178,24 +176,11 @@ func (b *Backend) checkDelve(path string, data []byte) error {
 	return nil
 }
 
-// delveModule is the delve lamb is tested with.
-const delveModule = "github.com/go-delve/delve/cmd/dlv@v1.27.2"
-
-// findDelve locates dlv on lamb's host: LAMB_DLV (lamb serve --dlv), else
-// PATH, else go install's default folder.
+// findDelve locates dlv on lamb's host (backend.FindDelve).
 func findDelve() (string, error) {
-	if p := os.Getenv("LAMB_DLV"); p != "" {
+	if p, ok := backend.FindDelve(); ok {
 		return p, nil
 	}
-	if p, err := exec.LookPath("dlv"); err == nil {
-		return filepath.Abs(p)
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, "go", "bin", "dlv")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
 	return "", fmt.Errorf("%w: a provided function runs under delve, which lamb did not find: CGO_ENABLED=0 go install %s, then lamb serve --dlv PATH (or dlv on PATH)",
-		errDebugUnsupported, delveModule)
+		errDebugUnsupported, backend.DelveModule)
 }

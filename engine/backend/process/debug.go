@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -63,21 +61,12 @@ func debugLaunch(ctx context.Context, family string, argv []string, d *backend.D
 	return nil, nil, fmt.Errorf("%w: --debug for runtime family %s", ErrUnsupported, family)
 }
 
-// findDelve locates dlv: LAMB_DLV, else PATH, else go install's default folder.
+// findDelve locates dlv on lamb's host (backend.FindDelve).
 func findDelve() (string, error) {
-	if p := os.Getenv("LAMB_DLV"); p != "" {
+	if p, ok := backend.FindDelve(); ok {
 		return p, nil
 	}
-	if p, err := exec.LookPath("dlv"); err == nil {
-		return filepath.Abs(p)
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, "go", "bin", "dlv")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%w: --debug of a provided runtime needs delve (go install github.com/go-delve/delve/cmd/dlv@v1.27.2; dlv on PATH or LAMB_DLV)", ErrUnsupported)
+	return "", fmt.Errorf("%w: --debug of a provided runtime needs delve (go install %s; dlv on PATH or LAMB_DLV)", ErrUnsupported, backend.DelveModule)
 }
 
 // waitPortFree waits (up to 10 s) until the debug port can be bound: the
