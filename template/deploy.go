@@ -543,16 +543,7 @@ func (t *Template) importNames() []string {
 				out = append(out, s)
 			}
 		}
-		switch x := v.(type) {
-		case map[string]any:
-			for _, it := range x {
-				walk(it)
-			}
-		case []any:
-			for _, it := range x {
-				walk(it)
-			}
-		}
+		eachChild(v, walk)
 	}
 	for _, res := range t.Resources {
 		walk(res.Properties)

@@ -352,6 +352,36 @@ func (e *Evaluator) args(arg any, path string, min, max int) ([]any, error) {
 	return l, nil
 }
 
+// leadString checks that an intrinsic's argument is a list of two items and
+// evaluates the first as a string, as Fn::Join, Fn::Select and Fn::Split
+// all begin; it returns the second item unevaluated.
+func (e *Evaluator) leadString(arg any, path string) (string, any, error) {
+	args, err := e.args(arg, path, 2, 2)
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := e.evalString(args[0], join(path, "0"))
+	if err != nil {
+		return "", nil, err
+	}
+	return s, args[1], nil
+}
+
+// eachChild calls f with each value of a template object or item of a list,
+// for the walks that look for intrinsics at any depth; order is not kept.
+func eachChild(v any, f func(any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, it := range x {
+			f(it)
+		}
+	case []any:
+		for _, it := range x {
+			f(it)
+		}
+	}
+}
+
 // intrinsic returns the function name and argument of an intrinsic object.
 func intrinsic(v any) (string, any, bool) {
 	m, ok := v.(map[string]any)
@@ -461,15 +491,11 @@ func (e *Evaluator) call(fn string, arg any, path string) (any, error) {
 	case "Fn::Sub":
 		return e.sub(arg, path)
 	case "Fn::Join":
-		args, err := e.args(arg, path, 2, 2)
+		delim, rest, err := e.leadString(arg, path)
 		if err != nil {
 			return nil, err
 		}
-		delim, err := e.evalString(args[0], join(path, "0"))
-		if err != nil {
-			return nil, err
-		}
-		items, err := e.evalList(args[1], join(path, "1"))
+		items, err := e.evalList(rest, join(path, "1"))
 		if err != nil {
 			return nil, err
 		}
@@ -484,11 +510,7 @@ func (e *Evaluator) call(fn string, arg any, path string) (any, error) {
 		}
 		return strings.Join(parts, delim), nil
 	case "Fn::Select":
-		args, err := e.args(arg, path, 2, 2)
-		if err != nil {
-			return nil, err
-		}
-		is, err := e.evalString(args[0], join(path, "0"))
+		is, rest, err := e.leadString(arg, path)
 		if err != nil {
 			return nil, err
 		}
@@ -496,7 +518,7 @@ func (e *Evaluator) call(fn string, arg any, path string) (any, error) {
 		if err != nil {
 			return nil, errAt(join(path, "0"), "index %q is not a number", is)
 		}
-		items, err := e.evalList(args[1], join(path, "1"))
+		items, err := e.evalList(rest, join(path, "1"))
 		if err != nil {
 			return nil, err
 		}
@@ -505,15 +527,11 @@ func (e *Evaluator) call(fn string, arg any, path string) (any, error) {
 		}
 		return items[i], nil
 	case "Fn::Split":
-		args, err := e.args(arg, path, 2, 2)
+		delim, rest, err := e.leadString(arg, path)
 		if err != nil {
 			return nil, err
 		}
-		delim, err := e.evalString(args[0], join(path, "0"))
-		if err != nil {
-			return nil, err
-		}
-		s, err := e.evalString(args[1], join(path, "1"))
+		s, err := e.evalString(rest, join(path, "1"))
 		if err != nil {
 			return nil, err
 		}
@@ -799,16 +817,7 @@ func (t *Template) References(v any) []string {
 			walk(arg)
 			return
 		}
-		switch x := v.(type) {
-		case map[string]any:
-			for _, it := range x {
-				walk(it)
-			}
-		case []any:
-			for _, it := range x {
-				walk(it)
-			}
-		}
+		eachChild(v, walk)
 	}
 	walk(v)
 	var out []string
