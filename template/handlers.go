@@ -115,6 +115,21 @@ func (a *functionSpec) configEqual(b *functionSpec) bool {
 	return reflect.DeepEqual(x, y)
 }
 
+// setStorageAndImage sets the properties AWS::Serverless::Function and
+// AWS::Lambda::Function share in the same shape.
+func (s *functionSpec) setStorageAndImage(es *cfnlambda.Function_EphemeralStorage, reserved *int, ic *cfnlambda.Function_ImageConfig) {
+	if es != nil {
+		s.EphemeralSize = int32(es.Size)
+	}
+	if reserved != nil {
+		v := int32(*reserved)
+		s.Reserved = &v
+	}
+	if ic != nil {
+		s.ImageCommand, s.ImageEntry, s.ImageWorkDir = ic.Command, ic.EntryPoint, str(ic.WorkingDirectory)
+	}
+}
+
 func i32(p *int) int32 {
 	if p == nil {
 		return 0
@@ -186,16 +201,9 @@ func planSAMFunctionCore(r *run, res *Resource, props map[string]any) (*serverle
 	if f.Environment != nil {
 		s.Environment = r.envVars(res.LogicalID, s.Name, f.Environment.Variables)
 	}
-	if f.EphemeralStorage != nil {
-		s.EphemeralSize = int32(f.EphemeralStorage.Size)
-	}
-	if f.ReservedConcurrentExecutions != nil {
-		v := int32(*f.ReservedConcurrentExecutions)
-		s.Reserved = &v
-	}
-	if f.ImageConfig != nil {
-		s.ImageCommand, s.ImageEntry, s.ImageWorkDir = f.ImageConfig.Command, f.ImageConfig.EntryPoint, str(f.ImageConfig.WorkingDirectory)
-	}
+	// SAM's types have the same fields as CloudFormation's.
+	s.setStorageAndImage((*cfnlambda.Function_EphemeralStorage)(f.EphemeralStorage), f.ReservedConcurrentExecutions,
+		(*cfnlambda.Function_ImageConfig)(f.ImageConfig))
 	if s.PackageType == "" {
 		s.PackageType = "Zip"
 		if s.ImageURI != "" {
@@ -277,16 +285,7 @@ func planCFNFunction(r *run, res *Resource, props map[string]any) (*functionSpec
 			s.Tags[t.Key] = t.Value
 		}
 	}
-	if f.EphemeralStorage != nil {
-		s.EphemeralSize = int32(f.EphemeralStorage.Size)
-	}
-	if f.ReservedConcurrentExecutions != nil {
-		v := int32(*f.ReservedConcurrentExecutions)
-		s.Reserved = &v
-	}
-	if f.ImageConfig != nil {
-		s.ImageCommand, s.ImageEntry, s.ImageWorkDir = f.ImageConfig.Command, f.ImageConfig.EntryPoint, str(f.ImageConfig.WorkingDirectory)
-	}
+	s.setStorageAndImage(f.EphemeralStorage, f.ReservedConcurrentExecutions, f.ImageConfig)
 	var zip []byte
 	switch {
 	case localPath != "":
@@ -370,6 +369,12 @@ func (r *run) applyFunction(ctx context.Context, s, prev *functionSpec) (string,
 	if s.EphemeralSize > 0 {
 		ephemeral = &types.EphemeralStorage{Size: aws.Int32(s.EphemeralSize)}
 	}
+	// An image function's runtime and handler are the image's.
+	var runtime types.Runtime
+	var handler *string
+	if s.PackageType != "Image" {
+		runtime, handler = types.Runtime(s.Runtime), &s.Handler
+	}
 	code := func() (*types.FunctionCode, error) {
 		if s.PackageType == "Image" {
 			return &types.FunctionCode{ImageUri: &s.ImageURI}, nil
@@ -390,15 +395,7 @@ func (r *run) applyFunction(ctx context.Context, s, prev *functionSpec) (string,
 			FunctionName: &s.Name, Role: &s.Role, Code: c, PackageType: types.PackageType(s.PackageType),
 			Description: optional(s.Description), Environment: env, Layers: s.Layers, Architectures: architectures(s.Architectures),
 			Tags: s.Tags, ImageConfig: imageConfig, EphemeralStorage: ephemeral,
-		}
-		if s.PackageType != "Image" {
-			in.Runtime, in.Handler = types.Runtime(s.Runtime), &s.Handler
-		}
-		if s.MemorySize > 0 {
-			in.MemorySize = &s.MemorySize
-		}
-		if s.Timeout > 0 {
-			in.Timeout = &s.Timeout
+			Runtime: runtime, Handler: handler, MemorySize: positive(s.MemorySize), Timeout: positive(s.Timeout),
 		}
 		out, err := r.d.Lambda.CreateFunction(ctx, in)
 		if err != nil {
@@ -424,18 +421,10 @@ func (r *run) applyFunction(ctx context.Context, s, prev *functionSpec) (string,
 		in := &lambda.UpdateFunctionConfigurationInput{
 			FunctionName: &s.Name, Role: &s.Role, Description: aws.String(s.Description), Environment: env, Layers: s.Layers,
 			ImageConfig: imageConfig, EphemeralStorage: ephemeral,
+			Runtime: runtime, Handler: handler, MemorySize: positive(s.MemorySize), Timeout: positive(s.Timeout),
 		}
 		if in.Layers == nil {
 			in.Layers = []string{}
-		}
-		if s.PackageType != "Image" {
-			in.Runtime, in.Handler = types.Runtime(s.Runtime), &s.Handler
-		}
-		if s.MemorySize > 0 {
-			in.MemorySize = &s.MemorySize
-		}
-		if s.Timeout > 0 {
-			in.Timeout = &s.Timeout
 		}
 		if _, err := r.d.Lambda.UpdateFunctionConfiguration(ctx, in); err != nil {
 			return "", fmt.Errorf("UpdateFunctionConfiguration %s: %w", s.Name, err)
@@ -511,6 +500,14 @@ func (r *run) keepOldCode(ctx context.Context, name, sha string) {
 	if b, err := r.d.HTTPGet(ctx, *out.Code.Location); err == nil && sha256Hex(b) == sha {
 		r.code[sha] = b
 	}
+}
+
+// positive is v when set, for sizes where 0 means AWS's default.
+func positive(v int32) *int32 {
+	if v <= 0 {
+		return nil
+	}
+	return &v
 }
 
 func optional(s string) *string {
