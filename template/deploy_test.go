@@ -21,42 +21,62 @@ import (
 	"github.com/lambhq/lamb/store"
 )
 
-// memStacks keeps stacks in memory.
-type memStacks struct {
+// memMap is a locked map, what the test stores below keep.
+type memMap[V any] struct {
 	mu sync.Mutex
-	m  map[string]*Stack
+	m  map[string]V
 }
 
-func (s *memStacks) Get(_ context.Context, name string) (*Stack, error) {
+func newMemMap[V any]() memMap[V] { return memMap[V]{m: map[string]V{}} }
+
+func (s *memMap[V]) get(k string) (V, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, ok := s.m[name]; ok {
+	v, ok := s.m[k]
+	return v, ok
+}
+
+func (s *memMap[V]) values() []V {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []V
+	for _, v := range s.m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func (s *memMap[V]) put(k string, v V) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[k] = v
+}
+
+func (s *memMap[V]) del(k string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+}
+
+// memStacks keeps stacks in memory.
+type memStacks struct{ memMap[*Stack] }
+
+func (s *memStacks) Get(_ context.Context, name string) (*Stack, error) {
+	if st, ok := s.get(name); ok {
 		return st, nil
 	}
 	return nil, fmt.Errorf("stack %s: %w", name, ErrNoStack)
 }
 
-func (s *memStacks) List(context.Context) ([]*Stack, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*Stack
-	for _, st := range s.m {
-		out = append(out, st)
-	}
-	return out, nil
-}
+func (s *memStacks) List(context.Context) ([]*Stack, error) { return s.values(), nil }
 
 func (s *memStacks) Put(_ context.Context, st *Stack) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[st.Name] = st
+	s.put(st.Name, st)
 	return nil
 }
 
 func (s *memStacks) Delete(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, name)
+	s.del(name)
 	return nil
 }
 
@@ -84,7 +104,7 @@ func testLamb(t *testing.T) (*Deployer, *lambda.Client, *strings.Builder) {
 		defer resp.Body.Close()
 		return io.ReadAll(resp.Body)
 	}
-	return &Deployer{Lambda: c, Stacks: &memStacks{m: map[string]*Stack{}}, Out: out, HTTPGet: get}, c, out
+	return &Deployer{Lambda: c, Stacks: &memStacks{newMemMap[*Stack]()}, Out: out, HTTPGet: get}, c, out
 }
 
 func functionNames(t *testing.T, c *lambda.Client) []string {
@@ -349,22 +369,15 @@ func TestEnvVars(t *testing.T) {
 }
 
 // memSchedules records schedules.
-type memSchedules struct {
-	mu sync.Mutex
-	m  map[string]Schedule
-}
+type memSchedules struct{ memMap[Schedule] }
 
 func (s *memSchedules) PutSchedule(_ context.Context, sc Schedule) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[sc.Name] = sc
+	s.put(sc.Name, sc)
 	return nil
 }
 
 func (s *memSchedules) DeleteSchedule(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, name)
+	s.del(name)
 	return nil
 }
 
@@ -372,7 +385,7 @@ func (s *memSchedules) DeleteSchedule(_ context.Context, name string) error {
 // alias), and go with the event.
 func TestScheduleEvents(t *testing.T) {
 	d, _, _ := testLamb(t)
-	sched := &memSchedules{m: map[string]Schedule{}}
+	sched := &memSchedules{newMemMap[Schedule]()}
 	d.Schedules = sched
 	fn := `  Fn:
     Type: AWS::Serverless::Function
