@@ -79,68 +79,76 @@ type bucketSchema struct {
 	note string
 }
 
+// The classifications most buckets share; each entry still names its own.
+var (
+	keptByAll           = onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept}
+	clearedWithFunction = onDelete{delFunction: cleared, delVersion: kept, delAlias: kept, delLayerVersion: kept}
+	// Cleared with the function and with the version or alias of its key.
+	clearedWithQualifier = onDelete{delFunction: cleared, delVersion: cleared, delAlias: cleared, delLayerVersion: kept}
+)
+
 // schema lists every bucket. Keep it in the order of the constants above.
 var schema = []bucketSchema{
 	{name: bucketFunctions, keys: "<account>/<region>/<name>: $LATEST", owner: "create_function.go",
-		onDelete: onDelete{delFunction: cleared, delVersion: kept, delAlias: kept, delLayerVersion: kept}},
+		onDelete: clearedWithFunction},
 	{name: bucketVersions, keys: "<account>/<region>/<name>/<%010d version>", owner: "versions.go", key: versionKey,
 		onDelete: onDelete{delFunction: cleared, delVersion: cleared, delAlias: kept, delLayerVersion: kept}},
 	{name: bucketVersionCounters, keys: "<account>/<region>/<name>: last version number handed out", owner: "versions.go",
-		onDelete: onDelete{delFunction: cleared, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: clearedWithFunction,
 		note:     "numbers are not reused while the function exists, as on AWS"},
 	{name: bucketAliases, keys: "<account>/<region>/<name>/<alias>", owner: "aliases.go", key: aliasKey,
 		onDelete: onDelete{delFunction: cleared, delVersion: kept, delAlias: cleared, delLayerVersion: kept},
 		note:     "a version an alias points to cannot be deleted"},
 	{name: bucketFunctionSettings, keys: "<account>/<region>/<name>/<kind>:<qualifier>, kind recursion, runtime or scaling", owner: "function_settings.go, scaling_config.go",
-		onDelete: onDelete{delFunction: cleared, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: clearedWithFunction,
 		note:     "kept by version and alias deletes: keyed by kind, not by qualifier alone"},
 	{name: bucketPolicies, keys: "<account>/<region>/<name>/<qualifier or \"\">", owner: "policy.go", key: qualifierKey,
-		onDelete: onDelete{delFunction: cleared, delVersion: cleared, delAlias: cleared, delLayerVersion: kept}},
+		onDelete: clearedWithQualifier},
 	{name: bucketEventInvokeConfigs, keys: "<account>/<region>/<name>/<$LATEST, version or alias>", owner: "event_invoke_config.go", key: qualifierKey,
-		onDelete: onDelete{delFunction: cleared, delVersion: cleared, delAlias: cleared, delLayerVersion: kept}},
+		onDelete: clearedWithQualifier},
 	{name: bucketProvisioned, keys: "<account>/<region>/<name>/<version or alias>", owner: "provisioned.go", key: qualifierKey,
-		onDelete: onDelete{delFunction: cleared, delVersion: cleared, delAlias: cleared, delLayerVersion: kept}},
+		onDelete: clearedWithQualifier},
 	{name: bucketFunctionURLs, keys: "<account>/<region>/<name>/<alias or \"\">", owner: "function_url.go", key: qualifierKey,
-		onDelete: onDelete{delFunction: cleared, delVersion: cleared, delAlias: cleared, delLayerVersion: kept}},
+		onDelete: clearedWithQualifier},
 	{name: bucketFunctionURLIDs, keys: "<url-id>: urlRef, the config it serves", owner: "function_url.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: keptByAll,
 		note:     "the URL server ignores an entry whose config is gone or has another id"},
 	// Cleared with the function: a function created again under the same
 	// name inherited the old one's config while it was kept.
 	{name: bucketFunctionCSC, keys: "<account>/<region>/<name>: the attached code signing config's ARN", owner: "code_signing.go",
-		onDelete: onDelete{delFunction: cleared, delVersion: kept, delAlias: kept, delLayerVersion: kept}},
+		onDelete: clearedWithFunction},
 	{name: bucketCodeSigning, keys: "<account>/<region>/<csc id>", owner: "code_signing.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept}},
+		onDelete: keptByAll},
 	{name: bucketCapacityProviders, keys: "<account>/<region>/<name>", owner: "capacity_provider.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept}},
+		onDelete: keptByAll},
 	{name: bucketESM, keys: "<account>/<region>/<uuid>", owner: "event_source_mapping.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: keptByAll,
 		note:     "a mapping outlives its function, as on AWS"},
 	// Apart from the mapping, so that no answer about the mapping carries
 	// them (the model's EventSourceMappingConfiguration has no Tags).
 	{name: bucketESMTags, keys: "<account>/<region>/<uuid>: the mapping's tags", owner: "tags.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: keptByAll,
 		note:     "DeleteEventSourceMapping clears them"},
 	{name: bucketESMCheckpoints, keys: "<uuid>/<shard id>: the sequence number a stream mapping's shard is acknowledged up to", owner: "event_source_poll.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: keptByAll,
 		note:     "kept with the mapping, which outlives its function; DeleteEventSourceMapping clears them"},
 	{name: bucketLayerVersions, keys: "<account>/<region>/<layer>/<%010d version>", owner: "layer_versions.go", key: layerVersionKeyOf,
 		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: cleared}},
 	{name: bucketLayerCounters, keys: "<account>/<region>/<layer>: last version number handed out", owner: "layer_versions.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: keptByAll,
 		note:     "layer version numbers are never reused, as on AWS"},
 	{name: bucketLayerPolicies, keys: "<account>/<region>/<layer>/<%010d version>", owner: "policy.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: keptByAll,
 		note:     "kept by DeleteLayerVersion: unreachable, as the version number is never reused"},
 	{name: bucketAsyncEvents, keys: "<account>/<region>/<first enqueue, unix ns, %020d>/<request id>: a queued Event invocation", owner: "async.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: keptByAll,
 		note: "an accepted event runs with the configuration it was accepted for, as before the queue was durable; " +
 			"its worker deletes it when it has run or failed for good"},
 	{name: bucketStacks, keys: "<account>/<region>/<stack name>: lamb deploy's record of a stack", owner: "stacks.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: keptByAll,
 		note:     "a stack names its functions; lamb deploy deletes them and then the record"},
 	{name: bucketSchedules, keys: "<account>/<region>/<schedule name>: a function invoked on a schedule", owner: "schedules.go",
-		onDelete: onDelete{delFunction: kept, delVersion: kept, delAlias: kept, delLayerVersion: kept},
+		onDelete: keptByAll,
 		note:     "as an EventBridge rule outlives its target; its invocations of a deleted function are refused and logged"},
 }
 

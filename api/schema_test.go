@@ -180,6 +180,24 @@ func TestSchemaCoversStore(t *testing.T) {
 	}
 	waitActive(t, c, cpFn)
 	provFunction(t, c, fn, 2)
+	// putLamb stores a record through one of lamb's own endpoints.
+	putLamb := func(path, body string) func() error {
+		return func() error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPut, h.ts.URL+path, strings.NewReader(body))
+			if err != nil {
+				return err
+			}
+			resp, err := h.ts.Client().Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				return fmt.Errorf("PUT %s: %s", path, resp.Status)
+			}
+			return nil
+		}
+	}
 	var esmArn string
 	setup := []schemaStep{
 		{"PublishVersion on a capacity provider", func() error {
@@ -232,38 +250,8 @@ func TestSchemaCoversStore(t *testing.T) {
 			_, err = c.PutFunctionCodeSigningConfig(ctx, &lambda.PutFunctionCodeSigningConfigInput{FunctionName: aws.String(fn), CodeSigningConfigArn: out.CodeSigningConfig.CodeSigningConfigArn})
 			return err
 		}},
-		{"PUT /_lamb/schedules/schema-schedule", func() error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPut, h.ts.URL+"/_lamb/schedules/schema-schedule",
-				strings.NewReader(`{"function":"schema-fn","expression":"rate(1 hour)","enabled":true}`))
-			if err != nil {
-				return err
-			}
-			resp, err := h.ts.Client().Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusNoContent {
-				return fmt.Errorf("PUT schedule: %s", resp.Status)
-			}
-			return nil
-		}},
-		{"PUT /_lamb/stacks/schema-stack", func() error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPut, h.ts.URL+"/_lamb/stacks/schema-stack",
-				strings.NewReader(`{"name":"schema-stack","resources":[]}`))
-			if err != nil {
-				return err
-			}
-			resp, err := h.ts.Client().Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusNoContent {
-				return fmt.Errorf("PUT stack: %s", resp.Status)
-			}
-			return nil
-		}},
+		{"PUT /_lamb/schedules/schema-schedule", putLamb("/_lamb/schedules/schema-schedule", `{"function":"schema-fn","expression":"rate(1 hour)","enabled":true}`)},
+		{"PUT /_lamb/stacks/schema-stack", putLamb("/_lamb/stacks/schema-stack", `{"name":"schema-stack","resources":[]}`)},
 		{"Invoke Event of a throttled function (the event stays queued)", func() error {
 			const throttled = "schema-async"
 			if _, err := c.CreateFunction(ctx, createInput(t, throttled)); err != nil {
