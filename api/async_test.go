@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/lambhq/lamb/destinations"
 	"github.com/lambhq/lamb/engine"
 	"github.com/lambhq/lamb/engine/backend"
 	"github.com/lambhq/lamb/store"
@@ -191,13 +190,9 @@ func TestAsyncRetriesContinueAfterRestart(t *testing.T) {
 	if err := h2.srv.RestoreAsync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitRequests(t, eng2, "sink", 1)
+	rec := destinationRecord(t, eng2, "sink", 1)
 	if got := len(eng2.requestsTo("flaky")); got != 2 {
 		t.Errorf("the second server ran %d attempts, want the 2 retries left", got)
-	}
-	var rec destinations.Record
-	if err := json.Unmarshal(eng2.requestsTo("sink")[0].Payload, &rec); err != nil {
-		t.Fatal(err)
 	}
 	if rec.RequestContext.Condition != "RetriesExhausted" || rec.RequestContext.ApproximateInvokeCount != 3 ||
 		rec.RequestContext.RequestID != before.RequestID {
@@ -243,13 +238,9 @@ func TestAsyncEventAgeCountsFromFirstEnqueue(t *testing.T) {
 	if err := h.srv.RestoreAsync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitRequests(t, eng, "sink", 1)
+	rec := destinationRecord(t, eng, "sink", 1)
 	if got := len(eng.requestsTo("old")); got != 0 {
 		t.Errorf("the expired event ran %d times", got)
-	}
-	var rec destinations.Record
-	if err := json.Unmarshal(eng.requestsTo("sink")[0].Payload, &rec); err != nil {
-		t.Fatal(err)
 	}
 	if rec.RequestContext.Condition != "EventAgeExceeded" || rec.RequestContext.RequestID != "old-event" || rec.RequestContext.ApproximateInvokeCount != 2 {
 		t.Errorf("failure record %+v", rec.RequestContext)

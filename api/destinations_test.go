@@ -25,6 +25,18 @@ func waitRequests(t *testing.T, e *echoEngine, name string, n int) {
 	}
 }
 
+// destinationRecord waits for fn's nth request (from 1) and decodes it as the
+// record a destination receives.
+func destinationRecord(t *testing.T, e *echoEngine, fn string, n int) destinations.Record {
+	t.Helper()
+	waitRequests(t, e, fn, n)
+	var rec destinations.Record
+	if err := json.Unmarshal(e.requestsTo(fn)[n-1].Payload, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
 func TestEventInvokeConfigRetriesAndDestinations(t *testing.T) {
 	eng := &echoEngine{failName: "failing"}
 	h := newHarness(t, Config{Engine: eng, AsyncRetryDelay: time.Millisecond})
@@ -56,13 +68,9 @@ func TestEventInvokeConfigRetriesAndDestinations(t *testing.T) {
 	if _, err := h.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("failing"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"n":1}`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitRequests(t, eng, "sink", 1)
+	rec := destinationRecord(t, eng, "sink", 1)
 	if got := len(eng.requestsTo("failing")); got != 2 {
 		t.Errorf("failing function ran %d times, want 1 + MaximumRetryAttempts 1", got)
-	}
-	var rec destinations.Record
-	if err := json.Unmarshal(eng.requestsTo("sink")[0].Payload, &rec); err != nil {
-		t.Fatal(err)
 	}
 	if rec.Version != "1.0" || rec.RequestContext.Condition != "RetriesExhausted" || rec.RequestContext.ApproximateInvokeCount != 2 ||
 		rec.RequestContext.FunctionArn != functionArn(sc, "failing")+":$LATEST" || string(rec.RequestPayload) != `{"n":1}` ||
@@ -73,11 +81,7 @@ func TestEventInvokeConfigRetriesAndDestinations(t *testing.T) {
 	if _, err := h.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("ok"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"n":2}`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitRequests(t, eng, "sink", 2)
-	rec = destinations.Record{}
-	if err := json.Unmarshal(eng.requestsTo("sink")[1].Payload, &rec); err != nil {
-		t.Fatal(err)
-	}
+	rec = destinationRecord(t, eng, "sink", 2)
 	if rec.RequestContext.Condition != "Success" || rec.Response.FunctionError != "" || rec.RequestContext.ApproximateInvokeCount != 1 {
 		t.Errorf("success record %+v", rec)
 	}
