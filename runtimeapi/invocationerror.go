@@ -17,15 +17,10 @@ func (h *invocationErrorHandler) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	id := r.PathValue("id")
 
 	s.mu.Lock()
-	if err := s.m.check(eventError); err != nil {
+	c, err := s.answering(eventError, id)
+	if err != nil {
 		s.mu.Unlock()
-		s.forbid(w, r, err)
-		return
-	}
-	c := s.current
-	if c == nil || c.inv.RequestID != id {
-		s.mu.Unlock()
-		renderInvalidRequestID(w)
+		s.refuse(w, r, err)
 		return
 	}
 	s.mu.Unlock()

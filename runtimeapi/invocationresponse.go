@@ -32,15 +32,10 @@ func (h *invocationResponseHandler) ServeHTTP(w http.ResponseWriter, r *http.Req
 	}
 
 	s.mu.Lock()
-	if err := s.m.check(eventResponse); err != nil {
+	c, err := s.answering(eventResponse, id)
+	if err != nil {
 		s.mu.Unlock()
-		s.forbid(w, r, err)
-		return
-	}
-	c := s.current
-	if c == nil || c.inv.RequestID != id {
-		s.mu.Unlock()
-		renderInvalidRequestID(w)
+		s.refuse(w, r, err)
 		return
 	}
 	_ = s.m.fire(eventResponse) // checked above under the same lock

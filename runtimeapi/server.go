@@ -114,6 +114,30 @@ type call struct {
 	abandoned chan struct{}   // closed by Invoke when it stops waiting for result
 }
 
+// errWrongRequestID refuses an answer to an invocation that is not the current one.
+var errWrongRequestID = errors.New("not the current invocation")
+
+// answering returns the current invocation if the runtime may now answer it
+// with ev and id names it; refuse renders the error. s.mu must be held.
+func (s *Server) answering(ev event, id string) (*call, error) {
+	if err := s.m.check(ev); err != nil {
+		return nil, err
+	}
+	if c := s.current; c != nil && c.inv.RequestID == id {
+		return c, nil
+	}
+	return nil, errWrongRequestID
+}
+
+// refuse answers a call answering refused.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errWrongRequestID) {
+		renderInvalidRequestID(w)
+		return
+	}
+	s.forbid(w, r, err)
+}
+
 type callResult struct {
 	resp *Response
 	err  error
