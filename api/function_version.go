@@ -123,13 +123,22 @@ func resolveQualifier(tx store.Tx, latest *functionRecord, qualifier string, pic
 // loadQualified loads the function ref names in sc, resolving its qualifier.
 // Errors are AWS-shaped.
 func (s *Server) loadQualified(ctx context.Context, sc scope, ref functionRef, pick func(*aliasRecord) string) (*functionRecord, error) {
+	return s.loadResolved(ctx, ref.Qualifier, pick, func(tx store.Tx) (*functionRecord, error) {
+		return loadRefFunction(tx, sc, ref)
+	})
+}
+
+// loadResolved resolves qualifier against the $LATEST record latest reads,
+// in one read transaction, and resumes $LATEST's preparation if it was cut
+// short.
+func (s *Server) loadResolved(ctx context.Context, qualifier string, pick func(*aliasRecord) string, latest func(store.Tx) (*functionRecord, error)) (*functionRecord, error) {
 	var f *functionRecord
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		latest, err := loadRefFunction(tx, sc, ref)
+		l, err := latest(tx)
 		if err != nil {
 			return err
 		}
-		f, err = resolveQualifier(tx, latest, ref.Qualifier, pick)
+		f, err = resolveQualifier(tx, l, qualifier, pick)
 		return err
 	})
 	if err != nil {

@@ -181,27 +181,16 @@ func (s *Server) newEngineRequest(w http.ResponseWriter, r *http.Request, c *cal
 // invoke path, reading $LATEST through s.invokeRecords: a warm invoke does not
 // decode its function's record again while the stored record is unchanged.
 func (s *Server) loadInvokeTarget(ctx context.Context, sc scope, ref functionRef) (*functionRecord, error) {
-	var f *functionRecord
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	// resolveQualifier sets only top-level fields of the cached record
+	// (shownQualifier, and settleVersion on a version's own record): the
+	// cache's maps stay as stored.
+	return s.loadResolved(ctx, ref.Qualifier, pickWeighted, func(tx store.Tx) (*functionRecord, error) {
 		latest, err := s.invokeRecords.Load(tx, bucketFunctions, functionKey(sc, ref.Name))
 		if errors.Is(err, store.ErrNotFound) {
-			return errFunctionNotFound(ref.notFoundArn(sc))
+			return nil, errFunctionNotFound(ref.notFoundArn(sc))
 		}
-		if err != nil {
-			return err
-		}
-		// Only top-level fields of latest are set below (shownQualifier, and
-		// settleVersion on a version's own record): the cache's maps stay as stored.
-		f, err = resolveQualifier(tx, latest, ref.Qualifier, pickWeighted)
-		return err
+		return latest, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	if f.Version == "" {
-		s.resumePrepare(f)
-	}
-	return f, nil
 }
 
 // engineFunction turns a function's configuration into what the engine runs.
