@@ -66,6 +66,15 @@ func errConflict(format string, args ...any) *awsError {
 	return newError("ResourceConflictException", format, args...)
 }
 
+func errMethodNotAllowed(r *http.Request) *awsError {
+	return newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path)
+}
+
+// errUnparsableBody is AWS's answer to a body that is not the JSON it wants.
+func errUnparsableBody(err error) *awsError {
+	return newError("InvalidRequestContentException", "Could not parse request body into json: %s", jsonErrorText(err))
+}
+
 func errPreconditionFailed() *awsError {
 	return newError("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 }

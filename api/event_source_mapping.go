@@ -220,7 +220,7 @@ func esmTags(raw any) (map[string]string, error) {
 	}
 	var tags map[string]string
 	if err := json.Unmarshal(b, &tags); err != nil {
-		return nil, newError("InvalidRequestContentException", "Could not parse request body into json: %s", jsonErrorText(err))
+		return nil, errUnparsableBody(err)
 	}
 	if len(tags) > maxTags {
 		return nil, errTooManyTags()

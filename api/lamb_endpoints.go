@@ -57,7 +57,7 @@ func (s *Server) serveLamb(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
+		writeError(w, errMethodNotAllowed(r))
 		return
 	}
 	switch {

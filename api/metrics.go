@@ -38,7 +38,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
+		writeError(w, errMethodNotAllowed(r))
 		return
 	}
 	if !isInternal(r) {

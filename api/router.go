@@ -281,7 +281,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) string {
 	}
 	if found == nil {
 		if pathExists {
-			writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
+			writeError(w, errMethodNotAllowed(r))
 			return "Unknown"
 		}
 		writeError(w, newError("UnknownOperationException", "No operation of the Lambda API matches %s %s", r.Method, r.URL.Path))
@@ -347,7 +347,7 @@ func decodeBody(r *http.Request, c *call, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return newError("InvalidRequestContentException", "Could not parse request body into json: %s", jsonErrorText(err))
+		return errUnparsableBody(err)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -44,24 +43,18 @@ func (s *Server) serveSchedules(w http.ResponseWriter, r *http.Request, name str
 	sc := s.requestScope(r)
 	ctx := r.Context()
 	if name == "" {
-		if r.Method != http.MethodGet {
-			writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
-			return
-		}
-		var out []*scheduleRecord
-		err := s.store.View(ctx, func(tx store.Tx) error {
-			var err error
-			out, err = store.All[scheduleRecord](tx, bucketSchedules, sc.Account+"/"+sc.Region+"/")
-			return err
+		serveList(w, r, func() (any, error) {
+			var out []*scheduleRecord
+			err := s.store.View(ctx, func(tx store.Tx) error {
+				var err error
+				out, err = store.All[scheduleRecord](tx, bucketSchedules, sc.Account+"/"+sc.Region+"/")
+				return err
+			})
+			if out == nil {
+				out = []*scheduleRecord{}
+			}
+			return map[string]any{"schedules": out}, err
 		})
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		if out == nil {
-			out = []*scheduleRecord{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"schedules": out})
 		return
 	}
 	if !stackNamePattern.MatchString(name) {
@@ -77,19 +70,15 @@ func (s *Server) serveSchedules(w http.ResponseWriter, r *http.Request, name str
 			rec, err = store.Load[scheduleRecord](tx, bucketSchedules, key)
 			return err
 		})
-		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, errNotFound("Schedule not found: %s", name))
-			return
-		}
 		if err != nil {
-			writeError(w, err)
+			writeError(w, orNotFound(err, errNotFound("Schedule not found: %s", name)))
 			return
 		}
 		writeJSON(w, http.StatusOK, rec)
 	case http.MethodPut:
 		var rec scheduleRecord
 		if err := json.NewDecoder(r.Body).Decode(&rec); err != nil {
-			writeError(w, newError("InvalidRequestContentException", "Could not parse request body into json: %s", jsonErrorText(err)))
+			writeError(w, errUnparsableBody(err))
 			return
 		}
 		if rec.Function == "" {
@@ -113,7 +102,7 @@ func (s *Server) serveSchedules(w http.ResponseWriter, r *http.Request, name str
 		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
+		writeError(w, errMethodNotAllowed(r))
 	}
 }
 

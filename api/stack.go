@@ -30,22 +30,16 @@ func (s *Server) serveStacks(w http.ResponseWriter, r *http.Request, name string
 	sc := s.requestScope(r)
 	ctx := r.Context()
 	if name == "" {
-		if r.Method != http.MethodGet {
-			writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
-			return
-		}
-		stacks := []json.RawMessage{}
-		err := s.store.View(ctx, func(tx store.Tx) error {
-			return tx.Scan(bucketStacks, sc.Account+"/"+sc.Region+"/", "", func(_ string, raw []byte) error {
-				stacks = append(stacks, append(json.RawMessage(nil), raw...))
-				return nil
+		serveList(w, r, func() (any, error) {
+			stacks := []json.RawMessage{}
+			err := s.store.View(ctx, func(tx store.Tx) error {
+				return tx.Scan(bucketStacks, sc.Account+"/"+sc.Region+"/", "", func(_ string, raw []byte) error {
+					stacks = append(stacks, append(json.RawMessage(nil), raw...))
+					return nil
+				})
 			})
+			return map[string]any{"account": sc.Account, "region": sc.Region, "stacks": stacks}, err
 		})
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"account": sc.Account, "region": sc.Region, "stacks": stacks})
 		return
 	}
 	if !stackNamePattern.MatchString(name) {
@@ -57,12 +51,8 @@ func (s *Server) serveStacks(w http.ResponseWriter, r *http.Request, name string
 	case http.MethodGet:
 		var doc json.RawMessage
 		err := s.store.View(ctx, func(tx store.Tx) error { return tx.Get(bucketStacks, key, &doc) })
-		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, errNotFound("Stack not found: %s", name))
-			return
-		}
 		if err != nil {
-			writeError(w, err)
+			writeError(w, orNotFound(err, errNotFound("Stack not found: %s", name)))
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -70,7 +60,7 @@ func (s *Server) serveStacks(w http.ResponseWriter, r *http.Request, name string
 	case http.MethodPut:
 		var doc map[string]json.RawMessage
 		if err := json.NewDecoder(r.Body).Decode(&doc); err != nil {
-			writeError(w, newError("InvalidRequestContentException", "Could not parse request body into json: %s", jsonErrorText(err)))
+			writeError(w, errUnparsableBody(err))
 			return
 		}
 		var got string
@@ -90,16 +80,35 @@ func (s *Server) serveStacks(w http.ResponseWriter, r *http.Request, name string
 			}
 			return tx.Delete(bucketStacks, key)
 		})
-		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, errNotFound("Stack not found: %s", name))
-			return
-		}
 		if err != nil {
-			writeError(w, err)
+			writeError(w, orNotFound(err, errNotFound("Stack not found: %s", name)))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		writeError(w, newError("MethodNotAllowedException", "%s is not allowed on %s", r.Method, r.URL.Path))
+		writeError(w, errMethodNotAllowed(r))
 	}
+}
+
+// serveList answers a collection's own path, where GET lists what list
+// returns and no other method is allowed.
+func serveList(w http.ResponseWriter, r *http.Request, list func() (any, error)) {
+	if r.Method != http.MethodGet {
+		writeError(w, errMethodNotAllowed(r))
+		return
+	}
+	v, err := list()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// orNotFound is err, or nf where err is the store's ErrNotFound.
+func orNotFound(err error, nf *awsError) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nf
+	}
+	return err
 }
