@@ -50,37 +50,14 @@ type AsyncQueue struct {
 // name in lamb_build_info.
 func New(version, backend string) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
-		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lamb_invocations_total",
-			Help: "Invocations by function, version and result (success, error, init_error, timeout, crash, out_of_memory, throttled, aborted).",
-		}, []string{"function", "version", "result"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "lamb_invocation_duration_seconds",
-			Help:    "Duration of invocations, init excluded (REPORT's Duration).",
-			Buckets: durationBuckets,
-		}, []string{"function", "version"}),
-		initDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "lamb_init_duration_seconds",
-			Help:    "Init duration of cold starts (REPORT's Init Duration).",
-			Buckets: initBuckets,
-		}, []string{"function", "version"}),
-		coldStarts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lamb_cold_starts_total",
-			Help: "Invocations that launched an instance.",
-		}, []string{"function", "version"}),
-		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lamb_api_requests_total",
-			Help: "API requests by API (lambda, logs), operation and HTTP status code.",
-		}, []string{"api", "operation", "code"}),
-		esmBatches: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lamb_event_source_batches_total",
-			Help: "Batches event source mappings delivered to functions, by source (sqs, kinesis, dynamodb, ...) and result (success, error).",
-		}, []string{"function", "source", "result"}),
-		esmRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lamb_event_source_records_total",
-			Help: "Records in the batches of lamb_event_source_batches_total.",
-		}, []string{"function", "source", "result"}),
+		reg:          prometheus.NewRegistry(),
+		invocations:  counter("lamb_invocations_total", "Invocations by function, version and result (success, error, init_error, timeout, crash, out_of_memory, throttled, aborted).", "function", "version", "result"),
+		duration:     histogram("lamb_invocation_duration_seconds", "Duration of invocations, init excluded (REPORT's Duration).", durationBuckets, "function", "version"),
+		initDuration: histogram("lamb_init_duration_seconds", "Init duration of cold starts (REPORT's Init Duration).", initBuckets, "function", "version"),
+		coldStarts:   counter("lamb_cold_starts_total", "Invocations that launched an instance.", "function", "version"),
+		apiRequests:  counter("lamb_api_requests_total", "API requests by API (lambda, logs), operation and HTTP status code.", "api", "operation", "code"),
+		esmBatches:   counter("lamb_event_source_batches_total", "Batches event source mappings delivered to functions, by source (sqs, kinesis, dynamodb, ...) and result (success, error).", "function", "source", "result"),
+		esmRecords:   counter("lamb_event_source_records_total", "Records in the batches of lamb_event_source_batches_total.", "function", "source", "result"),
 	}
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "lamb_build_info",
@@ -92,6 +69,14 @@ func New(version, backend string) *Metrics {
 		m.esmBatches, m.esmRecords, buildInfo, (*stateCollector)(m),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+func counter(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+func histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 }
 
 // Handler serves the metrics in Prometheus's text (or OpenMetrics) format.
