@@ -22,6 +22,28 @@ func endpointFlag(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVar(p, "endpoint", "http://127.0.0.1:3001", "lamb server URL")
 }
 
+// postInvoke POSTs payload to function name's op of the Lambda API of the
+// given version: Invoke's or InvokeWithResponseStream's, which differ only in
+// the path. With showLog it asks for the log tail.
+func postInvoke(ctx context.Context, endpoint, version, op, name, qualifier string, payload []byte, showLog bool) (*http.Response, error) {
+	u := fmt.Sprintf("%s/%s/functions/%s/%s", strings.TrimRight(endpoint, "/"), version, url.PathEscape(name), op)
+	if qualifier != "" {
+		u += "?Qualifier=" + url.QueryEscape(qualifier)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	if showLog {
+		req.Header.Set("X-Amz-Log-Type", "Tail")
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", name, err)
+	}
+	return resp, nil
+}
+
 func newInvokeCmd() *cobra.Command {
 	var endpoint, payload, qualifier string
 	var showLog, stream bool
@@ -40,20 +62,9 @@ func newInvokeCmd() *cobra.Command {
 			if stream { // stream.go
 				return invokeStreaming(cmd.Context(), endpoint, args[0], qualifier, body, showLog, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
-			u := fmt.Sprintf("%s/2015-03-31/functions/%s/invocations", strings.TrimRight(endpoint, "/"), url.PathEscape(args[0]))
-			if qualifier != "" {
-				u += "?Qualifier=" + url.QueryEscape(qualifier)
-			}
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, u, bytes.NewReader(body))
+			resp, err := postInvoke(cmd.Context(), endpoint, "2015-03-31", "invocations", args[0], qualifier, body, showLog)
 			if err != nil {
 				return err
-			}
-			if showLog {
-				req.Header.Set("X-Amz-Log-Type", "Tail")
-			}
-			resp, err := httpClient.Do(req)
-			if err != nil {
-				return fmt.Errorf("invoke %s: %w", args[0], err)
 			}
 			defer resp.Body.Close()
 			out, err := io.ReadAll(resp.Body)

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
@@ -19,20 +15,9 @@ import (
 // to out the moment it arrives; the log tail (when showLog) goes to logOut.
 // A function error reported in InvokeComplete is returned as an error.
 func invokeStreaming(ctx context.Context, endpoint, name, qualifier string, payload []byte, showLog bool, out, logOut io.Writer) error {
-	u := fmt.Sprintf("%s/2021-11-15/functions/%s/response-streaming-invocations", strings.TrimRight(endpoint, "/"), url.PathEscape(name))
-	if qualifier != "" {
-		u += "?Qualifier=" + url.QueryEscape(qualifier)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(payload))
+	resp, err := postInvoke(ctx, endpoint, "2021-11-15", "response-streaming-invocations", name, qualifier, payload, showLog) // client.go
 	if err != nil {
 		return err
-	}
-	if showLog {
-		req.Header.Set("X-Amz-Log-Type", "Tail")
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("invoke %s: %w", name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
