@@ -41,20 +41,15 @@ def handler(event, context):
 // testSecret is the secret the tests' agents are given.
 const testSecret = "s3cret-for-tests"
 
-// startAgent runs the agent on the host with lamb's python bootstrap and
-// returns a client, the event stream and the channel Run's result arrives on.
-func startAgent(t *testing.T, handler string, try []string) (*agentapi.Client, *agentapi.EventStream, <-chan int, string) {
+// pythonApp writes lamb's python bootstrap and app to a new folder and
+// listens for an agent's host API; it returns python3's path, the folder, the
+// bootstrap's file name and the listener.
+func pythonApp(t *testing.T) (py, dir, boot string, ln net.Listener) {
 	t.Helper()
-	return startAgentEndpoint(t, handler, try, nil)
-}
-
-// startAgentEndpoint is startAgent with the agent serving lamb's API on ep.
-func startAgentEndpoint(t *testing.T, handler string, try []string, ep net.Listener) (*agentapi.Client, *agentapi.EventStream, <-chan int, string) {
-	t.Helper()
-	py := testenv.LookPath(t, "python3")
-	dir := t.TempDir()
-	name, boot, _ := runtimes.Bootstrap(runtimes.FamilyPython)
-	if err := os.WriteFile(filepath.Join(dir, name), boot, 0o644); err != nil {
+	py = testenv.LookPath(t, "python3")
+	dir = t.TempDir()
+	boot, code, _ := runtimes.Bootstrap(runtimes.FamilyPython)
+	if err := os.WriteFile(filepath.Join(dir, boot), code, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte(app), 0o644); err != nil {
@@ -64,16 +59,13 @@ func startAgentEndpoint(t *testing.T, handler string, try []string, ep net.Liste
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := agent.Config{Listener: ln, EndpointListener: ep, Dir: dir, Try: try, ExitGrace: 10 * time.Second,
-		Secret: testSecret,
-		// The secret in the environment given must not reach the runtime.
-		Env: []string{"_HANDLER=" + handler, "LAMBDA_TASK_ROOT=" + dir, "PATH=" + os.Getenv("PATH"), agentapi.EnvSecret + "=" + testSecret}}
-	if ep != nil {
-		cfg.Env = append(cfg.Env, "AWS_ENDPOINT_URL=http://"+ep.Addr().String())
-	}
-	if try == nil {
-		cfg.Command = []string{py, "-u", filepath.Join(dir, name)}
-	}
+	return py, dir, boot, ln
+}
+
+// runAgent runs the agent with cfg until the test ends; Run's status
+// arrives on the channel returned.
+func runAgent(t *testing.T, cfg agent.Config) <-chan int {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	codes, done := make(chan int, 1), make(chan struct{})
 	go func() {
@@ -85,6 +77,31 @@ func startAgentEndpoint(t *testing.T, handler string, try []string, ep net.Liste
 		cancel()
 		<-done
 	})
+	return codes
+}
+
+// startAgent runs the agent on the host with lamb's python bootstrap and
+// returns a client, the event stream and the channel Run's result arrives on.
+func startAgent(t *testing.T, handler string, try []string) (*agentapi.Client, *agentapi.EventStream, <-chan int, string) {
+	t.Helper()
+	return startAgentEndpoint(t, handler, try, nil)
+}
+
+// startAgentEndpoint is startAgent with the agent serving lamb's API on ep.
+func startAgentEndpoint(t *testing.T, handler string, try []string, ep net.Listener) (*agentapi.Client, *agentapi.EventStream, <-chan int, string) {
+	t.Helper()
+	py, dir, name, ln := pythonApp(t)
+	cfg := agent.Config{Listener: ln, EndpointListener: ep, Dir: dir, Try: try, ExitGrace: 10 * time.Second,
+		Secret: testSecret,
+		// The secret in the environment given must not reach the runtime.
+		Env: []string{"_HANDLER=" + handler, "LAMBDA_TASK_ROOT=" + dir, "PATH=" + os.Getenv("PATH"), agentapi.EnvSecret + "=" + testSecret}}
+	if ep != nil {
+		cfg.Env = append(cfg.Env, "AWS_ENDPOINT_URL=http://"+ep.Addr().String())
+	}
+	if try == nil {
+		cfg.Command = []string{py, "-u", filepath.Join(dir, name)}
+	}
+	codes := runAgent(t, cfg)
 	c := agentapi.NewClient(ln.Addr().String(), testSecret)
 	es, err := c.Events(context.Background())
 	if err != nil {

@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/lambhq/lamb/agent"
 	"github.com/lambhq/lamb/agent/agentapi"
-	"github.com/lambhq/lamb/internal/testenv"
-	"github.com/lambhq/lamb/runtimes"
 )
 
 // An agent with a lease ends its sandbox once no host holds its event
@@ -65,32 +62,10 @@ func TestLeaseEndsSandboxWithoutHost(t *testing.T) {
 // the host API's address and the channel Run's status arrives on.
 func runLeased(t *testing.T, lease, first time.Duration) (string, <-chan int) {
 	t.Helper()
-	py := testenv.LookPath(t, "python3")
-	dir := t.TempDir()
-	name, boot, _ := runtimes.Bootstrap(runtimes.FamilyPython)
-	if err := os.WriteFile(filepath.Join(dir, name), boot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte(app), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	py, dir, name, ln := pythonApp(t) // agent_test.go
 	cfg := agent.Config{Listener: ln, Dir: dir, Secret: testSecret, Lease: lease, FirstLease: first,
 		Command: []string{py, "-u", filepath.Join(dir, name)},
 		Env:     []string{"_HANDLER=app.handler", "LAMBDA_TASK_ROOT=" + dir, "PATH=" + os.Getenv("PATH")}}
-	ctx, cancel := context.WithCancel(context.Background())
-	codes, done := make(chan int, 1), make(chan struct{})
-	go func() {
-		defer close(done)
-		code, _ := agent.Run(ctx, cfg)
-		codes <- code
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	codes := runAgent(t, cfg)
 	return ln.Addr().String(), codes
 }
