@@ -170,16 +170,8 @@ func (s *Server) urlCallerAllowed(r *http.Request, u *urlRecord) (bool, error) {
 // statementAllowsURL reports whether one policy statement lets caller (an
 // account id) invoke a function URL with AWS_IAM auth.
 func statementAllowsURL(raw json.RawMessage, caller string) bool {
-	var st struct {
-		Effect    string
-		Action    json.RawMessage
-		Principal json.RawMessage
-		Condition map[string]map[string]json.RawMessage
-	}
-	if json.Unmarshal(raw, &st) != nil || st.Effect != "Allow" {
-		return false
-	}
-	if !anyOf(st.Action, func(a string) bool { return a == "lambda:InvokeFunctionUrl" || a == "lambda:*" || a == "*" }) {
+	st, ok := decodeAllow(raw) // policy.go
+	if !ok || !st.allows("lambda:InvokeFunctionUrl") {
 		return false
 	}
 	var principal struct{ AWS json.RawMessage }

@@ -614,19 +614,35 @@ func publicURLGaps(doc *policyDoc) []string {
 	return gaps
 }
 
+// allowStatement is what the function URL checks read of a policy statement.
+type allowStatement struct {
+	Effect    string
+	Action    json.RawMessage
+	Principal json.RawMessage
+	Condition map[string]map[string]json.RawMessage
+}
+
+// decodeAllow decodes one policy statement; ok only for a well-formed Allow.
+func decodeAllow(raw json.RawMessage) (st allowStatement, ok bool) {
+	if json.Unmarshal(raw, &st) != nil || st.Effect != "Allow" {
+		return st, false
+	}
+	return st, true
+}
+
+// allows reports whether the statement's Action covers action.
+func (st *allowStatement) allows(action string) bool {
+	return anyOf(st.Action, func(a string) bool { return a == action || a == "lambda:*" || a == "*" })
+}
+
 // publicGrants reports whether one statement lets anyone call a NONE URL
 // (lambda:InvokeFunctionUrl) and invoke the function through it
 // (lambda:InvokeFunction). A statement counts only when its conditions, if
 // any, are ones a request to a NONE URL meets: lambda:FunctionUrlAuthType
 // NONE, and for InvokeFunction also lambda:InvokedViaFunctionUrl true.
 func publicGrants(raw json.RawMessage) (invokeURL, invoke bool) {
-	var st struct {
-		Effect    string
-		Action    json.RawMessage
-		Principal json.RawMessage
-		Condition map[string]map[string]json.RawMessage
-	}
-	if json.Unmarshal(raw, &st) != nil || st.Effect != "Allow" {
+	st, ok := decodeAllow(raw)
+	if !ok {
 		return false, false
 	}
 	var principal struct{ AWS json.RawMessage }
@@ -646,11 +662,8 @@ func publicGrants(raw json.RawMessage) (invokeURL, invoke bool) {
 		}
 		return true
 	}
-	allows := func(action string) bool {
-		return anyOf(st.Action, func(a string) bool { return a == action || a == "lambda:*" || a == "*" })
-	}
-	invokeURL = allows("lambda:InvokeFunctionUrl") && met(map[string]string{"lambda:FunctionUrlAuthType": "NONE"})
-	invoke = allows("lambda:InvokeFunction") &&
+	invokeURL = st.allows("lambda:InvokeFunctionUrl") && met(map[string]string{"lambda:FunctionUrlAuthType": "NONE"})
+	invoke = st.allows("lambda:InvokeFunction") &&
 		met(map[string]string{"lambda:FunctionUrlAuthType": "NONE", "lambda:InvokedViaFunctionUrl": "true"})
 	return invokeURL, invoke
 }
