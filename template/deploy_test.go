@@ -139,6 +139,15 @@ const fnYAML = `  %s:
       Runtime: %s
 `
 
+// inlineFn is a SAM function Fn with inline code; tests append properties.
+const inlineFn = `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: "def handler(e, c): return 1"
+      Handler: index.handler
+      Runtime: python3.12
+`
+
 func samTemplate(fns ...string) string {
 	return "Transform: AWS::Serverless-2016-10-31\nResources:\n" + strings.Join(fns, "")
 }
@@ -246,13 +255,7 @@ func TestImportValue(t *testing.T) {
 func TestSAMFunctionExtras(t *testing.T) {
 	d, c, _ := testLamb(t)
 	ctx := context.Background()
-	full := samTemplate(`  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      InlineCode: "def handler(e, c): return 1"
-      Handler: index.handler
-      Runtime: python3.12
-      AutoPublishAlias: live
+	full := samTemplate(inlineFn + `      AutoPublishAlias: live
       ReservedConcurrentExecutions: 3
       Tags: {team: lamb}
       FunctionUrlConfig:
@@ -311,13 +314,7 @@ func TestSAMFunctionExtras(t *testing.T) {
 		t.Errorf("generated = %v, want %v", gen, want)
 	}
 
-	bare := samTemplate(`  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      InlineCode: "def handler(e, c): return 1"
-      Handler: index.handler
-      Runtime: python3.12
-`)
+	bare := samTemplate(inlineFn)
 	if _, err := deployYAML(t, d, "x", bare); err != nil {
 		t.Fatal(err)
 	}
@@ -342,13 +339,7 @@ func TestSAMFunctionExtras(t *testing.T) {
 // for all functions ("Parameters"), and adds none.
 func TestEnvVars(t *testing.T) {
 	d, c, _ := testLamb(t)
-	tmpl, err := Parse([]byte(samTemplate(`  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      InlineCode: "def handler(e, c): return 1"
-      Handler: index.handler
-      Runtime: python3.12
-      Environment:
+	tmpl, err := Parse([]byte(samTemplate(inlineFn+`      Environment:
         Variables: {A: template, B: template, C: template}
 `)), false)
 	if err != nil {
@@ -387,13 +378,7 @@ func TestScheduleEvents(t *testing.T) {
 	d, _, _ := testLamb(t)
 	sched := &memSchedules{newMemMap[Schedule]()}
 	d.Schedules = sched
-	fn := `  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      InlineCode: "def handler(e, c): return 1"
-      Handler: index.handler
-      Runtime: python3.12
-      AutoPublishAlias: live
+	fn := inlineFn + `      AutoPublishAlias: live
 `
 	events := `      Events:
         Tick:
