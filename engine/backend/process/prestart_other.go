@@ -13,7 +13,8 @@ import (
 )
 
 // Pre-started runtimes need Linux (Pdeathsig, SCM_RIGHTS as the zygote uses
-// them): elsewhere every runtime starts the normal way.
+// them, FIONREAD on a pipe as spares do): elsewhere every runtime starts
+// the normal way.
 type prestarts struct{}
 
 func (*prestarts) close() {}

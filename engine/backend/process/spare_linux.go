@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,14 +23,15 @@ import (
 
 // Pre-started node runtimes (Config.Prestart; see docs/architecture.md).
 //
-// Node cannot fork, so the backend keeps, per node interpreter, one spare:
-// a node started ahead exactly as the next instance's would be but for its
-// environment and cwd: the same argv (the heap limit from MemorySize), as
-// the instance's uid and gid with no supplementary groups, in a process
-// group of its own, with Pdeathsig (set after the id switch, as for a
-// normal start), stdin /dev/null and stdout and stderr a pipe lamb holds.
-// It runs lamb's bootstrap in its spare mode: the bootstrap's modules
-// loaded, it says "ready" on a socketpair (fd 3) and blocks reading it.
+// Node cannot fork, so the backend keeps, per node interpreter, spares
+// (sparesPerInterpreter): nodes started ahead exactly as the next
+// instance's would be but for the environment and cwd: the same argv (the
+// heap limit from MemorySize), as the instance's uid and gid with no
+// supplementary groups, in a process group of their own, with Pdeathsig
+// (set after the id switch, as for a normal start), stdin /dev/null and
+// stdout and stderr a pipe lamb holds. Each runs lamb's bootstrap in its
+// spare mode: the bootstrap's modules loaded, it says "ready" on a
+// socketpair (fd 3) and blocks reading it.
 //
 // A claim checks that the spare is alive and has written nothing to its
 // pipe, writes the instance's environment and code dir on the socketpair
@@ -40,27 +42,41 @@ import (
 // parent and waits for it, kills its group, writes state.json. Init
 // Duration is measured from the claim.
 //
-// A spare serves one instance; a claim, or a launch that wanted other ids
-// or another heap limit than the spare was started with, starts the next
-// spare in the background. What only works at start falls back to a
-// normal start (see spareable).
+// A spare serves one instance; after a claim the next one starts in the
+// background, for the last launch's ids and heap limit. A launch that wants
+// others starts normally, and the spares started for others end. What only
+// works at start falls back to a normal start (see spareable).
 //
-// Starting the spare as the instance's uid, rather than dropping ids in
-// node after the claim (process.setuid), keeps Pdeathsig: the kernel clears
+// Starting a spare as the instance's uid, rather than as root dropping ids
+// in node after the claim (process.setuid), keeps Pdeathsig: the kernel clears
 // it on an id change, and node cannot set it again.
 
-// spares holds a backend's spare node runtimes, one per interpreter.
+// sparesPerInterpreter is how many spares lamb keeps per node interpreter:
+// two, so that a cold start right after another (an update after an evict,
+// a small burst) finds one ready while the next starts. Each idle spare is
+// a node's memory, about 40 MB resident.
+const sparesPerInterpreter = 2
+
+// spares holds a backend's spare node runtimes, per interpreter.
 type spares struct {
 	mu       sync.Mutex
-	ss       map[string]*spare // by interpreter; ready or still starting
-	failures map[string]int
+	ss       map[string][]*spare  // by interpreter: ready or still starting, oldest first
+	want     map[string]spareWant // what the last launch wanted
+	filling  map[string]bool      // a fill goroutine runs
+	failures map[string]int       // starts failed in a row
 	closed   bool
-	wg       sync.WaitGroup // start goroutines, and closes of spares replaced
+	wg       sync.WaitGroup // fill goroutines, and closes of spares replaced
 }
 
-// spare is one node started ahead. Its start goroutine (take) sets the
-// fields below ready and closes ready; its waiter goroutine (start) owns
-// cmd.Wait.
+// spareWant is what spares are started with: a launch's argv and ids.
+type spareWant struct {
+	key  string
+	argv []string
+	u    user
+}
+
+// spare is one node started ahead. Its fill goroutine sets the fields below
+// ready and closes ready; its waiter goroutine (start) owns cmd.Wait.
 type spare struct {
 	key   string // argv and ids it is started with
 	ready chan struct{}
@@ -79,8 +95,8 @@ func spareKey(argv []string, u user) string {
 	return fmt.Sprintf("%d:%d:%v\x00%s", u.uid, u.gid, u.lamb, strings.Join(argv, "\x00"))
 }
 
-// spareFor takes the spare that can run this instance, or returns nil for a
-// normal start. Either way it has the next spare started in the background.
+// spareFor takes a spare that can run this instance, or returns nil for a
+// normal start. Either way it has spares for it started in the background.
 func (b *Backend) spareFor(family, interp string, argv []string, spec *backend.Spec, u user, env []string, codeDir string, layerDirs []string) *spare {
 	if !b.cfg.Prestart || family != runtimes.FamilyNodejs || interp == "" || spec.Debug != nil {
 		return nil
@@ -92,58 +108,98 @@ func (b *Backend) spareFor(family, interp string, argv []string, spec *backend.S
 	return b.spares.take(b, interp, argv, u)
 }
 
-// take removes the spare for interp and returns it if it was started for
-// argv and u (it may still be starting: a claim waits for it, sooner done
-// than a start of its own), and starts the next one for argv and u.
+// take removes and returns a spare of interp's started for argv and u: a
+// ready one, else the one started first (a claim waits for it, sooner done
+// than a start of its own). Spares started for other argv or ids end: the
+// ones started from now on are for this launch's.
 func (p *spares) take(b *Backend, interp string, argv []string, u user) *spare {
-	key := spareKey(argv, u)
+	w := spareWant{key: spareKey(argv, u), argv: argv, u: u}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil
 	}
-	s := p.ss[interp]
-	if s != nil {
-		delete(p.ss, interp) // used once, or replaced by one started for this launch
-		if s.dead() {
-			s = nil // it logged why
-		} else if s.key != key {
-			stale := s
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				stale.close() // it may still be starting: not on this launch's time
-			}()
-			s = nil
+	if p.ss == nil {
+		p.ss, p.want, p.filling, p.failures = map[string][]*spare{}, map[string]spareWant{}, map[string]bool{}, map[string]int{}
+	}
+	p.want[interp] = w
+	var keep []*spare
+	var stale []*spare
+	for _, s := range p.ss[interp] {
+		switch {
+		case s.dead(): // it logged why
+		case s.key != w.key:
+			stale = append(stale, s)
+		default:
+			keep = append(keep, s)
 		}
 	}
-	if p.failures[interp] >= maxZygoteFailures {
-		return s
+	if len(stale) > 0 {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for _, s := range stale {
+				s.close() // it may still be starting: not on this launch's time
+			}
+		}()
 	}
-	if p.ss == nil {
-		p.ss, p.failures = map[string]*spare{}, map[string]int{}
+	var got *spare
+	for i, s := range keep {
+		select {
+		case <-s.ready:
+			got = s
+		default:
+			continue
+		}
+		keep = append(keep[:i:i], keep[i+1:]...)
+		break
 	}
-	next := &spare{key: key, ready: make(chan struct{}), exited: make(chan struct{})}
-	p.ss[interp] = next
+	if got == nil && len(keep) > 0 {
+		got, keep = keep[0], keep[1:]
+	}
+	p.ss[interp] = keep
+	p.fill(b, interp)
+	return got
+}
+
+// fill starts, one after the other, spares for what the last launch of
+// interp wanted until there are sparesPerInterpreter. p.mu is held.
+func (p *spares) fill(b *Backend, interp string) {
+	if p.filling[interp] {
+		return
+	}
+	p.filling[interp] = true
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		next.err = next.start(b, argv, u)
-		close(next.ready)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if next.err != nil {
-			p.failures[interp]++
-			b.log.Warn("process backend: spare node runtime did not start; starting runtimes the normal way",
-				"interpreter", interp, "err", next.err, "failures", p.failures[interp])
-			if p.ss[interp] == next {
-				delete(p.ss, interp)
+		for {
+			p.mu.Lock()
+			w := p.want[interp]
+			if p.closed || len(p.ss[interp]) >= sparesPerInterpreter || p.failures[interp] >= maxZygoteFailures {
+				p.filling[interp] = false
+				p.mu.Unlock()
+				return
 			}
-			return
+			s := &spare{key: w.key, ready: make(chan struct{}), exited: make(chan struct{})}
+			p.ss[interp] = append(p.ss[interp], s)
+			p.mu.Unlock()
+
+			s.err = s.start(b, w.argv, w.u)
+			close(s.ready)
+			p.mu.Lock()
+			if s.err != nil {
+				p.failures[interp]++
+				b.log.Warn("process backend: spare node runtime did not start; starting runtimes the normal way",
+					"interpreter", interp, "err", s.err, "failures", p.failures[interp])
+				if p.ss != nil { // nil once closed
+					p.ss[interp] = slices.DeleteFunc(p.ss[interp], func(o *spare) bool { return o == s })
+				}
+			} else {
+				p.failures[interp] = 0
+			}
+			p.mu.Unlock()
 		}
-		p.failures[interp] = 0
 	}()
-	return s
 }
 
 // dead says whether a spare failed to start or exited unclaimed.
@@ -172,8 +228,10 @@ func (p *spares) close() {
 	p.ss = nil
 	p.mu.Unlock()
 	p.wg.Wait()
-	for _, s := range ss {
-		s.close()
+	for _, l := range ss {
+		for _, s := range l {
+			s.close()
+		}
 	}
 }
 

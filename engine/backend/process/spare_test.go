@@ -138,7 +138,7 @@ func nodeSelfOf(t *testing.T, in backend.Instance) nodeSelf {
 }
 
 // waitSpare waits until b, with pre-started runtimes on, has a spare for
-// node, returning it.
+// node ready, returning the one the next launch takes.
 func waitSpare(t *testing.T, b *Backend) *spare {
 	t.Helper()
 	rt, _ := runtimes.Lookup("nodejs20.x")
@@ -149,7 +149,11 @@ func waitSpare(t *testing.T, b *Backend) *spare {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		b.spares.mu.Lock()
-		s, failed := b.spares.ss[interp], b.spares.failures[interp]
+		var s *spare
+		if l := b.spares.ss[interp]; len(l) > 0 {
+			s = l[0] // the one the next launch takes once it is ready
+		}
+		failed := b.spares.failures[interp]
 		b.spares.mu.Unlock()
 		if s != nil {
 			<-s.ready
@@ -437,5 +441,43 @@ func TestSpareDied(t *testing.T) {
 	nodeSelfOf(t, in)
 	if next := waitSpare(t, b); next == sp {
 		t.Fatal("the dead spare is still offered")
+	}
+}
+
+// Two cold starts in a row both find a spare ready: lamb keeps two.
+func TestSpareBackToBack(t *testing.T) {
+	testenv.LookPath(t, "node")
+	b := newTestBackend(t)
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	b.cfg.Prestart = true
+	launchNode(t, b, nodeLaunch{id: "fn-warm"})
+	rt, _ := runtimes.Lookup("nodejs20.x")
+	interp, _ := b.interpreter(rt)
+	var pids []int
+	for deadline := time.Now().Add(15 * time.Second); len(pids) < sparesPerInterpreter; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d spares not ready", sparesPerInterpreter)
+		}
+		b.spares.mu.Lock()
+		l := slices.Clone(b.spares.ss[interp])
+		b.spares.mu.Unlock()
+		pids = pids[:0]
+		for _, s := range l {
+			select {
+			case <-s.ready:
+			default:
+				continue // s.cmd is not set yet
+			}
+			if s.dead() {
+				continue
+			}
+			pids = append(pids, s.cmd.Process.Pid)
+		}
+	}
+	for i, want := range pids {
+		in, _ := launchNode(t, b, nodeLaunch{id: fmt.Sprint("fn-burst-", i)})
+		if pidOf(in) != want {
+			t.Errorf("launch %d: pid %d, want the spare %d", i, pidOf(in), want)
+		}
 	}
 }
