@@ -29,6 +29,10 @@ import { spawn } from "node:child_process";
 import http from "node:http";
 process.stdout.write("init line\n");
 export const handler = async (event) => {
+  if (event.op === "console") {
+    console.log("console line");
+    return null;
+  }
   process.stdout.write("invoke line\n");
   process.stderr.write("error line\n");
   switch (event.op) {
@@ -262,6 +266,21 @@ func TestSpareLogs(t *testing.T) {
 			}
 			if want := []string{"init line", "invoke line", "error line"}; !slices.Equal(lines(), want) {
 				t.Errorf("output %q, want %q", lines(), want)
+			}
+		})
+	}
+	// The log format is the claiming function's, read after the claim.
+	for _, format := range []string{"Text", "JSON"} {
+		t.Run("spare "+format, func(t *testing.T) {
+			sp := waitSpare(t, b)
+			in, _ := launchNode(t, b, nodeLaunch{id: "fn-format-" + format, env: map[string]string{"AWS_LAMBDA_LOG_FORMAT": format}})
+			if pidOf(in) != sp.cmd.Process.Pid {
+				t.Fatal("not started from the spare")
+			}
+			_, log := invokeNode(t, in, "console", "")
+			log = strings.TrimPrefix(log, "init line\n")
+			if isJSON := strings.HasPrefix(log, "{") && strings.Contains(log, `"message":"console line"`); isJSON != (format == "JSON") || !strings.Contains(log, "console line") {
+				t.Errorf("%s log: %q", format, log)
 			}
 		})
 	}
