@@ -30,8 +30,9 @@ import (
 // supplementary groups, in a process group of their own, with Pdeathsig
 // (set after the id switch, as for a normal start), stdin /dev/null and
 // stdout and stderr a pipe lamb holds. Each runs lamb's bootstrap in its
-// spare mode: the bootstrap's modules loaded, it says "ready" on a
-// socketpair (fd 3) and blocks reading it.
+// spare mode: the bootstrap's modules loaded and its HTTP client warmed
+// up (over loopback, closed again), it says "ready" on a socketpair (fd 3)
+// and blocks reading it.
 //
 // A claim checks that the spare is alive and has written nothing to its
 // pipe, writes the instance's environment and code dir on the socketpair
@@ -54,7 +55,7 @@ import (
 // sparesPerInterpreter is how many spares lamb keeps per node interpreter:
 // two, so that a cold start right after another (an update after an evict,
 // a small burst) finds one ready while the next starts. Each idle spare is
-// a node's memory, about 40 MB resident.
+// a node's memory, about 45 MB resident.
 const sparesPerInterpreter = 2
 
 // spares holds a backend's spare node runtimes, per interpreter.

@@ -63,6 +63,7 @@ type nodeSelf struct {
 	Env           map[string]string `json:"env"`
 	TZOffset      int               `json:"tzOffset"`
 	MaxHeaderSize int               `json:"maxHeaderSize"`
+	FDs           []int             `json:"fds"`
 }
 
 // nodeLaunch is one launch of the node probe.
@@ -227,6 +228,11 @@ func TestSpareClaim(t *testing.T) {
 			}
 			if !slices.Equal(keys(got.Env), keys(want.Env)) || got.Env["FN_VAR"] != "x" || got.Env["PATH"] != want.Env["PATH"] {
 				t.Errorf("environment %v, want the keys of a normal start's %v", keys(got.Env), keys(want.Env))
+			}
+			// As many fds as a fresh node's at the same point: nothing left
+			// open by the spare's warm-up or control socket.
+			if len(got.FDs) != len(want.FDs) {
+				t.Errorf("fds %v, want as many as a normal start's %v", got.FDs, want.FDs)
 			}
 			for n, v := range fdTargets(t, pidOf(in)) {
 				if v == control {
