@@ -158,7 +158,11 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 			in.pid, in.wait = pid, func() (int, string) { return zygoteExit(exit) }
 		}
 	}
-	if sp := b.spareFor(rt.Family, interp, argv, spec, u, env, codeDir, layerDirs); in.pid == 0 && sp != nil { // spare_linux.go
+	var sp *spare
+	if in.pid == 0 {
+		sp = b.spareFor(rt.Family, interp, argv, spec, u, env, codeDir, layerDirs) // spare_linux.go
+	}
+	if sp != nil {
 		if err := sp.claim(env, codeDir); err != nil {
 			b.log.Warn("process backend: spare runtime not claimed; starting it the normal way", "instance", spec.InstanceID, "err", err)
 			start = time.Now()
