@@ -11,12 +11,12 @@ import path from "node:path";
 import util from "node:util";
 import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
+import module from "node:module";
 
 const API = "/2018-06-01/runtime";
-const apiAddr = process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001";
-// host:port, where host may be a bracketed IPv6 address.
-const apiHost = apiAddr.slice(0, apiAddr.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
-const apiPort = apiAddr.slice(apiAddr.lastIndexOf(":") + 1);
+// What comes from the environment is read in configure, when main starts:
+// a spare (awaitClaim) gets its environment only then.
+let apiHost, apiPort;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
@@ -33,9 +33,17 @@ let currentRequestId;
 // Advanced logging controls: AWS sets AWS_LAMBDA_LOG_FORMAT=JSON and
 // AWS_LAMBDA_LOG_LEVEL for functions whose LoggingConfig asks for JSON. As in
 // aws-lambda-ric, the level filters console output whenever it is set.
-const logJSON = (process.env.AWS_LAMBDA_LOG_FORMAT || "").toUpperCase() === "JSON";
 const LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
-const minLevel = LEVELS[(process.env.AWS_LAMBDA_LOG_LEVEL || "").toUpperCase()] ?? LEVELS.TRACE;
+let logJSON, minLevel;
+
+function configure() {
+  const apiAddr = process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001";
+  // host:port, where host may be a bracketed IPv6 address.
+  apiHost = apiAddr.slice(0, apiAddr.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
+  apiPort = apiAddr.slice(apiAddr.lastIndexOf(":") + 1);
+  logJSON = (process.env.AWS_LAMBDA_LOG_FORMAT || "").toUpperCase() === "JSON";
+  minLevel = LEVELS[(process.env.AWS_LAMBDA_LOG_LEVEL || "").toUpperCase()] ?? LEVELS.TRACE;
+}
 
 // errorFields is how aws-lambda-ric's JSON logs show an Error: its class name,
 // message and stack lines (a lone Error adds its own enumerable properties).
@@ -459,7 +467,64 @@ async function startDebugger() {
   inspector.open(Number(port), host, wait);
 }
 
+// awaitClaim is the spare mode of lamb's process backend (pre-started
+// runtimes, docs/architecture.md): started ahead with "--lamb-spare <fd>", as
+// the instance's user, in a process group of its own, its stdout and stderr
+// already the instance's output pipe, it says "ready" on fd and blocks until
+// lamb sends the claim there, {"env": {...}, "cwd": "..."}, and closes it.
+// It then becomes what a fresh start of the instance is: the environment
+// replaced entirely, the code dir as cwd, NODE_PATH's search paths read
+// again, argv without the flag. An end without a claim ends the spare.
+async function awaitClaim() {
+  const i = process.argv.indexOf("--lamb-spare");
+  if (i < 0) return;
+  const fd = Number(process.argv[i + 1]);
+  process.argv.splice(i, 2);
+  await warmHTTP();
+  fs.writeSync(fd, "ready\n");
+  const chunks = [];
+  const buf = Buffer.alloc(1 << 16);
+  for (let n; (n = fs.readSync(fd, buf)) > 0; ) chunks.push(Buffer.from(buf.subarray(0, n)));
+  fs.closeSync(fd);
+  if (chunks.length === 0) process.exit(0);
+  const claim = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  for (const k of Object.keys(process.env)) delete process.env[k];
+  Object.assign(process.env, claim.env); // TZ included: node resets its zone on assignment
+  process.chdir(claim.cwd);
+  module._initPaths(); // NODE_PATH, HOME: read at start otherwise
+}
+
+// warmHTTP makes one request over loopback to a server of its own, so that
+// the first request to the Runtime API does not pay for node's lazy set-up
+// of its HTTP client (some 5 ms). Both end before the claim; a spare whose
+// warm-up fails ends rather than hand a function anything left open.
+async function warmHTTP() {
+  try {
+    const srv = http.createServer((req, res) => res.end());
+    await new Promise((resolve, reject) => srv.listen(0, "127.0.0.1", resolve).on("error", reject));
+    try {
+      await new Promise((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port: srv.address().port, agent: false }, (res) => {
+          res.resume();
+          res.on("end", resolve);
+          res.on("error", reject);
+        });
+        req.setTimeout(5000, () => req.destroy(new Error("warm-up request timed out")));
+        req.on("error", reject).end();
+      });
+    } finally {
+      srv.closeAllConnections();
+      await new Promise((resolve) => srv.close(resolve));
+    }
+  } catch (e) {
+    process.stderr.write(`lamb bootstrap: spare warm-up: ${e && e.stack ? e.stack : e}\n`);
+    process.exit(1);
+  }
+}
+
 async function main() {
+  await awaitClaim();
+  configure();
   await startDebugger();
   process.on("uncaughtException", onFatal("Uncaught Exception"));
   process.on("unhandledRejection", onFatal("Unhandled Promise Rejection"));

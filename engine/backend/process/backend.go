@@ -78,7 +78,8 @@ type Config struct {
 	Interpreters map[string]string
 	Logger       *slog.Logger // default: discard
 	// Prestart forks python runtimes from pre-started interpreters
-	// (prestart_linux.go) where nothing needs a fresh start.
+	// (prestart_linux.go) and claims node runtimes started ahead
+	// (spare_linux.go) where nothing needs a fresh start.
 	Prestart bool
 }
 
@@ -118,7 +119,8 @@ type Backend struct {
 
 	lambRan atomic.Bool // a function ran as lamb's user, which can write what root can
 
-	pre prestarts // pre-started runtimes (prestart_*.go)
+	pre    prestarts // pre-started python runtimes (prestart_*.go)
+	spares spares    // pre-started node runtimes (spare_linux.go, prestart_other.go)
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -302,6 +304,7 @@ func (b *Backend) Prepull(context.Context, string, func(backend.Progress)) error
 func (b *Backend) Close(ctx context.Context) error {
 	err := b.live.StopAll(ctx)
 	b.pre.close()
+	b.spares.close()
 	return err
 }
 

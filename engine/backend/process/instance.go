@@ -158,6 +158,22 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 			in.pid, in.wait = pid, func() (int, string) { return zygoteExit(exit) }
 		}
 	}
+	var sp *spare
+	if in.pid == 0 {
+		sp = b.spareFor(rt.Family, interp, argv, spec, u, env, codeDir, layerDirs) // spare_linux.go
+	}
+	if sp != nil {
+		if err := sp.claim(env, codeDir); err != nil {
+			b.log.Warn("process backend: spare runtime not claimed; starting it the normal way", "instance", spec.InstanceID, "err", err)
+			start = time.Now()
+		} else {
+			// Its own pipe, already its stdout and stderr, is the output.
+			pw.Close()
+			pr.Close()
+			pr, pw = sp.output(), nil
+			in.cmd, in.pid, in.wait = sp.cmd, sp.cmd.Process.Pid, sp.wait
+		}
+	}
 	if in.pid == 0 {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Dir, cmd.Env = codeDir, env
@@ -173,7 +189,9 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		in.cmd, in.pid = cmd, cmd.Process.Pid
 		in.wait = func() (int, string) { return cmdExit(cmd.Wait()) }
 	}
-	pw.Close()
+	if pw != nil {
+		pw.Close()
+	}
 	in.applyMemoryLimit(rt.Family)
 	in.writeState()
 	in.out = runtimeoutput.New(pr, lineSink(spec.Log))

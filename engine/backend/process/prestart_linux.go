@@ -371,11 +371,8 @@ func prestartable(modules map[string]bool, env []string, codeDir string, layerDi
 			return k + " differs from the pre-started runtime's, and is read at interpreter start"
 		}
 	}
-	// The linker reads LD_LIBRARY_PATH once, at start.
-	for _, d := range append([]string{codeDir}, layerDirs...) {
-		if fi, err := os.Stat(filepath.Join(d, "lib")); err == nil && fi.IsDir() {
-			return d + "/lib holds libraries for LD_LIBRARY_PATH"
-		}
+	if why := libraryDirs(codeDir, layerDirs); why != "" {
+		return why
 	}
 	dirs := []string{codeDir}
 	for _, d := range layerDirs {
@@ -397,6 +394,18 @@ func prestartable(modules map[string]bool, env []string, codeDir string, layerDi
 			if modules[mod] {
 				return n + " would shadow module " + mod + ", already imported"
 			}
+		}
+	}
+	return ""
+}
+
+// libraryDirs says which of the code's or layers' lib/ folders holds
+// libraries for LD_LIBRARY_PATH, which the linker reads once, at start; ""
+// when there is none.
+func libraryDirs(codeDir string, layerDirs []string) string {
+	for _, d := range append([]string{codeDir}, layerDirs...) {
+		if fi, err := os.Stat(filepath.Join(d, "lib")); err == nil && fi.IsDir() {
+			return d + "/lib holds libraries for LD_LIBRARY_PATH"
 		}
 	}
 	return ""
