@@ -102,9 +102,10 @@ table 58 '
 ' "$out"
 
 # ---------------------------------------------------------------------------
-# Process cold starts of python, on two lambs of this run: with pre-started
-# runtimes (--prestart, the default) and without, after evict and after
-# UpdateFunctionCode, against `python3 -c pass` in the same run.
+# Process cold starts of python and node, on two lambs of this run: with
+# pre-started runtimes (--prestart, the default) and without, after evict and
+# after UpdateFunctionCode, against `python3 -c pass` and `node -e 0` in the
+# same run.
 : >"$out"
 run "ProcessColdStart" "${COLD_N}x"
 if [[ -s $out ]]; then
@@ -119,6 +120,12 @@ if [[ -s $out ]]; then
 	row("python cold invoke wall p50 (ms) after update, prestart", "ProcessColdStart.prestart_update_wall_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.prestart_update_ratio_wall", "", "", 0)
 	row("python cold invoke wall p50 (ms) after evict, --prestart=false", "ProcessColdStart.normal_evict_wall_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.normal_evict_ratio_wall", "", "", 0)
 	row("python cold invoke wall p50 (ms) after update, --prestart=false", "ProcessColdStart.normal_update_wall_p50_ms", "ProcessColdStart.floor_p50_ms", "ProcessColdStart.normal_update_ratio_wall", "", "", 0)
+	row("node Init Duration p50 (ms) after evict, prestart", "ProcessColdStart.node_prestart_evict_init_p50_ms", "ProcessColdStart.node_floor_p50_ms", "ProcessColdStart.node_prestart_evict_ratio_init", "<= 0.50", "<=", 0.50)
+	row("node Init Duration p50 (ms) after update, prestart", "ProcessColdStart.node_prestart_update_init_p50_ms", "ProcessColdStart.node_floor_p50_ms", "ProcessColdStart.node_prestart_update_ratio_init", "<= 0.50", "<=", 0.50)
+	row("node Init Duration p50 (ms) after evict, --prestart=false", "ProcessColdStart.node_normal_evict_init_p50_ms", "ProcessColdStart.node_floor_p50_ms", "ProcessColdStart.node_normal_evict_ratio_init", "", "", 0)
+	row("node Init Duration p50 (ms) after update, --prestart=false", "ProcessColdStart.node_normal_update_init_p50_ms", "ProcessColdStart.node_floor_p50_ms", "ProcessColdStart.node_normal_update_ratio_init", "", "", 0)
+	row("node cold invoke wall p50 (ms) after evict, prestart", "ProcessColdStart.node_prestart_evict_wall_p50_ms", "ProcessColdStart.node_floor_p50_ms", "ProcessColdStart.node_prestart_evict_ratio_wall", "", "", 0)
+	row("node cold invoke wall p50 (ms) after evict, --prestart=false", "ProcessColdStart.node_normal_evict_wall_p50_ms", "ProcessColdStart.node_floor_p50_ms", "ProcessColdStart.node_normal_evict_ratio_wall", "", "", 0)
 ' "$out"
 fi
 
