@@ -421,4 +421,6 @@ func spareable(spec *backend.Spec, env []string, codeDir string, layerDirs []str
 	}
 	return ""
 }
+
+// output is the claimed instance's stdout and stderr.
 func (s *spare) output() *os.File { return s.out }
