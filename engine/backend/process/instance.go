@@ -45,7 +45,8 @@ type instance struct {
 	hs       *http.Server
 	out      *runtimeoutput.Capture
 	initDur  time.Duration
-	oomGuard bool // python under RLIMIT_AS: a MemoryError means out of memory
+	oomGuard bool     // python under RLIMIT_AS: a MemoryError means out of memory
+	status   *os.File // Linux: /proc/<pid>/status, open for the process's life (maxMemoryUsedMB)
 
 	serveDone  chan struct{}
 	exited     context.Context // cancelled as soon as the process exited
@@ -193,6 +194,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		pw.Close()
 	}
 	in.applyMemoryLimit(rt.Family)
+	in.openStatus()
 	in.writeState()
 	in.out = runtimeoutput.New(pr, lineSink(spec.Log))
 
@@ -426,6 +428,9 @@ func (in *instance) run() {
 	}
 	in.exitErr = xe
 	in.markExited()
+	if in.status != nil {
+		_ = in.status.Close() // a REPORT still being written reads 0 (os.File is safe to close under a read)
+	}
 
 	_ = in.srv.Close()
 	_ = in.hs.Close()

@@ -30,6 +30,9 @@ func sysProcAttr(u user) *syscall.SysProcAttr {
 // allocations ignore it). Node still gets its heap limit (command).
 func (in *instance) applyMemoryLimit(string) {}
 
+// openStatus does nothing: there is no /proc to read Max Memory Used from.
+func (in *instance) openStatus() {}
+
 // maxMemoryUsedMB is 0, unknown: the peak resident set of another process is
 // behind libproc (proc_pid_rusage), which lamb does not link.
 func (in *instance) maxMemoryUsedMB() int { return 0 }

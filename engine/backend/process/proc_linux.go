@@ -59,20 +59,31 @@ func (in *instance) applyMemoryLimit(family string) {
 	in.oomGuard = family == runtimes.FamilyPython
 }
 
+// openStatus opens the runtime process's /proc/<pid>/status for
+// maxMemoryUsedMB, once, right after its start. The open file stays bound to
+// that process: once it exited, reads fail rather than show a later process
+// that reuses its pid.
+func (in *instance) openStatus() {
+	f, err := os.Open("/proc/" + strconv.Itoa(in.pid) + "/status")
+	if err != nil {
+		in.b.log.Warn("process backend: Max Memory Used unknown", "instance", in.id, "err", err)
+		return
+	}
+	in.status = f
+}
+
 // maxMemoryUsedMB reads the runtime process's peak resident set (VmHWM).
 func (in *instance) maxMemoryUsedMB() int {
-	// Read on every invoke (the REPORT line): one read into a stack buffer,
-	// about a third of os.ReadFile's cost, which reads /proc in small steps
-	// (each one has the kernel render the file again). VmHWM is in its first
-	// lines.
-	var buf [4096]byte
-	fd, err := unix.Open("/proc/"+strconv.Itoa(in.pid)+"/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	// Read on every invoke (the REPORT line): a pread of the file kept open
+	// (no path walk, open and close each time) into a stack buffer, whole,
+	// since each read from /proc has the kernel render the file again. A
+	// read at offset 0 renders it afresh. VmHWM is in its first lines.
+	if in.status == nil {
 		return 0
 	}
-	n, err := unix.Read(fd, buf[:])
-	_ = unix.Close(fd)
-	if err != nil || n <= 0 {
+	var buf [4096]byte
+	n, _ := in.status.ReadAt(buf[:], 0) // io.EOF: the whole file was read
+	if n <= 0 {
 		return 0
 	}
 	for line := range bytes.Lines(buf[:n]) {

@@ -35,6 +35,9 @@ func sysProcAttr(user) *syscall.SysProcAttr { return nil }
 
 func (in *instance) applyMemoryLimit(string) {}
 
+// openStatus does nothing: there is no /proc to read Max Memory Used from.
+func (in *instance) openStatus() {}
+
 func (in *instance) maxMemoryUsedMB() int { return 0 }
 
 func procStartTime(int) uint64 { return 0 }
