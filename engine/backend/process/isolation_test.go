@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -71,17 +69,7 @@ type probeOp struct {
 func probe(t *testing.T, in backend.Instance, ops ...probeOp) []json.RawMessage {
 	t.Helper()
 	payload, _ := json.Marshal(map[string]any{"ops": ops})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	resp, err := in.Invoke(ctx, &backend.Invocation{RequestID: fmt.Sprint("probe-", time.Now().UnixNano()), Payload: payload, Deadline: time.Now().Add(time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil || resp.ErrorType != "" {
-		t.Fatalf("probe: %v %q %s", err, resp.ErrorType, body)
-	}
+	body, _ := invokeOK(t, in, payload)
 	var out []json.RawMessage
 	if err := json.Unmarshal(body, &out); err != nil || len(out) != len(ops) {
 		t.Fatalf("probe answer %s: %v", body, err)

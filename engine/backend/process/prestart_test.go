@@ -5,7 +5,6 @@ package process
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -345,14 +344,7 @@ func TestPrestartOutOfMemory(t *testing.T) {
 	if p := ppid(t, pidOf(in)); p != z.cmd.Process.Pid {
 		t.Fatalf("parent %d, want the zygote %d", p, z.cmd.Process.Pid)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_, err := in.Invoke(ctx, &backend.Invocation{RequestID: "r", Payload: []byte("{}"), Deadline: time.Now().Add(time.Minute)})
-	var xe *backend.ExitError
-	if !errors.As(err, &xe) || !xe.OOM {
-		t.Fatalf("err = %v, want an out-of-memory *ExitError", err)
-	}
-	<-in.Done()
+	invokeWantOOM(t, in)
 }
 
 // What only works at interpreter start gets a fresh interpreter; what the

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -136,12 +138,7 @@ func TestOutOfMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = in.Invoke(ctx, &backend.Invocation{RequestID: "r", Payload: []byte("{}"), Deadline: time.Now().Add(time.Minute)})
-			var xe *backend.ExitError
-			if !errors.As(err, &xe) || !xe.OOM {
-				t.Fatalf("err = %v, want an out-of-memory *ExitError", err)
-			}
-			<-in.Done()
+			invokeWantOOM(t, in)
 		})
 	}
 }
@@ -224,4 +221,36 @@ func TestExtractRefusesUnsafePaths(t *testing.T) {
 			}
 		})
 	}
+}
+
+// invokeOK invokes in with payload and returns the answer and the response
+// (for its log); a failed invoke or a function error fails the test.
+func invokeOK(t *testing.T, in backend.Instance, payload []byte) ([]byte, *backend.Response) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	resp, err := in.Invoke(ctx, &backend.Invocation{RequestID: fmt.Sprint("r-", time.Now().UnixNano()), Payload: payload, Deadline: time.Now().Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || resp.ErrorType != "" {
+		t.Fatalf("invoke %s: %v %q %s", payload, err, resp.ErrorType, body)
+	}
+	return body, resp
+}
+
+// invokeWantOOM invokes in, wants it to run out of memory, and waits for
+// the instance's end.
+func invokeWantOOM(t *testing.T, in backend.Instance) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := in.Invoke(ctx, &backend.Invocation{RequestID: "r", Payload: []byte("{}"), Deadline: time.Now().Add(time.Minute)})
+	var xe *backend.ExitError
+	if !errors.As(err, &xe) || !xe.OOM {
+		t.Fatalf("err = %v, want an out-of-memory *ExitError", err)
+	}
+	<-in.Done()
 }

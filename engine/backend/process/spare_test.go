@@ -5,9 +5,7 @@ package process
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,17 +116,7 @@ func launchNode(t *testing.T, b *Backend, l nodeLaunch) (backend.Instance, func(
 func invokeNode(t *testing.T, in backend.Instance, op, arg string) (json.RawMessage, string) {
 	t.Helper()
 	payload, _ := json.Marshal(map[string]string{"op": op, "arg": arg})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	resp, err := in.Invoke(ctx, &backend.Invocation{RequestID: fmt.Sprint("r-", time.Now().UnixNano()), Payload: payload, Deadline: time.Now().Add(time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil || resp.ErrorType != "" {
-		t.Fatalf("invoke %s: %v %q %s", op, err, resp.ErrorType, body)
-	}
+	body, resp := invokeOK(t, in, payload)
 	return body, string(resp.Log())
 }
 
@@ -438,12 +426,7 @@ func TestSpareStopAndOutOfMemory(t *testing.T) {
 	if pidOf(oom) != sp.cmd.Process.Pid {
 		t.Fatal("not started from the spare")
 	}
-	_, err = oom.Invoke(ctx, &backend.Invocation{RequestID: "r", Payload: []byte("{}"), Deadline: time.Now().Add(time.Minute)})
-	var xe *backend.ExitError
-	if !errors.As(err, &xe) || !xe.OOM {
-		t.Fatalf("err = %v, want an out-of-memory *ExitError", err)
-	}
-	<-oom.Done()
+	invokeWantOOM(t, oom)
 }
 
 // A spare that died unclaimed is not used: the launch starts normally and a
