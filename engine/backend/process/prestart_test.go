@@ -385,34 +385,3 @@ func TestPrestartFallbackRule(t *testing.T) {
 		})
 	}
 }
-
-// TestPrestartTiming prints the mean Init Duration of forked and normally
-// started python instances on one backend; a measurement, not a check, so
-// it runs only with LAMB_PRESTART_TIMING=N (instances per mode).
-func TestPrestartTiming(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv("LAMB_PRESTART_TIMING"))
-	if n <= 0 {
-		t.Skip("set LAMB_PRESTART_TIMING=N to measure")
-	}
-	code := backendtest.ZipArtifact(t, map[string]string{"app.py": "def handler(e, c):\n    return e\n"})
-	for _, mode := range []string{"forked", "normal"} {
-		be := newTestBackend(t)
-		if mode == "forked" {
-			withPrestart(t, be)
-		}
-		var total time.Duration
-		for i := 0; i < n; i++ {
-			spec := &backend.Spec{InstanceID: fmt.Sprint("t-", mode, i), PoolKey: "pool", ServerID: "test", FunctionName: "fn",
-				PackageType: "Zip", Runtime: "python3.12", Handler: "app.handler", MemoryMB: 128, Timeout: time.Minute,
-				Env: map[string]string{"_HANDLER": "app.handler", "LANG": "en_US.UTF-8"}, Code: code}
-			in, err := be.Launch(context.Background(), spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			total += in.InitDuration()
-			_ = in.Stop(context.Background())
-		}
-		_ = be.Close(context.Background())
-		t.Logf("%s: mean Init Duration %.1f ms over %d", mode, float64(total.Microseconds())/1000/float64(n), n)
-	}
-}
