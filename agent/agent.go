@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -78,6 +79,12 @@ type Config struct {
 	// ExitGrace bounds how long the agent waits for the host to read the exit
 	// event before it exits anyway (default 5 s).
 	ExitGrace time.Duration
+	// Deferred starts nothing until the host's POST /v1/start, whose
+	// environment entries are laid over Env (as an engine lays a container's
+	// environment over its image's): a sandbox started ahead of the
+	// instance that claims it, so that its runtime still starts fresh, with
+	// that instance's environment, at the claim.
+	Deferred bool
 }
 
 // agent is one run: one runtime process, its Runtime API server and the host API.
@@ -94,6 +101,8 @@ type agent struct {
 	stop       context.CancelFunc // ends Run (shutdown)
 	rtAddr     string             // the Runtime API's loopback address
 	invokeMu   sync.Mutex         // one invocation at a time
+	startC     chan []string      // Config.Deferred: the environment POST /v1/start delivers
+	started    atomic.Bool        // POST /v1/start was taken
 }
 
 // Run starts the runtime and serves the host until the runtime exits, ctx
@@ -121,8 +130,9 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	a := &agent{cfg: cfg, log: cfg.Logger, events: newEventQueue(), stop: stop,
+	a := &agent{cfg: cfg, log: cfg.Logger, events: newEventQueue(), stop: stop, startC: make(chan []string, 1),
 		srv: runtimeapi.NewServer(runtimeapi.Options{Logger: cfg.Logger})}
+	a.started.Store(!cfg.Deferred)
 	a.exited, a.markExited = context.WithCancel(context.Background())
 	defer a.markExited()
 
@@ -171,6 +181,14 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		wg.Wait()
 	}()
 
+	if cfg.Deferred {
+		select {
+		case env := <-a.startC:
+			a.cfg.Env = withoutSecret(overlay(a.cfg.Env, env))
+		case <-ctx.Done():
+			return 0, nil
+		}
+	}
 	argv := cfg.Command
 	if len(argv) == 0 {
 		for _, p := range cfg.Try {
@@ -227,6 +245,27 @@ func withoutSecret(env []string) []string {
 		if k, _, _ := strings.Cut(kv, "="); k != agentapi.EnvSecret && k != agentapi.EnvLease {
 			out = append(out, kv)
 		}
+	}
+	return out
+}
+
+// overlay returns base with each of top's KEY=value entries in place of
+// base's entry for the same key, and the others appended.
+func overlay(base, top []string) []string {
+	at := make(map[string]int, len(base))
+	out := append(make([]string, 0, len(base)+len(top)), base...)
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		at[k] = i
+	}
+	for _, kv := range top {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := at[k]; ok {
+			out[i] = kv
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, kv)
 	}
 	return out
 }

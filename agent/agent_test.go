@@ -353,3 +353,49 @@ func TestRunNeedsSecret(t *testing.T) {
 		t.Fatalf("Run without a secret: %d, %v; want a refusal", code, err)
 	}
 }
+
+// A deferred agent starts its runtime only at POST /v1/start, with the
+// environment it delivers laid over its own, and only once.
+func TestDeferredStart(t *testing.T) {
+	py, dir, name, ln := pythonApp(t)
+	cfg := agent.Config{Listener: ln, Dir: dir, Secret: testSecret, Deferred: true, ExitGrace: 10 * time.Second,
+		Command: []string{py, "-u", filepath.Join(dir, name)},
+		Env: []string{"_HANDLER=wrong.handler", "LAMBDA_TASK_ROOT=" + dir, "PATH=" + os.Getenv("PATH"),
+			"KEPT=image", agentapi.EnvSecret + "=" + testSecret}}
+	runAgent(t, cfg)
+	c := agentapi.NewClient(ln.Addr().String(), testSecret)
+	es, err := c.Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { es.Close() })
+
+	// Nothing runs before the start: an invocation is refused as not delivered.
+	if _, _, err := call(t, c, `{"early":1}`); !errors.Is(err, agentapi.ErrNotDelivered) {
+		t.Fatalf("invoke before start: %v, want ErrNotDelivered", err)
+	}
+	if err := agentapi.NewClient(ln.Addr().String(), "other").Start(context.Background(), nil); err == nil {
+		t.Fatal("a start with another secret was taken")
+	}
+	if err := c.Start(context.Background(), []string{"_HANDLER=app.handler", "ADDED=claim",
+		agentapi.EnvSecret + "=leak"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Errorf("second start: %v, want 409", err)
+	}
+	if ev := next(t, es, nil); ev.Type != agentapi.EventReady {
+		t.Fatalf("event %+v, want ready", ev)
+	}
+	_, body, err := call(t, c, `{"getenv":["_HANDLER","ADDED","KEPT","`+agentapi.EnvSecret+`"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"_HANDLER": "app.handler", "ADDED": "claim", "KEPT": "image", "` + agentapi.EnvSecret + `": null}`
+	var got, w any
+	_ = json.Unmarshal([]byte(body), &got)
+	_ = json.Unmarshal([]byte(want), &w)
+	if !jsonEqual(got, w) {
+		t.Errorf("runtime environment %s, want %s", body, want)
+	}
+}

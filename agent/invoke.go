@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ func (a *agent) routes() http.Handler {
 	mux.HandleFunc("GET "+agentapi.PathEvents, a.events.serve)
 	mux.HandleFunc("POST "+agentapi.PathInvoke, a.handleInvoke)
 	mux.HandleFunc("POST "+agentapi.PathShutdown, a.handleShutdown)
+	mux.HandleFunc("POST "+agentapi.PathStart, a.handleStart)
 	mux.HandleFunc("POST "+agentapi.PathTunnel, func(w http.ResponseWriter, r *http.Request) {
 		if a.ep == nil {
 			http.Error(w, "the agent serves no endpoint", http.StatusNotFound)
@@ -34,6 +36,23 @@ func (a *agent) routes() http.Handler {
 func (a *agent) handleShutdown(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	a.stop()
+}
+
+// handleStart takes the environment of a deferred start (Config.Deferred)
+// and lets Run start the runtime; a second start, or one to an agent that
+// started on its own, is a conflict.
+func (a *agent) handleStart(w http.ResponseWriter, r *http.Request) {
+	var req agentapi.StartRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		http.Error(w, "bad start request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if !a.started.CompareAndSwap(false, true) {
+		http.Error(w, "the runtime has started already", http.StatusConflict)
+		return
+	}
+	a.startC <- req.Env
+	w.WriteHeader(http.StatusOK)
 }
 
 func notDelivered(w http.ResponseWriter, msg string) {

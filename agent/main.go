@@ -18,13 +18,14 @@ import (
 // Main runs the agent from command-line arguments (those after `lamb agent`)
 // and returns the process's exit status:
 //
-//	lamb agent [--listen :9009] [--endpoint 127.0.0.1:3001] [--try /var/task/bootstrap]... [--dir /var/task] [-- command args...]
+//	lamb agent [--listen :9009] [--endpoint 127.0.0.1:3001] [--try /var/task/bootstrap]... [--dir /var/task] [--deferred] [-- command args...]
 //	lamb agent --hold
 //
 // The secret the host's requests must carry comes in the environment
 // (agentapi.EnvSecret). With --hold it runs nothing and waits for
 // SIGTERM/SIGINT: a container that only holds a network namespace for
-// another to join. agentapi.EnvLease, when set, is the agent's lease
+// another to join. With --deferred the runtime starts only at the host's
+// POST /v1/start (Config.Deferred). agentapi.EnvLease, when set, is the agent's lease
 // (Config.Lease).
 func Main(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
@@ -33,6 +34,7 @@ func Main(args []string, stderr io.Writer) int {
 	endpoint := fs.String("endpoint", "", "address to serve lamb's API on for the function, through tunnels to the host (e.g. "+agentapi.EndpointAddr+")")
 	dir := fs.String("dir", "", "working directory of the runtime")
 	hold := fs.Bool("hold", false, "only wait for SIGTERM/SIGINT (a network holder)")
+	deferred := fs.Bool("deferred", false, "start the runtime only when the host sends its environment (a sandbox started ahead)")
 	var try multiFlag
 	fs.Var(&try, "try", "a bootstrap path to run if it exists (repeatable; used when no command is given)")
 	if err := fs.Parse(args); err != nil {
@@ -67,7 +69,7 @@ func Main(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "agent:", err)
 		return 1
 	}
-	code, err := Run(ctx, Config{Listen: *listen, Endpoint: *endpoint, Dir: *dir, Try: try, Command: fs.Args(), Secret: secret, Lease: lease})
+	code, err := Run(ctx, Config{Listen: *listen, Endpoint: *endpoint, Dir: *dir, Try: try, Command: fs.Args(), Secret: secret, Lease: lease, Deferred: *deferred})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 	}

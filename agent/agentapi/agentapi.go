@@ -1,7 +1,7 @@
 // Package agentapi is the wire contract between lamb's host side (a container
 // backend) and the agent inside a sandbox, plus the host's client for it.
 //
-// The agent serves one HTTP endpoint with four routes:
+// The agent serves one HTTP endpoint with five routes:
 //
 //	GET  /v1/events    a stream of newline-delimited JSON Events (ready, initError,
 //	                   log, tunnel, exit), kept open for the sandbox's life; its end
@@ -13,6 +13,8 @@
 //	                   splices with one connection a function opened to lamb's API
 //	                   (see Endpoint)
 //	POST /v1/shutdown  stop the runtime and exit
+//	POST /v1/start     start the runtime of an agent run with --deferred, with the
+//	                   environment in the body (StartRequest) laid over the agent's
 //
 // Readiness is an event pushed on the stream the host holds open, not something
 // the host polls for.
@@ -66,6 +68,7 @@ const (
 	PathInvoke   = "/v1/invoke"
 	PathTunnel   = "/v1/tunnel"
 	PathShutdown = "/v1/shutdown"
+	PathStart    = "/v1/start"
 )
 
 // Invocation headers (request).
@@ -168,3 +171,9 @@ type Invocation struct {
 // host has held its event stream for that long. An environment variable, not
 // a flag, so that an older agent, which does not know it, still starts.
 const EnvLease = "LAMB_AGENT_LEASE"
+
+// StartRequest is the body of POST /v1/start: the runtime's environment
+// entries ("KEY=value") that replace or add to the agent's own.
+type StartRequest struct {
+	Env []string `json:"env"`
+}

@@ -253,6 +253,31 @@ func (b *body) Read(p []byte) (int, error) {
 
 func (b *body) Close() error { return b.rc.Close() }
 
+// Start starts the runtime of an agent run with --deferred, with env laid
+// over the agent's own environment.
+func (c *Client) Start(ctx context.Context, env []string) error {
+	body, err := json.Marshal(StartRequest{Env: env})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+PathStart, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	setSecret(req.Header, c.secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("agent start: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("agent start: status %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
 // Shutdown asks the agent to stop the runtime and exit.
 func (c *Client) Shutdown(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+PathShutdown, nil)

@@ -66,7 +66,8 @@ func newDockerBackend(ctx context.Context, o serveOptions, host, serverID string
 	if err != nil {
 		return nil, err
 	}
-	b, err := docker.New(ctx, docker.Config{Host: host, ServerID: serverID, RuntimeImages: images, API: api, Logger: log, AgentBinary: o.agentBinary})
+	b, err := docker.New(ctx, docker.Config{Host: host, ServerID: serverID, RuntimeImages: images, API: api, Logger: log, AgentBinary: o.agentBinary,
+		StartAhead: o.prestart})
 	if err != nil {
 		return nil, fmt.Errorf("--backend %s: %w", o.backend, err)
 	}

@@ -89,7 +89,7 @@ Every flag can also be set with an environment variable LAMB_<FLAG>, e.g. LAMB_A
 	f.StringVar(&o.python, "python", "python3", "python interpreter for python runtimes (process backend)")
 	f.StringVar(&o.agentBinary, "agent-binary", "", "docker backend: Linux lamb or lamb-agent binary run in containers (default: this lamb binary, which must then be a Linux one)")
 	f.StringVar(&o.node, "node", "node", "node binary for nodejs runtimes (process backend)")
-	f.BoolVar(&o.prestart, "prestart", true, "process backend, Linux: start python and node runtimes from interpreters started ahead (python forked from a zygote, node from spares) for faster cold starts; functions that need a fresh interpreter still get one")
+	f.BoolVar(&o.prestart, "prestart", true, "faster cold starts. Process backend, Linux: python and node runtimes from interpreters started ahead (python forked from a zygote, node from spares); functions that need a fresh interpreter still get one. Docker/Podman: after each launch, a container of the same function version started ahead, whose runtime starts when the next cold start claims it")
 	f.StringArrayVar(&o.interpreters, "runtime-interpreter", nil, "RUNTIME=PATH: run RUNTIME (python3.12, nodejs22.x) on this interpreter (process backend; default: one named after the version on PATH, else --python/--node); repeatable")
 	f.StringArrayVar(&o.credentials, "credentials", nil, "ACCESS_KEY:SECRET: verify SigV4 signatures, accepting only these credentials; repeatable (env LAMB_CREDENTIALS=AK:S,AK:S)")
 	f.StringVar(&o.credentialsFile, "credentials-file", "", "file of ACCESS_KEY:SECRET lines, as --credentials")

@@ -63,6 +63,11 @@ type Config struct {
 	AgentBinary string
 	// Network is the network containers join (default: the engine's default bridge).
 	Network string
+	// StartAhead keeps a sandbox started ahead for each of the last few
+	// container configurations launched (ahead.go), so that the next cold
+	// start of the same function version claims a running container and
+	// only starts the runtime.
+	StartAhead bool
 }
 
 // Backend runs instances as containers. It is safe for concurrent use.
@@ -82,7 +87,8 @@ type Backend struct {
 	dlv delveShip // debug.go
 
 	live   agenthost.Live[*instance]
-	spares *spares
+	spares *spares // network holders per image (netns.go)
+	ahead  *spares // sandboxes started ahead per container configuration (ahead.go)
 
 	mu   sync.Mutex
 	cmds map[string][]string // image ID → its ENTRYPOINT+CMD (Image functions)
@@ -131,7 +137,8 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		b.name, b.podman = "podman", true
 	}
 	b.vols = newVolumes(b)
-	b.spares = newSpares(b)
+	b.spares = newSpares(b, "spare network holder", 0, 0)
+	b.ahead = newSpares(b, "sandbox started ahead", aheadMax, aheadTTL)
 	return b, nil
 }
 
@@ -210,7 +217,7 @@ func (b *Backend) Prepull(ctx context.Context, ref string, progress func(backend
 		return err
 	}
 	select {
-	case <-b.spares.refill(ref):
+	case <-b.spares.refill(ref, b.holderFor(ref)):
 	case <-ctx.Done():
 	}
 	return nil
@@ -233,6 +240,7 @@ func (b *Backend) pull(ctx context.Context, ref string, progress func(backend.Pr
 // Close stops every instance this backend launched; later launches fail.
 func (b *Backend) Close(ctx context.Context) error {
 	var errs []error
+	b.ahead.close(ctx)
 	b.spares.close(ctx)
 	if err := b.live.StopAll(ctx); err != nil {
 		errs = append(errs, err)

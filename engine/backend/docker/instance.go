@@ -53,8 +53,9 @@ type instance struct {
 	waitC    <-chan container.WaitResponse
 	waitErrC <-chan error
 
-	created, started time.Time // create and start requests sent
+	created, started time.Time // create and start requests sent (claim and start, when ahead)
 	startTook        time.Duration
+	ahead            bool // claimed from the sandboxes started ahead (ahead.go)
 }
 
 // Launch implements backend.Backend: create the container (agent, code and
@@ -118,7 +119,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	// engine's network, nor the function, can drive it.
 	secret := agentapi.NewSecret()
 	cfg := &container.Config{
-		Image: img, Entrypoint: entry, Cmd: nil, Env: b.environ(spec, secret), User: sandboxUser,
+		Image: img, Entrypoint: entry, Cmd: nil, Env: b.environ(spec), User: sandboxUser,
 		Labels: map[string]string{
 			labelManaged: "true", labelServer: b.cfg.ServerID, labelFunction: spec.FunctionName,
 			labelVersion: spec.Version, labelPool: spec.PoolKey, labelInstance: spec.InstanceID,
@@ -142,25 +143,44 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	}
 	b.limits(hc)
 
-	var h *holder
-	if spec.Debug == nil { // a debugged one publishes its port: a network of its own (debug.go)
-		h = b.spares.take(img)
+	cfg.Env = append(cfg.Env, agentapi.EnvSecret+"="+secret)
+	var in *instance
+	key := b.aheadKey(ctx, spec, img, cfg, hc) // ahead.go; "" when none may serve
+	if key != "" {
+		if sb := b.ahead.take(key); sb != nil {
+			if in, err = b.claim(ctx, spec, sb); err != nil {
+				// Its container died or was removed behind lamb's back: the
+				// function gets a normal start.
+				b.log.Debug("docker backend: sandbox started ahead unusable", "container", trimID(sb.id), "err", err)
+				in = nil
+			}
+		}
 	}
-	in, err := b.start(ctx, spec, cfg, hc, h, secret)
-	if errors.Is(err, errJoin) {
-		// The spare died (removed behind lamb's back): a network of its own.
-		b.log.Debug("docker backend: spare network holder unusable", "holder", trimID(h.id), "err", err)
-		b.removeContainer(context.WithoutCancel(ctx), h.id)
-		in, err = b.start(ctx, spec, cfg, hc, nil, secret)
+	if in == nil {
+		var h *holder
+		if spec.Debug == nil { // a debugged one publishes its port: a network of its own (debug.go)
+			h = b.spares.take(img)
+			b.spares.refill(img, b.holderFor(img))
+		}
+		in, err = b.start(ctx, spec, cfg, hc, h, secret)
+		if errors.Is(err, errJoin) {
+			// The spare died (removed behind lamb's back): a network of its own.
+			b.log.Debug("docker backend: spare network holder unusable", "holder", trimID(h.id), "err", err)
+			b.removeContainer(context.WithoutCancel(ctx), h.id)
+			in, err = b.start(ctx, spec, cfg, hc, nil, secret)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	if key != "" {
+		defer b.ahead.refill(key, b.aheadFor(cfg, hc))
 	}
 	switch err := in.WaitReady(ctx, in.started); {
 	case err == nil:
 		b.log.Debug("docker backend: instance ready", "instance", in.ID(), "container", trimID(in.cid),
 			"create", in.started.Sub(in.created), "start", in.startTook, "startToReady", in.InitDuration(),
-			"sparedNetwork", in.holder != "")
+			"sparedNetwork", in.holder != "", "startedAhead", in.ahead)
 		return in, nil
 	case errors.Is(err, agenthost.ErrEnded):
 		if xe := in.ExitErr(); xe != nil {
@@ -187,13 +207,7 @@ func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.
 	if h != nil {
 		hcc.NetworkMode = container.NetworkMode("container:" + h.id)
 	} else {
-		port := nat.Port(fmt.Sprintf("%d/tcp", agentPort))
-		c.ExposedPorts = nat.PortSet{port: {}}
-		hcc.NetworkMode = container.NetworkMode(b.cfg.Network)
-		b.ownNetwork(&hcc)
-		if publish = b.publishAgentPort(); publish != "" {
-			hcc.PortBindings = nat.PortMap{port: {{HostIP: publish}}}
-		}
+		publish = b.exposeAgent(&c, &hcc) // netns.go
 	}
 	if err := debugContainer(spec, &c, &hcc); err != nil { // debug.go
 		return nil, err
@@ -209,16 +223,11 @@ func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.
 		}
 		return nil, fmt.Errorf("docker backend: create container: %w", err)
 	}
-	in := &instance{b: b, cid: created.ID, created: tCreate}
+	in := b.newInstance(spec, created.ID)
+	in.created = tCreate
 	if h != nil {
 		in.holder = h.id
 	}
-	// Stop removes the container at once (no graceful shutdown: the runtime
-	// has nothing to flush that lamb would keep). A broken connection to the
-	// agent usually means the container is going away: wait a little for its
-	// exit to show.
-	in.Host = agenthost.New(agenthost.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.remove,
-		ExitGrace: 2 * time.Second, LogWait: 5 * time.Second, API: b.cfg.API, Logger: b.log})
 	if err := b.live.Add(in); err != nil {
 		in.removeNow()
 		return nil, fmt.Errorf("docker backend: %w", err)
@@ -257,6 +266,18 @@ func (b *Backend) start(ctx context.Context, spec *backend.Spec, cfg *container.
 	return in, nil
 }
 
+// newInstance is the instance of container cid, not yet followed.
+func (b *Backend) newInstance(spec *backend.Spec, cid string) *instance {
+	in := &instance{b: b, cid: cid}
+	// Stop removes the container at once (no graceful shutdown: the runtime
+	// has nothing to flush that lamb would keep). A broken connection to the
+	// agent usually means the container is going away: wait a little for its
+	// exit to show.
+	in.Host = agenthost.New(agenthost.Config{ID: spec.InstanceID, Log: spec.Log, Kill: in.remove,
+		ExitGrace: 2 * time.Second, LogWait: 5 * time.Second, API: b.cfg.API, Logger: b.log})
+	return in
+}
+
 // abort undoes a launch that failed after the container was created.
 func (in *instance) abort() {
 	in.Abort()
@@ -289,15 +310,16 @@ func (b *Backend) plan(ctx context.Context, spec *backend.Spec) (img string, arg
 	return img, []string{"/lambda-entrypoint.sh", spec.Handler}, nil, nil
 }
 
-// environ is the engine's environment plus what only the sandbox knows, and
-// the agent's secret (which the agent keeps from the function).
-func (b *Backend) environ(spec *backend.Spec, secret string) []string {
+// environ is the engine's environment plus what only the sandbox knows (the
+// caller adds the agent's secret, which the agent keeps from the function).
+func (b *Backend) environ(spec *backend.Spec) []string {
 	endpoint := ""
 	if b.cfg.API != nil {
 		endpoint = agentapi.EndpointURL
 	}
 	env := agenthost.Environ(spec, endpoint)
-	env[agentapi.EnvSecret] = secret
+	delete(env, agentapi.EnvSecret) // a function's own would stand beside the agent's
+	delete(env, agentapi.EnvLease)
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)

@@ -127,15 +127,19 @@ func newTestBackend(t *testing.T) *Backend {
 }
 
 // newTestBackendAs returns a backend with the given server ID, as a restarted
-// server would have.
-func newTestBackendAs(t *testing.T, serverID string) *Backend {
+// server would have, and the config changes opts make.
+func newTestBackendAs(t *testing.T, serverID string, opts ...func(*Config)) *Backend {
 	t.Helper()
 	host, images, agentBin := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Tunnels wait in API until a test serves it (serveAPI).
-	b, err := New(ctx, Config{Host: host, ServerID: serverID, RuntimeImages: images, AgentBinary: agentBin,
-		API: agentapi.NewListener(nil)})
+	cfg := Config{Host: host, ServerID: serverID, RuntimeImages: images, AgentBinary: agentBin,
+		API: agentapi.NewListener(nil)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	errdefs "github.com/containerd/errdefs"
@@ -24,141 +23,22 @@ const labelNetns = "lamb.netns"
 // (NetworkMode container:<id>) starts in about half the time of one that
 // gets its own bridge endpoint, because the engine has no veth, address or
 // iptables work left to do. Each holder serves one instance, so instances
-// stay as isolated from each other as with their own network.
+// stay as isolated from each other as with their own network. Backend.spares
+// keeps one started holder per image ready (spares.go), started when an image
+// is pre-pulled and after each one is taken, so that a cold start finds its
+// network already set up.
+//
+// A sandbox started ahead (ahead.go) is a holder too: its agent waits, with
+// its own network, for the instance that claims it.
 type holder struct {
-	id   string
-	addr string // where the host reaches the agent port in this namespace
+	id     string
+	addr   string // where the host reaches the agent port in this namespace
+	secret string // the agent's secret; "" for network holders, whose agent serves nothing
 }
 
-// spares keeps one started holder per image ready, started when an image is
-// pre-pulled and after each one is taken, so that a cold start finds its
-// network already set up. A miss is not an error: the instance then gets a
-// network of its own, as without spares. A spare that dies (removed behind
-// lamb's back) is noticed and removed.
-type spares struct {
-	b    *Backend
-	life context.Context // ends at close: stops the spares' watchers
-	end  context.CancelFunc
-	wg   sync.WaitGroup // refills and watchers
-
-	mu      sync.Mutex
-	ready   map[string]*spare        // image → its spare
-	filling map[string]chan struct{} // image → closed when its refill ends
-	closed  bool
-}
-
-type spare struct {
-	*holder
-	unwatch context.CancelFunc
-}
-
-func newSpares(b *Backend) *spares {
-	life, end := context.WithCancel(context.Background())
-	return &spares{b: b, life: life, end: end, ready: map[string]*spare{}, filling: map[string]chan struct{}{}}
-}
-
-// take returns img's spare holder, or nil, and starts the next one.
-func (s *spares) take(img string) *holder {
-	s.mu.Lock()
-	sp := s.ready[img]
-	delete(s.ready, img)
-	s.mu.Unlock()
-	s.refill(img)
-	if sp == nil {
-		return nil
-	}
-	sp.unwatch()
-	return sp.holder
-}
-
-// refill starts a spare holder for img unless one is ready or starting. The
-// channel is closed once img has a spare or the attempt failed.
-func (s *spares) refill(img string) <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.filling[img]; ok {
-		return c
-	}
-	done := make(chan struct{})
-	if s.closed || s.ready[img] != nil {
-		close(done)
-		return done
-	}
-	s.filling[img] = done
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer close(done)
-		// Not cancelled by close: a create the engine finished after the
-		// client gave up would leave a container nobody knows about. close
-		// waits for this instead (bounded).
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		h, err := s.b.startHolder(ctx, img)
-		s.mu.Lock()
-		delete(s.filling, img)
-		keep := err == nil && !s.closed
-		if keep {
-			sp := &spare{holder: h}
-			var wctx context.Context
-			wctx, sp.unwatch = context.WithCancel(s.life)
-			s.ready[img] = sp
-			s.wg.Add(1)
-			go s.watch(wctx, img, sp)
-		}
-		s.mu.Unlock()
-		switch {
-		case err != nil:
-			s.b.log.Warn("docker backend: start spare network holder", "image", img, "err", err)
-		case !keep:
-			s.b.removeContainer(ctx, h.id)
-		}
-	}()
-	return done
-}
-
-// watch removes sp once its container stops while it is still the spare;
-// taking the spare or close ends the watch.
-func (s *spares) watch(ctx context.Context, img string, sp *spare) {
-	defer s.wg.Done()
-	waitC, errC := s.b.cli.ContainerWait(ctx, sp.id, container.WaitConditionNotRunning)
-	select {
-	case <-waitC:
-	case <-errC:
-		if ctx.Err() != nil {
-			return
-		}
-	case <-ctx.Done():
-		return
-	}
-	s.mu.Lock()
-	mine := s.ready[img] == sp
-	if mine {
-		delete(s.ready, img)
-	}
-	s.mu.Unlock()
-	if mine {
-		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		s.b.log.Debug("docker backend: spare network holder died", "holder", trimID(sp.id))
-		s.b.removeContainer(rctx, sp.id)
-	}
-}
-
-// close removes the spare holders, after waiting for refills in flight;
-// later takes return nil and start nothing.
-func (s *spares) close(ctx context.Context) {
-	s.mu.Lock()
-	s.closed = true
-	ready := s.ready
-	s.ready = map[string]*spare{}
-	s.mu.Unlock()
-	s.end()
-	s.wg.Wait()
-	// Refills that finished meanwhile removed their own holders (closed).
-	for _, sp := range ready {
-		s.b.removeContainer(ctx, sp.id)
-	}
+// holderFor starts spare network holders for img.
+func (b *Backend) holderFor(img string) startFunc {
+	return func(ctx context.Context) (*holder, error) { return b.startHolder(ctx, img) }
 }
 
 // startHolder creates and starts a network holder from img (any image: the
@@ -168,31 +48,50 @@ func (b *Backend) startHolder(ctx context.Context, img string) (*holder, error) 
 	if err != nil {
 		return nil, err
 	}
-	port := nat.Port(fmt.Sprintf("%d/tcp", agentPort))
 	cfg := &container.Config{
 		Image: img, Entrypoint: []string{agentDir + "/lamb", "agent", "--hold"}, Cmd: nil, User: sandboxUser,
-		Labels:       map[string]string{labelManaged: "true", labelServer: b.cfg.ServerID, labelNetns: "true"},
-		ExposedPorts: nat.PortSet{port: {}},
+		Labels: map[string]string{labelManaged: "true", labelServer: b.cfg.ServerID, labelNetns: "true"},
 	}
 	hc := &container.HostConfig{
 		Mounts:         []mount.Mount{{Type: mount.TypeVolume, Source: agentVol, Target: agentDir, ReadOnly: true}},
 		ReadonlyRootfs: true,
-		NetworkMode:    container.NetworkMode(b.cfg.Network),
 	}
 	hc.Resources.Memory = 32 << 20
-	b.ownNetwork(hc)
 	b.limits(hc)
-	publish := b.publishAgentPort()
-	if publish != "" {
+	h, err := b.boot(ctx, cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("network holder: %w", err)
+	}
+	return h, nil
+}
+
+// exposeAgent gives a container a network namespace of its own on the
+// engine's network, with the agent's port exposed (published where the host
+// cannot reach container addresses); it returns the host IP it publishes on,
+// or "".
+func (b *Backend) exposeAgent(c *container.Config, hc *container.HostConfig) (publish string) {
+	port := nat.Port(fmt.Sprintf("%d/tcp", agentPort))
+	c.ExposedPorts = nat.PortSet{port: {}}
+	hc.NetworkMode = container.NetworkMode(b.cfg.Network)
+	b.ownNetwork(hc)
+	if publish = b.publishAgentPort(); publish != "" {
 		hc.PortBindings = nat.PortMap{port: {{HostIP: publish}}}
 	}
-	created, err := b.cli.ContainerCreate(ctx, cfg, hc, &network.NetworkingConfig{}, nil, "")
+	return publish
+}
+
+// boot creates and starts a container with a network of its own and finds
+// where the host reaches its agent. cfg and hc are not modified.
+func (b *Backend) boot(ctx context.Context, cfg *container.Config, hc *container.HostConfig) (*holder, error) {
+	c, hcc := *cfg, *hc
+	publish := b.exposeAgent(&c, &hcc)
+	created, err := b.cli.ContainerCreate(ctx, &c, &hcc, &network.NetworkingConfig{}, nil, "")
 	if err != nil {
-		return nil, fmt.Errorf("create network holder: %w", err)
+		return nil, fmt.Errorf("create: %w", err)
 	}
 	if err := b.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
 		b.removeContainer(ctx, created.ID)
-		return nil, fmt.Errorf("start network holder: %w", err)
+		return nil, fmt.Errorf("start: %w", err)
 	}
 	addr, err := b.agentAddr(ctx, created.ID, publish != "")
 	if err != nil {

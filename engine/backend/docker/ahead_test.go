@@ -1,0 +1,148 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambhq/lamb/agent/agentapi"
+	"github.com/lambhq/lamb/engine/backend/backendtest"
+)
+
+// waitAhead waits until b has a sandbox started ahead other than container
+// not, and returns it.
+func waitAhead(t *testing.T, b *Backend, not string) *holder {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		b.ahead.mu.Lock()
+		for _, sp := range b.ahead.ready {
+			if sp.id != not {
+				b.ahead.mu.Unlock()
+				return sp.holder
+			}
+		}
+		b.ahead.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("no sandbox started ahead within a minute")
+	return nil
+}
+
+// TestStartAhead: after a launch, a container of the same configuration
+// waits with no runtime; the next launch of that function version claims it,
+// and its runtime starts then with that instance's environment (never the
+// agent's secret), from the same read-only code. Another configuration does
+// not claim it; a spare killed behind lamb's back costs a normal start;
+// Close leaves nothing.
+func TestStartAhead(t *testing.T) {
+	b := newTestBackendAs(t, "test-"+randomID(), func(c *Config) { c.StartAhead = true })
+	ctx := context.Background()
+	code := backendtest.ZipArtifact(t, map[string]string{"app.py": probeApp})
+	spec := testSpec(t, "python3.12", "app.handler", code)
+	first := launch(t, b, spec).(*instance)
+	if first.ahead {
+		t.Fatal("the first launch claimed a sandbox started ahead")
+	}
+	sb := waitAhead(t, b, "")
+	// Nothing but the agent runs in it (read from the host's /proc: Podman's
+	// top API is not Docker's).
+	ci, err := b.cli.ContainerInspect(ctx, sb.id)
+	if err != nil || ci.State == nil || ci.State.Pid == 0 {
+		t.Fatalf("inspect the sandbox: %v", err)
+	}
+	if kids := children(t, ci.State.Pid); len(kids) != 0 {
+		t.Errorf("before the claim, the agent has children: %v", kids)
+	}
+	if err := first.Stop(ctx); err != nil { // as an idle eviction does
+		t.Fatal(err)
+	}
+	waitDone(t, first)
+
+	next := testSpec(t, "python3.12", "app.handler", code)
+	next.Env["AWS_LAMBDA_LOG_STREAM_NAME"] = "2026/12/04/[$LATEST]claimed"
+	claimed := launch(t, b, next).(*instance)
+	if !claimed.ahead || claimed.cid != sb.id {
+		t.Fatalf("second launch: ahead %v container %s, want the sandbox %s", claimed.ahead, trimID(claimed.cid), trimID(sb.id))
+	}
+	if d := claimed.InitDuration(); d <= 0 {
+		t.Errorf("Init Duration %v", d)
+	}
+	_, body, err := invoke(t, claimed, `{"read":["/proc/self/environ"],"write":["/var/task/app.py"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	env, _ := got["/proc/self/environ"].(string)
+	if !strings.Contains(env, "AWS_LAMBDA_LOG_STREAM_NAME=2026/12/04/[$LATEST]claimed\x00") ||
+		!strings.Contains(env, "AWS_LAMBDA_FUNCTION_NAME=fn\x00") {
+		t.Errorf("runtime environment lacks the instance's: %q", env)
+	}
+	if strings.Contains(env, agentapi.EnvSecret) {
+		t.Errorf("the agent's secret reached the runtime: %q", env)
+	}
+	if w, _ := got["/var/task/app.py"].(string); !strings.HasPrefix(w, "error:") {
+		t.Errorf("writing the code: %q, want an error (read-only)", w)
+	}
+
+	// The claim started the next one; another memory size is another
+	// container and does not take it.
+	sb2 := waitAhead(t, b, sb.id)
+	other := testSpec(t, "python3.12", "app.handler", code)
+	other.MemoryMB = 512
+	if in := launch(t, b, other).(*instance); in.ahead || in.cid == sb2.id {
+		t.Errorf("a launch with other limits claimed the sandbox %s", trimID(sb2.id))
+	}
+
+	// A spare killed behind lamb's back: the next launch still works.
+	if err := b.cli.ContainerKill(ctx, sb2.id, "KILL"); err != nil {
+		t.Fatal(err)
+	}
+	after := launch(t, b, testSpec(t, "python3.12", "app.handler", code)).(*instance)
+	if _, _, err := invoke(t, after, `{}`); err != nil {
+		t.Fatalf("invoke after the sandbox started ahead died: %v", err)
+	}
+	if after.cid == sb2.id {
+		t.Error("a launch claimed a killed sandbox")
+	}
+
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, after)
+	if n := countContainers(t, b, b.cfg.ServerID); n != 0 {
+		t.Errorf("%d containers after Close", n)
+	}
+}
+
+// children lists the command lines of pid's child processes.
+func children(t *testing.T, pid int) []string {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, not ')'.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(f), "cmdline"))
+			out = append(out, strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+	return out
+}
