@@ -97,6 +97,12 @@ func (b *Backend) aheadFor(cfg *container.Config, hc *container.HostConfig) star
 	// entry is [agent, "agent", flags..., "--", argv...]: --deferred goes
 	// before the "--".
 	c.Entrypoint = slices.Insert(slices.Clone(cfg.Entrypoint), 2, "--deferred")
+	var vols []string
+	for _, m := range hc.Mounts {
+		if m.Type == mount.TypeVolume && m.Target != agentDir {
+			vols = append(vols, m.Source)
+		}
+	}
 	return func(ctx context.Context) (*holder, error) {
 		c := c
 		secret := agentapi.NewSecret()
@@ -105,7 +111,7 @@ func (b *Backend) aheadFor(cfg *container.Config, hc *container.HostConfig) star
 		if err != nil {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
-		h.secret = secret
+		h.secret, h.volumes = secret, vols
 		return h, nil
 	}
 }

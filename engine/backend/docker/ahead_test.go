@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,4 +147,60 @@ func children(t *testing.T, pid int) []string {
 		}
 	}
 	return out
+}
+
+// TestSparesReplaceOldest: at max spares, a new key's replaces the oldest,
+// whose container is removed.
+func TestSparesReplaceOldest(t *testing.T) {
+	b := newTestBackend(t)
+	_, images, _ := setup(t)
+	s := newSpares(b, "test spare", 2, 0)
+	t.Cleanup(func() { s.close(context.Background()) })
+	start := b.holderFor(images["python"])
+	<-s.refill("a", start)
+	<-s.refill("b", start)
+	s.mu.Lock()
+	a := s.ready["a"]
+	s.mu.Unlock()
+	if a == nil || s.ready["b"] == nil {
+		t.Fatal("spares a and b not ready")
+	}
+	<-s.refill("c", start)
+	s.mu.Lock()
+	keys := slices.Sorted(maps.Keys(s.ready))
+	s.mu.Unlock()
+	if !slices.Equal(keys, []string{"b", "c"}) {
+		t.Errorf("ready %q, want b and c", keys)
+	}
+	if _, err := b.cli.ContainerInspect(context.Background(), a.id); err == nil {
+		t.Error("the replaced spare's container is still there")
+	}
+}
+
+// TestAheadCollected: collecting the code of a function that is gone removes
+// its sandbox started ahead too, and then its code volume.
+func TestAheadCollected(t *testing.T) {
+	b := newTestBackendAs(t, "test-"+randomID(), func(c *Config) { c.StartAhead = true })
+	ctx := context.Background()
+	// Unique code: a volume another test's server made is not this one's to collect.
+	code := backendtest.ZipArtifact(t, map[string]string{"app.py": probeApp + "\n# " + randomID() + "\n"})
+	in := launch(t, b, testSpec(t, "python3.12", "app.handler", code)).(*instance)
+	sb := waitAhead(t, b, "")
+	if err := in.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, in)
+	busy, err := b.CollectArtifacts(ctx, func(string) bool { return false })
+	if err != nil || busy != 0 {
+		t.Fatalf("collect: %d busy, %v", busy, err)
+	}
+	if _, err := b.cli.ContainerInspect(ctx, sb.id); err == nil {
+		t.Error("the sandbox started ahead outlived its code")
+	}
+	if len(sb.volumes) == 0 {
+		t.Fatal("the sandbox lists no code volume")
+	}
+	if _, err := b.cli.VolumeInspect(ctx, sb.volumes[0]); err == nil {
+		t.Errorf("code volume %s not collected", sb.volumes[0])
+	}
 }

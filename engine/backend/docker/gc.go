@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -39,6 +40,9 @@ func (b *Backend) CollectArtifacts(ctx context.Context, keep func(sha256 string)
 		if used {
 			continue
 		}
+		// A sandbox started ahead for code nobody references will never be
+		// claimed (the function or its version is gone).
+		b.ahead.drop(ctx, func(h *holder) bool { return slices.Contains(h.volumes, v.Name) })
 		if !b.removeVolume(ctx, v.Name) {
 			busy++
 		}

@@ -34,6 +34,10 @@ type holder struct {
 	id     string
 	addr   string // where the host reaches the agent port in this namespace
 	secret string // the agent's secret; "" for network holders, whose agent serves nothing
+	// volumes are the content volumes it mounts besides the agent's (a
+	// sandbox started ahead: its code and layers), which it must not keep
+	// from being collected.
+	volumes []string
 }
 
 // holderFor starts spare network holders for img.

@@ -12,7 +12,8 @@ import (
 // network holders per image (netns.go) and sandboxes started ahead per
 // container configuration (ahead.go). A miss is not an error: the caller
 // then starts what it needs itself. A spare that dies (removed behind
-// lamb's back) is noticed and removed, and so is one left untaken for ttl.
+// lamb's back) is noticed and removed, and so is one left untaken for ttl;
+// at max, a new key's spare replaces the oldest.
 type spares struct {
 	b    *Backend
 	what string        // what a spare is, for logs
@@ -31,6 +32,7 @@ type spares struct {
 type spare struct {
 	*holder
 	unwatch context.CancelFunc
+	made    time.Time
 }
 
 // startFunc creates and starts one spare; its context bounds the work.
@@ -56,7 +58,8 @@ func (s *spares) take(key string) *holder {
 }
 
 // refill starts a spare for key with start unless one is ready or starting,
-// or max are. The channel is closed once key has a spare or the attempt
+// replacing the oldest spare when max are ready (none when max are
+// starting). The channel is closed once key has a spare or the attempt
 // failed or was not made.
 func (s *spares) refill(key string, start startFunc) <-chan struct{} {
 	s.mu.Lock()
@@ -65,9 +68,20 @@ func (s *spares) refill(key string, start startFunc) <-chan struct{} {
 		return c
 	}
 	done := make(chan struct{})
-	if s.closed || s.ready[key] != nil || (s.max > 0 && len(s.ready)+len(s.filling) >= s.max) {
+	if s.closed || s.ready[key] != nil || (s.max > 0 && len(s.filling) >= s.max) {
 		close(done)
 		return done
+	}
+	var old *spare
+	if s.max > 0 && len(s.ready)+len(s.filling) >= s.max {
+		var oldKey string
+		for k, sp := range s.ready {
+			if old == nil || sp.made.Before(old.made) {
+				oldKey, old = k, sp
+			}
+		}
+		delete(s.ready, oldKey)
+		old.unwatch()
 	}
 	s.filling[key] = done
 	s.wg.Add(1)
@@ -79,12 +93,15 @@ func (s *spares) refill(key string, start startFunc) <-chan struct{} {
 		// waits for this instead (bounded).
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		if old != nil {
+			s.b.removeContainer(ctx, old.id)
+		}
 		h, err := start(ctx)
 		s.mu.Lock()
 		delete(s.filling, key)
 		keep := err == nil && !s.closed
 		if keep {
-			sp := &spare{holder: h}
+			sp := &spare{holder: h, made: time.Now()}
 			var wctx context.Context
 			wctx, sp.unwatch = context.WithCancel(s.life)
 			s.ready[key] = sp
@@ -136,6 +153,23 @@ func (s *spares) watch(ctx context.Context, key string, sp *spare) {
 		defer cancel()
 		s.b.log.Debug("docker backend: removing "+why+" "+s.what, "container", trimID(sp.id))
 		s.b.removeContainer(rctx, sp.id)
+	}
+}
+
+// drop removes the ready spares that match, at once.
+func (s *spares) drop(ctx context.Context, match func(*holder) bool) {
+	var gone []*spare
+	s.mu.Lock()
+	for k, sp := range s.ready {
+		if match(sp.holder) {
+			delete(s.ready, k)
+			sp.unwatch()
+			gone = append(gone, sp)
+		}
+	}
+	s.mu.Unlock()
+	for _, sp := range gone {
+		s.b.removeContainer(ctx, sp.id)
 	}
 }
 
