@@ -38,9 +38,13 @@ import (
 // a folder replaced since (a build that recreates its output folder) is not
 // served by a container that mounts the old one. At most aheadMax
 // configurations have one, and one left unclaimed for aheadTTL is removed.
+// Each is started once the backend has launched nothing for quietFor
+// (refillQuiet): started amid back-to-back cold starts, it would slow them
+// and be claimed by none.
 const (
 	aheadMax = 4
 	aheadTTL = 10 * time.Minute
+	quietFor = 300 * time.Millisecond
 )
 
 // aheadKey identifies what a sandbox started ahead must match to serve a

@@ -144,6 +144,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	b.limits(hc)
 
 	cfg.Env = append(cfg.Env, agentapi.EnvSecret+"="+secret)
+	b.ahead.busy()
 	var in *instance
 	key := b.aheadKey(ctx, spec, img, cfg, hc) // ahead.go; "" when none may serve
 	if key != "" {
@@ -174,7 +175,7 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 		}
 	}
 	if key != "" {
-		defer b.ahead.refill(key, b.aheadFor(cfg, hc))
+		defer b.ahead.refillQuiet(key, b.aheadFor(cfg, hc))
 	}
 	switch err := in.WaitReady(ctx, in.started); {
 	case err == nil:

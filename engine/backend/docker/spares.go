@@ -26,6 +26,8 @@ type spares struct {
 	mu      sync.Mutex
 	ready   map[string]*spare        // key → its spare
 	filling map[string]chan struct{} // key → closed when its refill ends
+	pending map[string]startFunc     // refills waiting for quiet (refillQuiet)
+	quiet   *time.Timer              // runs them; nil until the first
 	closed  bool
 }
 
@@ -41,7 +43,7 @@ type startFunc func(ctx context.Context) (*holder, error)
 func newSpares(b *Backend, what string, max int, ttl time.Duration) *spares {
 	life, end := context.WithCancel(context.Background())
 	return &spares{b: b, what: what, max: max, ttl: ttl, life: life, end: end,
-		ready: map[string]*spare{}, filling: map[string]chan struct{}{}}
+		ready: map[string]*spare{}, filling: map[string]chan struct{}{}, pending: map[string]startFunc{}}
 }
 
 // take returns key's spare and forgets it, or nil.
@@ -55,6 +57,47 @@ func (s *spares) take(key string) *holder {
 	}
 	sp.unwatch()
 	return sp.holder
+}
+
+// refillQuiet starts a spare for key with start (refill) once the engine
+// has been quiet for quietFor: no other refillQuiet or busy meanwhile. A
+// spare started while cold starts follow each other (a save, then another)
+// would compete with them for the engine and be taken by none.
+func (s *spares) refillQuiet(key string, start startFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.pending[key] = start
+	s.armLocked()
+}
+
+// busy postpones the refills refillQuiet asked for.
+func (s *spares) busy() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) > 0 && !s.closed {
+		s.armLocked()
+	}
+}
+
+func (s *spares) armLocked() {
+	if s.quiet == nil {
+		s.quiet = time.AfterFunc(quietFor, s.refillPending)
+		return
+	}
+	s.quiet.Reset(quietFor)
+}
+
+func (s *spares) refillPending() {
+	s.mu.Lock()
+	pending := s.pending
+	s.pending = map[string]startFunc{}
+	s.mu.Unlock()
+	for key, start := range pending {
+		s.refill(key, start)
+	}
 }
 
 // refill starts a spare for key with start unless one is ready or starting,
@@ -178,6 +221,9 @@ func (s *spares) drop(ctx context.Context, match func(*holder) bool) {
 func (s *spares) close(ctx context.Context) {
 	s.mu.Lock()
 	s.closed = true
+	if s.quiet != nil {
+		s.quiet.Stop() // one running finds closed
+	}
 	ready := s.ready
 	s.ready = map[string]*spare{}
 	s.mu.Unlock()
