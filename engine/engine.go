@@ -186,7 +186,8 @@ type StateError struct {
 func (e *StateError) Error() string { return e.Reason }
 
 // Prepull makes fn's image available on the backend (a no-op for backends that
-// run no images), reporting progress. A function the backend cannot run at
+// run no images), reporting progress, and has a backend that can
+// (backend.Preparer) start ahead what fn's first launch needs. A function the backend cannot run at
 // all gets a *StateError, so that it is Failed at once rather than Active and
 // failing at every invoke.
 func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backend.Progress)) error {
@@ -211,6 +212,13 @@ func (e *Engine) Prepull(ctx context.Context, fn *Function, progress func(backen
 	}
 	if err := e.b.Prepull(ctx, image, progress); err != nil {
 		return fmt.Errorf("prepull %s: %w", image, err)
+	}
+	if p, ok := e.b.(backend.Preparer); ok && e.debugFor(fn) == nil {
+		// No instance yet: the spec's instance ID and environment are
+		// placeholders the backend must not keep (backend.Preparer).
+		if err := p.Prepare(ctx, e.specFor(fn, poolKey(fn), "prepare")); err != nil {
+			e.opts.logger.Debug("engine: prepare a first launch", "function", fn.ARN, "err", err)
+		}
 	}
 	return nil
 }

@@ -238,12 +238,10 @@ func isDone(bi backend.Instance) bool {
 // within the function's timeout.
 const initTimeout = 10 * time.Second
 
-// launch starts in's backend instance. Once it is ready, a starting instance
-// is busy for the invocation that waits on it; a warming one joins its pool's
-// idle list, watched so that a death is replaced (provisioned.go).
-func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *instance) error {
+// specFor is what the backend is asked to launch for fn's instance id.
+func (e *Engine) specFor(fn *Function, key, id string) *backend.Spec {
 	spec := &backend.Spec{
-		InstanceID: in.id, PoolKey: key, ServerID: e.opts.serverID,
+		InstanceID: id, PoolKey: key, ServerID: e.opts.serverID,
 		FunctionName: fn.Name, FunctionARN: fn.ARN, Version: fn.version(),
 		PackageType: fn.packageType(), Runtime: fn.Runtime, Handler: fn.Handler, Image: e.imageFor(fn),
 		Architecture: fn.architecture(), MemoryMB: fn.memoryMB(), EphemeralStorageMB: fn.EphemeralStorageMB,
@@ -252,6 +250,14 @@ func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *insta
 	if spec.EphemeralStorageMB <= 0 {
 		spec.EphemeralStorageMB = defaultStorageMB
 	}
+	return spec
+}
+
+// launch starts in's backend instance. Once it is ready, a starting instance
+// is busy for the invocation that waits on it; a warming one joins its pool's
+// idle list, watched so that a death is replaced (provisioned.go).
+func (e *Engine) launch(ctx context.Context, fn *Function, key string, in *instance) error {
+	spec := e.specFor(fn, key, in.id)
 	sink, obs, fnCopy := e.opts.logSink, e.opts.observer, *fn
 	stream := spec.Env["AWS_LAMBDA_LOG_STREAM_NAME"]
 	in.logStream = stream

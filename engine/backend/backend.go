@@ -47,6 +47,17 @@ type Backend interface {
 	Close(ctx context.Context) error
 }
 
+// Preparer is implemented by backends that can start part of a launch
+// ahead, such as after CreateFunction (engine.Prepull). It is optional.
+type Preparer interface {
+	// Prepare starts ahead what a launch of spec will need (a sandbox whose
+	// runtime starts at the launch), and returns once it is ready or could
+	// not be had, which is no error for the launch: it then does all the
+	// work itself. spec's InstanceID, Env and Log stand for the instance's
+	// to come: nothing of them may reach a runtime.
+	Prepare(ctx context.Context, spec *Spec) error
+}
+
 // ArtifactCollector is implemented by backends that keep what they made of a
 // code or layer zip beyond its instances (extracted directories, volumes).
 // CollectArtifacts removes what they made of zips keep no longer holds

@@ -145,3 +145,29 @@ func (b *Backend) claim(ctx context.Context, spec *backend.Spec, sb *holder) (*i
 	go in.run(client)
 	return in, nil
 }
+
+var _ backend.Preparer = (*Backend)(nil)
+
+// Prepare implements backend.Preparer: after CreateFunction or a code or
+// configuration update (engine.Prepull), it starts a sandbox ahead for the
+// function's first launch, so that the first cold start is a claim too, and
+// waits for it. Nothing of spec's placeholder instance is kept: the
+// sandbox's environment is its agent's secret alone.
+func (b *Backend) Prepare(ctx context.Context, spec *backend.Spec) error {
+	if !b.cfg.StartAhead || spec.Debug != nil {
+		return nil
+	}
+	img, cfg, hc, err := b.container(ctx, spec)
+	if err != nil {
+		return err
+	}
+	key := b.aheadKey(ctx, spec, img, cfg, hc)
+	if key == "" {
+		return nil
+	}
+	select {
+	case <-b.ahead.refill(key, b.aheadFor(cfg, hc)):
+	case <-ctx.Done():
+	}
+	return nil
+}

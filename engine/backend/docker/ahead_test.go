@@ -204,3 +204,29 @@ func TestAheadCollected(t *testing.T) {
 		t.Errorf("code volume %s not collected", sb.volumes[0])
 	}
 }
+
+// TestPrepare: a function's first launch claims the sandbox Prepare started
+// for it (as after CreateFunction), with its own environment.
+func TestPrepare(t *testing.T) {
+	b := newTestBackendAs(t, "test-"+randomID(), func(c *Config) { c.StartAhead = true })
+	code := backendtest.ZipArtifact(t, map[string]string{"app.py": probeApp})
+	placeholder := testSpec(t, "python3.12", "app.handler", code)
+	placeholder.Env["AWS_LAMBDA_LOG_STREAM_NAME"] = "placeholder"
+	if err := b.Prepare(context.Background(), placeholder); err != nil {
+		t.Fatal(err)
+	}
+	sb := waitAhead(t, b, "")
+	spec := testSpec(t, "python3.12", "app.handler", code)
+	spec.Env["AWS_LAMBDA_LOG_STREAM_NAME"] = "first"
+	in := launch(t, b, spec).(*instance)
+	if !in.ahead || in.cid != sb.id {
+		t.Fatalf("first launch: ahead %v container %s, want the prepared %s", in.ahead, trimID(in.cid), trimID(sb.id))
+	}
+	_, body, err := invoke(t, in, `{"read":["/proc/self/environ"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), "AWS_LAMBDA_LOG_STREAM_NAME=first") || strings.Contains(string(body), "placeholder") {
+		t.Errorf("runtime environment: %s", body)
+	}
+}

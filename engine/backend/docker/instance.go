@@ -62,87 +62,13 @@ type instance struct {
 // layers come from content volumes, so nothing is copied per cold start),
 // start it, open the agent's event stream and wait for its ready event.
 func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Instance, error) {
-	if !idRE.MatchString(spec.InstanceID) {
-		return nil, fmt.Errorf("docker backend: bad instance id %q", spec.InstanceID)
-	}
-	img, argv, try, err := b.plan(ctx, spec)
+	img, cfg, hc, err := b.container(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	if err := b.pull(ctx, img, nil); err != nil {
-		return nil, err
-	}
-	if spec.PackageType == "Image" {
-		if argv, err = b.imageCommand(ctx, img); err != nil {
-			return nil, fmt.Errorf("docker backend: %w", err)
-		}
-	}
-	agentVol, err := b.agentVolume(ctx, img)
-	if err != nil {
-		return nil, fmt.Errorf("docker backend: %w", err)
-	}
-	mounts := []mount.Mount{{Type: mount.TypeVolume, Source: agentVol, Target: agentDir, ReadOnly: true}}
-	if spec.PackageType != "Image" {
-		if spec.Code.Dir != "" {
-			m, err := b.hostFolderMount(spec.Code.Dir, taskRoot) // hostfolder.go
-			if err != nil {
-				return nil, fmt.Errorf("docker backend: code: %w", err)
-			}
-			mounts = append(mounts, m)
-		} else {
-			codeVol, err := b.codeVolume(ctx, img, spec.Code)
-			if err != nil {
-				return nil, fmt.Errorf("docker backend: code: %w", err)
-			}
-			if codeVol != "" {
-				mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: codeVol, Target: taskRoot, ReadOnly: true})
-			}
-		}
-	}
-	layerMount, err := b.layersMount(ctx, img, spec.Layers) // hostfolder.go
-	if err != nil {
-		return nil, fmt.Errorf("docker backend: layers: %w", err)
-	}
-	if layerMount != nil {
-		mounts = append(mounts, *layerMount)
-	}
-
-	entry := []string{agentDir + "/lamb", "agent", "--listen", ":" + strconv.Itoa(agentPort)}
-	if b.cfg.API != nil {
-		entry = append(entry, "--endpoint", agentapi.EndpointAddr)
-	}
-	for _, t := range try {
-		entry = append(entry, "--try", t)
-	}
-	entry = append(append(entry, "--"), argv...)
 	// The agent answers only requests with this secret: nothing else on the
 	// engine's network, nor the function, can drive it.
 	secret := agentapi.NewSecret()
-	cfg := &container.Config{
-		Image: img, Entrypoint: entry, Cmd: nil, Env: b.environ(spec), User: sandboxUser,
-		Labels: map[string]string{
-			labelManaged: "true", labelServer: b.cfg.ServerID, labelFunction: spec.FunctionName,
-			labelVersion: spec.Version, labelPool: spec.PoolKey, labelInstance: spec.InstanceID,
-		},
-	}
-	if spec.PackageType != "Image" {
-		cfg.WorkingDir = taskRoot
-	}
-	eph := spec.EphemeralStorageMB
-	if eph <= 0 {
-		eph = 512
-	}
-	hc := &container.HostConfig{
-		Mounts:         mounts,
-		ReadonlyRootfs: true,
-		Tmpfs:          map[string]string{"/tmp": fmt.Sprintf("rw,exec,mode=1777,size=%dm", eph)},
-	}
-	if spec.MemoryMB > 0 {
-		hc.Resources.Memory = int64(spec.MemoryMB) << 20
-		hc.Resources.MemorySwap = hc.Resources.Memory // no swap: exceeding the limit kills, as on AWS
-	}
-	b.limits(hc)
-
 	cfg.Env = append(cfg.Env, agentapi.EnvSecret+"="+secret)
 	b.ahead.busy()
 	var in *instance
@@ -193,6 +119,90 @@ func (b *Backend) Launch(ctx context.Context, spec *backend.Spec) (backend.Insta
 	default:
 		return nil, fmt.Errorf("docker backend: waiting for runtime init: %w", err)
 	}
+}
+
+// container is the configuration of spec's instance container, without the
+// agent's secret; the image, code and layers are made ready for it.
+func (b *Backend) container(ctx context.Context, spec *backend.Spec) (img string, cfg *container.Config, hc *container.HostConfig, err error) {
+	if !idRE.MatchString(spec.InstanceID) {
+		return "", nil, nil, fmt.Errorf("docker backend: bad instance id %q", spec.InstanceID)
+	}
+	img, argv, try, err := b.plan(ctx, spec)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if err := b.pull(ctx, img, nil); err != nil {
+		return "", nil, nil, err
+	}
+	if spec.PackageType == "Image" {
+		if argv, err = b.imageCommand(ctx, img); err != nil {
+			return "", nil, nil, fmt.Errorf("docker backend: %w", err)
+		}
+	}
+	agentVol, err := b.agentVolume(ctx, img)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("docker backend: %w", err)
+	}
+	mounts := []mount.Mount{{Type: mount.TypeVolume, Source: agentVol, Target: agentDir, ReadOnly: true}}
+	if spec.PackageType != "Image" {
+		if spec.Code.Dir != "" {
+			m, err := b.hostFolderMount(spec.Code.Dir, taskRoot) // hostfolder.go
+			if err != nil {
+				return "", nil, nil, fmt.Errorf("docker backend: code: %w", err)
+			}
+			mounts = append(mounts, m)
+		} else {
+			codeVol, err := b.codeVolume(ctx, img, spec.Code)
+			if err != nil {
+				return "", nil, nil, fmt.Errorf("docker backend: code: %w", err)
+			}
+			if codeVol != "" {
+				mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: codeVol, Target: taskRoot, ReadOnly: true})
+			}
+		}
+	}
+	layerMount, err := b.layersMount(ctx, img, spec.Layers) // hostfolder.go
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("docker backend: layers: %w", err)
+	}
+	if layerMount != nil {
+		mounts = append(mounts, *layerMount)
+	}
+
+	entry := []string{agentDir + "/lamb", "agent", "--listen", ":" + strconv.Itoa(agentPort)}
+	if b.cfg.API != nil {
+		entry = append(entry, "--endpoint", agentapi.EndpointAddr)
+	}
+	for _, t := range try {
+		entry = append(entry, "--try", t)
+	}
+	entry = append(append(entry, "--"), argv...)
+	cfg = &container.Config{
+		Image: img, Entrypoint: entry, Cmd: nil, Env: b.environ(spec), User: sandboxUser,
+		Labels: map[string]string{
+			labelManaged: "true", labelServer: b.cfg.ServerID, labelFunction: spec.FunctionName,
+			labelVersion: spec.Version, labelPool: spec.PoolKey, labelInstance: spec.InstanceID,
+		},
+	}
+	if spec.PackageType != "Image" {
+		cfg.WorkingDir = taskRoot
+	}
+	eph := spec.EphemeralStorageMB
+	if eph <= 0 {
+		eph = 512
+	}
+	hc = &container.HostConfig{
+		Mounts:         mounts,
+		ReadonlyRootfs: true,
+		Tmpfs:          map[string]string{"/tmp": fmt.Sprintf("rw,exec,mode=1777,size=%dm", eph)},
+	}
+	if spec.MemoryMB > 0 {
+		hc.Resources.Memory = int64(spec.MemoryMB) << 20
+		hc.Resources.MemorySwap = hc.Resources.Memory // no swap: exceeding the limit kills, as on AWS
+	}
+	b.limits(hc)
+
+	return img, cfg, hc, nil
 }
 
 // errJoin marks a failure to start a container in a holder's namespace.
