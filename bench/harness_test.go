@@ -426,7 +426,7 @@ func startProc(logPath, dir string, env []string, bin string, args ...string) (*
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Its own process group, so that stop also reaches the bootstraps it runs.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
@@ -461,15 +461,15 @@ func (p *proc) waitReady(ctx context.Context, ready func() bool) error {
 // stop ends the process group: SIGTERM, then SIGKILL after 10 s.
 func (p *proc) stop() {
 	pgid := p.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = signalGroup(pgid, syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = signalGroup(pgid, syscall.SIGKILL)
 		<-p.done
 	}
 	// A bootstrap left behind in the group (the RIE does not wait for it).
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	_ = signalGroup(pgid, syscall.SIGKILL)
 }
 
 func (p *proc) logTail() string {

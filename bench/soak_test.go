@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -441,7 +440,7 @@ func (s *soak) chaos(ctx context.Context) {
 			}
 		default:
 			if kids := children(p.cmd.Process.Pid); len(kids) > 0 {
-				if syscall.Kill(kids[rand.IntN(len(kids))], syscall.SIGKILL) == nil {
+				if killPID(kids[rand.IntN(len(kids))]) == nil {
 					s.instanceKills.Add(1)
 				}
 			}

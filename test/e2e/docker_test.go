@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -151,7 +150,7 @@ func testContainerEngine(t *testing.T, e containerEngine) {
 		c := s.client("us-east-1", "123456789012")
 		createEcho(t, c, "orphan2")
 		invokeEcho(t, c, "orphan2", `{}`)
-		_ = syscall.Kill(watchdogPID(t, ephemeralID), syscall.SIGKILL)
+		_ = killPID(watchdogPID(t, ephemeralID))
 		s.kill9()
 		orphans := serverContainers(t, cli, ephemeralID)
 		if len(orphans) == 0 {
@@ -188,7 +187,7 @@ func testContainerEngine(t *testing.T, e containerEngine) {
 		c := d.client("us-east-1", "123456789012")
 		createEcho(t, c, "durable")
 		invokeEcho(t, c, "durable", `{}`)
-		_ = syscall.Kill(watchdogPID(t, string(id)), syscall.SIGKILL)
+		_ = killPID(watchdogPID(t, string(id)))
 		d.kill9()
 		orphans := serverContainers(t, cli, string(id))
 		if len(orphans) == 0 {

@@ -122,7 +122,7 @@ func startLambEnv(t *testing.T, addr, dataDir string, env []string, args ...stri
 		s.cmd.Env = append(os.Environ(), env...)
 	}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func (s *server) stop(t *testing.T) {
 	case <-s.done:
 	case <-time.After(15 * time.Second):
 		t.Errorf("lamb serve did not exit within 15s of SIGTERM")
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		_ = killGroup(s.cmd.Process.Pid)
 		<-s.done
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -117,7 +116,7 @@ func TestKubernetesKill9(t *testing.T) {
 	t.Run("watchdog killed too: the agents' lease ends the Pods; a restart removes them, SIGTERM leaves none", func(t *testing.T) {
 		s := k.startAt(t, port, "")
 		id := k.warmPods(t, s, "leased", 2)
-		_ = syscall.Kill(watchdogPID(t, id), syscall.SIGKILL)
+		_ = killPID(watchdogPID(t, id))
 		s.kill9()
 		start := time.Now()
 		var running []string

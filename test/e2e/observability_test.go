@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -128,8 +127,8 @@ func TestObservability(t *testing.T) {
 			"--endpoint-url", s.URL, "--region", "us-east-1")
 		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+key, "AWS_SECRET_ACCESS_KEY="+secret,
 			"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true", "PYTHONUNBUFFERED=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		ownProcessGroup(cmd)
+		cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 		var stderr syncBuffer
 		cmd.Stderr = &stderr
 		stdout, err := cmd.StdoutPipe()
