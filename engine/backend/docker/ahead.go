@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -68,15 +66,11 @@ func (b *Backend) aheadKey(ctx context.Context, spec *backend.Spec, img string, 
 		if m.Type != mount.TypeBind {
 			continue
 		}
-		fi, err := os.Stat(m.Source)
-		if err != nil {
+		id := folderID(m.Source) // folderid_*.go
+		if id == "" {
 			return ""
 		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			return ""
-		}
-		folders = append(folders, fmt.Sprintf("%s:%d:%d", m.Source, st.Dev, st.Ino))
+		folders = append(folders, m.Source+":"+id)
 	}
 	j, err := json.Marshal(struct {
 		Image   string
