@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lambhq/lamb/agent/agentapi"
 	"github.com/lambhq/lamb/engine/backend/backendtest"
@@ -21,20 +20,7 @@ import (
 // not, and returns it.
 func waitAhead(t *testing.T, b *Backend, not string) *holder {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		b.ahead.mu.Lock()
-		for _, sp := range b.ahead.ready {
-			if sp.id != not {
-				b.ahead.mu.Unlock()
-				return sp.holder
-			}
-		}
-		b.ahead.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("no sandbox started ahead within a minute")
-	return nil
+	return waitReady(t, b.ahead, func(_ string, sp *spare) bool { return sp.id != not })
 }
 
 // TestStartAhead: after a launch, a container of the same configuration

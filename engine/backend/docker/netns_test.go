@@ -10,21 +10,29 @@ import (
 	"github.com/lambhq/lamb/engine/backend/backendtest"
 )
 
-// waitSpare waits for b's spare network holder for img and returns it.
-func waitSpare(t *testing.T, b *Backend, img string) *holder {
+// waitReady waits until s has a ready spare that match accepts, and returns it.
+func waitReady(t *testing.T, s *spares, match func(key string, sp *spare) bool) *holder {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
-		b.spares.mu.Lock()
-		sp := b.spares.ready[img]
-		b.spares.mu.Unlock()
-		if sp != nil {
-			return sp.holder
+		s.mu.Lock()
+		for k, sp := range s.ready {
+			if match(k, sp) {
+				s.mu.Unlock()
+				return sp.holder
+			}
 		}
+		s.mu.Unlock()
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no spare network holder for %s within a minute", img)
+	t.Fatalf("no %s within a minute", s.what)
 	return nil
+}
+
+// waitSpare waits for b's spare network holder for img and returns it.
+func waitSpare(t *testing.T, b *Backend, img string) *holder {
+	t.Helper()
+	return waitReady(t, b.spares, func(key string, _ *spare) bool { return key == img })
 }
 
 // TestSpareNetwork: after a pull, a started network holder waits for the
